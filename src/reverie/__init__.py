@@ -1,0 +1,1 @@
+"""Reverie: a self-hosted platform for psychodynamic psychotherapy practices."""

@@ -1,0 +1,1 @@
+"""People and access: practices, users and roles, two-factor login, API tokens."""

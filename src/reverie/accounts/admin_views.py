@@ -1,0 +1,88 @@
+"""The practice admin's pages for people: list, invite, unlock, deactivate."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db.models import Exists, OuterRef
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from reverie.accounts import actions, emails
+from reverie.accounts.forms import InviteForm
+from reverie.accounts.models import Role, User
+from reverie.audit import trail
+from reverie.core.decorators import role_required
+
+
+def _practice_user(request: HttpRequest, pk: int) -> User:
+    try:
+        return User.objects.get(pk=pk, practice_id=request.user.practice_id)  # type: ignore[union-attr]
+    except User.DoesNotExist:
+        raise Http404("No such user") from None
+
+
+@role_required(Role.ADMIN)
+def users(request: HttpRequest) -> HttpResponse:
+    people = (
+        User.objects.filter(practice_id=request.user.practice_id)  # type: ignore[union-attr]
+        .annotate(has_2fa=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)))
+        .order_by("role", "full_name", "email")
+    )
+    role = request.GET.get("role", "")
+    if role in Role.values:
+        people = people.filter(role=role)
+    return render(
+        request,
+        "accounts/practice_users.html",
+        {"people": people, "form": InviteForm(), "roles": Role.choices, "role": role},
+    )
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def invite(request: HttpRequest) -> HttpResponse:
+    form = InviteForm(request.POST)
+    if not form.is_valid():
+        people = User.objects.filter(practice_id=request.user.practice_id)  # type: ignore[union-attr]
+        return render(
+            request,
+            "accounts/practice_users.html",
+            {"people": people, "form": form, "roles": Role.choices, "role": ""},
+            status=400,
+        )
+    ctx = trail.context(request)
+    user = actions.create_user(
+        ctx,
+        email=form.cleaned_data["email"],
+        role=form.cleaned_data["role"],
+        full_name=form.cleaned_data["full_name"],
+        practice=request.user.practice,  # type: ignore[union-attr]
+    )
+    emails.invitation(user, invited_by=request.user.display_name)  # type: ignore[union-attr]
+    trail.record(ctx, "invite", user)
+    messages.success(request, f"Invitation sent to {user.email}.")
+    return redirect("practice:users")
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def unlock(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _practice_user(request, pk)
+    actions.unlock_user(trail.context(request), user)
+    messages.success(request, f"{user.email} can sign in again.")
+    return redirect("practice:users")
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def set_active(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _practice_user(request, pk)
+    if user.pk == request.user.pk:
+        messages.error(request, "You cannot deactivate your own account.")
+        return redirect("practice:users")
+    active = request.POST.get("active") == "1"
+    actions.set_active(trail.context(request), user, active)
+    messages.success(request, f"{user.email} is now {'active' if active else 'deactivated'}.")
+    return redirect("practice:users")

@@ -1,0 +1,17 @@
+"""Periodic housekeeping for accounts."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.utils import timezone
+
+from reverie.accounts.models import LoginAttempt
+from reverie.core.worker import job
+
+
+@job("accounts.prune_login_attempts", every=datetime.timedelta(hours=6))
+def prune_login_attempts() -> None:
+    """Sign-in attempts matter for throttling for minutes; keep 30 days for inquiries."""
+    cutoff = timezone.now() - datetime.timedelta(days=30)
+    LoginAttempt.objects.filter(at__lt=cutoff).delete()

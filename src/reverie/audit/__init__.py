@@ -1,0 +1,1 @@
+"""The append-only, hash-chained audit trail of every read and write of clinical data."""

@@ -1,0 +1,151 @@
+"""Writing and verifying the audit trail.
+
+``record`` is the one way an audit entry comes into being. Actions call it inside the
+same transaction as the change they make, so a change and its audit entry commit or
+roll back together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from reverie.audit.models import AuditEntry, AuditHead
+from reverie.lib.hashchain import ChainProblem, entry_digest, verify_chain
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from reverie.accounts.models import Practice, User
+
+
+@dataclass(frozen=True)
+class Context:
+    """Who is acting, for which practice, and from where."""
+
+    user: User | None
+    ip: str | None = None
+    label: str = ""
+    practice: Practice | None = None
+
+    @property
+    def actor_label(self) -> str:
+        if self.user is not None:
+            return self.user.email
+        return self.label or "anonymous"
+
+    @property
+    def practice_id(self) -> int | None:
+        if self.practice is not None:
+            return self.practice.pk
+        if self.user is not None:
+            return self.user.practice_id
+        return None
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The peer address. ``X-Forwarded-For`` is trusted only when Reverie is told it sits
+    behind a proxy, because otherwise any client could write any address into the trail."""
+    from django.conf import settings
+
+    if getattr(settings, "HTTPS", False):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip() or None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def context(request: HttpRequest) -> Context:
+    user = request.user if request.user.is_authenticated else None
+    return Context(user=user, ip=client_ip(request))  # type: ignore[arg-type]
+
+
+def system(label: str, practice: Practice | None = None) -> Context:
+    """A context for commands and workers, named so the trail says which process acted."""
+    return Context(user=None, label=f"system:{label}", practice=practice)
+
+
+def _describe(obj: models.Model | None) -> tuple[str, str]:
+    if obj is None:
+        return "", ""
+    return obj._meta.label_lower, str(obj.pk)
+
+
+def record(
+    ctx: Context,
+    action: str,
+    obj: models.Model | None = None,
+    *,
+    object_type: str = "",
+    object_id: str | int = "",
+    client_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one entry. Never put clinical text in ``detail``: identifiers only."""
+    otype, oid = _describe(obj)
+    with transaction.atomic():
+        head = AuditHead.objects.select_for_update().get(pk=1)
+        entry = AuditEntry(
+            seq=head.seq + 1,
+            at=timezone.now(),
+            actor=ctx.user,
+            actor_label=ctx.actor_label,
+            practice_id=ctx.practice_id,
+            action=action,
+            object_type=object_type or otype,
+            object_id=str(object_id or oid),
+            client_id=client_id,
+            ip=ctx.ip,
+            detail=detail or {},
+            prev_hash=head.hash,
+        )
+        entry.hash = entry_digest(entry.chain_fields(), head.hash)
+        entry.save()
+        head.seq = entry.seq
+        head.hash = entry.hash
+        head.save(update_fields=["seq", "hash"])
+    return entry
+
+
+@dataclass
+class Verification:
+    checked: int
+    problems: list[ChainProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _rows() -> Iterator[tuple[dict[str, Any], str, str]]:
+    for entry in AuditEntry.objects.order_by("seq").iterator(chunk_size=2000):
+        yield entry.chain_fields(), entry.prev_hash, entry.hash
+
+
+def verify() -> Verification:
+    """Recompute the whole chain and compare its end with the stored head."""
+    checked = 0
+
+    def counted() -> Iterator[tuple[dict[str, Any], str, str]]:
+        nonlocal checked
+        for row in _rows():
+            checked += 1
+            yield row
+
+    problems = verify_chain(counted())
+    head = AuditHead.objects.get(pk=1)
+    last = AuditEntry.objects.order_by("-seq").first()
+    last_seq, last_hash = (last.seq, last.hash) if last else (0, head.hash if head.seq == 0 else "")
+    if head.seq != last_seq or (last is not None and head.hash != last_hash):
+        problems.append(
+            ChainProblem(
+                head.seq,
+                f"the trail ends at #{last_seq} but the head says #{head.seq}: "
+                "newest entries were removed or the head was altered",
+            )
+        )
+    return Verification(checked=checked, problems=problems)

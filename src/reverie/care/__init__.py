@@ -1,0 +1,1 @@
+"""The clinical record: clients, treatment episodes, sessions and notes."""

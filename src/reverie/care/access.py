@@ -1,0 +1,45 @@
+"""Who may see which client. Every view and API handler asks here, so the rules live in
+one place and the access-matrix tests exercise them all.
+
+- A therapist sees clients they treat (an episode of theirs) or have been granted by a
+  practice admin.
+- A practice admin sees the administrative record of every client in the practice, but
+  not clinical content (scores, notes): practice-wide figures reach admins de-identified.
+- A client sees only themselves.
+- Nothing crosses practices.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+
+from reverie.accounts.models import Role, User
+from reverie.care.models import CareGrant, Client, Episode
+
+
+def clinical_clients(user: User) -> QuerySet[Client]:
+    """Clients whose clinical data ``user`` may read."""
+    base = Client.objects.filter(practice_id=user.practice_id)
+    if user.role == Role.THERAPIST:
+        treats = Episode.objects.filter(client=OuterRef("pk"), therapist=user)
+        granted = CareGrant.objects.filter(client=OuterRef("pk"), therapist=user, revoked_at__isnull=True)
+        return base.filter(Q(Exists(treats)) | Q(Exists(granted)))
+    if user.role == Role.CLIENT:
+        return base.filter(user=user)
+    return base.none()
+
+
+def administrative_clients(user: User) -> QuerySet[Client]:
+    """Clients whose name, contact details and episodes ``user`` may see."""
+    if user.role == Role.ADMIN:
+        return Client.objects.filter(practice_id=user.practice_id)
+    return clinical_clients(user)
+
+
+def get_clinical_client(user: User, pk: int) -> Client:
+    """The client, or 404 — never 403, so that a stranger learns nothing about existence."""
+    try:
+        return clinical_clients(user).get(pk=pk)
+    except Client.DoesNotExist:
+        raise Http404("No such client") from None

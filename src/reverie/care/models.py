@@ -1,0 +1,153 @@
+"""The clinical record: clients, treatment episodes and their sessions."""
+
+from __future__ import annotations
+
+import datetime
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Client(models.Model):
+    """A person in care. ``user`` is their portal account, if they have one."""
+
+    practice = models.ForeignKey("accounts.Practice", on_delete=models.PROTECT, related_name="clients")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="client_record",
+    )
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    preferred_name = models.CharField(max_length=100, blank=True)
+    pronouns = models.CharField(max_length=40, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    consent_email_reminders = models.BooleanField(default=False)
+    consent_sms_reminders = models.BooleanField(default=False)
+    emergency_contact = models.CharField(max_length=200, blank=True)
+    presenting_concerns = models.JSONField(default=list, blank=True)
+    referral_source = models.CharField(max_length=200, blank=True)
+    is_synthetic = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["family_name", "given_name"]
+        indexes: ClassVar = [models.Index(fields=["practice", "family_name"])]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        first = self.preferred_name or self.given_name
+        return f"{first} {self.family_name}"
+
+    @property
+    def initials(self) -> str:
+        return f"{self.given_name[:1]}{self.family_name[:1]}".upper()
+
+
+class Modality(models.TextChoices):
+    PSYCHODYNAMIC = "psychodynamic", "Psychodynamic psychotherapy"
+    PSYCHOANALYSIS = "psychoanalysis", "Psychoanalysis"
+    CBT = "cbt", "Cognitive behavioural therapy"
+    OTHER = "other", "Other"
+
+
+class EpisodeStatus(models.TextChoices):
+    INTAKE = "intake", "Intake"
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+    ENDED = "ended", "Ended"
+
+
+class EndReason(models.TextChoices):
+    MUTUAL = "mutual", "Mutual agreement"
+    CLIENT = "client_initiated", "Client-initiated"
+    DROPOUT = "dropout", "Dropout"
+    REFERRAL = "referral", "Referral elsewhere"
+
+
+class Episode(models.Model):
+    """One course of treatment with one therapist."""
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="episodes")
+    therapist = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="episodes"
+    )
+    modality = models.CharField(max_length=20, choices=Modality.choices)
+    sessions_per_week = models.DecimalField(
+        max_digits=3, decimal_places=1, default=1, help_text="0.5 means fortnightly."
+    )
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=EpisodeStatus.choices, default="intake")
+    end_reason = models.CharField(max_length=20, choices=EndReason.choices, blank=True)
+    goals = models.TextField(blank=True, help_text="In the client's own words.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-start_date"]
+        indexes: ClassVar = [models.Index(fields=["therapist", "status"])]
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=models.Q(end_date__isnull=True) | models.Q(end_date__gte=models.F("start_date")),
+                name="episode_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_modality_display()} from {self.start_date}"
+
+    def weeks_in_treatment(self, today: datetime.date | None = None) -> int:
+        end = self.end_date or today or timezone.localdate()
+        return max(0, (end - self.start_date).days // 7)
+
+
+class Attendance(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    ATTENDED = "attended", "Attended"
+    CANCELLED = "cancelled", "Cancelled"
+    LATE_CANCEL = "late_cancel", "Late cancellation"
+    NO_SHOW = "no_show", "No-show"
+
+
+class Appointment(models.Model):
+    """One therapy session in an episode's calendar."""
+
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="appointments")
+    starts_at = models.DateTimeField()
+    duration_minutes = models.PositiveSmallIntegerField(default=50)
+    attendance = models.CharField(max_length=12, choices=Attendance.choices, default="scheduled")
+
+    class Meta:
+        ordering = ["starts_at"]
+        indexes: ClassVar = [models.Index(fields=["episode", "starts_at"])]
+
+    def __str__(self) -> str:
+        return f"session at {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class CareGrant(models.Model):
+    """Access a practice admin gives a therapist to a client who is not on their caseload
+    (cover during leave, supervision). Revoking keeps the row for the record."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="grants")
+    therapist = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="care_grants"
+    )
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.therapist} may see {self.client}"

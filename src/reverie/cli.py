@@ -1,0 +1,44 @@
+"""The ``reverie`` command: Reverie's own subcommands plus every Django management command.
+
+``reverie demo`` switches to the demo database before Django loads its settings, so the
+demo practice and its credentials never touch a real practice's database.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+
+def _demo_environment() -> None:
+    os.environ["REVERIE_DEMO"] = "1"
+    if not os.environ.get("REVERIE_SECRET_KEY") and not os.environ.get("REVERIE_SECRET_KEY_FILE"):
+        data_dir = Path(os.environ.get("REVERIE_DATA_DIR", ".reverie")).expanduser().resolve()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        key_file = data_dir / "demo-secret-key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_urlsafe(50), encoding="utf-8")
+            key_file.chmod(0o600)
+        os.environ["REVERIE_SECRET_KEY_FILE"] = str(key_file)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "demo":
+        _demo_environment()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reverie.settings")
+    from django.core.management import execute_from_command_line
+
+    from reverie.lib.env import ConfigError
+
+    try:
+        execute_from_command_line(["reverie", *args])
+    except ConfigError as exc:
+        sys.stderr.write(f"reverie: configuration error: {exc}\n")
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

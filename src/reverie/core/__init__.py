@@ -1,0 +1,1 @@
+"""Shared web plumbing: base templates, static assets, middleware, the background worker."""

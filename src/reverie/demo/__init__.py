@@ -1,0 +1,1 @@
+"""The synthetic demo practice: a documented generative model and the seeding command."""

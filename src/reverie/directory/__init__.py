@@ -1,0 +1,1 @@
+"""Front door: psychoeducation, fit self-check, therapist directory and consultation requests."""

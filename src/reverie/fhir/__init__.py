@@ -1,0 +1,1 @@
+"""HL7 FHIR R4 in and out."""

@@ -1,0 +1,1 @@
+"""Django-free helpers: pure functions that can be tested and benchmarked without the ORM."""

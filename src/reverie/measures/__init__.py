@@ -1,0 +1,1 @@
+"""Measurement: instruments as data, administrations, the client portal and crisis handling."""

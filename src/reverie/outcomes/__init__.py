@@ -1,0 +1,1 @@
+"""Outcomes: change metrics, trajectories, practice evidence and reports."""

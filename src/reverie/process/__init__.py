@@ -1,0 +1,1 @@
+"""Psychodynamic process: session reflection, CCRT workbench, client journal, recurring themes."""

@@ -1,0 +1,237 @@
+"""Reverie's one settings module.
+
+Everything a deployment can change is read from ``REVERIE_*`` environment variables
+through the typed helpers in :mod:`reverie.lib.env`; ``docs/configuration.md`` lists
+them all and ``tests/test_docs.py`` fails when one is undocumented.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+
+from csp.constants import NONE, SELF
+
+from reverie.lib.env import (
+    ConfigError,
+    parse_database_url,
+    read_bool,
+    read_int,
+    read_list,
+    read_secret,
+    read_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent
+
+# --- where data lives -------------------------------------------------------------------
+DATA_DIR = Path(read_str("REVERIE_DATA_DIR", ".reverie")).expanduser().resolve()
+DEMO = read_bool("REVERIE_DEMO", False)
+DEBUG = read_bool("REVERIE_DEBUG", False)
+
+# --- secrets ------------------------------------------------------------------------------
+_configured_key = read_secret("REVERIE_SECRET_KEY")
+if _configured_key and len(_configured_key) < 32:
+    raise ConfigError("REVERIE_SECRET_KEY must be at least 32 characters long")
+# Management commands (migrate, token create) may run without a key; they get a random
+# per-process one. ``reverie serve`` refuses to start in that state, because sessions and
+# password-reset links would not survive a restart or be shared between processes.
+SECRET_KEY_CONFIGURED = bool(_configured_key)
+SECRET_KEY = _configured_key or secrets.token_urlsafe(50)
+
+# Fernet keys for process notes, newest first; see docs/configuration.md.
+ENCRYPTION_KEYS = [k.strip() for k in read_secret("REVERIE_ENCRYPTION_KEYS").split(",") if k.strip()]
+
+ALLOWED_HOSTS = read_list("REVERIE_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = read_list("REVERIE_CSRF_TRUSTED_ORIGINS", [])
+HTTPS = read_bool("REVERIE_HTTPS", False)
+BASE_URL = read_str("REVERIE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# --- security policy ---------------------------------------------------------------------
+REQUIRE_2FA = read_bool("REVERIE_REQUIRE_2FA", True)
+STAFF_IDLE_TIMEOUT = read_int("REVERIE_STAFF_IDLE_MINUTES", 15, minimum=1, maximum=240) * 60
+CLIENT_IDLE_TIMEOUT = read_int("REVERIE_CLIENT_IDLE_MINUTES", 30, minimum=1, maximum=1440) * 60
+LOGIN_LOCKOUT_THRESHOLD = read_int("REVERIE_LOGIN_LOCKOUT_THRESHOLD", 5, minimum=2, maximum=50)
+LOGIN_LOCKOUT_MINUTES = read_int("REVERIE_LOGIN_LOCKOUT_MINUTES", 15, minimum=1, maximum=1440)
+LOGIN_IP_LIMIT = read_int("REVERIE_LOGIN_IP_LIMIT", 30, minimum=5, maximum=10000)
+
+# --- server ------------------------------------------------------------------------------
+BIND = read_str("REVERIE_BIND", "127.0.0.1:8000")
+WEB_WORKERS = read_int("REVERIE_WEB_WORKERS", 2, minimum=1, maximum=64)
+WEB_THREADS = read_int("REVERIE_WEB_THREADS", 4, minimum=1, maximum=64)
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "reverie.core",
+    "reverie.accounts",
+    "reverie.audit",
+    "reverie.care",
+    "reverie.measures",
+    "reverie.directory",
+    "reverie.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "reverie.accounts.middleware.IdleTimeoutMiddleware",
+    "reverie.accounts.middleware.TwoFactorRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+]
+
+ROOT_URLCONF = "reverie.urls"
+WSGI_APPLICATION = "reverie.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "core:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "reverie.core.context.reverie",
+            ],
+        },
+    }
+]
+
+# --- database ----------------------------------------------------------------------------
+_database_url = read_secret("REVERIE_DATABASE_URL")
+if _database_url:
+    _db = parse_database_url(_database_url)
+    _db["CONN_MAX_AGE"] = read_int("REVERIE_DB_CONN_MAX_AGE", 60, minimum=0, maximum=3600)
+    _db["CONN_HEALTH_CHECKS"] = True
+    _db["TEST"] = {"NAME": f"test_{_db['NAME']}"}
+    DATABASES = {"default": _db}
+else:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / ("demo.sqlite3" if DEMO else "reverie.sqlite3"),
+            "OPTIONS": {
+                # IMMEDIATE makes every atomic block take the write lock up front, so
+                # read-then-write sequences (the audit hash chain) cannot interleave
+                # between processes; WAL lets readers proceed while one writer writes.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                    "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=20000;"
+                ),
+            },
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 24 * 3
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = read_str("REVERIE_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+# Serving straight from the app folders keeps `reverie serve` to one step; WhiteNoise
+# still adds far-future caching headers and compression.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- sessions and cookies ----------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_AGE = 60 * 60 * 12
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
+    SECURE_SSL_REDIRECT = read_bool("REVERIE_SSL_REDIRECT", True)
+
+# A strict policy with no inline script or style: every asset is a file served by us.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    }
+}
+
+# --- email -------------------------------------------------------------------------------
+EMAIL_HOST = read_str("REVERIE_EMAIL_HOST", "")
+DEFAULT_FROM_EMAIL = read_str("REVERIE_EMAIL_FROM", "Reverie <no-reply@localhost>")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = read_int("REVERIE_EMAIL_PORT", 587, minimum=1, maximum=65535)
+    EMAIL_HOST_USER = read_str("REVERIE_EMAIL_USER", "")
+    EMAIL_HOST_PASSWORD = read_secret("REVERIE_EMAIL_PASSWORD")
+    EMAIL_USE_TLS = read_bool("REVERIE_EMAIL_TLS", True)
+else:
+    # Without a mail server, messages are written as files the operator can read: nothing
+    # is silently dropped, and nothing leaves the machine.
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = DATA_DIR / "outbox"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": read_str("REVERIE_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+TESTING = "pytest" in sys.modules
+if TESTING:
+    # Argon2 with production cost would dominate test time; tests exercise the same code
+    # paths with a cheap hasher, and one test checks the production hasher list.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

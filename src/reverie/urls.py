@@ -1,0 +1,55 @@
+"""Every route Reverie serves. tests/test_access_matrix.py fails when a route here has no
+entry in the access matrix."""
+
+from django.urls import include, path
+
+from reverie.accounts import admin_views
+from reverie.accounts import api as accounts_api
+from reverie.audit import views as audit_views
+from reverie.care import api as care_api
+from reverie.care import views as care_views
+from reverie.core import views as core_views
+
+core_patterns = (
+    [
+        path("", core_views.landing, name="landing"),
+        path("home/", core_views.home, name="home"),
+        path("healthz", core_views.healthz, name="healthz"),
+    ],
+    "core",
+)
+
+care_patterns = (
+    [
+        path("caseload/", care_views.caseload, name="caseload"),
+        path("me/", care_views.client_home, name="client_home"),
+    ],
+    "care",
+)
+
+practice_patterns = (
+    [
+        path("users/", admin_views.users, name="users"),
+        path("users/invite/", admin_views.invite, name="invite"),
+        path("users/<int:pk>/unlock/", admin_views.unlock, name="unlock"),
+        path("users/<int:pk>/active/", admin_views.set_active, name="set_active"),
+        path("audit/", audit_views.browse, name="audit"),
+    ],
+    "practice",
+)
+
+api_patterns = (
+    [
+        path("me", accounts_api.me, name="me"),
+        path("caseload", care_api.caseload, name="caseload"),
+    ],
+    "api",
+)
+
+urlpatterns = [
+    path("", include(core_patterns)),
+    path("accounts/", include("reverie.accounts.urls")),
+    path("", include(care_patterns)),
+    path("practice/", include(practice_patterns)),
+    path("api/v1/", include(api_patterns)),
+]
