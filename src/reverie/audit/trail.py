@@ -88,7 +88,9 @@ def record(
     """Append one entry. Never put clinical text in ``detail``: identifiers only."""
     otype, oid = _describe(obj)
     with transaction.atomic():
-        head = AuditHead.objects.select_for_update().get(pk=1)
+        # A flushed or brand-new database may lack the head row; creating it at seq 0 is
+        # safe because a trail with entries but no head fails on the unique seq.
+        head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)
         entry = AuditEntry(
             seq=head.seq + 1,
             at=timezone.now(),
@@ -137,7 +139,7 @@ def verify() -> Verification:
             yield row
 
     problems = verify_chain(counted())
-    head = AuditHead.objects.get(pk=1)
+    head, _ = AuditHead.objects.get_or_create(pk=1)
     last = AuditEntry.objects.order_by("-seq").first()
     last_seq, last_hash = (last.seq, last.hash) if last else (0, head.hash if head.seq == 0 else "")
     if head.seq != last_seq or (last is not None and head.hash != last_hash):

@@ -1,0 +1,113 @@
+"""The named people every test speaks of, built the same way each time.
+
+Seven personas cover the access rules: a therapist and the client they treat; a
+colleague in the same practice and the client *they* treat (the "other client"); a
+practice admin; a therapist of another practice (the stranger); and anonymous.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.test import Client as HttpClient
+from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from reverie.accounts.models import Practice, Role, User
+from reverie.care.models import Appointment, Client, Episode
+from reverie.measures.models import Administration, Instrument
+
+PASSWORD = "a-long-test-password-42"
+
+
+@dataclass
+class World:
+    practice: Practice
+    other_practice: Practice
+    therapist: User
+    colleague: User
+    stranger: User
+    admin: User
+    stranger_admin: User
+    client_user: User
+    other_client_user: User
+    client: Client
+    other_client: Client
+    stranger_client: Client
+    episode: Episode
+    other_episode: Episode
+    phq9: Instrument
+
+    def user(self, persona: str) -> User | None:
+        return {
+            "therapist": self.therapist,
+            "colleague": self.colleague,
+            "stranger": self.stranger,
+            "admin": self.admin,
+            "client": self.client_user,
+            "other_client": self.other_client_user,
+            "anonymous": None,
+        }[persona]
+
+
+PERSONAS = ("therapist", "colleague", "stranger", "admin", "client", "other_client", "anonymous")
+
+
+def make_user(practice: Practice, role: str, email: str, name: str) -> User:
+    return User.objects.create_user(email, practice=practice, role=role, full_name=name, password=PASSWORD)
+
+
+def build_world() -> World:
+    practice = Practice.objects.create(slug="harbour", name="Harbour Psychotherapy")
+    other = Practice.objects.create(slug="elsewhere", name="Elsewhere Counselling")
+    therapist = make_user(practice, Role.THERAPIST, "thera@harbour.test", "Theo Therapist")
+    colleague = make_user(practice, Role.THERAPIST, "colle@harbour.test", "Cora Colleague")
+    admin = make_user(practice, Role.ADMIN, "admin@harbour.test", "Ada Admin")
+    stranger = make_user(other, Role.THERAPIST, "stranger@elsewhere.test", "Sam Stranger")
+    stranger_admin = make_user(other, Role.ADMIN, "admin@elsewhere.test", "Eli Elsewhere")
+    client_user = make_user(practice, Role.CLIENT, "client@harbour.test", "Cleo Client")
+    other_client_user = make_user(practice, Role.CLIENT, "other@harbour.test", "Olly Other")
+    client = Client.objects.create(
+        practice=practice, user=client_user, given_name="Cleo", family_name="Client", email=client_user.email
+    )
+    other_client = Client.objects.create(
+        practice=practice, user=other_client_user, given_name="Olly", family_name="Other"
+    )
+    stranger_client = Client.objects.create(practice=other, given_name="Sid", family_name="Strangersclient")
+    start = timezone.localdate() - datetime.timedelta(days=70)
+    episode = Episode.objects.create(
+        client=client, therapist=therapist, modality="psychodynamic", start_date=start, status="active"
+    )
+    other_episode = Episode.objects.create(
+        client=other_client, therapist=colleague, modality="cbt", start_date=start, status="active"
+    )
+    Episode.objects.create(
+        client=stranger_client, therapist=stranger, modality="psychodynamic", start_date=start, status="active"
+    )
+    phq9, _ = Instrument.objects.get_or_create(
+        code="phq9", defaults={"name": "PHQ-9", "definition": {"code": "phq9"}}
+    )
+    for weeks, total in ((0, 17), (4, 14), (8, 11)):
+        when = timezone.now() - datetime.timedelta(days=70 - weeks * 7)
+        Appointment.objects.create(episode=episode, starts_at=when, attendance="attended")
+        Administration.objects.create(
+            client=client, episode=episode, instrument=phq9, completed_at=when, source="portal",
+            total=total, band="moderate",
+        )
+    return World(
+        practice, other, therapist, colleague, stranger, admin, stranger_admin, client_user,
+        other_client_user, client, other_client, stranger_client, episode, other_episode, phq9,
+    )
+
+
+def sign_in(http: HttpClient, user: User) -> HttpClient:
+    """Sign in as ``user``; staff also pass the second factor, as they must in production."""
+    http.force_login(user)
+    if user.is_staff_role:
+        device, _ = TOTPDevice.objects.get_or_create(user=user, name="test", defaults={"confirmed": True})
+        session = http.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+    return http

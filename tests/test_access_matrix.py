@@ -1,0 +1,167 @@
+"""One access matrix over every route. Adding a URL without an entry here fails
+``test_every_route_has_an_access_entry``.
+
+Statuses: 200 ok, 302 redirect (anonymous to sign-in, or role landing), 400 bad input
+refused, 401 API without credentials, 403 wrong role, 404 not theirs, 405 wrong method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from reverie.accounts import actions
+from reverie.audit import trail
+from reverie.testing import PERSONAS, World
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    url: Callable[[World], str]
+    expect: dict[str, int]
+    method: str = "get"
+    data: dict[str, str] = field(default_factory=dict)
+    api: bool = False
+
+
+def everyone(status: int) -> dict[str, int]:
+    return dict.fromkeys(PERSONAS, status)
+
+
+def signed_in(status: int, anonymous: int = 302) -> dict[str, int]:
+    return {**everyone(status), "anonymous": anonymous}
+
+
+def only(roles: dict[str, int], others: int = 403, anonymous: int = 302) -> dict[str, int]:
+    return {**everyone(others), "anonymous": anonymous, **roles}
+
+
+THERAPISTS = {"therapist": 200, "colleague": 200, "stranger": 200}
+CLIENTS = {"client": 200, "other_client": 200}
+
+ROUTES = [
+    Route("core:landing", lambda w: reverse("core:landing"), everyone(200)),
+    Route("core:healthz", lambda w: reverse("core:healthz"), everyone(200)),
+    Route("core:home", lambda w: reverse("core:home"), signed_in(302)),
+    Route("accounts:login", lambda w: reverse("accounts:login"), {**everyone(302), "anonymous": 200}),
+    Route("accounts:logout", lambda w: reverse("accounts:logout"), everyone(405)),
+    # Staff (who have a device) are asked for a code; clients have none and go to set-up.
+    Route("accounts:two_factor", lambda w: reverse("accounts:two_factor"),
+          {**signed_in(302), "therapist": 200, "colleague": 200, "stranger": 200, "admin": 200}),
+    Route("accounts:two_factor_setup", lambda w: reverse("accounts:two_factor_setup"),
+          {**signed_in(200), "therapist": 302, "colleague": 302, "stranger": 302, "admin": 302}),
+    Route("accounts:password_reset", lambda w: reverse("accounts:password_reset"), everyone(200)),
+    Route("accounts:password_reset_done", lambda w: reverse("accounts:password_reset_done"), everyone(200)),
+    Route("accounts:invite_accept", lambda w: reverse("accounts:invite_accept", args=["MQ", "bad-token"]),
+          everyone(200)),
+    Route("accounts:password_reset_complete", lambda w: reverse("accounts:password_reset_complete"),
+          everyone(200)),
+    Route("care:caseload", lambda w: reverse("care:caseload"), only(THERAPISTS)),
+    Route("care:client_home", lambda w: reverse("care:client_home"), only(CLIENTS)),
+    Route("practice:users", lambda w: reverse("practice:users"), only({"admin": 200})),
+    Route("practice:invite", lambda w: reverse("practice:invite"), only({"admin": 400}), method="post"),
+    Route("practice:unlock", lambda w: reverse("practice:unlock", args=[w.therapist.pk]),
+          only({"admin": 302}), method="post"),
+    Route("practice:set_active", lambda w: reverse("practice:set_active", args=[w.colleague.pk]),
+          only({"admin": 302}), method="post", data={"active": "1"}),
+    Route("practice:audit", lambda w: reverse("practice:audit"), only({"admin": 200})),
+    Route("api:me", lambda w: reverse("api:me"), {**everyone(200), "anonymous": 401}, api=True),
+    Route("api:caseload", lambda w: reverse("api:caseload"), only(THERAPISTS, anonymous=401), api=True),
+]
+
+
+def _route_names(resolver: URLResolver, prefix: str = "") -> set[str]:
+    names: set[str] = set()
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            ns = f"{prefix}{entry.namespace}:" if entry.namespace else prefix
+            names |= _route_names(entry, ns)
+        elif isinstance(entry, URLPattern) and entry.name:
+            names.add(prefix + entry.name)
+    return names
+
+
+def test_every_route_has_an_access_entry() -> None:
+    covered = {r.name for r in ROUTES}
+    missing = _route_names(get_resolver()) - covered
+    assert not missing, f"routes without an access-matrix entry: {sorted(missing)}"
+
+
+CASES = [(route, persona) for route in ROUTES for persona in PERSONAS]
+
+
+@pytest.mark.parametrize(("route", "persona"), CASES, ids=[f"{r.name}-{p}" for r, p in CASES])
+def test_access(route: Route, persona: str, world: World, as_user, client) -> None:
+    if route.api:
+        user = world.user(persona)
+        headers = {}
+        if user is not None:
+            _, raw = actions.create_token(trail.system("test"), user)
+            headers["HTTP_AUTHORIZATION"] = f"Bearer {raw}"
+        http = client
+        response = getattr(http, route.method)(route.url(world), route.data, **headers)
+    else:
+        http = as_user(persona)
+        response = getattr(http, route.method)(route.url(world), route.data)
+    assert response.status_code == route.expect[persona], (
+        f"{route.name} as {persona}: got {response.status_code}, expected {route.expect[persona]}"
+    )
+
+
+def test_api_errors_are_problem_json(client, world: World) -> None:
+    response = client.get(reverse("api:caseload"))
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["title"] == "Authentication required"
+
+
+def test_revoked_token_is_refused(client, world: World) -> None:
+    token, raw = actions.create_token(trail.system("test"), world.therapist)
+    assert client.get(reverse("api:me"), HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 200
+    actions.revoke_token(trail.system("test"), token)
+    assert client.get(reverse("api:me"), HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 401
+
+
+def test_caseload_shows_only_own_clients(as_user, world: World) -> None:
+    own = as_user("therapist").get(reverse("care:caseload")).content.decode()
+    colleague = as_user("colleague").get(reverse("care:caseload")).content.decode()
+    stranger = as_user("stranger").get(reverse("care:caseload")).content.decode()
+    assert "Cleo Client" in own and "Olly Other" not in own
+    assert "Olly Other" in colleague and "Cleo Client" not in colleague
+    assert "Cleo Client" not in stranger and "Olly Other" not in stranger
+
+
+def test_api_caseload_lists_only_own_clients(client, world: World) -> None:
+    _, raw = actions.create_token(trail.system("test"), world.colleague)
+    body = client.get(reverse("api:caseload"), HTTP_AUTHORIZATION=f"Bearer {raw}").json()
+    assert [row["client"] for row in body["results"]] == [world.other_client.pk]
+
+
+def test_client_home_shows_only_own_scores(as_user, world: World) -> None:
+    own = as_user("client").get(reverse("care:client_home")).content.decode()
+    other = as_user("other_client").get(reverse("care:client_home")).content.decode()
+    assert "Hello, Cleo" in own and ">17<" in own
+    assert "Cleo" not in other and ">17<" not in other
+
+
+def test_admin_of_another_practice_cannot_touch_our_users(client, world: World) -> None:
+    from reverie.testing import sign_in
+
+    sign_in(client, world.stranger_admin)
+    response = client.post(reverse("practice:unlock", args=[world.therapist.pk]))
+    assert response.status_code == 404
+    people = client.get(reverse("practice:users")).content.decode()
+    assert world.therapist.email not in people
+
+
+def test_admin_audit_page_shows_only_own_practice(client, world: World) -> None:
+    from reverie.testing import sign_in
+
+    trail.record(trail.Context(user=world.stranger), "view", world.stranger_client, client_id=world.stranger_client.pk)
+    sign_in(client, world.admin)
+    page = client.get(reverse("practice:audit")).content.decode()
+    assert world.stranger.email not in page
