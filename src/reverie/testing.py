@@ -18,6 +18,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from reverie.accounts.models import Practice, Role, User
 from reverie.care.models import Appointment, Client, Episode
 from reverie.measures.models import Administration, Instrument
+from reverie.measures.registry import sync_shipped_instruments
 
 PASSWORD = "a-long-test-password-42"
 
@@ -86,9 +87,9 @@ def build_world() -> World:
     Episode.objects.create(
         client=stranger_client, therapist=stranger, modality="psychodynamic", start_date=start, status="active"
     )
-    phq9, _ = Instrument.objects.get_or_create(
-        code="phq9", defaults={"name": "PHQ-9", "definition": {"code": "phq9"}}
-    )
+    # Transactional tests flush the table that migrate filled, so fill it again here.
+    sync_shipped_instruments()
+    phq9 = Instrument.objects.get(code="phq-9")
     for weeks, total in ((0, 17), (4, 14), (8, 11)):
         when = timezone.now() - datetime.timedelta(days=70 - weeks * 7)
         Appointment.objects.create(episode=episode, starts_at=when, attendance="attended")

@@ -47,12 +47,12 @@ def caseload(therapist: User) -> list[CaseloadRow]:
         .select_related("client")
         .annotate(
             attended=Count("appointments", filter=Q(appointments__attendance="attended")),
-            first_phq9=_score("phq9", "total", newest=False),
-            last_phq9=_score("phq9", "total"),
-            last_phq9_band=_score("phq9", "band"),
-            last_phq9_at=_score("phq9", "completed_at"),
+            first_phq9=_score("phq-9", "total", newest=False),
+            last_phq9=_score("phq-9", "total"),
+            last_phq9_band=_score("phq-9", "band"),
+            last_phq9_at=_score("phq-9", "completed_at"),
             last_gad7=Subquery(
-                Administration.objects.filter(episode=OuterRef("pk"), instrument__code="gad7")
+                Administration.objects.filter(episode=OuterRef("pk"), instrument__code="gad-7")
                 .order_by("-completed_at")
                 .values("total")[:1],
                 output_field=IntegerField(),

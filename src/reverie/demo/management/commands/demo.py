@@ -1,0 +1,47 @@
+"""``reverie demo``: migrate, seed the synthetic practice (once), print logins, serve."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from reverie.core.management.commands.serve import run_gunicorn
+from reverie.demo.seed import SeedRefused, ensure_demo
+
+
+class Command(BaseCommand):
+    help = "Run the demo practice with synthetic data at http://127.0.0.1:8000."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--no-serve", action="store_true", help="Seed and print logins only.")
+        parser.add_argument("--bind", default=settings.BIND)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEMO:
+            raise CommandError("run the demo through the `reverie demo` command")
+        call_command("migrate", interactive=False, verbosity=0)
+        try:
+            logins, summary = ensure_demo()
+        except SeedRefused as exc:
+            raise CommandError(str(exc)) from None
+        if summary is not None:
+            self.stdout.write(f"Seeded the synthetic demo practice: {summary}")
+        self.stdout.write("")
+        self.stdout.write("Reverie demo — every person and score here is synthetic.")
+        self.stdout.write(f"Open {settings.BASE_URL}/ and sign in as:")
+        for login in logins:
+            self.stdout.write(f"  {login.role:<10} {login.email:<40} password: {login.password}")
+        self.stdout.write("  (every demo account of a role shares that role's password)")
+        self.stdout.write("")
+        if options["no_serve"]:
+            return
+        worker = subprocess.Popen([sys.executable, "-m", "reverie", "worker"])  # noqa: S603
+        try:
+            run_gunicorn(options["bind"], workers=2, threads=4)
+        finally:
+            worker.terminate()

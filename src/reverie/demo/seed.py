@@ -1,0 +1,192 @@
+"""Writes the synthetic demo practice (see ``reverie.demo.model``) into the database.
+
+Seeding is idempotent: if the demo practice exists it is left as it is. It refuses to
+run against a database that holds a real practice, so demo credentials can only ever
+exist in a demo database.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.utils import timezone
+
+from reverie.accounts.models import Practice, Role, User
+from reverie.audit import trail
+from reverie.audit.models import Action
+from reverie.care.models import Appointment, Client, Episode
+from reverie.demo.model import SyntheticPractice, describe, generate_practice
+from reverie.directory.models import TherapistProfile
+from reverie.measures import registry, scoring
+from reverie.measures.models import Administration, Instrument
+
+DEMO_SLUG = "demo"
+ADMIN_EMAIL = "admin@demo.example.org"
+LOGINS_FILE = "demo-logins.json"
+INSTRUMENT_CODES = {"phq9": "phq-9", "gad7": "gad-7"}
+
+
+class SeedRefused(RuntimeError):
+    """The database holds a real practice; the demo will not mix with it."""
+
+
+@dataclass(frozen=True)
+class Login:
+    role: str
+    email: str
+    password: str
+
+
+def _sessions_per_week(frequency: object) -> float:
+    return 0.5 if frequency == "fortnightly" else float(frequency)  # type: ignore[arg-type]
+
+
+def _score(code: str, answers: tuple[int, ...]) -> tuple[dict[str, int], int, str]:
+    definition = registry.definition(code)
+    item_ids = [item.id for item in definition.items if item.scored]
+    answer_map = dict(zip(item_ids, answers, strict=True))
+    result = scoring.score(definition, answer_map)
+    band = result.band.label if result.band is not None else ""
+    return answer_map, int(result.total), band
+
+
+def _write_practice(spec: SyntheticPractice, passwords: dict[str, str]) -> Practice:
+    practice = Practice.objects.create(slug=DEMO_SLUG, name=f"{spec.name}", is_demo=True)
+    hashes = {role: make_password(pw) for role, pw in passwords.items()}
+    User.objects.create(
+        email=ADMIN_EMAIL, full_name="Morgan Admin", practice=practice, role=Role.ADMIN,
+        password=hashes[Role.ADMIN],
+    )
+    therapists: list[User] = []
+    for t in spec.therapists:
+        user = User.objects.create(
+            email=t.email, full_name=f"{t.given_name} {t.family_name}", practice=practice,
+            role=Role.THERAPIST, password=hashes[Role.THERAPIST],
+        )
+        TherapistProfile.objects.create(
+            user=user, credentials=", ".join(t.credentials), pronouns=t.pronouns, approach=t.approach,
+            modalities=list(t.modalities), concerns=list(t.concerns), languages=list(t.languages),
+            fee=t.fee_usd, sliding_scale=t.sliding_scale,
+            sliding_scale_min=(t.fee_usd // 2 if t.sliding_scale else None),
+            insurance=list(t.insurance), telehealth=t.telehealth, location=t.location,
+            weekly_slots=[list(slot) for slot in t.availability],
+        )
+        therapists.append(user)
+    instruments = {i.code: i for i in Instrument.objects.all()}
+    now = timezone.now()
+    appointments: list[Appointment] = []
+    administrations: list[Administration] = []
+    for c in spec.clients:
+        has_open_episode = any(e.status != "ended" for e in c.episodes)
+        portal = None
+        if has_open_episode:
+            portal = User.objects.create(
+                email=c.email, full_name=f"{c.given_name} {c.family_name}", practice=practice,
+                role=Role.CLIENT, password=hashes[Role.CLIENT],
+            )
+        client = Client.objects.create(
+            practice=practice, user=portal, given_name=c.given_name, family_name=c.family_name,
+            preferred_name=c.preferred_name, pronouns=c.pronouns, date_of_birth=c.date_of_birth,
+            email=c.email, consent_email_reminders=True, presenting_concerns=list(c.presenting_concerns),
+            referral_source=c.referral_source, is_synthetic=True,
+        )
+        for e in c.episodes:
+            episode = Episode.objects.create(
+                client=client, therapist=therapists[e.therapist_index], modality=e.modality,
+                sessions_per_week=_sessions_per_week(e.frequency), start_date=e.start_date,
+                end_date=e.end_date, status=e.status, end_reason=e.end_reason or "", goals=e.goal,
+            )
+            appointments.extend(
+                Appointment(
+                    episode=episode, starts_at=s.start, duration_minutes=s.duration_minutes,
+                    attendance=s.attendance,
+                )
+                for s in e.sessions
+            )
+            for m in e.measurements:
+                if m.taken_at > now:
+                    continue
+                code = INSTRUMENT_CODES[m.instrument]
+                answers, total, band = _score(code, m.answers)
+                administrations.append(
+                    Administration(
+                        client=client, episode=episode, instrument=instruments[code],
+                        completed_at=m.taken_at, timepoint=m.timepoint, source="demo",
+                        answers=answers, total=total, band=band,
+                    )
+                )
+    Appointment.objects.bulk_create(appointments, batch_size=2000)
+    Administration.objects.bulk_create(administrations, batch_size=2000)
+    return practice
+
+
+def logins_path() -> Path:
+    return Path(settings.DATA_DIR) / LOGINS_FILE
+
+
+def _new_passwords() -> dict[str, str]:
+    return {role: f"demo-{role}-{secrets.token_hex(4)}" for role in (Role.ADMIN, Role.THERAPIST, Role.CLIENT)}
+
+
+def _sample_logins(practice: Practice, passwords: dict[str, str]) -> list[Login]:
+    therapist = (
+        User.objects.filter(practice=practice, role=Role.THERAPIST)
+        .order_by("email")
+        .first()
+    )
+    client = (
+        User.objects.filter(practice=practice, role=Role.CLIENT, client_record__administrations__isnull=False)
+        .order_by("email")
+        .first()
+    )
+    logins = [Login("admin", ADMIN_EMAIL, passwords[Role.ADMIN])]
+    if therapist is not None:
+        logins.append(Login("therapist", therapist.email, passwords[Role.THERAPIST]))
+    if client is not None:
+        logins.append(Login("client", client.email, passwords[Role.CLIENT]))
+    return logins
+
+
+def ensure_demo(today: datetime.date | None = None) -> tuple[list[Login], dict[str, object] | None]:
+    """Seed if needed; return the logins to print and, on a fresh seed, what was made."""
+    real = Practice.objects.filter(is_demo=False)
+    if real.exists():
+        raise SeedRefused(
+            f"this database holds a real practice ({real.first()}); the demo only runs on its own "
+            "database (unset REVERIE_DATABASE_URL, or point it at an empty database)"
+        )
+    path = logins_path()
+    practice = Practice.objects.filter(slug=DEMO_SLUG, is_demo=True).first()
+    summary = None
+    if practice is None:
+        spec = generate_practice(today=today or timezone.localdate())
+        passwords = _new_passwords()
+        with transaction.atomic():
+            registry.sync_shipped_instruments()
+            practice = _write_practice(spec, passwords)
+            summary = describe(spec)
+            trail.record(
+                trail.system("demo", practice=practice), Action.IMPORT, practice,
+                detail={"seed": spec.seed, "synthetic": True},
+            )
+        path.write_text(json.dumps(passwords), encoding="utf-8")
+        path.chmod(0o600)
+    else:
+        try:
+            passwords = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            # The file was lost: issue new demo passwords rather than print wrong ones.
+            passwords = _new_passwords()
+            for role, pw in passwords.items():
+                hashed = make_password(pw)
+                User.objects.filter(practice=practice, role=role).update(password=hashed)
+            path.write_text(json.dumps(passwords), encoding="utf-8")
+            path.chmod(0o600)
+    return _sample_logins(practice, passwords), summary
