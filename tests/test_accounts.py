@@ -34,7 +34,9 @@ def test_password_login_then_second_factor_for_therapist(world: World) -> None:
     assert response.status_code == 302
     # Password alone: every page sends the therapist to two-factor enrolment.
     assert http.get(reverse("care:caseload"))["Location"] == reverse("accounts:two_factor")
-    assert http.get(reverse("accounts:two_factor"))["Location"] == reverse("accounts:two_factor_setup")
+    assert http.get(reverse("accounts:two_factor"))["Location"] == reverse(
+        "accounts:two_factor_setup"
+    )
     page = http.get(reverse("accounts:two_factor_setup"))
     assert page.status_code == 200 and b"data:image/svg+xml" in page.content
     device = TOTPDevice.objects.get(user=world.therapist, confirmed=False)
@@ -134,17 +136,24 @@ def test_admin_invites_a_therapist_by_email(world: World, as_user) -> None:
     )
     assert response.status_code == 302
     user = User.objects.get(email="new.person@harbour.test")
-    assert (user.role, user.practice_id, user.has_usable_password()) == ("therapist", world.practice.pk, False)
+    assert (user.role, user.practice_id, user.has_usable_password()) == (
+        "therapist",
+        world.practice.pk,
+        False,
+    )
     assert mail.outbox[0].to == ["new.person@harbour.test"]
     assert "/accounts/set-password/" in mail.outbox[0].body
-    actions = list(AuditEntry.objects.filter(object_id=str(user.pk)).values_list("action", flat=True))
+    actions = list(
+        AuditEntry.objects.filter(object_id=str(user.pk)).values_list("action", flat=True)
+    )
     assert sorted(actions) == ["create", "invite"]
 
 
 def test_invite_with_taken_email_changes_nothing(world: World, as_user) -> None:
     before = User.objects.count()
     response = as_user("admin").post(
-        reverse("practice:invite"), {"email": world.colleague.email, "full_name": "X", "role": "therapist"}
+        reverse("practice:invite"),
+        {"email": world.colleague.email, "full_name": "X", "role": "therapist"},
     )
     assert response.status_code == 400
     assert b"already has an account" in response.content
@@ -166,8 +175,16 @@ def test_token_cli_prints_once_and_stores_only_a_hash(world: World) -> None:
 def test_user_cli_reads_password_from_stdin(world: World, monkeypatch) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("a-sufficiently-long-secret\n"))
     call_command(
-        "user", "add", "--email", "x@harbour.test", "--role", "client", "--practice", "harbour",
-        "--password-stdin", stdout=io.StringIO(),
+        "user",
+        "add",
+        "--email",
+        "x@harbour.test",
+        "--role",
+        "client",
+        "--practice",
+        "harbour",
+        "--password-stdin",
+        stdout=io.StringIO(),
     )
     assert User.objects.get(email="x@harbour.test").check_password("a-sufficiently-long-secret")
 
@@ -181,7 +198,14 @@ def test_user_cli_refuses_weak_password(world: World, monkeypatch) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
     with pytest.raises(CommandError, match="too weak"):
         call_command(
-            "user", "add", "--email", "z@harbour.test", "--role", "client", "--practice", "harbour",
+            "user",
+            "add",
+            "--email",
+            "z@harbour.test",
+            "--role",
+            "client",
+            "--practice",
+            "harbour",
             "--password-stdin",
         )
     assert not User.objects.filter(email="z@harbour.test").exists()

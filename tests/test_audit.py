@@ -50,12 +50,18 @@ def test_client_reading_own_home_is_audited_with_client_id(as_user, world: World
     as_user("client").get(reverse("care:client_home"))
     entry = AuditEntry.objects.order_by("-seq").first()
     assert entry is not None
-    assert (entry.action, entry.client_id, entry.actor_id) == ("view", world.client.pk, world.client_user.pk)
+    assert (entry.action, entry.client_id, entry.actor_id) == (
+        "view",
+        world.client.pk,
+        world.client_user.pk,
+    )
 
 
 def test_verify_passes_on_an_intact_trail(world: World) -> None:
     for _ in range(5):
-        trail.record(trail.Context(user=world.therapist), "view", world.client, client_id=world.client.pk)
+        trail.record(
+            trail.Context(user=world.therapist), "view", world.client, client_id=world.client.pk
+        )
     code, out, _ = _verify()
     assert code == 0
     assert "OK:" in out
@@ -67,7 +73,9 @@ def test_verify_fails_after_one_row_is_edited_by_hand(intruder) -> None:
 
     world = build_world()
     for _ in range(3):
-        trail.record(trail.Context(user=world.therapist), "view", world.client, client_id=world.client.pk)
+        trail.record(
+            trail.Context(user=world.therapist), "view", world.client, client_id=world.client.pk
+        )
     target = AuditEntry.objects.order_by("seq")[1]
     intruder()
     with connection.cursor() as cursor:
@@ -83,7 +91,9 @@ def test_verify_fails_after_a_row_is_deleted_by_hand(intruder) -> None:
 
     world = build_world()
     for _ in range(3):
-        trail.record(trail.Context(user=world.therapist), "view", world.client, client_id=world.client.pk)
+        trail.record(
+            trail.Context(user=world.therapist), "view", world.client, client_id=world.client.pk
+        )
     target = AuditEntry.objects.order_by("seq")[1]
     intruder()
     with connection.cursor() as cursor:
@@ -99,7 +109,9 @@ def test_verify_fails_when_the_newest_rows_are_removed(intruder) -> None:
 
     world = build_world()
     for _ in range(3):
-        trail.record(trail.Context(user=world.therapist), "view", world.client, client_id=world.client.pk)
+        trail.record(
+            trail.Context(user=world.therapist), "view", world.client, client_id=world.client.pk
+        )
     newest = AuditEntry.objects.order_by("-seq").first()
     assert newest is not None
     intruder()
@@ -136,9 +148,20 @@ def test_database_refuses_raw_updates_of_audit_rows() -> None:
 
 
 def test_admin_can_filter_the_trail_by_client(as_user, world: World) -> None:
-    trail.record(trail.Context(user=world.therapist), "view", world.client, client_id=world.client.pk)
-    trail.record(trail.Context(user=world.colleague), "view", world.other_client, client_id=world.other_client.pk)
-    page = as_user("admin").get(reverse("practice:audit"), {"client": world.client.pk}).content.decode()
+    trail.record(
+        trail.Context(user=world.therapist), "view", world.client, client_id=world.client.pk
+    )
+    trail.record(
+        trail.Context(user=world.colleague),
+        "view",
+        world.other_client,
+        client_id=world.other_client.pk,
+    )
+    page = (
+        as_user("admin")
+        .get(reverse("practice:audit"), {"client": world.client.pk})
+        .content.decode()
+    )
     assert world.therapist.email in page
     assert world.colleague.email not in page
 

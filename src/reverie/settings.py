@@ -41,7 +41,9 @@ SECRET_KEY_CONFIGURED = bool(_configured_key)
 SECRET_KEY = _configured_key or secrets.token_urlsafe(50)
 
 # Fernet keys for process notes, newest first; see docs/configuration.md.
-ENCRYPTION_KEYS = [k.strip() for k in read_secret("REVERIE_ENCRYPTION_KEYS").split(",") if k.strip()]
+ENCRYPTION_KEYS = [
+    k.strip() for k in read_secret("REVERIE_ENCRYPTION_KEYS").split(",") if k.strip()
+]
 
 ALLOWED_HOSTS = read_list("REVERIE_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = read_list("REVERIE_CSRF_TRUSTED_ORIGINS", [])

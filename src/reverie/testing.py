@@ -20,7 +20,7 @@ from reverie.care.models import Appointment, Client, Episode
 from reverie.measures.models import Administration, Instrument
 from reverie.measures.registry import sync_shipped_instruments
 
-PASSWORD = "a-long-test-password-42"
+PASSWORD = "a-long-test-password-42"  # noqa: S105  (test fixtures only)
 
 
 @dataclass
@@ -57,7 +57,9 @@ PERSONAS = ("therapist", "colleague", "stranger", "admin", "client", "other_clie
 
 
 def make_user(practice: Practice, role: str, email: str, name: str) -> User:
-    return User.objects.create_user(email, practice=practice, role=role, full_name=name, password=PASSWORD)
+    return User.objects.create_user(
+        email, practice=practice, role=role, full_name=name, password=PASSWORD
+    )
 
 
 def build_world() -> World:
@@ -71,21 +73,35 @@ def build_world() -> World:
     client_user = make_user(practice, Role.CLIENT, "client@harbour.test", "Cleo Client")
     other_client_user = make_user(practice, Role.CLIENT, "other@harbour.test", "Olly Other")
     client = Client.objects.create(
-        practice=practice, user=client_user, given_name="Cleo", family_name="Client", email=client_user.email
+        practice=practice,
+        user=client_user,
+        given_name="Cleo",
+        family_name="Client",
+        email=client_user.email,
     )
     other_client = Client.objects.create(
         practice=practice, user=other_client_user, given_name="Olly", family_name="Other"
     )
-    stranger_client = Client.objects.create(practice=other, given_name="Sid", family_name="Strangersclient")
+    stranger_client = Client.objects.create(
+        practice=other, given_name="Sid", family_name="Strangersclient"
+    )
     start = timezone.localdate() - datetime.timedelta(days=70)
     episode = Episode.objects.create(
-        client=client, therapist=therapist, modality="psychodynamic", start_date=start, status="active"
+        client=client,
+        therapist=therapist,
+        modality="psychodynamic",
+        start_date=start,
+        status="active",
     )
     other_episode = Episode.objects.create(
         client=other_client, therapist=colleague, modality="cbt", start_date=start, status="active"
     )
     Episode.objects.create(
-        client=stranger_client, therapist=stranger, modality="psychodynamic", start_date=start, status="active"
+        client=stranger_client,
+        therapist=stranger,
+        modality="psychodynamic",
+        start_date=start,
+        status="active",
     )
     # Transactional tests flush the table that migrate filled, so fill it again here.
     sync_shipped_instruments()
@@ -94,12 +110,30 @@ def build_world() -> World:
         when = timezone.now() - datetime.timedelta(days=70 - weeks * 7)
         Appointment.objects.create(episode=episode, starts_at=when, attendance="attended")
         Administration.objects.create(
-            client=client, episode=episode, instrument=phq9, completed_at=when, source="portal",
-            total=total, band="moderate",
+            client=client,
+            episode=episode,
+            instrument=phq9,
+            completed_at=when,
+            source="portal",
+            total=total,
+            band="moderate",
         )
     return World(
-        practice, other, therapist, colleague, stranger, admin, stranger_admin, client_user,
-        other_client_user, client, other_client, stranger_client, episode, other_episode, phq9,
+        practice,
+        other,
+        therapist,
+        colleague,
+        stranger,
+        admin,
+        stranger_admin,
+        client_user,
+        other_client_user,
+        client,
+        other_client,
+        stranger_client,
+        episode,
+        other_episode,
+        phq9,
     )
 
 
@@ -107,7 +141,9 @@ def sign_in(http: HttpClient, user: User) -> HttpClient:
     """Sign in as ``user``; staff also pass the second factor, as they must in production."""
     http.force_login(user)
     if user.is_staff_role:
-        device, _ = TOTPDevice.objects.get_or_create(user=user, name="test", defaults={"confirmed": True})
+        device, _ = TOTPDevice.objects.get_or_create(
+            user=user, name="test", defaults={"confirmed": True}
+        )
         session = http.session
         session[DEVICE_ID_SESSION_KEY] = device.persistent_id
         session.save()

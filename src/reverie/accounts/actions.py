@@ -37,9 +37,7 @@ def create_user(
         user = User.objects.create_user(
             email, practice=practice, role=role, full_name=full_name, password=password
         )
-        trail.record(
-            ctx, Action.CREATE, user, detail={"role": role, "practice": practice.slug}
-        )
+        trail.record(ctx, Action.CREATE, user, detail={"role": role, "practice": practice.slug})
     return user
 
 

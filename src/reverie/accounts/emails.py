@@ -36,5 +36,10 @@ def invitation(user: User, invited_by: str) -> None:
     send(
         "invitation",
         user.email,
-        {"user": user, "practice": user.practice, "link": set_password_link(user), "invited_by": invited_by},
+        {
+            "user": user,
+            "practice": user.practice,
+            "link": set_password_link(user),
+            "invited_by": invited_by,
+        },
     )

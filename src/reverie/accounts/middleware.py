@@ -28,13 +28,15 @@ class IdleTimeoutMiddleware:
         user = request.user
         if user.is_authenticated:
             limit = (
-                settings.STAFF_IDLE_TIMEOUT if user.is_staff_role else settings.CLIENT_IDLE_TIMEOUT  # type: ignore[union-attr]
+                settings.STAFF_IDLE_TIMEOUT if user.is_staff_role else settings.CLIENT_IDLE_TIMEOUT
             )
             now = time.time()
             last = request.session.get("last_seen")
             if last is not None and now - float(last) > limit:
                 logout(request)
-                messages.info(request, f"You were signed out after {limit // 60} minutes without activity.")
+                messages.info(
+                    request, f"You were signed out after {limit // 60} minutes without activity."
+                )
                 if request.path.startswith(("/api/", "/fhir/")):
                     return HttpResponse(status=401)
                 query = urlencode({"next": request.get_full_path()})

@@ -141,6 +141,10 @@ class LoginAttempt(models.Model):
     class Meta:
         indexes: ClassVar = [models.Index(fields=["ip", "at"])]
 
+    def __str__(self) -> str:
+        outcome = "ok" if self.succeeded else "failed"
+        return f"{outcome} sign-in for {self.email} at {self.at:%Y-%m-%d %H:%M}"
+
 
 def hash_token(raw: str) -> str:
     """Tokens are stored as SHA-256 digests: they are long random strings, so a slow

@@ -16,5 +16,9 @@ urlpatterns = [
         views.SetPasswordView.as_view(),
         name="invite_accept",
     ),
-    path("set-password/done/", views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path(
+        "set-password/done/",
+        views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
 ]

@@ -19,6 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from reverie.accounts.forms import LoginForm, TokenForm
 from reverie.audit import trail
 from reverie.audit.models import Action
+from reverie.core.decorators import signed_in_user
 
 
 class LoginView(auth_views.LoginView):
@@ -48,11 +49,13 @@ def two_factor(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def two_factor_setup(request: HttpRequest) -> HttpResponse:
     """Enrol a TOTP device, confirm it with a first code, and hand out backup codes once."""
-    user = request.user
+    user = signed_in_user(request)
     if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
         messages.info(request, "Two-factor sign-in is already set up for your account.")
         return redirect("core:home")
-    device, _ = TOTPDevice.objects.get_or_create(user=user, confirmed=False, defaults={"name": "authenticator"})
+    device, _ = TOTPDevice.objects.get_or_create(
+        user=user, confirmed=False, defaults={"name": "authenticator"}
+    )
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if device.verify_token(form.cleaned_data["token"].replace(" ", "")):
@@ -66,7 +69,9 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
             otp_login(request, device)
             trail.record(trail.context(request), Action.OTP_ENROLL, user)
             return render(request, "accounts/backup_codes.html", {"codes": codes})
-        form.add_error("token", "That code did not match. Check the time on your phone and try again.")
+        form.add_error(
+            "token", "That code did not match. Check the time on your phone and try again."
+        )
     otpauth = device.config_url
     qr_svg = segno.make(otpauth, error="m").svg_data_uri(scale=5, dark="#1b1f3b")
     secret = b32encode(device.bin_key).decode("ascii")

@@ -61,7 +61,7 @@ def client_ip(request: HttpRequest) -> str | None:
 
 def context(request: HttpRequest) -> Context:
     user = request.user if request.user.is_authenticated else None
-    return Context(user=user, ip=client_ip(request))  # type: ignore[arg-type]
+    return Context(user=user, ip=client_ip(request))
 
 
 def system(label: str, practice: Practice | None = None) -> Context:

@@ -41,11 +41,20 @@ def browse(request: HttpRequest) -> HttpResponse:
             entries = entries.filter(client_id=data["client"])
         tz = timezone.get_current_timezone()
         if data["since"]:
-            entries = entries.filter(at__gte=datetime.datetime.combine(data["since"], datetime.time.min, tz))
+            entries = entries.filter(
+                at__gte=datetime.datetime.combine(data["since"], datetime.time.min, tz)
+            )
         if data["until"]:
-            entries = entries.filter(at__lt=datetime.datetime.combine(data["until"], datetime.time.max, tz))
+            entries = entries.filter(
+                at__lt=datetime.datetime.combine(data["until"], datetime.time.max, tz)
+            )
     page = Paginator(entries.order_by("-seq"), 50).get_page(request.GET.get("page"))
-    trail.record(trail.context(request), Action.LIST, object_type="audit.auditentry", detail={"page": page.number})
+    trail.record(
+        trail.context(request),
+        Action.LIST,
+        object_type="audit.auditentry",
+        detail={"page": page.number},
+    )
     query = request.GET.copy()
     query.pop("page", None)
     return render(

@@ -23,7 +23,9 @@ def clinical_clients(user: User) -> QuerySet[Client]:
     base = Client.objects.filter(practice_id=user.practice_id)
     if user.role == Role.THERAPIST:
         treats = Episode.objects.filter(client=OuterRef("pk"), therapist=user)
-        granted = CareGrant.objects.filter(client=OuterRef("pk"), therapist=user, revoked_at__isnull=True)
+        granted = CareGrant.objects.filter(
+            client=OuterRef("pk"), therapist=user, revoked_at__isnull=True
+        )
         return base.filter(Q(Exists(treats)) | Q(Exists(granted)))
     if user.role == Role.CLIENT:
         return base.filter(user=user)

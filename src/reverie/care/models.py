@@ -13,7 +13,9 @@ from django.utils import timezone
 class Client(models.Model):
     """A person in care. ``user`` is their portal account, if they have one."""
 
-    practice = models.ForeignKey("accounts.Practice", on_delete=models.PROTECT, related_name="clients")
+    practice = models.ForeignKey(
+        "accounts.Practice", on_delete=models.PROTECT, related_name="clients"
+    )
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -97,7 +99,8 @@ class Episode(models.Model):
         indexes: ClassVar = [models.Index(fields=["therapist", "status"])]
         constraints: ClassVar = [
             models.CheckConstraint(
-                condition=models.Q(end_date__isnull=True) | models.Q(end_date__gte=models.F("start_date")),
+                condition=models.Q(end_date__isnull=True)
+                | models.Q(end_date__gte=models.F("start_date")),
                 name="episode_ends_after_start",
             ),
         ]

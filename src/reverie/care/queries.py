@@ -63,12 +63,12 @@ def caseload(therapist: User) -> list[CaseloadRow]:
     return [
         CaseloadRow(
             episode=e,
-            sessions_attended=e.attended,  # type: ignore[attr-defined]
-            first_phq9=e.first_phq9,  # type: ignore[attr-defined]
-            last_phq9=e.last_phq9,  # type: ignore[attr-defined]
-            last_phq9_band=e.last_phq9_band or "",  # type: ignore[attr-defined]
-            last_phq9_at=e.last_phq9_at,  # type: ignore[attr-defined]
-            last_gad7=e.last_gad7,  # type: ignore[attr-defined]
+            sessions_attended=e.attended,
+            first_phq9=e.first_phq9,
+            last_phq9=e.last_phq9,
+            last_phq9_band=e.last_phq9_band or "",
+            last_phq9_at=e.last_phq9_at,
+            last_gad7=e.last_gad7,
         )
         for e in episodes
     ]

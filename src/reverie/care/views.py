@@ -9,7 +9,7 @@ from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care import queries
 from reverie.care.models import Appointment, Client
-from reverie.core.decorators import role_required
+from reverie.core.decorators import role_required, signed_in_user
 from reverie.measures.models import Administration
 
 
@@ -29,7 +29,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
 @role_required(Role.CLIENT)
 def client_home(request: HttpRequest) -> HttpResponse:
     """The client's home: their sessions and their own questionnaire history."""
-    client = Client.objects.filter(user=request.user).first()
+    client = Client.objects.filter(user=signed_in_user(request)).first()
     context: dict[str, object] = {"client": client}
     if client is not None:
         now = timezone.now()
@@ -44,5 +44,11 @@ def client_home(request: HttpRequest) -> HttpResponse:
             .select_related("instrument")
             .order_by("-completed_at")[:12]
         )
-        trail.record(trail.context(request), Action.VIEW, client, client_id=client.pk, detail={"view": "client_home"})
+        trail.record(
+            trail.context(request),
+            Action.VIEW,
+            client,
+            client_id=client.pk,
+            detail={"view": "client_home"},
+        )
     return render(request, "care/client_home.html", context)

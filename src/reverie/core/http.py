@@ -59,9 +59,11 @@ def api_view(*roles: str) -> Callable[[ApiView], ApiView]:
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             user = bearer_user(request)
             if user is None and request.user.is_authenticated and request.method in ("GET", "HEAD"):
-                user = request.user  # type: ignore[assignment]
+                user = request.user
             if user is None:
-                return problem(401, "Authentication required", "Send 'Authorization: Bearer <token>'.")
+                return problem(
+                    401, "Authentication required", "Send 'Authorization: Bearer <token>'."
+                )
             if roles and user.role not in roles:
                 return problem(403, "Forbidden", "This endpoint is for another role.")
             request.user = user

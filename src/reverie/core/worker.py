@@ -42,7 +42,9 @@ def job(
     name: str, *, every: datetime.timedelta, lock_for: datetime.timedelta | None = None
 ) -> Callable[[Callable[[], object]], Callable[[], object]]:
     def register(func: Callable[[], object]) -> Callable[[], object]:
-        REGISTRY[name] = Job(name, every, func, lock_for or max(every, datetime.timedelta(minutes=5)))
+        REGISTRY[name] = Job(
+            name, every, func, lock_for or max(every, datetime.timedelta(minutes=5))
+        )
         return func
 
     return register
@@ -85,7 +87,16 @@ def run_once(me: str | None = None) -> list[str]:
         row.next_run_at = finished + job_.every
         row.last_error = error
         row.runs += 1
-        row.save(update_fields=["locked_by", "locked_until", "last_finished_at", "next_run_at", "last_error", "runs"])
+        row.save(
+            update_fields=[
+                "locked_by",
+                "locked_until",
+                "last_finished_at",
+                "next_run_at",
+                "last_error",
+                "runs",
+            ]
+        )
         ran.append(job_.name)
     return ran
 

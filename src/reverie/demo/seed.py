@@ -61,21 +61,35 @@ def _write_practice(spec: SyntheticPractice, passwords: dict[str, str]) -> Pract
     practice = Practice.objects.create(slug=DEMO_SLUG, name=f"{spec.name}", is_demo=True)
     hashes = {role: make_password(pw) for role, pw in passwords.items()}
     User.objects.create(
-        email=ADMIN_EMAIL, full_name="Morgan Admin", practice=practice, role=Role.ADMIN,
+        email=ADMIN_EMAIL,
+        full_name="Morgan Admin",
+        practice=practice,
+        role=Role.ADMIN,
         password=hashes[Role.ADMIN],
     )
     therapists: list[User] = []
     for t in spec.therapists:
         user = User.objects.create(
-            email=t.email, full_name=f"{t.given_name} {t.family_name}", practice=practice,
-            role=Role.THERAPIST, password=hashes[Role.THERAPIST],
+            email=t.email,
+            full_name=f"{t.given_name} {t.family_name}",
+            practice=practice,
+            role=Role.THERAPIST,
+            password=hashes[Role.THERAPIST],
         )
         TherapistProfile.objects.create(
-            user=user, credentials=", ".join(t.credentials), pronouns=t.pronouns, approach=t.approach,
-            modalities=list(t.modalities), concerns=list(t.concerns), languages=list(t.languages),
-            fee=t.fee_usd, sliding_scale=t.sliding_scale,
+            user=user,
+            credentials=", ".join(t.credentials),
+            pronouns=t.pronouns,
+            approach=t.approach,
+            modalities=list(t.modalities),
+            concerns=list(t.concerns),
+            languages=list(t.languages),
+            fee=t.fee_usd,
+            sliding_scale=t.sliding_scale,
             sliding_scale_min=(t.fee_usd // 2 if t.sliding_scale else None),
-            insurance=list(t.insurance), telehealth=t.telehealth, location=t.location,
+            insurance=list(t.insurance),
+            telehealth=t.telehealth,
+            location=t.location,
             weekly_slots=[list(slot) for slot in t.availability],
         )
         therapists.append(user)
@@ -88,24 +102,43 @@ def _write_practice(spec: SyntheticPractice, passwords: dict[str, str]) -> Pract
         portal = None
         if has_open_episode:
             portal = User.objects.create(
-                email=c.email, full_name=f"{c.given_name} {c.family_name}", practice=practice,
-                role=Role.CLIENT, password=hashes[Role.CLIENT],
+                email=c.email,
+                full_name=f"{c.given_name} {c.family_name}",
+                practice=practice,
+                role=Role.CLIENT,
+                password=hashes[Role.CLIENT],
             )
         client = Client.objects.create(
-            practice=practice, user=portal, given_name=c.given_name, family_name=c.family_name,
-            preferred_name=c.preferred_name, pronouns=c.pronouns, date_of_birth=c.date_of_birth,
-            email=c.email, consent_email_reminders=True, presenting_concerns=list(c.presenting_concerns),
-            referral_source=c.referral_source, is_synthetic=True,
+            practice=practice,
+            user=portal,
+            given_name=c.given_name,
+            family_name=c.family_name,
+            preferred_name=c.preferred_name,
+            pronouns=c.pronouns,
+            date_of_birth=c.date_of_birth,
+            email=c.email,
+            consent_email_reminders=True,
+            presenting_concerns=list(c.presenting_concerns),
+            referral_source=c.referral_source,
+            is_synthetic=True,
         )
         for e in c.episodes:
             episode = Episode.objects.create(
-                client=client, therapist=therapists[e.therapist_index], modality=e.modality,
-                sessions_per_week=_sessions_per_week(e.frequency), start_date=e.start_date,
-                end_date=e.end_date, status=e.status, end_reason=e.end_reason or "", goals=e.goal,
+                client=client,
+                therapist=therapists[e.therapist_index],
+                modality=e.modality,
+                sessions_per_week=_sessions_per_week(e.frequency),
+                start_date=e.start_date,
+                end_date=e.end_date,
+                status=e.status,
+                end_reason=e.end_reason or "",
+                goals=e.goal,
             )
             appointments.extend(
                 Appointment(
-                    episode=episode, starts_at=s.start, duration_minutes=s.duration_minutes,
+                    episode=episode,
+                    starts_at=s.start,
+                    duration_minutes=s.duration_minutes,
                     attendance=s.attendance,
                 )
                 for s in e.sessions
@@ -117,9 +150,15 @@ def _write_practice(spec: SyntheticPractice, passwords: dict[str, str]) -> Pract
                 answers, total, band = _score(code, m.answers)
                 administrations.append(
                     Administration(
-                        client=client, episode=episode, instrument=instruments[code],
-                        completed_at=m.taken_at, timepoint=m.timepoint, source="demo",
-                        answers=answers, total=total, band=band,
+                        client=client,
+                        episode=episode,
+                        instrument=instruments[code],
+                        completed_at=m.taken_at,
+                        timepoint=m.timepoint,
+                        source="demo",
+                        answers=answers,
+                        total=total,
+                        band=band,
                     )
                 )
     Appointment.objects.bulk_create(appointments, batch_size=2000)
@@ -132,17 +171,20 @@ def logins_path() -> Path:
 
 
 def _new_passwords() -> dict[str, str]:
-    return {role: f"demo-{role}-{secrets.token_hex(4)}" for role in (Role.ADMIN, Role.THERAPIST, Role.CLIENT)}
+    return {
+        role: f"demo-{role}-{secrets.token_hex(4)}"
+        for role in (Role.ADMIN, Role.THERAPIST, Role.CLIENT)
+    }
 
 
 def _sample_logins(practice: Practice, passwords: dict[str, str]) -> list[Login]:
     therapist = (
-        User.objects.filter(practice=practice, role=Role.THERAPIST)
-        .order_by("email")
-        .first()
+        User.objects.filter(practice=practice, role=Role.THERAPIST).order_by("email").first()
     )
     client = (
-        User.objects.filter(practice=practice, role=Role.CLIENT, client_record__administrations__isnull=False)
+        User.objects.filter(
+            practice=practice, role=Role.CLIENT, client_record__administrations__isnull=False
+        )
         .order_by("email")
         .first()
     )
@@ -173,7 +215,9 @@ def ensure_demo(today: datetime.date | None = None) -> tuple[list[Login], dict[s
             practice = _write_practice(spec, passwords)
             summary = describe(spec)
             trail.record(
-                trail.system("demo", practice=practice), Action.IMPORT, practice,
+                trail.system("demo", practice=practice),
+                Action.IMPORT,
+                practice,
                 detail={"seed": spec.seed, "synthetic": True},
             )
         path.write_text(json.dumps(passwords), encoding="utf-8")

@@ -15,7 +15,9 @@ class TherapistProfile(models.Model):
     )
     credentials = models.CharField(max_length=100, blank=True)
     pronouns = models.CharField(max_length=40, blank=True)
-    approach = models.TextField(blank=True, help_text="The therapist's approach, in their own words.")
+    approach = models.TextField(
+        blank=True, help_text="The therapist's approach, in their own words."
+    )
     modalities = models.JSONField(default=list, blank=True)
     concerns = models.JSONField(default=list, blank=True)
     languages = models.JSONField(default=list, blank=True)

@@ -11,10 +11,10 @@ process environment and shell history.
 True
 >>> read_int("REVERIE_PORT", 1, environ=env, minimum=1, maximum=65535)
 8000
->>> read_bool("REVERIE_DEBUG", False, environ={"REVERIE_DEBUG": "perhaps"})
+>>> read_bool("REVERIE_DEBUG", False, environ={"REVERIE_DEBUG": "perhaps"})  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-reverie.lib.env.ConfigError: REVERIE_DEBUG must be one of true/false, yes/no, on/off, 1/0; got 'perhaps'
+reverie.lib.env.ConfigError: REVERIE_DEBUG must be one of true/false, yes/no, ...; got 'perhaps'
 """
 
 from __future__ import annotations
@@ -55,7 +55,9 @@ def read_secret(name: str, *, environ: Mapping[str, str] | None = None) -> str:
         try:
             return path.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise ConfigError(f"{name}_FILE points at {file_name!r}, which cannot be read: {exc}") from exc
+            raise ConfigError(
+                f"{name}_FILE points at {file_name!r}, which cannot be read: {exc}"
+            ) from exc
     return direct
 
 
@@ -95,7 +97,9 @@ def read_int(
     return value
 
 
-def read_list(name: str, default: list[str], *, environ: Mapping[str, str] | None = None) -> list[str]:
+def read_list(
+    name: str, default: list[str], *, environ: Mapping[str, str] | None = None
+) -> list[str]:
     """Return a comma-separated variable as a list of non-empty, stripped items."""
     raw = _source(environ).get(name)
     if raw is None:
@@ -121,21 +125,24 @@ def parse_database_url(url: str) -> dict[str, object]:
     >>> cfg = parse_database_url("postgresql://rev:s3cret@db.internal:5433/reverie")
     >>> (cfg["ENGINE"], cfg["HOST"], cfg["PORT"], cfg["NAME"], cfg["USER"])
     ('django.db.backends.postgresql', 'db.internal', 5433, 'reverie', 'rev')
-    >>> parse_database_url("mysql://x@y/z")
+    >>> parse_database_url("mysql://x@y/z")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    reverie.lib.env.ConfigError: REVERIE_DATABASE_URL must start with postgresql:// or postgres://; got 'mysql'
+    reverie.lib.env.ConfigError: REVERIE_DATABASE_URL must start with ...; got 'mysql'
     """
     from urllib.parse import parse_qs, unquote, urlsplit
 
     parts = urlsplit(url)
     if parts.scheme not in {"postgresql", "postgres"}:
         raise ConfigError(
-            f"REVERIE_DATABASE_URL must start with postgresql:// or postgres://; got {parts.scheme!r}"
+            "REVERIE_DATABASE_URL must start with postgresql:// or postgres://; "
+            f"got {parts.scheme!r}"
         )
     name = unquote(parts.path.lstrip("/"))
     if not name:
-        raise ConfigError("REVERIE_DATABASE_URL must name a database, e.g. postgresql://host/reverie")
+        raise ConfigError(
+            "REVERIE_DATABASE_URL must name a database, e.g. postgresql://host/reverie"
+        )
     options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
     try:
         port = parts.port

@@ -31,9 +31,9 @@ GENESIS = "0" * 64
 
 def canonical(fields: Mapping[str, Any]) -> bytes:
     """A stable byte encoding: sorted keys, no whitespace, non-ASCII kept as UTF-8."""
-    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode(
-        "utf-8"
-    )
+    return json.dumps(
+        fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    ).encode("utf-8")
 
 
 def entry_digest(fields: Mapping[str, Any], prev_hash: str) -> str:

@@ -45,11 +45,19 @@ class Timepoint(models.TextChoices):
 class Administration(models.Model):
     """One completed questionnaire, scored at submission and never rescored silently."""
 
-    client = models.ForeignKey("care.Client", on_delete=models.PROTECT, related_name="administrations")
-    episode = models.ForeignKey(
-        "care.Episode", null=True, blank=True, on_delete=models.PROTECT, related_name="administrations"
+    client = models.ForeignKey(
+        "care.Client", on_delete=models.PROTECT, related_name="administrations"
     )
-    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="administrations")
+    episode = models.ForeignKey(
+        "care.Episode",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="administrations",
+    )
+    instrument = models.ForeignKey(
+        Instrument, on_delete=models.PROTECT, related_name="administrations"
+    )
     completed_at = models.DateTimeField(default=timezone.now)
     timepoint = models.CharField(max_length=16, choices=Timepoint.choices, default="session")
     source = models.CharField(max_length=10, choices=Source.choices)

@@ -27,7 +27,9 @@ class Command(BaseCommand):
             return
         slug = options["slug"]
         if slug != slugify(slug):
-            raise CommandError(f"--slug must be lowercase letters, digits and hyphens, e.g. {slugify(slug)!r}")
+            raise CommandError(
+                f"--slug must be lowercase letters, digits and hyphens, e.g. {slugify(slug)!r}"
+            )
         if Practice.objects.filter(slug=slug).exists():
             raise CommandError(f"a practice with the slug {slug!r} already exists")
         Practice.objects.create(slug=slug, name=options["name"])

@@ -13,7 +13,7 @@ def run_gunicorn(bind: str, workers: int, threads: int) -> None:
 
     from reverie.wsgi import application
 
-    class Server(BaseApplication):  # type: ignore[misc]
+    class Server(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", bind)
             self.cfg.set("workers", workers)
@@ -35,7 +35,7 @@ def check_safe_to_serve() -> None:
     if not settings.SECRET_KEY_CONFIGURED:
         raise CommandError(
             "REVERIE_SECRET_KEY (or REVERIE_SECRET_KEY_FILE) is not set. Generate one with "
-            "`python -c \"import secrets; print(secrets.token_urlsafe(50))\"`."
+            '`python -c "import secrets; print(secrets.token_urlsafe(50))"`.'
         )
     if settings.DEBUG:
         raise CommandError("REVERIE_DEBUG is on. Debug pages leak data; turn it off to serve.")

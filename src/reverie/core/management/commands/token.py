@@ -21,7 +21,9 @@ class Command(BaseCommand):
         create.add_argument("--name", default="")
         revoke = sub.add_parser("revoke", help="Revoke one token (--hint) or all of a user's.")
         revoke.add_argument("--email", required=True)
-        revoke.add_argument("--hint", default="", help="The first characters shown by `token list`.")
+        revoke.add_argument(
+            "--hint", default="", help="The first characters shown by `token list`."
+        )
         listing = sub.add_parser("list", help="List a user's tokens.")
         listing.add_argument("--email", required=True)
 
@@ -39,14 +41,19 @@ class Command(BaseCommand):
                 raise CommandError(f"{user.email} is deactivated")
             _, raw = actions.create_token(ctx, user, options["name"])
             self.stdout.write(raw)
-            self.stderr.write("This token is shown once. Store it now; Reverie keeps only its hash.")
+            self.stderr.write(
+                "This token is shown once. Store it now; Reverie keeps only its hash."
+            )
             return
         tokens = ApiToken.objects.filter(user=user)
         if options["verb"] == "list":
             for t in tokens:
                 state = "revoked" if t.revoked_at else "active"
                 used = t.last_used_at.isoformat() if t.last_used_at else "never"
-                self.stdout.write(f"{t.hint}\t{state}\tcreated {t.created_at:%Y-%m-%d}\tlast used {used}\t{t.name}")
+                self.stdout.write(
+                    f"{t.hint}\t{state}\tcreated {t.created_at:%Y-%m-%d}"
+                    f"\tlast used {used}\t{t.name}"
+                )
             return
         active = tokens.filter(revoked_at__isnull=True)
         if options["hint"]:

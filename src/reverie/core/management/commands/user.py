@@ -26,7 +26,9 @@ class Command(BaseCommand):
         add.add_argument("--practice", required=True, help="The practice's slug.")
         add.add_argument("--name", default="")
         how = add.add_mutually_exclusive_group()
-        how.add_argument("--password-stdin", action="store_true", help="Read the password from stdin.")
+        how.add_argument(
+            "--password-stdin", action="store_true", help="Read the password from stdin."
+        )
         how.add_argument("--invite", action="store_true", help="Email an invitation (the default).")
         unlock = sub.add_parser("unlock", help="Clear a lockout.")
         unlock.add_argument("--email", required=True)

@@ -40,7 +40,7 @@ class Command(BaseCommand):
         self.stdout.write("")
         if options["no_serve"]:
             return
-        worker = subprocess.Popen([sys.executable, "-m", "reverie", "worker"])  # noqa: S603
+        worker = subprocess.Popen([sys.executable, "-m", "reverie", "worker"])
         try:
             run_gunicorn(options["bind"], workers=2, threads=4)
         finally:
