@@ -40,10 +40,6 @@ if _configured_key and len(_configured_key) < 32:
 SECRET_KEY_CONFIGURED = bool(_configured_key)
 SECRET_KEY = _configured_key or secrets.token_urlsafe(50)
 
-# Fernet keys for process notes, newest first; see docs/configuration.md.
-ENCRYPTION_KEYS = [
-    k.strip() for k in read_secret("REVERIE_ENCRYPTION_KEYS").split(",") if k.strip()
-]
 
 ALLOWED_HOSTS = read_list("REVERIE_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = read_list("REVERIE_CSRF_TRUSTED_ORIGINS", [])

@@ -1,0 +1,39 @@
+"""Documentation is part of the contract: each registry here fails when an entry is
+undocumented."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import reverie
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = Path(reverie.__file__).parent
+
+
+def test_every_setting_variable_is_documented() -> None:
+    code = (PACKAGE / "settings.py").read_text() + (PACKAGE / "cli.py").read_text()
+    variables = set(re.findall(r'"(REVERIE_[A-Z0-9_]+)"', code))
+    documented = (ROOT / "docs" / "configuration.md").read_text()
+    missing = sorted(v for v in variables if f"`{v}`" not in documented)
+    assert not missing, f"undocumented settings: {missing}"
+
+
+def test_every_reverie_command_is_documented() -> None:
+    commands = {
+        path.stem
+        for path in PACKAGE.glob("*/management/commands/*.py")
+        if not path.stem.startswith("_")
+    }
+    documented = (ROOT / "docs" / "cli.md").read_text()
+    missing = sorted(c for c in commands if f"`reverie {c}" not in documented)
+    assert not missing, f"undocumented commands: {missing}"
+
+
+def test_readme_quick_start_has_exactly_two_commands() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```(?:sh|bash|shell)\n(.*?)```", section, flags=re.S)
+    commands = [line for block in blocks for line in block.splitlines() if line.strip()]
+    assert len(commands) == 2, commands
