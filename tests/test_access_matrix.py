@@ -114,3 +114,36 @@ def test_admin_audit_page_shows_only_own_practice(client, world: World) -> None:
     sign_in(client, world.admin)
     page = client.get(reverse("practice:audit")).content.decode()
     assert world.stranger.email not in page
+
+
+def test_admin_grant_lets_a_therapist_see_a_client_until_revoked(as_user, world: World) -> None:
+    from reverie.care.access import clinical_clients
+    from reverie.care.models import CareGrant
+
+    assert world.client not in clinical_clients(world.colleague)
+    admin = as_user("admin")
+    response = admin.post(
+        reverse("practice:grants"),
+        {
+            "client": world.client.pk,
+            "therapist": world.colleague.pk,
+            "reason": "cover during leave",
+        },
+    )
+    assert response.status_code == 302
+    assert world.client in clinical_clients(world.colleague)
+    grant = CareGrant.objects.get(client=world.client, therapist=world.colleague)
+    admin.post(reverse("practice:revoke_grant", args=[grant.pk]))
+    assert world.client not in clinical_clients(world.colleague)
+
+
+def test_grant_to_a_therapist_of_another_practice_is_refused(as_user, world: World) -> None:
+    from reverie.care.models import CareGrant
+
+    before = CareGrant.objects.count()
+    response = as_user("admin").post(
+        reverse("practice:grants"),
+        {"client": world.client.pk, "therapist": world.stranger.pk, "reason": "x"},
+    )
+    assert response.status_code == 400
+    assert CareGrant.objects.count() == before

@@ -16,7 +16,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from reverie.accounts.models import Practice, Role, User
-from reverie.care.models import Appointment, Client, Episode
+from reverie.care.models import Appointment, CareGrant, Client, Episode
 from reverie.measures.models import Administration, Instrument
 from reverie.measures.registry import sync_shipped_instruments
 
@@ -40,6 +40,7 @@ class World:
     episode: Episode
     other_episode: Episode
     phq9: Instrument
+    grant: CareGrant
 
     def user(self, persona: str) -> User | None:
         return {
@@ -118,6 +119,11 @@ def build_world() -> World:
             total=total,
             band="moderate",
         )
+    # A grant to a client the colleague already treats: it gives the grant routes an object
+    # without widening anyone's access, so the matrix stays about roles and relationships.
+    grant = CareGrant.objects.create(
+        client=other_client, therapist=colleague, granted_by=admin, reason="cover"
+    )
     return World(
         practice,
         other,
@@ -134,6 +140,7 @@ def build_world() -> World:
         episode,
         other_episode,
         phq9,
+        grant,
     )
 
 

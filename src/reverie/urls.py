@@ -6,6 +6,7 @@ from django.urls import include, path
 from reverie.accounts import admin_views
 from reverie.accounts import api as accounts_api
 from reverie.audit import views as audit_views
+from reverie.care import admin_views as care_admin_views
 from reverie.care import api as care_api
 from reverie.care import views as care_views
 from reverie.core import views as core_views
@@ -34,6 +35,8 @@ practice_patterns = (
         path("users/<int:pk>/unlock/", admin_views.unlock, name="unlock"),
         path("users/<int:pk>/active/", admin_views.set_active, name="set_active"),
         path("audit/", audit_views.browse, name="audit"),
+        path("grants/", care_admin_views.grants, name="grants"),
+        path("grants/<int:pk>/revoke/", care_admin_views.revoke, name="revoke_grant"),
     ],
     "practice",
 )

@@ -61,6 +61,13 @@ ROUTES = [
         data={"active": "1"},
     ),
     Route("practice:audit", lambda w: reverse("practice:audit"), only({"admin": 200})),
+    Route("practice:grants", lambda w: reverse("practice:grants"), only({"admin": 200})),
+    Route(
+        "practice:revoke_grant",
+        lambda w: reverse("practice:revoke_grant", args=[w.grant.pk]),
+        only({"admin": 302}),
+        method="post",
+    ),
     Route("api:me", lambda w: reverse("api:me"), {**everyone(200), "anonymous": 401}, api=True),
     Route(
         "api:caseload", lambda w: reverse("api:caseload"), only(THERAPISTS, anonymous=401), api=True
