@@ -74,6 +74,9 @@ INSTALLED_APPS = [
     "reverie.care",
     "reverie.measures",
     "reverie.directory",
+    "reverie.outcomes",
+    "reverie.process",
+    "reverie.fhir",
     "reverie.demo",
 ]
 

@@ -28,7 +28,7 @@ def grant_access(ctx: trail.Context, *, client: Client, therapist: User, reason:
         raise CareActionError(f"{therapist.display_name} already has access to this client")
     with transaction.atomic():
         grant = CareGrant.objects.create(
-            client=client, therapist=therapist, granted_by=ctx.user, reason=reason.strip()[:200]
+            client=client, therapist=therapist, granted_by=granter, reason=reason.strip()[:200]
         )
         trail.record(
             ctx, Action.CREATE, grant, client_id=client.pk, detail={"therapist": therapist.pk}

@@ -561,9 +561,7 @@ class InstrumentDefinition:
     #: Whether every possible total is an integer (drives band validation and rounding).
     integer_scores: bool = field(init=False, repr=False, compare=False, default=True)
     #: Lower bounds of ``bands``, for bisection.
-    band_lower_bounds: tuple[Number, ...] = field(
-        init=False, repr=False, compare=False, default=()
-    )
+    band_lower_bounds: tuple[Number, ...] = field(init=False, repr=False, compare=False, default=())
 
     def __post_init__(self) -> None:
         scored = tuple(item for item in self.items if item.scored)
@@ -582,7 +580,7 @@ class InstrumentDefinition:
         object.__setattr__(self, "band_lower_bounds", tuple(band.min for band in self.bands))
 
     def band_for(self, score: Number) -> Band | None:
-        """Return the severity band containing ``score``, or ``None`` if there are none.
+        """Return the severity band containing ``score``; ``None`` without bands or out of range.
 
         Examples
         --------
@@ -616,15 +614,14 @@ class _Problems:
         if self.messages:
             lines = "\n".join(f"  - {message}" for message in self.messages)
             raise ValueError(
-                f"invalid instrument definition {label} "
-                f"({len(self.messages)} problem(s)):\n{lines}"
+                f"invalid instrument definition {label} ({len(self.messages)} problem(s)):\n{lines}"
             )
 
 
 class _Reader:
     """Typed access to a JSON object that records problems instead of raising."""
 
-    def __init__(self, data: Any, path: str, problems: _Problems, allowed: Iterable[str]):
+    def __init__(self, data: Any, path: str, problems: _Problems, allowed: Iterable[str]) -> None:
         self.path = path
         self.problems = problems
         if not isinstance(data, Mapping):
@@ -682,8 +679,10 @@ class _Reader:
             if required:
                 self.problems.add(f"{self.path}.{key}", "is required")
             return None
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
-            value
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
         ):
             self._type_error(key, "a finite number", value)
             return None
@@ -1045,7 +1044,9 @@ def load_definition(
     critical_items = []
     for index, raw in enumerate(top.array("critical_items", required=False)):
         where = f"$.critical_items[{index}]"
-        reader = _Reader(raw, where, problems, ("item", "threshold", "direction", "label", "source"))
+        reader = _Reader(
+            raw, where, problems, ("item", "threshold", "direction", "label", "source")
+        )
         target = reader.string("item") or ""
         threshold_value = reader.integer("threshold")
         if target and target not in item_index:
@@ -1120,7 +1121,9 @@ def _subscales(
     seen: set[str] = set()
     for index, raw in enumerate(top.array("subscales", required=False)):
         where = f"$.subscales[{index}]"
-        reader = _Reader(raw, where, problems, ("id", "name", "items", "method", "missing", "codes"))
+        reader = _Reader(
+            raw, where, problems, ("id", "name", "items", "method", "missing", "codes")
+        )
         subscale_id = reader.string("id") or ""
         if subscale_id in seen:
             problems.add(f"{where}.id", f"duplicate subscale id {subscale_id!r}")
@@ -1222,7 +1225,9 @@ def _reliable_change(data: Any, problems: _Problems, span: Number) -> ReliableCh
             ("reliability", "sd", "clinical", "non_clinical"),
         )
         norms = Norms(
-            reliability=_norm(norms_reader.raw("reliability"), f"{path}.norms.reliability", problems),
+            reliability=_norm(
+                norms_reader.raw("reliability"), f"{path}.norms.reliability", problems
+            ),
             sd=_norm(norms_reader.raw("sd"), f"{path}.norms.sd", problems),
             clinical=_norm(norms_reader.raw("clinical"), f"{path}.norms.clinical", problems),
             non_clinical=_norm(

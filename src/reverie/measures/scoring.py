@@ -242,10 +242,11 @@ def score(definition: InstrumentDefinition, answers: Mapping[str, int | None]) -
     >>> gad7 = load_shipped()["gad-7"]
     >>> score(gad7, {f"gad7-{n}": 3 for n in range(1, 8)}).total
     21
-    >>> score(gad7, {"gad7-1": 4})
-    Traceback (most recent call last):
-      ...
-    reverie.measures.scoring.ScoringError: gad-7: item 'gad7-1' has value 4; allowed values are 0, 1, 2, 3
+    >>> try:
+    ...     score(gad7, {"gad7-1": 4})
+    ... except ScoringError as error:
+    ...     print(error.item_id, error.reason)
+    gad7-1 invalid_value
     """
     item_index = definition.item_index
     values: dict[str, int] = {}
@@ -292,7 +293,9 @@ def score(definition: InstrumentDefinition, answers: Mapping[str, int | None]) -
             if value is None:
                 sub_missing.append(member.item_id)
                 continue
-            table = member.recode if member.recode is not None else item_index[member.item_id].weights
+            table = (
+                member.recode if member.recode is not None else item_index[member.item_id].weights
+            )
             weights.append(table[value])
         _check_missing(
             definition, sub_missing, subscale.missing, f"{definition.id} subscale {subscale.id!r}"

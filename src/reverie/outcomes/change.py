@@ -467,7 +467,13 @@ def cutoff_c(
 
 
 class JTCategory(IntEnum):
-    """Jacobson & Truax (1991) outcome categories (stored as int8 codes)."""
+    """Jacobson & Truax (1991) outcome categories (stored as int8 codes).
+
+    Examples
+    --------
+    >>> JTCategory(2).name, int(JTCategory.DETERIORATED)
+    ('RECOVERED', -1)
+    """
 
     DETERIORATED = -1
     UNCHANGED = 0
@@ -490,7 +496,7 @@ def classify_jacobson_truax(
     A client whose RC index passes 1.96 in the healthy direction *and* whose post score is on
     the functional side of ``cutoff`` is *recovered*; passing only the RC criterion is
     *improved*; passing 1.96 in the unhealthy direction is *deteriorated*; everyone else is
-    *unchanged* (Jacobson & Truax, 1991, p. 16).
+    *unchanged* (Jacobson & Truax, 1991).
 
     Parameters
     ----------
@@ -618,6 +624,12 @@ class NhsTtPairedOutcomes:
 
     Rows that are not ``paired`` (a NaN in any of the four scores) are False in every other
     field and are excluded from every denominator by :func:`summarise_nhs_tt`.
+
+    Examples
+    --------
+    >>> o = nhs_tt_paired_outcomes([16], [9], [9], [5])
+    >>> o.paired.tolist(), o.recovery.tolist(), o.reliable_recovery.tolist()
+    ([True], [True], [True])
     """
 
     paired: BoolArray
@@ -772,6 +784,16 @@ class NhsTtSummary:
     caseness). ``reliable_improvement_rate``, ``reliable_deterioration_rate`` and
     ``no_reliable_change_rate`` divide by all paired episodes. Rates are NaN when the
     denominator is zero.
+
+    Examples
+    --------
+    >>> s = NhsTtSummary(n_paired=10, n_caseness_start=8, n_recovery=4, n_reliable_recovery=3,
+    ...                  n_reliable_improvement=6, n_reliable_deterioration=1,
+    ...                  n_no_reliable_change=3)
+    >>> s.recovery_rate, s.reliable_recovery_rate, s.reliable_improvement_rate
+    (0.5, 0.375, 0.6)
+    >>> s.reliable_deterioration_rate, s.no_reliable_change_rate
+    (0.1, 0.3)
     """
 
     n_paired: int
@@ -943,7 +965,13 @@ def remission(post: ArrayLike, *, below: float = PHQ9_REMISSION_BELOW) -> BoolAr
 
 
 class FollowupStatus(IntEnum):
-    """Status of one follow-up score relative to the termination score (int8 codes)."""
+    """Status of one follow-up score relative to the termination score (int8 codes).
+
+    Examples
+    --------
+    >>> FollowupStatus(9).name, int(FollowupStatus.RELAPSED)
+    ('MISSING', -1)
+    """
 
     RELAPSED = -1
     STABLE = 0
@@ -966,6 +994,11 @@ def followup_change(end_score: ArrayLike, followup_scores: ArrayLike) -> FloatAr
     numpy.ndarray of float, shape (n, k)
         ``followup - end``; NaN where the follow-up is missing. On a symptom scale a positive
         value is a worsening.
+
+    References
+    ----------
+    Ali et al. (2017), *Behav Res Ther 94*, 1-8, https://doi.org/10.1016/j.brat.2017.04.006
+    (monthly PHQ-9 / GAD-7 for 12 months after NHS Talking Therapies treatment).
 
     Examples
     --------
@@ -1070,8 +1103,6 @@ def classify_followup(
     thr = _require_positive_scalar(threshold, "threshold")
     if rule not in ("reliable_change", "caseness", "either"):
         raise ValueError(f"rule must be 'reliable_change', 'caseness' or 'either'; got {rule!r}")
-    if rule != "reliable_change" and caseness is None:
-        raise ValueError(f"rule={rule!r} needs a caseness cut-off")
 
     observed = np.isfinite(fu)
     fu0 = np.where(observed, fu, 0.0)
@@ -1081,7 +1112,9 @@ def classify_followup(
     if rule == "reliable_change":
         relapsed = worse
     else:
-        cut = float(caseness)  # type: ignore[arg-type]
+        if caseness is None:
+            raise ValueError(f"rule={rule!r} needs a caseness cut-off")
+        cut = float(caseness)
         if higher_is_better:
             ended_well = end > cut
             case_now = fu0 <= cut
@@ -1105,6 +1138,12 @@ class FollowupSummary:
     """Per follow-up point counts and proportions (arrays of length ``k``).
 
     Proportions divide by the clients *observed* at that point; they are NaN when nobody was.
+
+    Examples
+    --------
+    >>> s = summarise_followup([[1], [0], [0], [-1]])
+    >>> s.proportion_improving.tolist(), s.proportion_stable.tolist()
+    ([0.25], [0.5])
     """
 
     n_observed: NDArray[np.int64]
@@ -1145,6 +1184,11 @@ def summarise_followup(status: ArrayLike) -> FollowupSummary:
     Returns
     -------
     FollowupSummary
+
+    References
+    ----------
+    Ali et al. (2017), https://doi.org/10.1016/j.brat.2017.04.006 (proportions relapsed among
+    those followed up at each point).
 
     Examples
     --------

@@ -99,8 +99,10 @@ def _correlation(r: float) -> float:
 
 
 def _gain(mean_pre: float, mean_post: float, higher_is_better: bool) -> float:
-    return float(mean_post) - float(mean_pre) if higher_is_better else float(mean_pre) - float(
-        mean_post
+    return (
+        float(mean_post) - float(mean_pre)
+        if higher_is_better
+        else float(mean_pre) - float(mean_post)
     )
 
 
@@ -111,7 +113,13 @@ def _gain(mean_pre: float, mean_post: float, higher_is_better: bool) -> float:
 
 @dataclass(frozen=True)
 class PrePostSummary:
-    """Sufficient statistics of paired pre/post scores (SDs use ``ddof=1``)."""
+    """Sufficient statistics of paired pre/post scores (SDs use ``ddof=1``).
+
+    Examples
+    --------
+    >>> PrePostSummary(n=3, mean_pre=2.0, mean_post=1.0, sd_pre=1.0, sd_post=1.0, r=0.5).n
+    3
+    """
 
     n: int
     mean_pre: float
@@ -137,6 +145,10 @@ def summarise_pre_post(pre: ArrayLike, post: ArrayLike) -> PrePostSummary:
     ------
     ValueError
         If fewer than 3 pairs, shapes differ, values are not finite, or either SD is zero.
+
+    References
+    ----------
+    Lakens (2013), *Front Psychol 4*:863 (the statistics every within-subject *d* needs).
 
     Examples
     --------
@@ -202,7 +214,7 @@ def hedges_correction(df: float) -> float:
     ----------
     Hedges, L. V. (1981). Distribution theory for Glass's estimator of effect size and related
     estimators. *Journal of Educational Statistics, 6*\\(2), 107-128.
-    https://doi.org/10.3102/10769986006002107 ; Lakens (2013), eq. 4.
+    https://doi.org/10.3102/10769986006002107; Lakens (2013).
 
     Examples
     --------
@@ -272,7 +284,7 @@ def cohens_d_av(
 
     References
     ----------
-    Lakens (2013), *Front Psychol 4*:863, eq. 10. https://doi.org/10.3389/fpsyg.2013.00863
+    Lakens (2013), *Front Psychol 4*:863. https://doi.org/10.3389/fpsyg.2013.00863
 
     Examples
     --------
@@ -313,7 +325,7 @@ def cohens_d_z(
 
     References
     ----------
-    Lakens (2013), eq. 6 and 7.
+    Lakens (2013), https://doi.org/10.3389/fpsyg.2013.00863.
 
     Examples
     --------
@@ -359,7 +371,7 @@ def cohens_d_rm(
 
     References
     ----------
-    Lakens (2013), eq. 9; Morris & DeShon (2002), eq. 11 (conversion from the change-score
+    Lakens (2013); Morris & DeShon (2002) (conversion from the change-score
     to the raw-score metric).
 
     Examples
@@ -457,6 +469,12 @@ class EffectSizeResult:
 
     ``se`` is the analytic standard error (None for bootstrap CIs); ``n_boot`` is the number of
     usable bootstrap replicates (None for analytic CIs).
+
+    Examples
+    --------
+    >>> r = prepost_effect_size([20, 18, 15, 22, 17], [12, 10, 11, 15, 9])
+    >>> r.ci_method, r.n, r.se is not None, r.n_boot is None
+    ('becker1988', 5, True, True)
     """
 
     kind: str
@@ -575,6 +593,8 @@ def prepost_effect_size(
             hedges,
         )
     )
+    if not np.isfinite(est):
+        raise ValueError(f"{kind} is undefined for these data (a standardiser is zero)")
     if ci == "bootstrap":
         lo, hi, used = bootstrap_ci(
             pre,
@@ -784,7 +804,13 @@ def wilson_interval(
 
 @dataclass(frozen=True)
 class Proportion:
-    """A rate with its Wilson score interval."""
+    """A rate with its Wilson score interval.
+
+    Examples
+    --------
+    >>> proportion_with_ci(1, 2).estimate
+    0.5
+    """
 
     successes: int
     n: int

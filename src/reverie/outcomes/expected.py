@@ -113,6 +113,13 @@ class BandCurve:
         Ended episodes in the band (0 for a pure default).
     higher_is_better : bool
         Direction of the scale; decides which edge :func:`not_on_track` uses.
+
+    Examples
+    --------
+    >>> c = BandCurve(band=2, percentiles=(50, 90), values=np.array([[12.0, 10.0], [16, 15]]),
+    ...               source="empirical", n_episodes=45)
+    >>> c.n_sessions, c.warning_percentile, c.curve(90).tolist()
+    (2, 90.0, [16.0, 15.0])
     """
 
     band: int
@@ -413,6 +420,12 @@ def fit_expected_curves(
     ValueError
         On mismatched lengths, NaN scores, session numbers < 1 or non-integer, or bad options.
 
+    References
+    ----------
+    Finch, Lambert & Schaalje (2001) and Bybee, Lambert & Eggett (2007) for the idea of
+    expected-recovery curves by intake severity; Hyndman & Fan (1996) for the percentile
+    definition (numpy ``method="linear"``).
+
     Examples
     --------
     >>> rng = np.random.default_rng(0)
@@ -487,7 +500,7 @@ def fit_expected_curves(
                     fallback_x0,
                     reliable_change,
                     band=b,
-                    percentiles=pct,
+                    percentiles=tuple(float(p) for p in pct),
                     max_session=s_max,
                     scale=(lo, hi),
                     higher_is_better=higher_is_better,
@@ -508,7 +521,7 @@ def fit_expected_curves(
                 fallback_x0,
                 reliable_change,
                 band=b,
-                percentiles=pct,
+                percentiles=tuple(float(p) for p in pct),
                 max_session=s_max,
                 scale=(lo, hi),
                 higher_is_better=higher_is_better,

@@ -1,0 +1,6 @@
+from reverie.core.nav import NavItem
+
+ITEMS = [
+    NavItem("People", "practice:users", ("admin",), order=10),
+    NavItem("Access grants", "practice:grants", ("admin",), order=80),
+]

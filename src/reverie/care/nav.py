@@ -1,0 +1,6 @@
+from reverie.core.nav import NavItem
+
+ITEMS = [
+    NavItem("Caseload", "care:caseload", ("therapist",), order=10),
+    NavItem("My space", "care:client_home", ("client",), order=10),
+]

@@ -1,0 +1,42 @@
+"""Navigation entries contributed by each domain.
+
+Each app may have a ``nav.py`` with ``ITEMS = [NavItem(...), ...]``; the base template
+shows the entries for the signed-in person's role, in ``order``. Apps add their pages
+without editing the shared template.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from functools import cache
+
+from django.apps import apps
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    roles: tuple[str, ...]
+    order: int = 50
+
+
+@cache
+def all_items() -> tuple[NavItem, ...]:
+    items: list[NavItem] = []
+    for config in apps.get_app_configs():
+        if not config.name.startswith("reverie."):
+            continue
+        try:
+            module = importlib.import_module(f"{config.name}.nav")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{config.name}.nav":
+                raise
+            continue
+        items.extend(getattr(module, "ITEMS", []))
+    return tuple(sorted(items, key=lambda item: (item.order, item.label)))
+
+
+def items_for(role: str) -> list[NavItem]:
+    return [item for item in all_items() if role in item.roles]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class FhirConfig(AppConfig):
+    name = "reverie.fhir"
+    label = "fhir"
