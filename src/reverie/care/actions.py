@@ -22,6 +22,9 @@ def grant_access(ctx: trail.Context, *, client: Client, therapist: User, reason:
         raise CareActionError("access can be granted only to a therapist of the same practice")
     if not reason.strip():
         raise CareActionError("say why access is granted; the reason is kept in the record")
+    granter = ctx.user
+    if granter is None:
+        raise CareActionError("a grant must be made by a signed-in practice admin")
     if CareGrant.objects.filter(
         client=client, therapist=therapist, revoked_at__isnull=True
     ).exists():

@@ -151,10 +151,10 @@ _MIN_HISTORY_DAYS: Final = 28
 _SCHEDULE_AHEAD_DAYS: Final = 14
 
 # Intake severity of a clinical population, in expected-total units of each instrument.
-_PHQ9_INTAKE_MEAN, _PHQ9_INTAKE_SD, _PHQ9_INTAKE_CLIP = 15.0, 5.0, (3.0, 26.0)
-_GAD7_INTAKE_MEAN, _GAD7_INTAKE_SD, _GAD7_INTAKE_CLIP = 12.0, 5.0, (2.0, 20.0)
+_PHQ9_INTAKE_MEAN, _PHQ9_INTAKE_SD, _PHQ9_INTAKE_CLIP = 15.0, 4.5, (3.0, 26.0)
+_GAD7_INTAKE_MEAN, _GAD7_INTAKE_SD, _GAD7_INTAKE_CLIP = 12.0, 4.5, (2.0, 20.0)
 #: Correlation of depressive and anxious intake severity (standardised scale).
-_INTAKE_CORRELATION: Final = 0.6
+_INTAKE_CORRELATION: Final = 0.8
 #: A second episode's intake severity is this share of the first intake plus fresh variation.
 _SECOND_EPISODE_CARRYOVER: Final = 0.5
 
@@ -164,6 +164,8 @@ _MODALITY_WEIGHTS: Final[dict[str, float]] = {
     "cbt": 0.30,
 }
 _PSYCHODYNAMIC_BRIEF_SHARE: Final = 0.3
+#: Share of clients with a short first course (CBT, brief therapy, dropout) who return.
+_SECOND_EPISODE_SHARE: Final = 0.3
 
 # Archetype probabilities, in ARCHETYPES order. Psychodynamic work gets a higher "later gains"
 # share than CBT: a modelling assumption after Shedler (2010), not a finding (see module doc).
@@ -200,9 +202,11 @@ _PLATEAU_AT: Final = 0.5
 _PLATEAU_KNEE_FACTOR: Final = 2.0
 
 # Latent noise: Ornstein–Uhlenbeck processes on the IRT theta scale.
-_NOISE_TAU_DAYS: Final = 28.0
-_NOISE_SD_SHARED: Final = 0.25
-_NOISE_SD_SPECIFIC: Final = 0.2
+_NOISE_TAU_DAYS: Final = 42.0
+_NOISE_SD_SHARED: Final = 0.3
+_NOISE_SD_SPECIFIC: Final = 0.15
+#: SD of a client's persistent item-threshold offsets (personal symptom profile).
+_ITEM_PROFILE_SD: Final = 0.3
 
 # Attendance probabilities (attended, cancelled, late_cancel, no_show).
 _ATTENDANCE_USUAL: Final = (0.87, 0.07, 0.03, 0.03)
@@ -240,24 +244,24 @@ _CRISIS_WINDOW_DAYS: Final = 14
 # (thoughts of being better off dead or of self-harm) has high thresholds so that it is
 # endorsed rarely and mostly at high severity.
 _PHQ9_ITEMS: Final = (
-    (2.2, -0.2, 0.9, 1.7),  # 1 little interest or pleasure
-    (2.6, -0.3, 0.8, 1.6),  # 2 feeling down, depressed, hopeless
-    (1.5, -0.8, 0.4, 1.3),  # 3 sleep
-    (1.7, -1.0, 0.2, 1.2),  # 4 tired, little energy
-    (1.5, -0.4, 0.7, 1.6),  # 5 appetite
-    (2.2, -0.1, 0.9, 1.7),  # 6 feeling bad about yourself
-    (1.8, -0.2, 0.9, 1.8),  # 7 trouble concentrating
-    (1.6, 0.4, 1.4, 2.3),  # 8 moving or speaking slowly, or restless
-    (2.2, 2.2, 2.9, 3.5),  # 9 better off dead or hurting yourself
+    (2.9, -0.2, 0.9, 1.7),  # 1 little interest or pleasure
+    (3.4, -0.3, 0.8, 1.6),  # 2 feeling down, depressed, hopeless
+    (2.0, -0.8, 0.4, 1.3),  # 3 sleep
+    (2.2, -1.0, 0.2, 1.2),  # 4 tired, little energy
+    (2.0, -0.4, 0.7, 1.6),  # 5 appetite
+    (2.9, -0.1, 0.9, 1.7),  # 6 feeling bad about yourself
+    (2.3, -0.2, 0.9, 1.8),  # 7 trouble concentrating
+    (2.1, 0.4, 1.4, 2.3),  # 8 moving or speaking slowly, or restless
+    (2.4, 2.6, 3.3, 3.9),  # 9 better off dead or hurting yourself
 )
 _GAD7_ITEMS: Final = (
-    (2.4, -0.6, 0.5, 1.4),  # 1 nervous, anxious, on edge
-    (2.6, -0.4, 0.6, 1.5),  # 2 not able to stop worrying
-    (2.5, -0.5, 0.5, 1.4),  # 3 worrying too much
-    (2.1, -0.3, 0.7, 1.6),  # 4 trouble relaxing
-    (1.6, 0.2, 1.2, 2.1),  # 5 restless
-    (1.7, -0.3, 0.8, 1.8),  # 6 irritable
-    (1.9, 0.0, 1.0, 1.9),  # 7 afraid something awful might happen
+    (3.1, -0.6, 0.5, 1.4),  # 1 nervous, anxious, on edge
+    (3.4, -0.4, 0.6, 1.5),  # 2 not able to stop worrying
+    (3.2, -0.5, 0.5, 1.4),  # 3 worrying too much
+    (2.7, -0.3, 0.7, 1.6),  # 4 trouble relaxing
+    (2.1, 0.2, 1.2, 2.1),  # 5 restless
+    (2.2, -0.3, 0.8, 1.8),  # 6 irritable
+    (2.5, 0.0, 1.0, 1.9),  # 7 afraid something awful might happen
 )
 
 
@@ -298,13 +302,17 @@ def _theta_for_total(bank: _ItemBank, expected_total: np.ndarray) -> np.ndarray:
     return np.interp(clipped, bank.tcc, bank.grid)
 
 
-def _sample_items(rng: Generator, bank: _ItemBank, theta: np.ndarray) -> np.ndarray:
+def _sample_items(
+    rng: Generator, bank: _ItemBank, theta: np.ndarray, offsets: np.ndarray
+) -> np.ndarray:
     """Draw item answers (n, items) given theta (n,) by inverting each item's category CDF.
 
-    Thresholds increase, so P(>=1) > P(>=2) > P(>=3) and one uniform number per item decides
-    the category: the answer is the number of thresholds it falls below.
+    ``offsets`` (items,) shifts a client's thresholds item by item, giving each person a
+    stable symptom profile. Thresholds still increase, so P(>=1) > P(>=2) > P(>=3) and one
+    uniform number per item decides the category: the answer is the number of thresholds it
+    falls below.
     """
-    p = _exceedance(theta, bank.a, bank.b)
+    p = _exceedance(theta, bank.a, bank.b + offsets[:, None])
     u = rng.random(p.shape[:2])
     return (u[:, :, None] < p).sum(axis=2)
 
@@ -670,11 +678,12 @@ _NEIGHBOURHOODS: Final = (
 _WEEKDAY_PATTERNS: Final[dict[int, tuple[tuple[int, ...], ...]]] = {
     1: ((0,), (1,), (2,), (3,), (4,)),
     2: ((0, 3), (1, 4), (0, 2), (1, 3), (2, 4)),
-    3: ((0, 1, 3), (0, 2, 4), (1, 2, 4), (0, 2, 3)),
-    4: ((0, 1, 2, 3), (1, 2, 3, 4)),
+    3: ((0, 1, 3), (0, 2, 4), (1, 2, 4), (0, 2, 3), (0, 1, 2), (1, 2, 3), (2, 3, 4), (1, 3, 4)),
+    4: ((0, 1, 2, 3), (1, 2, 3, 4), (0, 1, 2, 4), (0, 1, 3, 4), (0, 2, 3, 4)),
     5: ((0, 1, 2, 3, 4),),
 }
 _SESSION_HOURS: Final = tuple(range(8, 20))
+_OVERFLOW_HOURS: Final = (7, 20)
 _DIRECTORY_HOURS: Final = tuple(range(9, 19))
 
 
@@ -858,7 +867,9 @@ def _draw_archetype(rng: Generator, modality: str, *, ongoing_only: bool = False
     weights = list(_ARCHETYPE_WEIGHTS[modality])
     if ongoing_only:
         # Used where the episode cannot have ended by today: renormalise over the rest.
-        weights = [0.0 if a in _ENDING_ARCHETYPES else w for a, w in zip(ARCHETYPES, weights)]
+        weights = [
+            0.0 if a in _ENDING_ARCHETYPES else w for a, w in zip(ARCHETYPES, weights, strict=True)
+        ]
     return _pick(rng, ARCHETYPES, weights)
 
 
@@ -935,7 +946,8 @@ def _draft_therapists(
         n_extra = _int_between(rng, 0, 2)
         extra = tuple(str(c) for c in rng.choice(extras, size=n_extra, replace=False))
         concerns = tuple(c for c in CONCERNS if c in template.concerns or c in extra)
-        languages = ("English",) + tuple(lang for lang, p in _EXTRA_LANGUAGES if rng.random() < p)
+        extra_languages = [lang for lang, p in _EXTRA_LANGUAGES if rng.random() < p]
+        languages = ("English", *extra_languages)
         low, high = template.fee_range
         fee = 5 * _int_between(rng, low // 5, high // 5)
         if rng.random() < 0.45:
@@ -1021,9 +1033,9 @@ def _plan_episode(
         modality = _draw_modality(rng, therapists, concerns, allowed=allowed)
         brief = modality == "psychodynamic" and rng.random() < _PSYCHODYNAMIC_BRIEF_SHARE
     frequency: Frequency = 1 if role == "paused" else _draw_frequency(rng, modality, brief)
-    archetype = _draw_archetype(rng, modality, ongoing_only=role in ("paused", "recent_intake"))
     therapist = _choose_therapist(rng, therapists, modality)
-    return _EpisodePlan(modality, therapist, archetype, frequency, brief)
+    # The archetype is assigned afterwards, by stratified sampling over all clients.
+    return _EpisodePlan(modality, therapist, "", frequency, brief)
 
 
 def _plan_clients(
@@ -1066,10 +1078,6 @@ def _plan_clients(
         concerns = tuple(CONCERNS[int(k)] for k in picked)
         referral = _pick_weighted(rng, _REFERRAL_SOURCES)
         first = _plan_episode(rng, therapists, concerns, roles[i])
-        role = roles[i]
-        short = first.modality == "cbt" or first.brief or first.archetype == "early_dropout"
-        if role == "free" and short and rng.random() < 0.3:
-            role = "first_of_two"
         plans.append(
             _ClientPlan(
                 given_name=given,
@@ -1083,11 +1091,55 @@ def _plan_clients(
                 referral_source=referral,
                 phq9_intake=phq,
                 gad7_intake=gad,
-                role=role,
+                role=roles[i],
                 first=first,
             )
         )
+    _assign_first_archetypes(rng, plans)
+    # Some clients with a short first course come back later for a second one.
+    for plan in plans:
+        first = plan.first
+        short = first.modality == "cbt" or first.brief or first.archetype == "early_dropout"
+        if plan.role == "free" and short and rng.random() < _SECOND_EPISODE_SHARE:
+            plan.role = "first_of_two"
     return plans
+
+
+def _assign_first_archetypes(rng: Generator, plans: Sequence[_ClientPlan]) -> None:
+    """Give first episodes archetypes by systematic (stratified) sampling within modality.
+
+    Independent draws would let a 60-client demo wander far from the documented mix: one seed
+    in twenty would show twice the intended rate of deterioration. Systematic sampling gives
+    each archetype the floor or the ceiling of its expected count, with the expected count
+    as its mean, and the labels are then shuffled over the clients of that modality.
+    """
+    for modality in MODALITIES:
+        group = [p for p in plans if p.first.modality == modality]
+        if not group:
+            continue
+        cumulative = np.cumsum(_ARCHETYPE_WEIGHTS[modality]) * len(group)
+        bounds = np.floor(cumulative + rng.random()).astype(int)
+        bounds[-1] = len(group)  # guard against rounding in the cumulative sum
+        counts = np.diff(np.concatenate(([0], bounds)))
+        labels = [a for a, c in zip(ARCHETYPES, counts, strict=True) for _ in range(int(c))]
+        for plan, index in zip(group, rng.permutation(len(labels)), strict=True):
+            plan.first.archetype = labels[int(index)]
+        # Open-by-design episodes cannot carry an archetype that needs an ending: swap it with
+        # a freely placed client of the same modality, or redraw when nobody can swap.
+        for plan in group:
+            if plan.role == "free" or plan.first.archetype not in _ENDING_ARCHETYPES:
+                continue
+            partners = [
+                q for q in group if q.role == "free" and q.first.archetype not in _ENDING_ARCHETYPES
+            ]
+            if partners:
+                partner = _pick(rng, partners)
+                plan.first.archetype, partner.first.archetype = (
+                    partner.first.archetype,
+                    plan.first.archetype,
+                )
+            else:
+                plan.first.archetype = _draw_archetype(rng, modality, ongoing_only=True)
 
 
 def _ensure_archetype_coverage(rng: Generator, plans: Sequence[_ClientPlan]) -> None:
@@ -1142,22 +1194,33 @@ def _book_slot(
     first: dt.date,
     last: dt.date,
 ) -> tuple[tuple[int, ...], int]:
-    """A weekday pattern and hour that do not clash with the therapist's standing bookings."""
+    """A weekday pattern and hour, uniformly among those free for the whole booking.
+
+    A full diary spills into 07:00 and 20:00; if even those are taken the slot with the fewest
+    clashing weekdays is used, so an overbooked analyst double-books rather than failing.
+    """
+    taken = {
+        (day, hour)
+        for days, hour, start, end in therapist.bookings
+        if start <= last and first <= end
+        for day in days
+    }
     patterns = _WEEKDAY_PATTERNS[sessions_per_week]
-    hours: tuple[int, ...] = _SESSION_HOURS
-    choice: tuple[tuple[int, ...], int] = (patterns[0], hours[0])
-    for attempt in range(80):
-        if attempt == 60:
-            hours = (7, 20)  # a full diary: early-morning and evening hours come into play
-        choice = (_pick(rng, patterns), _pick(rng, hours))
-        days = frozenset(choice[0])
-        clash = any(
-            hour == choice[1] and days & booked and start <= last and first <= end
-            for booked, hour, start, end in therapist.bookings
-        )
-        if not clash:
+    candidates: list[tuple[tuple[int, ...], int]] = []
+    for hours in (_SESSION_HOURS, _OVERFLOW_HOURS):
+        candidates = [
+            (pattern, hour)
+            for hour in hours
+            for pattern in patterns
+            if not any((day, hour) in taken for day in pattern)
+        ]
+        if candidates:
             break
-    # If every attempt clashed the last choice is kept: a rare double booking is harmless here.
+    if candidates:
+        choice = _pick(rng, candidates)
+    else:
+        every = [(p, h) for h in _SESSION_HOURS + _OVERFLOW_HOURS for p in patterns]
+        choice = min(every, key=lambda c: sum((day, c[1]) in taken for day in c[0]))
     therapist.bookings.append((frozenset(choice[0]), choice[1], first, last))
     return choice
 
@@ -1263,7 +1326,7 @@ def _simulate_episode(
         resume = [s for s in future if s[0] >= resume_after][:1]
         if not resume:
             resume = [(_local_to_utc(resume_after.date(), hour), "scheduled")]
-        realised = past + [(resume[0][0], "scheduled")]
+        realised = [*past, (resume[0][0], "scheduled")]
     elif not future:
         status = "ended"
         end_reason = _pick_weighted(rng, _END_REASON_WEIGHTS[plan.archetype])
@@ -1393,8 +1456,13 @@ def _score_client(rng: Generator, episodes: Sequence[_EpisodeDraft]) -> None:
         noise[r] = phi * noise[r - 1] + sd * math.sqrt(1.0 - phi * phi) * z[r]
     theta_phq = _theta_for_total(_PHQ9, mean_phq) + noise[:, 0] + noise[:, 1]
     theta_gad = _theta_for_total(_GAD7, mean_gad) + noise[:, 0] + noise[:, 2]
-    phq = _sample_items(rng, _PHQ9, theta_phq)
-    gad = _sample_items(rng, _GAD7, theta_gad)
+    # Stable personal symptom profiles (someone always sleeps badly, say). Item 9 keeps the
+    # population thresholds so that it stays rare and tied to high severity.
+    phq_offsets = rng.normal(0.0, _ITEM_PROFILE_SD, len(_PHQ9_ITEMS))
+    phq_offsets[8] = 0.0
+    gad_offsets = rng.normal(0.0, _ITEM_PROFILE_SD, len(_GAD7_ITEMS))
+    phq = _sample_items(rng, _PHQ9, theta_phq, phq_offsets)
+    gad = _sample_items(rng, _GAD7, theta_gad, gad_offsets)
     # Scatter back into per-episode arrays in occasion order.
     for ep in episodes:
         size = len(ep.occasions)

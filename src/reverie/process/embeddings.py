@@ -180,7 +180,7 @@ class HashingEmbedder:
 
     is_fallback = True
     # Chosen on the development half of tests/process/data/theme_eval.json only.
-    suggested_distance_threshold = 0.85
+    suggested_distance_threshold = 0.88
 
     def __init__(self, dim: int = 1024, *, bigrams: bool = True) -> None:
         if isinstance(dim, bool) or not isinstance(dim, int) or dim < 8:
@@ -252,7 +252,7 @@ class MiniLMEmbedder:
     is_fallback = False
     dimension = 384
     # Chosen on the development half of tests/process/data/theme_eval.json only.
-    suggested_distance_threshold = 0.72
+    suggested_distance_threshold = 0.64
 
     def __init__(self, *, batch_size: int = 64, device: str = "cpu") -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
