@@ -16,7 +16,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from reverie.accounts.models import Practice, Role, User
-from reverie.care.models import Appointment, CareGrant, Client, Episode
+from reverie.care.models import Alert, Appointment, CareGrant, Client, Episode
 from reverie.measures.models import Administration, Instrument
 from reverie.measures.registry import sync_shipped_instruments
 
@@ -41,6 +41,7 @@ class World:
     other_episode: Episode
     phq9: Instrument
     grant: CareGrant
+    alert: Alert
 
     def user(self, persona: str) -> User | None:
         return {
@@ -124,6 +125,9 @@ def build_world() -> World:
     grant = CareGrant.objects.create(
         client=other_client, therapist=colleague, granted_by=admin, reason="cover"
     )
+    alert = Alert.objects.create(
+        client=client, episode=episode, kind="not_on_track", summary="PHQ-9 above expected band"
+    )
     return World(
         practice,
         other,
@@ -141,6 +145,7 @@ def build_world() -> World:
         other_episode,
         phq9,
         grant,
+        alert,
     )
 
 

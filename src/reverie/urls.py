@@ -8,8 +8,8 @@ from reverie.accounts import api as accounts_api
 from reverie.audit import views as audit_views
 from reverie.care import admin_views as care_admin_views
 from reverie.care import api as care_api
-from reverie.care import views as care_views
 from reverie.core import views as core_views
+from reverie.measures import api_urls as measures_api_urls
 
 core_patterns = (
     [
@@ -18,14 +18,6 @@ core_patterns = (
         path("healthz", core_views.healthz, name="healthz"),
     ],
     "core",
-)
-
-care_patterns = (
-    [
-        path("caseload/", care_views.caseload, name="caseload"),
-        path("me/", care_views.client_home, name="client_home"),
-    ],
-    "care",
 )
 
 practice_patterns = (
@@ -45,6 +37,7 @@ api_patterns = (
     [
         path("me", accounts_api.me, name="me"),
         path("caseload", care_api.caseload, name="caseload"),
+        *measures_api_urls.urlpatterns,
     ],
     "api",
 )
@@ -52,7 +45,12 @@ api_patterns = (
 urlpatterns = [
     path("", include(core_patterns)),
     path("accounts/", include("reverie.accounts.urls")),
-    path("", include(care_patterns)),
+    path("", include("reverie.care.urls")),
+    path("", include("reverie.directory.urls")),
+    path("", include("reverie.measures.urls")),
+    path("outcomes/", include("reverie.outcomes.urls")),
+    path("process/", include("reverie.process.urls")),
+    path("fhir/", include("reverie.fhir.urls")),
     path("practice/", include(practice_patterns)),
     path("api/v1/", include(api_patterns)),
 ]

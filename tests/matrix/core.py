@@ -43,6 +43,14 @@ ROUTES = [
     ),
     Route("care:caseload", lambda w: reverse("care:caseload"), only(THERAPISTS)),
     Route("care:client_home", lambda w: reverse("care:client_home"), only(CLIENTS)),
+    Route("care:alerts", lambda w: reverse("care:alerts"), only({**THERAPISTS, "admin": 200})),
+    # Only the treating therapist may acknowledge; an admin sees escalated alerts only.
+    Route(
+        "care:acknowledge_alert",
+        lambda w: reverse("care:acknowledge_alert", args=[w.alert.pk]),
+        only({"therapist": 302, "colleague": 404, "stranger": 404, "admin": 404}),
+        method="post",
+    ),
     Route("practice:users", lambda w: reverse("practice:users"), only({"admin": 200})),
     Route(
         "practice:invite", lambda w: reverse("practice:invite"), only({"admin": 400}), method="post"

@@ -3,13 +3,17 @@ transaction as the change."""
 
 from __future__ import annotations
 
-from django.db import transaction
+import datetime
+
+from django.conf import settings
+from django.db import models, transaction
 from django.utils import timezone
 
 from reverie.accounts.models import Role, User
 from reverie.audit import trail
 from reverie.audit.models import Action
-from reverie.care.models import CareGrant, Client
+from reverie.care import emails
+from reverie.care.models import Alert, AlertKind, CareGrant, Client, Episode, EpisodeStatus
 
 
 class CareActionError(ValueError):
@@ -46,3 +50,98 @@ def revoke_grant(ctx: trail.Context, grant: CareGrant) -> None:
         grant.revoked_at = timezone.now()
         grant.save(update_fields=["revoked_at"])
         trail.record(ctx, Action.UPDATE, grant, client_id=grant.client_id, detail={"revoked": True})
+
+
+def raise_alert(
+    ctx: trail.Context,
+    *,
+    client: Client,
+    kind: str,
+    summary: str,
+    episode: Episode | None = None,
+    source: models.Model | None = None,
+) -> Alert:
+    """Open an alert and tell the treating therapist at once, in the app and by email.
+
+    Idempotent per source object: raising the same alert for the same administration
+    again (a retried submission) returns the existing alert and sends nothing twice.
+    """
+    source_type = source._meta.label_lower if source is not None else ""
+    source_id = str(source.pk) if source is not None else ""
+    if source_id:
+        existing = Alert.objects.filter(
+            kind=kind, source_type=source_type, source_id=source_id
+        ).first()
+        if existing is not None:
+            return existing
+    with transaction.atomic():
+        alert = Alert.objects.create(
+            client=client,
+            episode=episode,
+            kind=kind,
+            summary=summary[:200],
+            source_type=source_type,
+            source_id=source_id,
+        )
+        trail.record(ctx, Action.CREATE, alert, client_id=client.pk, detail={"kind": kind})
+    for therapist in alert_recipients(alert):
+        emails.alert_raised(alert, therapist)
+    return alert
+
+
+def alert_recipients(alert: Alert) -> list[User]:
+    """The therapist of the alert's episode, or of the client's open episodes."""
+    if alert.episode is not None:
+        return [alert.episode.therapist]
+    therapist_ids = (
+        Episode.objects.filter(client=alert.client)
+        .exclude(status=EpisodeStatus.ENDED)
+        .values_list("therapist_id", flat=True)
+    )
+    return list(User.objects.filter(pk__in=list(therapist_ids), is_active=True))
+
+
+def acknowledge_alert(ctx: trail.Context, alert: Alert) -> None:
+    if alert.acknowledged_at is not None:
+        return
+    with transaction.atomic():
+        updated = Alert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(
+            acknowledged_at=timezone.now(), acknowledged_by=ctx.user
+        )
+        if updated:
+            trail.record(
+                ctx, Action.UPDATE, alert, client_id=alert.client_id, detail={"acknowledged": True}
+            )
+    alert.refresh_from_db()
+
+
+def escalate_unacknowledged(now: datetime.datetime | None = None) -> int:
+    """Email the practice admins about crisis alerts nobody acknowledged in time.
+
+    Each alert is claimed with a conditional UPDATE, so it is escalated once even when
+    several workers run this at the same moment.
+    """
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(minutes=settings.ALERT_ESCALATION_MINUTES)
+    due = Alert.objects.filter(
+        kind=AlertKind.CRISIS,
+        acknowledged_at__isnull=True,
+        escalated_at__isnull=True,
+        created_at__lte=cutoff,
+    ).values_list("pk", flat=True)
+    escalated = 0
+    for pk in list(due):
+        if not Alert.objects.filter(pk=pk, escalated_at__isnull=True).update(escalated_at=now):
+            continue
+        alert = Alert.objects.select_related("client__practice").get(pk=pk)
+        ctx = trail.system("worker", practice=alert.client.practice)
+        trail.record(
+            ctx, Action.UPDATE, alert, client_id=alert.client_id, detail={"escalated": True}
+        )
+        admins = User.objects.filter(
+            practice_id=alert.client.practice_id, role=Role.ADMIN, is_active=True
+        )
+        for admin in admins:
+            emails.alert_escalated(alert, admin)
+        escalated += 1
+    return escalated

@@ -154,3 +154,52 @@ class CareGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.therapist} may see {self.client}"
+
+
+class AlertKind(models.TextChoices):
+    CRISIS = "crisis", "Crisis item answered"
+    NOT_ON_TRACK = "not_on_track", "Not on track"
+    DETERIORATION = "deterioration", "Reliable deterioration"
+    OVERDUE = "overdue_measure", "Measure overdue"
+
+
+class Alert(models.Model):
+    """Something a clinician must see. Alerts carry identifiers and a short factual
+    summary, never free text from the client; acknowledging one is audited."""
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="alerts")
+    episode = models.ForeignKey(
+        Episode, null=True, blank=True, on_delete=models.PROTECT, related_name="alerts"
+    )
+    kind = models.CharField(max_length=20, choices=AlertKind.choices)
+    summary = models.CharField(max_length=200)
+    source_type = models.CharField(max_length=64, blank=True)
+    source_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    escalated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes: ClassVar = [
+            models.Index(fields=["client", "acknowledged_at"]),
+            models.Index(fields=["kind", "acknowledged_at", "escalated_at"]),
+        ]
+        constraints: ClassVar = [
+            # One open alert per source: a retried submission cannot alert twice.
+            models.UniqueConstraint(
+                fields=["kind", "source_type", "source_id"],
+                condition=~models.Q(source_id=""),
+                name="one_alert_per_source",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for client {self.client_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.acknowledged_at is None

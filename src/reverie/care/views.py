@@ -1,14 +1,18 @@
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.contrib import messages
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
-from reverie.accounts.models import Role
+from reverie.accounts.models import Role, User
 from reverie.audit import trail
 from reverie.audit.models import Action
-from reverie.care import queries
-from reverie.care.models import Appointment, Client
+from reverie.care import actions, queries
+from reverie.care.access import clinical_clients
+from reverie.care.models import Alert, Appointment, Client
 from reverie.core.decorators import role_required, signed_in_user
 from reverie.measures.models import Administration
 
@@ -52,3 +56,43 @@ def client_home(request: HttpRequest) -> HttpResponse:
             detail={"view": "client_home"},
         )
     return render(request, "care/client_home.html", context)
+
+
+def _visible_alerts(user: User) -> QuerySet[Alert]:
+    """Therapists see alerts of clients in their care; admins see escalated ones, which
+    reach them because the treating therapist did not respond."""
+    if user.role == Role.ADMIN:
+        return Alert.objects.filter(
+            client__practice_id=user.practice_id, escalated_at__isnull=False
+        )
+    return Alert.objects.filter(client__in=clinical_clients(user))
+
+
+@role_required(Role.THERAPIST, Role.ADMIN)
+def alerts(request: HttpRequest) -> HttpResponse:
+    user = signed_in_user(request)
+    show = request.GET.get("show", "open")
+    rows = _visible_alerts(user).select_related("client", "episode", "acknowledged_by")
+    if show != "all":
+        rows = rows.filter(acknowledged_at__isnull=True)
+    rows = rows[:200]
+    trail.record(
+        trail.context(request),
+        Action.LIST,
+        object_type="care.alert",
+        detail={"alerts": [a.pk for a in rows]},
+    )
+    return render(request, "care/alerts.html", {"alerts": rows, "show": show})
+
+
+@role_required(Role.THERAPIST, Role.ADMIN)
+@require_POST
+def acknowledge_alert(request: HttpRequest, pk: int) -> HttpResponse:
+    user = signed_in_user(request)
+    try:
+        alert = _visible_alerts(user).get(pk=pk)
+    except Alert.DoesNotExist:
+        raise Http404("No such alert") from None
+    actions.acknowledge_alert(trail.context(request), alert)
+    messages.success(request, "Alert acknowledged.")
+    return redirect(request.POST.get("next") or "care:alerts")

@@ -1,0 +1,28 @@
+"""Emails about clients' care. They name no client and carry no clinical detail: email is
+not a safe channel, so each message only says that something needs attention and links
+to Reverie, where access rules and the audit trail apply."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.urls import reverse
+
+from reverie.accounts.emails import send
+from reverie.accounts.models import User
+from reverie.care.models import Alert
+
+
+def alert_raised(alert: Alert, therapist: User) -> None:
+    send(
+        "alert_raised",
+        therapist.email,
+        {"alert": alert, "user": therapist, "link": settings.BASE_URL + reverse("care:alerts")},
+    )
+
+
+def alert_escalated(alert: Alert, admin: User) -> None:
+    send(
+        "alert_escalated",
+        admin.email,
+        {"alert": alert, "user": admin, "link": settings.BASE_URL + reverse("care:alerts")},
+    )
