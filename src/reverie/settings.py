@@ -53,6 +53,9 @@ CLIENT_IDLE_TIMEOUT = read_int("REVERIE_CLIENT_IDLE_MINUTES", 30, minimum=1, max
 LOGIN_LOCKOUT_THRESHOLD = read_int("REVERIE_LOGIN_LOCKOUT_THRESHOLD", 5, minimum=2, maximum=50)
 LOGIN_LOCKOUT_MINUTES = read_int("REVERIE_LOGIN_LOCKOUT_MINUTES", 15, minimum=1, maximum=1440)
 LOGIN_IP_LIMIT = read_int("REVERIE_LOGIN_IP_LIMIT", 30, minimum=5, maximum=10000)
+# The practice whose public pages (psychoeducation, self-check, directory) anonymous
+# visitors see; empty means the only practice, or the demo practice.
+PUBLIC_PRACTICE = read_str("REVERIE_PUBLIC_PRACTICE", "")
 ALERT_ESCALATION_MINUTES = read_int("REVERIE_ALERT_ESCALATION_MINUTES", 60, minimum=1, maximum=10080)
 
 # --- server ------------------------------------------------------------------------------

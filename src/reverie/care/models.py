@@ -35,6 +35,9 @@ class Client(models.Model):
     emergency_contact = models.CharField(max_length=200, blank=True)
     presenting_concerns = models.JSONField(default=list, blank=True)
     referral_source = models.CharField(max_length=200, blank=True)
+    progress_visible_to_client = models.BooleanField(
+        default=False, help_text="The therapist lets the client see their own outcome charts."
+    )
     is_synthetic = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 

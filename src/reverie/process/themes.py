@@ -523,6 +523,9 @@ def discover_themes(
             missing.append(row)
     done = len(rows)
     _report(progress, done, total)
+    # Embedding chunks of similar length wastes less padding inside the model's batches;
+    # the index breaks ties so the order, and hence every float, is reproducible.
+    missing.sort(key=lambda r: (len(texts[r]), r))
     for lo in range(0, len(missing), _EMBED_CHUNK):
         chunk = missing[lo : lo + _EMBED_CHUNK]
         vectors = _validated_matrix(
