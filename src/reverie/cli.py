@@ -22,6 +22,18 @@ def _demo_environment() -> None:
             key_file.write_text(secrets.token_urlsafe(50), encoding="utf-8")
             key_file.chmod(0o600)
         os.environ["REVERIE_SECRET_KEY_FILE"] = str(key_file)
+    if not os.environ.get("REVERIE_ENCRYPTION_KEYS") and not os.environ.get(
+        "REVERIE_ENCRYPTION_KEYS_FILE"
+    ):
+        from cryptography.fernet import Fernet
+
+        data_dir = Path(os.environ.get("REVERIE_DATA_DIR", ".reverie")).expanduser().resolve()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        enc_file = data_dir / "demo-encryption-key"
+        if not enc_file.exists():
+            enc_file.write_text(Fernet.generate_key().decode("ascii"), encoding="utf-8")
+            enc_file.chmod(0o600)
+        os.environ["REVERIE_ENCRYPTION_KEYS_FILE"] = str(enc_file)
 
 
 def main(argv: list[str] | None = None) -> None:

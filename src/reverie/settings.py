@@ -41,6 +41,9 @@ SECRET_KEY_CONFIGURED = bool(_configured_key)
 SECRET_KEY = _configured_key or secrets.token_urlsafe(50)
 
 
+# Fernet keys for process notes, comma-separated, newest first. The first encrypts; all
+# decrypt, so a new key can be put in front and `reverie keys rotate` run at leisure.
+ENCRYPTION_KEYS = [k.strip() for k in read_secret("REVERIE_ENCRYPTION_KEYS").split(",") if k.strip()]
 ALLOWED_HOSTS = read_list("REVERIE_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = read_list("REVERIE_CSRF_TRUSTED_ORIGINS", [])
 HTTPS = read_bool("REVERIE_HTTPS", False)
@@ -241,3 +244,5 @@ if TESTING:
     # paths with a cheap hasher, and one test checks the production hasher list.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # A fixed key so process notes can be exercised; never used outside the test run.
+    ENCRYPTION_KEYS = ENCRYPTION_KEYS or ["x1uuBbwdfO8YDKnVeVBLd7sYp31ktR53-sCN9Hq0kWY="]

@@ -171,6 +171,10 @@ class ApiToken(models.Model):
     def __str__(self) -> str:
         return f"{self.hint}… ({self.user})"
 
+    @staticmethod
+    def digest_of(raw: str) -> str:
+        return hash_token(raw)
+
     @classmethod
     def new_raw(cls) -> str:
         return cls.PREFIX + secrets.token_urlsafe(32)

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from reverie.accounts.emails import send
 from reverie.accounts.models import User
-from reverie.care.models import Alert
+from reverie.care.models import Alert, Appointment
 
 
 def alert_raised(alert: Alert, therapist: User) -> None:
@@ -25,4 +25,14 @@ def alert_escalated(alert: Alert, admin: User) -> None:
         "alert_escalated",
         admin.email,
         {"alert": alert, "user": admin, "link": settings.BASE_URL + reverse("care:alerts")},
+    )
+
+
+def appointment_reminder(appointment: Appointment) -> None:
+    """Date and time only: no therapist name, no hint of what the session is about."""
+    client = appointment.episode.client
+    send(
+        "appointment_reminder",
+        client.email,
+        {"appointment": appointment, "client": client, "practice": client.practice},
     )

@@ -4,10 +4,30 @@ from __future__ import annotations
 
 import datetime
 
+from django.db.models import Q
+from django.utils import timezone
+
 from reverie.care import actions
+from reverie.care.models import EpisodeStatus, SessionSeries
 from reverie.core.worker import job
 
 
 @job("care.escalate_alerts", every=datetime.timedelta(minutes=1))
 def escalate_alerts() -> None:
     actions.escalate_unacknowledged()
+
+
+@job("care.send_reminders", every=datetime.timedelta(minutes=5))
+def send_reminders() -> None:
+    actions.send_due_reminders()
+
+
+@job("care.extend_series", every=datetime.timedelta(hours=12))
+def extend_series() -> None:
+    """Keep twelve weeks of sessions bookable ahead of every running series."""
+    today = timezone.localdate()
+    running = SessionSeries.objects.filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today)).exclude(
+        episode__status=EpisodeStatus.ENDED
+    )
+    for series in running.select_related("episode"):
+        actions.materialize_series(series)

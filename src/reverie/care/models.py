@@ -124,17 +124,77 @@ class Attendance(models.TextChoices):
     NO_SHOW = "no_show", "No-show"
 
 
+class SessionSeries(models.Model):
+    """A recurring pattern of sessions: weekly or fortnightly on chosen weekdays.
+
+    A change "from a date on" ends this series the day before and starts a new one, so
+    sessions already held (and their notes) are never rewritten.
+    """
+
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="series")
+    weekdays = models.JSONField(help_text="0 = Monday … 6 = Sunday.")
+    every_weeks = models.PositiveSmallIntegerField(default=1, help_text="1 weekly, 2 fortnightly.")
+    start_time = models.TimeField()
+    duration_minutes = models.PositiveSmallIntegerField(default=50)
+    time_zone = models.CharField(max_length=64, default="UTC")
+    starts_on = models.DateField()
+    ends_on = models.DateField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["starts_on"]
+
+    def __str__(self) -> str:
+        return f"series from {self.starts_on}"
+
+
+class Break(models.Model):
+    """A holiday or break in an episode: no sessions are generated inside it."""
+
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="breaks")
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["starts_on"]
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")),
+                name="break_ends_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"break {self.starts_on}–{self.ends_on}"
+
+
 class Appointment(models.Model):
     """One therapy session in an episode's calendar."""
 
     episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="appointments")
+    series = models.ForeignKey(
+        SessionSeries, null=True, blank=True, on_delete=models.SET_NULL, related_name="appointments"
+    )
     starts_at = models.DateTimeField()
     duration_minutes = models.PositiveSmallIntegerField(default=50)
     attendance = models.CharField(max_length=12, choices=Attendance.choices, default="scheduled")
+    cancel_reason = models.CharField(max_length=200, blank=True)
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["starts_at"]
-        indexes: ClassVar = [models.Index(fields=["episode", "starts_at"])]
+        indexes: ClassVar = [
+            models.Index(fields=["episode", "starts_at"]),
+            models.Index(fields=["starts_at", "reminder_sent_at"]),
+        ]
+        constraints: ClassVar = [
+            # Generating a series twice (two workers, a retried request) cannot double-book.
+            models.UniqueConstraint(fields=["episode", "starts_at"], name="one_session_per_slot")
+        ]
 
     def __str__(self) -> str:
         return f"session at {self.starts_at:%Y-%m-%d %H:%M}"
@@ -206,3 +266,103 @@ class Alert(models.Model):
     @property
     def is_open(self) -> bool:
         return self.acknowledged_at is None
+
+
+class FrequencyChange(models.Model):
+    """The planned frequency of an episode over time (its history; the episode holds the
+    current plan)."""
+
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="frequency_changes")
+    effective_from = models.DateField()
+    sessions_per_week = models.DecimalField(max_digits=3, decimal_places=1)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["effective_from", "created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.sessions_per_week}/week from {self.effective_from}"
+
+
+class ProgressNote(models.Model):
+    """The progress note: part of the clinical record. Once signed it is locked; later
+    changes are addenda."""
+
+    episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="progress_notes")
+    appointment = models.OneToOneField(
+        Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="progress_note"
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    session_date = models.DateField()
+    attendance = models.CharField(max_length=12, choices=Attendance.choices, default="attended")
+    duration_minutes = models.PositiveSmallIntegerField(default=50)
+    risk_assessment = models.TextField(blank=True)
+    interventions = models.TextField(blank=True)
+    content = models.TextField(blank=True, help_text="What happened in the session.")
+    plan = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    signed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-session_date", "-created_at"]
+        indexes: ClassVar = [models.Index(fields=["episode", "session_date"])]
+
+    def __str__(self) -> str:
+        return f"progress note {self.session_date}"
+
+    @property
+    def is_signed(self) -> bool:
+        return self.signed_at is not None
+
+
+class NoteAddendum(models.Model):
+    note = models.ForeignKey(ProgressNote, on_delete=models.PROTECT, related_name="addenda")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"addendum to note {self.note_id}"
+
+
+class ProcessNote(models.Model):
+    """The therapist's private psychotherapy note. Only ciphertext is stored (Fernet,
+    see care/crypto.py); only the author may read it; it never appears in exports, FHIR,
+    search indexes or logs."""
+
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="+")
+    appointment = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    ciphertext = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes: ClassVar = [models.Index(fields=["author", "episode"])]
+
+    def __str__(self) -> str:
+        return f"process note {self.pk}"
+
+
+class CalendarFeed(models.Model):
+    """A therapist's private iCalendar feed. The URL's token is stored only as a digest."""
+
+    therapist = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feeds"
+    )
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"calendar feed of {self.therapist}"

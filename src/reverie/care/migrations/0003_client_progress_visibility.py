@@ -4,15 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('care', '0002_alerts'),
+        ("care", "0002_alerts"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='client',
-            name='progress_visible_to_client',
-            field=models.BooleanField(default=False, help_text='The therapist lets the client see their own outcome charts.'),
+            model_name="client",
+            name="progress_visible_to_client",
+            field=models.BooleanField(
+                default=False,
+                help_text="The therapist lets the client see their own outcome charts.",
+            ),
         ),
     ]

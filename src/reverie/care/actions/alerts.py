@@ -1,5 +1,4 @@
-"""Changes to the clinical record. Each action writes its audit entry in the same
-transaction as the change."""
+"""Care grants and alerts."""
 
 from __future__ import annotations
 

@@ -1,0 +1,281 @@
+"""Recurring series, breaks, attendance, reminders and the calendar feed."""
+
+from __future__ import annotations
+
+import datetime
+import secrets
+
+from django.db import transaction
+from django.utils import timezone
+
+from reverie.accounts.models import ApiToken, Role, User
+from reverie.audit import trail
+from reverie.audit.models import Action
+from reverie.care import emails
+from reverie.care.actions.alerts import CareActionError
+from reverie.care.models import (
+    Appointment,
+    Attendance,
+    Break,
+    CalendarFeed,
+    Episode,
+    EpisodeStatus,
+    SessionSeries,
+)
+from reverie.lib.recurrence import occurrences
+
+#: How far ahead series are turned into bookable sessions; the worker extends it daily.
+HORIZON_WEEKS = 12
+
+
+def _practice_tz(episode: Episode) -> str:
+    return episode.client.practice.time_zone or "UTC"
+
+
+def materialize_series(series: SessionSeries, *, until: datetime.date | None = None) -> int:
+    """Create the series' sessions up to the horizon. Safe to repeat, and safe when two
+    workers run it at once: the unique (episode, start) constraint absorbs duplicates."""
+    today = timezone.localdate()
+    until = until or today + datetime.timedelta(weeks=HORIZON_WEEKS)
+    start = max(series.starts_on, today)
+    breaks = list(series.episode.breaks.values_list("starts_on", "ends_on"))
+    times = occurrences(
+        weekdays=series.weekdays,
+        every_weeks=series.every_weeks,
+        starts_on=series.starts_on,
+        ends_on=series.ends_on,
+        start_time=series.start_time,
+        time_zone=series.time_zone,
+        window=(start, until),
+        breaks=breaks,
+    )
+    now = timezone.now()
+    rows = [
+        Appointment(
+            episode=series.episode,
+            series=series,
+            starts_at=t,
+            duration_minutes=series.duration_minutes,
+        )
+        for t in times
+        if t > now
+    ]
+    before = Appointment.objects.filter(series=series).count()
+    Appointment.objects.bulk_create(rows, ignore_conflicts=True)
+    return Appointment.objects.filter(series=series).count() - before
+
+
+def _validate_series(weekdays: list[int], every_weeks: int, duration: int) -> None:
+    if not weekdays or any(not 0 <= d <= 6 for d in weekdays):
+        raise CareActionError("choose at least one weekday")
+    if every_weeks not in (1, 2):
+        raise CareActionError("a series meets every week or every other week")
+    if every_weeks == 2 and len(weekdays) > 1:
+        raise CareActionError("a fortnightly series meets on one weekday")
+    if not 15 <= duration <= 180:
+        raise CareActionError("a session lasts between 15 and 180 minutes")
+
+
+def create_series(
+    ctx: trail.Context,
+    episode: Episode,
+    *,
+    weekdays: list[int],
+    every_weeks: int,
+    start_time: datetime.time,
+    starts_on: datetime.date,
+    duration_minutes: int = 50,
+) -> SessionSeries:
+    if ctx.user is None:
+        raise CareActionError("this change needs a signed-in person")
+    if episode.status == EpisodeStatus.ENDED:
+        raise CareActionError("an ended episode cannot have new sessions")
+    weekdays = sorted(set(weekdays))
+    _validate_series(weekdays, every_weeks, duration_minutes)
+    with transaction.atomic():
+        series = SessionSeries.objects.create(
+            episode=episode,
+            weekdays=weekdays,
+            every_weeks=every_weeks,
+            start_time=start_time,
+            duration_minutes=duration_minutes,
+            time_zone=_practice_tz(episode),
+            starts_on=starts_on,
+            created_by=ctx.user,
+        )
+        created = materialize_series(series)
+        trail.record(
+            ctx,
+            Action.CREATE,
+            series,
+            client_id=episode.client_id,
+            detail={"weekdays": weekdays, "every_weeks": every_weeks, "sessions": created},
+        )
+    return series
+
+
+def change_series_from(
+    ctx: trail.Context,
+    series: SessionSeries,
+    *,
+    from_date: datetime.date,
+    weekdays: list[int],
+    every_weeks: int,
+    start_time: datetime.time,
+    duration_minutes: int,
+) -> SessionSeries:
+    """Change the pattern from a date on. The old series ends the day before; its future
+    sessions that have not happened are removed; everything before stays as it was."""
+    if from_date <= series.starts_on:
+        raise CareActionError("the change must start after the series began")
+    if from_date < timezone.localdate():
+        raise CareActionError("a change cannot start in the past: past sessions stay as they were")
+    with transaction.atomic():
+        series.ends_on = from_date - datetime.timedelta(days=1)
+        series.save(update_fields=["ends_on"])
+        start = datetime.datetime.combine(from_date, datetime.time.min, tzinfo=datetime.UTC)
+        removed, _ = Appointment.objects.filter(
+            series=series, starts_at__gte=start, attendance=Attendance.SCHEDULED
+        ).delete()
+        new = create_series(
+            ctx,
+            series.episode,
+            weekdays=weekdays,
+            every_weeks=every_weeks,
+            start_time=start_time,
+            starts_on=from_date,
+            duration_minutes=duration_minutes,
+        )
+        trail.record(
+            ctx,
+            Action.UPDATE,
+            series,
+            client_id=series.episode.client_id,
+            detail={
+                "ended_on": series.ends_on.isoformat(),
+                "removed_future": removed,
+                "replaced_by": new.pk,
+            },
+        )
+    return new
+
+
+def add_break(
+    ctx: trail.Context,
+    episode: Episode,
+    *,
+    starts_on: datetime.date,
+    ends_on: datetime.date,
+    reason: str,
+) -> Break:
+    """A holiday or break: sessions inside it are cancelled with the reason, and series
+    generate none there."""
+    if ends_on < starts_on:
+        raise CareActionError("a break must end on or after its first day")
+    with transaction.atomic():
+        pause = Break.objects.create(
+            episode=episode, starts_on=starts_on, ends_on=ends_on, reason=reason[:200]
+        )
+        tz = timezone.get_current_timezone()
+        start = datetime.datetime.combine(starts_on, datetime.time.min, tzinfo=tz)
+        end = datetime.datetime.combine(ends_on, datetime.time.max, tzinfo=tz)
+        cancelled = Appointment.objects.filter(
+            episode=episode, starts_at__range=(start, end), attendance=Attendance.SCHEDULED
+        ).update(attendance=Attendance.CANCELLED, cancel_reason=f"break: {reason}"[:200])
+        trail.record(
+            ctx,
+            Action.CREATE,
+            pause,
+            client_id=episode.client_id,
+            detail={"cancelled_sessions": cancelled},
+        )
+    return pause
+
+
+def cancel_after(episode: Episode, day: datetime.date, *, reason: str) -> int:
+    """Cancel scheduled sessions after ``day``; the caller audits."""
+    after = datetime.datetime.combine(
+        day + datetime.timedelta(days=1), datetime.time.min, tzinfo=datetime.UTC
+    )
+    return Appointment.objects.filter(
+        episode=episode, starts_at__gte=after, attendance=Attendance.SCHEDULED
+    ).update(attendance=Attendance.CANCELLED, cancel_reason=reason[:200])
+
+
+def record_attendance(
+    ctx: trail.Context, appointment: Appointment, attendance: str, *, reason: str = ""
+) -> None:
+    if attendance not in Attendance.values:
+        raise CareActionError("unknown attendance")
+    happened = appointment.starts_at <= timezone.now()
+    if attendance in (Attendance.ATTENDED, Attendance.NO_SHOW) and not happened:
+        raise CareActionError("attendance can be recorded once the session has begun")
+    if attendance in (Attendance.CANCELLED, Attendance.LATE_CANCEL) and not reason.strip():
+        raise CareActionError("give the reason for the cancellation")
+    with transaction.atomic():
+        appointment.attendance = attendance
+        appointment.cancel_reason = reason.strip()[:200]
+        appointment.save(update_fields=["attendance", "cancel_reason"])
+        trail.record(
+            ctx,
+            Action.UPDATE,
+            appointment,
+            client_id=appointment.episode.client_id,
+            detail={"attendance": attendance},
+        )
+
+
+def send_due_reminders(
+    now: datetime.datetime | None = None, *, ahead: datetime.timedelta | None = None
+) -> int:
+    """Email consenting clients about sessions in the next day, each exactly once.
+
+    The reminder is claimed by a conditional UPDATE before it is sent, so two workers
+    racing for the same session cannot both send it.
+    """
+    now = now or timezone.now()
+    ahead = ahead or datetime.timedelta(hours=24)
+    due = Appointment.objects.filter(
+        starts_at__gt=now,
+        starts_at__lte=now + ahead,
+        attendance=Attendance.SCHEDULED,
+        reminder_sent_at__isnull=True,
+        episode__client__consent_email_reminders=True,
+    ).exclude(episode__client__email="")
+    sent = 0
+    for pk in list(due.values_list("pk", flat=True)):
+        if not Appointment.objects.filter(pk=pk, reminder_sent_at__isnull=True).update(
+            reminder_sent_at=now
+        ):
+            continue
+        appointment = Appointment.objects.select_related("episode__client__practice").get(pk=pk)
+        emails.appointment_reminder(appointment)
+        sent += 1
+    return sent
+
+
+def create_calendar_feed(ctx: trail.Context, therapist: User) -> str:
+    """A new private feed URL token; earlier feeds of the therapist are revoked. Only the
+    token's digest is stored, so the URL is shown once."""
+    if therapist.role != Role.THERAPIST:
+        raise CareActionError("calendar feeds are for therapists")
+    raw = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        CalendarFeed.objects.filter(therapist=therapist, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        feed = CalendarFeed.objects.create(therapist=therapist, digest=ApiToken.digest_of(raw))
+        trail.record(ctx, Action.TOKEN_CREATE, feed)
+    return raw
+
+
+def revoke_calendar_feed(ctx: trail.Context, therapist: User) -> int:
+    with transaction.atomic():
+        revoked = CalendarFeed.objects.filter(therapist=therapist, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        if revoked:
+            trail.record(
+                ctx, Action.TOKEN_REVOKE, object_type="care.calendarfeed", object_id=therapist.pk
+            )
+    return revoked

@@ -1,0 +1,85 @@
+"""The therapist's private iCalendar feed: client initials only, never names or diagnoses."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+from icalendar import Calendar, Event
+
+from reverie.accounts.models import ApiToken, Role
+from reverie.audit import trail
+from reverie.audit.models import Action
+from reverie.care import actions
+from reverie.care.models import Appointment, Attendance, CalendarFeed
+from reverie.core.decorators import role_required, signed_in_user
+
+
+@role_required(Role.THERAPIST)
+def calendar_settings(request: HttpRequest) -> HttpResponse:
+    user = signed_in_user(request)
+    new_url = ""
+    if request.method == "POST":
+        if request.POST.get("action") == "revoke":
+            actions.revoke_calendar_feed(trail.context(request), user)
+            messages.success(
+                request, "The calendar feed is switched off; the old address no longer works."
+            )
+            return redirect("care:calendar")
+        raw = actions.create_calendar_feed(trail.context(request), user)
+        new_url = request.build_absolute_uri(reverse("care:calendar_feed", args=[raw]))
+    active = CalendarFeed.objects.filter(therapist=user, revoked_at__isnull=True).first()
+    return render(request, "care/calendar.html", {"active": active, "new_url": new_url})
+
+
+@require_GET
+def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """Anyone holding the secret address may read it, as calendar apps cannot sign in; it
+    therefore shows only times and initials."""
+    feed = (
+        CalendarFeed.objects.select_related("therapist")
+        .filter(
+            digest=ApiToken.digest_of(token), revoked_at__isnull=True, therapist__is_active=True
+        )
+        .first()
+    )
+    if feed is None:
+        raise Http404("No such calendar")
+    now = timezone.now()
+    appointments = (
+        Appointment.objects.filter(
+            episode__therapist=feed.therapist,
+            starts_at__gte=now - datetime.timedelta(days=30),
+            starts_at__lte=now + datetime.timedelta(days=120),
+        )
+        .select_related("episode__client")
+        .order_by("starts_at")
+    )
+    cal = Calendar()
+    cal.add("prodid", "-//Reverie//Therapist sessions//EN")
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", "Reverie sessions")
+    for a in appointments:
+        event = Event()
+        event.add("uid", f"session-{a.pk}@reverie")
+        event.add("summary", f"Session {a.episode.client.initials}")
+        event.add("dtstart", a.starts_at)
+        event.add("dtend", a.starts_at + datetime.timedelta(minutes=a.duration_minutes))
+        event.add("dtstamp", now)
+        if a.attendance in (Attendance.CANCELLED, Attendance.LATE_CANCEL):
+            event.add("status", "CANCELLED")
+        cal.add_component(event)
+    trail.record(
+        trail.Context(user=feed.therapist, ip=trail.client_ip(request), label="calendar-feed"),
+        Action.LIST,
+        object_type="care.appointment",
+        detail={"view": "ics", "sessions": appointments.count()},
+    )
+    response = HttpResponse(cal.to_ical(), content_type="text/calendar; charset=utf-8")
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,74 @@
+"""Encryption of process notes at rest.
+
+Fernet (AES-128-CBC with HMAC-SHA256, from ``cryptography``) behind ``MultiFernet``: the
+first configured key encrypts, every key decrypts, and ``rotate`` re-encrypts a token
+under the first key. Keys come from ``REVERIE_ENCRYPTION_KEYS`` (or ``_FILE``), newest
+first. Plaintext exists only in memory while a note is written or read by its author.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+
+
+class EncryptionUnavailable(RuntimeError):
+    """No key is configured, or a stored note was encrypted with a key no longer held."""
+
+
+@cache
+def _cipher(keys: tuple[str, ...]) -> MultiFernet:
+    try:
+        return MultiFernet([Fernet(key.encode("ascii")) for key in keys])
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise EncryptionUnavailable(
+            "REVERIE_ENCRYPTION_KEYS holds a value that is not a Fernet key "
+            "(generate one with `reverie keys generate`)"
+        ) from exc
+
+
+def cipher() -> MultiFernet:
+    keys = tuple(settings.ENCRYPTION_KEYS)
+    if not keys:
+        raise EncryptionUnavailable(
+            "process notes need an encryption key: set REVERIE_ENCRYPTION_KEYS "
+            "(generate one with `reverie keys generate`)"
+        )
+    return _cipher(keys)
+
+
+def available() -> bool:
+    try:
+        cipher()
+    except EncryptionUnavailable:
+        return False
+    return True
+
+
+def encrypt(plaintext: str) -> bytes:
+    return cipher().encrypt(plaintext.encode("utf-8"))
+
+
+def decrypt(token: bytes | memoryview) -> str:
+    try:
+        return cipher().decrypt(bytes(token)).decode("utf-8")
+    except InvalidToken as exc:
+        raise EncryptionUnavailable(
+            "this note was encrypted with a key that is no longer configured"
+        ) from exc
+
+
+def rotate(token: bytes | memoryview) -> bytes:
+    """Re-encrypt under the newest key (a no-op in meaning, a new ciphertext in bytes)."""
+    try:
+        return cipher().rotate(bytes(token))
+    except InvalidToken as exc:
+        raise EncryptionUnavailable(
+            "a note was encrypted with a key that is no longer configured"
+        ) from exc
+
+
+def generate_key() -> str:
+    return Fernet.generate_key().decode("ascii")

@@ -1,0 +1,745 @@
+"""The therapist's clinical record: clients, episodes, sessions and notes."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.contrib import messages
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from reverie.accounts.models import Role, User
+from reverie.audit import trail
+from reverie.audit.models import Action
+from reverie.care import actions, crypto
+from reverie.care.access import administrative_clients, clinical_clients
+from reverie.care.forms import (
+    AddendumForm,
+    AttendanceForm,
+    BreakForm,
+    ClientForm,
+    EndEpisodeForm,
+    EpisodeForm,
+    FrequencyForm,
+    ProcessNoteForm,
+    ProgressNoteForm,
+    SeriesForm,
+)
+from reverie.care.models import (
+    Alert,
+    Appointment,
+    Client,
+    Episode,
+    EpisodeStatus,
+    ProcessNote,
+    ProgressNote,
+    SessionSeries,
+)
+from reverie.core.decorators import role_required, signed_in_user
+from reverie.measures.models import Administration
+
+THERAPIST = (Role.THERAPIST,)
+
+
+# --- lookups: 404 for anything outside the person's relationship ---------------------------
+
+
+def _client(user: User, pk: int, *, clinical: bool = True) -> Client:
+    allowed = clinical_clients(user) if clinical else administrative_clients(user)
+    try:
+        return allowed.get(pk=pk)
+    except Client.DoesNotExist:
+        raise Http404("No such client") from None
+
+
+def _episode(user: User, pk: int) -> Episode:
+    try:
+        return Episode.objects.select_related("client", "therapist").get(
+            pk=pk, client__in=clinical_clients(user)
+        )
+    except Episode.DoesNotExist:
+        raise Http404("No such episode") from None
+
+
+def _appointment(user: User, pk: int) -> Appointment:
+    try:
+        return Appointment.objects.select_related("episode__client").get(
+            pk=pk, episode__client__in=clinical_clients(user)
+        )
+    except Appointment.DoesNotExist:
+        raise Http404("No such session") from None
+
+
+def _progress_note(user: User, pk: int) -> ProgressNote:
+    try:
+        return ProgressNote.objects.select_related("episode__client", "author").get(
+            pk=pk, episode__client__in=clinical_clients(user)
+        )
+    except ProgressNote.DoesNotExist:
+        raise Http404("No such note") from None
+
+
+def _process_note(user: User, pk: int) -> ProcessNote:
+    # Authorship is the whole rule: not a colleague, not an admin, not the client.
+    try:
+        return ProcessNote.objects.select_related("episode__client").get(pk=pk, author=user)
+    except ProcessNote.DoesNotExist:
+        raise Http404("No such note") from None
+
+
+def _fail(request: HttpRequest, error: Exception, to: str) -> HttpResponse:
+    messages.error(request, str(error))
+    return redirect(to)
+
+
+# --- clients -------------------------------------------------------------------------------
+
+
+@role_required(Role.THERAPIST, Role.ADMIN)
+def client_list(request: HttpRequest) -> HttpResponse:
+    user = signed_in_user(request)
+    clients = (
+        administrative_clients(user)
+        .annotate(open_episodes=Count("episodes", filter=~Q(episodes__status=EpisodeStatus.ENDED)))
+        .order_by("family_name", "given_name")
+    )
+    query = request.GET.get("q", "").strip()
+    if query:
+        clients = clients.filter(Q(family_name__icontains=query) | Q(given_name__icontains=query))
+    rows = list(clients[:500])
+    trail.record(
+        trail.context(request),
+        Action.LIST,
+        object_type="care.client",
+        detail={"view": "client_list", "clients": [c.pk for c in rows]},
+    )
+    return render(request, "care/client_list.html", {"clients": rows, "q": query})
+
+
+@role_required(*THERAPIST)
+def client_new(request: HttpRequest) -> HttpResponse:
+    user = signed_in_user(request)
+    client_form = ClientForm(request.POST or None, prefix="client")
+    episode_form = EpisodeForm(request.POST or None, prefix="episode")
+    if request.method == "POST":
+        if client_form.is_valid() and episode_form.is_valid():
+            fields = {k: v for k, v in client_form.cleaned_data.items()}
+            try:
+                client, _ = actions.create_client(
+                    trail.context(request),
+                    therapist=user,
+                    fields=fields,
+                    modality=episode_form.cleaned_data["modality"],
+                    sessions_per_week=episode_form.cleaned_data["sessions_per_week"],
+                    start_date=episode_form.cleaned_data["start_date"],
+                    goals=episode_form.cleaned_data["goals"],
+                )
+            except actions.CareActionError as exc:
+                client_form.add_error(None, str(exc))
+            else:
+                messages.success(
+                    request, f"{client.display_name} was added with an intake episode."
+                )
+                return redirect("care:client", client.pk)
+        return render(
+            request,
+            "care/client_form.html",
+            {"form": client_form, "episode_form": episode_form},
+            status=400,
+        )
+    return render(
+        request, "care/client_form.html", {"form": client_form, "episode_form": episode_form}
+    )
+
+
+@role_required(*THERAPIST)
+def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user = signed_in_user(request)
+    client = _client(user, pk)
+    form = ClientForm(
+        request.POST or None, instance=Client.objects.get(pk=client.pk), prefix="client"
+    )
+    if request.method == "POST":
+        if form.is_valid():
+            changed = actions.update_client(trail.context(request), client, dict(form.cleaned_data))
+            messages.success(request, "Saved." if changed else "Nothing changed.")
+            return redirect("care:client", client.pk)
+        return render(
+            request, "care/client_form.html", {"form": form, "client": client}, status=400
+        )
+    trail.record(
+        trail.context(request), Action.VIEW, client, client_id=client.pk, detail={"view": "edit"}
+    )
+    return render(request, "care/client_form.html", {"form": form, "client": client})
+
+
+@role_required(Role.THERAPIST, Role.ADMIN)
+def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The therapist's client page; a practice admin sees the administrative part only."""
+    user = signed_in_user(request)
+    clinical = user.role == Role.THERAPIST
+    client = _client(user, pk, clinical=clinical)
+    episodes = list(
+        client.episodes.select_related("therapist")
+        .prefetch_related("frequency_changes", "series", "breaks")
+        .order_by("-start_date")
+    )
+    context: dict[str, Any] = {"client": client, "episodes": episodes, "clinical": clinical}
+    if clinical:
+        now = timezone.now()
+        appointments = Appointment.objects.filter(episode__client=client).select_related("episode")
+        context["upcoming"] = list(
+            appointments.filter(starts_at__gte=now).order_by("starts_at")[:10]
+        )
+        context["recent"] = list(appointments.filter(starts_at__lt=now).order_by("-starts_at")[:15])
+        context["progress_notes"] = list(
+            ProgressNote.objects.filter(episode__client=client)
+            .select_related("author")
+            .prefetch_related("addenda")[:30]
+        )
+        context["process_notes"] = list(
+            ProcessNote.objects.filter(episode__client=client, author=user).only(
+                "pk", "created_at", "updated_at"
+            )[:30]
+        )
+        context["measures"] = list(
+            Administration.objects.filter(client=client)
+            .select_related("instrument")
+            .order_by("-completed_at")[:15]
+        )
+        context["alerts"] = list(Alert.objects.filter(client=client, acknowledged_at__isnull=True))
+        context["attendance_form"] = AttendanceForm()
+        context["encryption_ready"] = crypto.available()
+    trail.record(
+        trail.context(request),
+        Action.VIEW,
+        client,
+        client_id=client.pk,
+        detail={"view": "client_page" if clinical else "client_admin_page"},
+    )
+    return render(request, "care/client_detail.html", context)
+
+
+# --- episodes ------------------------------------------------------------------------------
+
+
+@role_required(*THERAPIST)
+def episode_new(request: HttpRequest, pk: int) -> HttpResponse:
+    user = signed_in_user(request)
+    client = _client(user, pk)
+    form = EpisodeForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                actions.open_episode(
+                    trail.context(request), client=client, therapist=user, **form.cleaned_data
+                )
+            except actions.CareActionError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, "Episode opened.")
+                return redirect("care:client", client.pk)
+        return render(
+            request, "care/episode_form.html", {"form": form, "client": client}, status=400
+        )
+    return render(request, "care/episode_form.html", {"form": form, "client": client})
+
+
+@role_required(*THERAPIST)
+@require_POST
+def episode_status(request: HttpRequest, pk: int) -> HttpResponse:
+    user = signed_in_user(request)
+    episode = _episode(user, pk)
+    try:
+        actions.set_episode_status(trail.context(request), episode, request.POST.get("status", ""))
+    except actions.CareActionError as exc:
+        return _fail(request, exc, reverse("care:client", args=[episode.client_id]))
+    messages.success(request, f"The episode is now {episode.get_status_display().lower()}.")
+    return redirect("care:client", episode.client_id)
+
+
+@role_required(*THERAPIST)
+def episode_end(request: HttpRequest, pk: int) -> HttpResponse:
+    user = signed_in_user(request)
+    episode = _episode(user, pk)
+    form = EndEpisodeForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                actions.end_episode(
+                    trail.context(request),
+                    episode,
+                    reason=form.cleaned_data["reason"],
+                    end_date=form.cleaned_data["end_date"],
+                )
+            except actions.CareActionError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(
+                    request, "The episode has ended. Follow-up questionnaires are scheduled."
+                )
+                return redirect("care:client", episode.client_id)
+        return render(
+            request, "care/episode_end.html", {"form": form, "episode": episode}, status=400
+        )
+    return render(request, "care/episode_end.html", {"form": form, "episode": episode})
+
+
+@role_required(*THERAPIST)
+def episode_frequency(request: HttpRequest, pk: int) -> HttpResponse:
+    user = signed_in_user(request)
+    episode = _episode(user, pk)
+    form = FrequencyForm(
+        request.POST or None, initial={"sessions_per_week": str(episode.sessions_per_week)}
+    )
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                actions.change_frequency(trail.context(request), episode, **form.cleaned_data)
+            except actions.CareActionError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, "Planned frequency changed.")
+                return redirect("care:client", episode.client_id)
+        return render(
+            request, "care/frequency_form.html", {"form": form, "episode": episode}, status=400
+        )
+    return render(request, "care/frequency_form.html", {"form": form, "episode": episode})
+
+
+# --- sessions ------------------------------------------------------------------------------
+
+
+@role_required(*THERAPIST)
+def series_new(request: HttpRequest, pk: int) -> HttpResponse:
+    user = signed_in_user(request)
+    episode = _episode(user, pk)
+    form = SeriesForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                series = actions.create_series(trail.context(request), episode, **form.cleaned_data)
+            except actions.CareActionError as exc:
+                form.add_error(None, str(exc))
+            else:
+                count = series.appointments.count()
+                messages.success(
+                    request, f"Series scheduled: {count} sessions in the next twelve weeks."
+                )
+                return redirect("care:client", episode.client_id)
+        return render(
+            request, "care/series_form.html", {"form": form, "episode": episode}, status=400
+        )
+    return render(request, "care/series_form.html", {"form": form, "episode": episode})
+
+
+@role_required(*THERAPIST)
+def series_change(request: HttpRequest, pk: int) -> HttpResponse:
+    user = signed_in_user(request)
+    try:
+        series = SessionSeries.objects.select_related("episode__client").get(
+            pk=pk, episode__client__in=clinical_clients(user)
+        )
+    except SessionSeries.DoesNotExist:
+        raise Http404("No such series") from None
+    initial = {
+        "weekdays": series.weekdays,
+        "every_weeks": series.every_weeks,
+        "start_time": series.start_time,
+        "duration_minutes": series.duration_minutes,
+        "starts_on": timezone.localdate() + datetime.timedelta(days=1),
+    }
+    form = SeriesForm(request.POST or None, initial=initial)
+    form.fields["starts_on"].label = "From"
+    if request.method == "POST":
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            try:
+                actions.change_series_from(
+                    trail.context(request), series, from_date=data.pop("starts_on"), **data
+                )
+            except actions.CareActionError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(
+                    request, "The series changes from that date; earlier sessions are unchanged."
+                )
+                return redirect("care:client", series.episode.client_id)
+        return render(
+            request,
+            "care/series_form.html",
+            {"form": form, "episode": series.episode, "series": series},
+            status=400,
+        )
+    return render(
+        request,
+        "care/series_form.html",
+        {"form": form, "episode": series.episode, "series": series},
+    )
+
+
+@role_required(*THERAPIST)
+def break_new(request: HttpRequest, pk: int) -> HttpResponse:
+    user = signed_in_user(request)
+    episode = _episode(user, pk)
+    form = BreakForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                actions.add_break(trail.context(request), episode, **form.cleaned_data)
+            except actions.CareActionError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, "Break added; sessions inside it are cancelled.")
+                return redirect("care:client", episode.client_id)
+        return render(
+            request, "care/break_form.html", {"form": form, "episode": episode}, status=400
+        )
+    return render(request, "care/break_form.html", {"form": form, "episode": episode})
+
+
+@role_required(*THERAPIST)
+@require_POST
+def attendance(request: HttpRequest, pk: int) -> HttpResponse:
+    user = signed_in_user(request)
+    appointment = _appointment(user, pk)
+    back = request.POST.get("next") or reverse("care:client", args=[appointment.episode.client_id])
+    form = AttendanceForm(request.POST)
+    if not form.is_valid():
+        return _fail(request, ValueError("Choose what happened to the session."), back)
+    try:
+        actions.record_attendance(
+            trail.context(request),
+            appointment,
+            form.cleaned_data["attendance"],
+            reason=form.cleaned_data["reason"],
+        )
+    except actions.CareActionError as exc:
+        return _fail(request, exc, back)
+    messages.success(request, "Attendance recorded.")
+    return redirect(back)
+
+
+# --- progress notes ------------------------------------------------------------------------
+
+
+def _note_fields(form: ProgressNoteForm) -> dict[str, Any]:
+    return {k: form.cleaned_data[k] for k in form.Meta.fields}
+
+
+@role_required(*THERAPIST)
+def progress_note_new(request: HttpRequest, pk: int) -> HttpResponse:
+    user = signed_in_user(request)
+    episode = _episode(user, pk)
+    appointment = None
+    if request.GET.get("appointment") or request.POST.get("appointment"):
+        appointment = _appointment(
+            user, int(request.GET.get("appointment") or request.POST["appointment"])
+        )
+        if appointment.episode_id != episode.pk:
+            raise Http404("No such session")
+        existing = ProgressNote.objects.filter(appointment=appointment).first()
+        if existing is not None:
+            return redirect("care:progress_note", existing.pk)
+    initial: dict[str, Any] = {"session_date": timezone.localdate()}
+    if appointment is not None:
+        initial = {
+            "session_date": timezone.localtime(appointment.starts_at).date(),
+            "attendance": appointment.attendance
+            if appointment.attendance != "scheduled"
+            else "attended",
+            "duration_minutes": appointment.duration_minutes,
+        }
+    form = ProgressNoteForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        if form.is_valid():
+            note = actions.save_progress_note(
+                trail.context(request),
+                episode=episode,
+                fields=_note_fields(form),
+                appointment=appointment,
+            )
+            if request.headers.get("X-Autosave"):
+                return JsonResponse(
+                    _autosave_body(note.pk, "care:progress_note", "care:progress_note_save")
+                )
+            messages.success(request, "Draft saved.")
+            return redirect("care:progress_note", note.pk)
+        if request.headers.get("X-Autosave"):
+            return JsonResponse({"errors": form.errors}, status=400)
+        return render(
+            request,
+            "care/progress_note.html",
+            _note_context(form, episode, None, appointment),
+            status=400,
+        )
+    return render(
+        request, "care/progress_note.html", _note_context(form, episode, None, appointment)
+    )
+
+
+def _autosave_body(pk: int, edit_name: str, save_name: str) -> dict[str, Any]:
+    return {
+        "id": pk,
+        "edit_url": reverse(edit_name, args=[pk]),
+        "save_url": reverse(save_name, args=[pk]),
+        "saved_at": timezone.localtime().strftime("%H:%M:%S"),
+    }
+
+
+def _note_context(
+    form: ProgressNoteForm,
+    episode: Episode,
+    note: ProgressNote | None,
+    appointment: Appointment | None,
+) -> dict[str, Any]:
+    day = form.initial.get("session_date") if note is None else note.session_date
+    measures = []
+    if day:
+        measures = list(
+            Administration.objects.filter(episode=episode, completed_at__date__lte=day)
+            .select_related("instrument")
+            .order_by("-completed_at")[:2]
+        )
+    return {
+        "form": form,
+        "episode": episode,
+        "note": note,
+        "appointment": appointment,
+        "measures": measures,
+        "addendum_form": AddendumForm(),
+    }
+
+
+@role_required(*THERAPIST)
+def progress_note(request: HttpRequest, pk: int) -> HttpResponse:
+    user = signed_in_user(request)
+    note = _progress_note(user, pk)
+    form = ProgressNoteForm(instance=ProgressNote.objects.get(pk=note.pk))
+    trail.record(trail.context(request), Action.VIEW, note, client_id=note.episode.client_id)
+    return render(
+        request,
+        "care/progress_note.html",
+        _note_context(form, note.episode, note, note.appointment),
+    )
+
+
+@role_required(*THERAPIST)
+@require_POST
+def progress_note_save(request: HttpRequest, pk: int) -> HttpResponse:
+    user = signed_in_user(request)
+    note = _progress_note(user, pk)
+    form = ProgressNoteForm(request.POST, instance=ProgressNote.objects.get(pk=note.pk))
+    autosave = bool(request.headers.get("X-Autosave"))
+    if not form.is_valid():
+        if autosave:
+            return JsonResponse({"errors": form.errors}, status=400)
+        return render(
+            request,
+            "care/progress_note.html",
+            _note_context(form, note.episode, note, note.appointment),
+            status=400,
+        )
+    try:
+        actions.save_progress_note(
+            trail.context(request), episode=note.episode, fields=_note_fields(form), note=note
+        )
+    except actions.CareActionError as exc:
+        if autosave:
+            return JsonResponse({"error": str(exc)}, status=409)
+        return _fail(request, exc, reverse("care:progress_note", args=[note.pk]))
+    if autosave:
+        return JsonResponse(
+            _autosave_body(note.pk, "care:progress_note", "care:progress_note_save")
+        )
+    messages.success(request, "Draft saved.")
+    return redirect("care:progress_note", note.pk)
+
+
+@role_required(*THERAPIST)
+@require_POST
+def progress_note_sign(request: HttpRequest, pk: int) -> HttpResponse:
+    user = signed_in_user(request)
+    note = _progress_note(user, pk)
+    try:
+        actions.sign_progress_note(trail.context(request), note)
+    except actions.CareActionError as exc:
+        return _fail(request, exc, reverse("care:progress_note", args=[note.pk]))
+    messages.success(request, "Signed. The note is now locked; changes are added as addenda.")
+    return redirect("care:progress_note", note.pk)
+
+
+@role_required(*THERAPIST)
+@require_POST
+def progress_note_addendum(request: HttpRequest, pk: int) -> HttpResponse:
+    user = signed_in_user(request)
+    note = _progress_note(user, pk)
+    form = AddendumForm(request.POST)
+    if not form.is_valid():
+        return _fail(
+            request,
+            ValueError("The addendum is empty."),
+            reverse("care:progress_note", args=[note.pk]),
+        )
+    try:
+        actions.add_addendum(trail.context(request), note, form.cleaned_data["text"])
+    except actions.CareActionError as exc:
+        return _fail(request, exc, reverse("care:progress_note", args=[note.pk]))
+    messages.success(request, "Addendum added.")
+    return redirect("care:progress_note", note.pk)
+
+
+# --- process notes -------------------------------------------------------------------------
+
+
+@role_required(*THERAPIST)
+def process_note_new(request: HttpRequest, pk: int) -> HttpResponse:
+    user = signed_in_user(request)
+    episode = _episode(user, pk)
+    if not crypto.available():
+        messages.error(
+            request,
+            "Process notes need an encryption key (REVERIE_ENCRYPTION_KEYS). "
+            "Ask your administrator.",
+        )
+        return redirect("care:client", episode.client_id)
+    appointment = None
+    if request.GET.get("appointment") or request.POST.get("appointment"):
+        appointment = _appointment(
+            user, int(request.GET.get("appointment") or request.POST["appointment"])
+        )
+    form = ProcessNoteForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            note = actions.save_process_note(
+                trail.context(request),
+                episode=episode,
+                text=form.cleaned_data["text"],
+                appointment=appointment,
+            )
+            if request.headers.get("X-Autosave"):
+                return JsonResponse(
+                    _autosave_body(note.pk, "care:process_note", "care:process_note_save")
+                )
+            messages.success(request, "Saved.")
+            return redirect("care:process_note", note.pk)
+        if request.headers.get("X-Autosave"):
+            return JsonResponse({"errors": form.errors}, status=400)
+        return render(
+            request,
+            "care/process_note.html",
+            {"form": form, "episode": episode, "appointment": appointment},
+            status=400,
+        )
+    return render(
+        request,
+        "care/process_note.html",
+        {"form": form, "episode": episode, "appointment": appointment},
+    )
+
+
+@role_required(*THERAPIST)
+def process_note(request: HttpRequest, pk: int) -> HttpResponse:
+    user = signed_in_user(request)
+    note = _process_note(user, pk)
+    try:
+        text = actions.read_process_note(trail.context(request), note)
+    except crypto.EncryptionUnavailable as exc:
+        return _fail(request, exc, reverse("care:client", args=[note.episode.client_id]))
+    form = ProcessNoteForm(initial={"text": text})
+    return render(
+        request, "care/process_note.html", {"form": form, "episode": note.episode, "note": note}
+    )
+
+
+@role_required(*THERAPIST)
+@require_POST
+def process_note_save(request: HttpRequest, pk: int) -> HttpResponse:
+    user = signed_in_user(request)
+    note = _process_note(user, pk)
+    form = ProcessNoteForm(request.POST)
+    autosave = bool(request.headers.get("X-Autosave"))
+    if not form.is_valid():
+        if autosave:
+            return JsonResponse({"errors": form.errors}, status=400)
+        return render(
+            request,
+            "care/process_note.html",
+            {"form": form, "episode": note.episode, "note": note},
+            status=400,
+        )
+    actions.save_process_note(
+        trail.context(request), episode=note.episode, text=form.cleaned_data["text"], note=note
+    )
+    if autosave:
+        return JsonResponse(_autosave_body(note.pk, "care:process_note", "care:process_note_save"))
+    messages.success(request, "Saved.")
+    return redirect("care:process_note", note.pk)
+
+
+# --- today ---------------------------------------------------------------------------------
+
+
+@role_required(*THERAPIST)
+def today(request: HttpRequest) -> HttpResponse:
+    """The day's sessions, each with a snapshot of where the client stands."""
+    user = signed_in_user(request)
+    day = timezone.localdate()
+    tz = timezone.get_current_timezone()
+    start = datetime.datetime.combine(day, datetime.time.min, tzinfo=tz)
+    end = start + datetime.timedelta(days=1)
+    appointments = list(
+        Appointment.objects.filter(episode__therapist=user, starts_at__gte=start, starts_at__lt=end)
+        .select_related("episode__client")
+        .order_by("starts_at")
+    )
+    episode_ids = {a.episode_id for a in appointments}
+    client_ids = {a.episode.client_id for a in appointments}
+    scores: dict[int, list[Administration]] = {}
+    for adm in (
+        Administration.objects.filter(episode_id__in=episode_ids, instrument__code="phq-9")
+        .select_related("instrument")
+        .order_by("episode_id", "-completed_at")
+    ):
+        bucket = scores.setdefault(adm.episode_id or 0, [])
+        if len(bucket) < 2:
+            bucket.append(adm)
+    plans: dict[int, str] = {}
+    for note in ProgressNote.objects.filter(episode_id__in=episode_ids).order_by(
+        "episode_id", "-session_date"
+    ):
+        plans.setdefault(note.episode_id, note.plan)
+    alert_counts = dict(
+        Alert.objects.filter(client_id__in=client_ids, acknowledged_at__isnull=True)
+        .values_list("client_id")
+        .annotate(n=Count("pk"))
+        .values_list("client_id", "n")
+    )
+    rows = []
+    for a in appointments:
+        last = scores.get(a.episode_id, [])
+        rows.append(
+            {
+                "appointment": a,
+                "client": a.episode.client,
+                "last": last[0] if last else None,
+                "trend": (last[0].total - last[1].total) if len(last) == 2 else None,
+                "plan": plans.get(a.episode_id, ""),
+                "alerts": alert_counts.get(a.episode.client_id, 0),
+                "weeks": a.episode.weeks_in_treatment(day),
+            }
+        )
+    trail.record(
+        trail.context(request),
+        Action.LIST,
+        object_type="care.client",
+        detail={"view": "today", "clients": sorted(client_ids)},
+    )
+    return render(
+        request, "care/today.html", {"rows": rows, "day": day, "attendance_form": AttendanceForm()}
+    )
