@@ -43,7 +43,9 @@ SECRET_KEY = _configured_key or secrets.token_urlsafe(50)
 
 # Fernet keys for process notes, comma-separated, newest first. The first encrypts; all
 # decrypt, so a new key can be put in front and `reverie keys rotate` run at leisure.
-ENCRYPTION_KEYS = [k.strip() for k in read_secret("REVERIE_ENCRYPTION_KEYS").split(",") if k.strip()]
+ENCRYPTION_KEYS = [
+    k.strip() for k in read_secret("REVERIE_ENCRYPTION_KEYS").split(",") if k.strip()
+]
 ALLOWED_HOSTS = read_list("REVERIE_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = read_list("REVERIE_CSRF_TRUSTED_ORIGINS", [])
 HTTPS = read_bool("REVERIE_HTTPS", False)
@@ -59,7 +61,9 @@ LOGIN_IP_LIMIT = read_int("REVERIE_LOGIN_IP_LIMIT", 30, minimum=5, maximum=10000
 # The practice whose public pages (psychoeducation, self-check, directory) anonymous
 # visitors see; empty means the only practice, or the demo practice.
 PUBLIC_PRACTICE = read_str("REVERIE_PUBLIC_PRACTICE", "")
-ALERT_ESCALATION_MINUTES = read_int("REVERIE_ALERT_ESCALATION_MINUTES", 60, minimum=1, maximum=10080)
+ALERT_ESCALATION_MINUTES = read_int(
+    "REVERIE_ALERT_ESCALATION_MINUTES", 60, minimum=1, maximum=10080
+)
 
 # --- server ------------------------------------------------------------------------------
 BIND = read_str("REVERIE_BIND", "127.0.0.1:8000")

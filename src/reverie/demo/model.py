@@ -50,7 +50,6 @@ True
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import math
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -136,9 +135,9 @@ ARCHETYPES: Final[tuple[str, ...]] = (
 Frequency: TypeAlias = int | Literal["fortnightly"]
 
 SESSION_MINUTES: Final = 50
-#: Session hours are practice-local wall-clock hours under US Eastern rules (see
-#: :func:`_local_to_utc`); every datetime handed out is converted to UTC.
-PRACTICE_TIMEZONE: Final = "America/New_York"
+#: The practice keeps its diary in UTC, the platform's default ``TIME_ZONE``: session hours
+#: (08:00-20:00) are UTC clock hours, so the demo calendar reads naturally without settings.
+PRACTICE_TIMEZONE: Final = "UTC"
 
 # ---------------------------------------------------------------------------------------------
 # Model parameters (each one is documented in docs/demo-data.md)
@@ -216,6 +215,7 @@ _STRAINED_ARCHETYPES: Final = frozenset({"no_change", "deterioration", "early_dr
 #: Take the questionnaires before every n-th attended session, by modality.
 _MEASURE_EVERY: Final[dict[str, int]] = {"cbt": 1, "psychodynamic": 2, "psychoanalysis": 4}
 _SESSION_COMPLETION: Final = 0.93
+#: Follow-up questionnaires: months after the end date, and their timepoint labels.
 _FOLLOWUPS: Final = (
     (1, "followup_1m"),
     (3, "followup_3m"),
@@ -331,7 +331,7 @@ class TherapistSpec:
     """A therapist and the profile shown in the public directory.
 
     ``availability`` holds the (weekday, hour) slots open to new clients, weekday 0 being
-    Monday and the hour a practice-local clock hour (see :data:`PRACTICE_TIMEZONE`).
+    Monday and the hour a UTC clock hour (see :data:`PRACTICE_TIMEZONE`).
     """
 
     given_name: str
@@ -422,7 +422,7 @@ class ClientSpec:
 
 @dataclass(frozen=True, slots=True)
 class SyntheticPractice:
-    """The whole demo practice as of ``as_of``: the start of ``today``, practice-local time.
+    """The whole demo practice as of ``as_of``, which is 00:00 UTC on ``today``.
 
     Everything before ``as_of`` is history; the only things at or after it are sessions with
     attendance ``"scheduled"``.
@@ -596,7 +596,7 @@ _THERAPIST_TEMPLATES: Final[tuple[_TherapistTemplate, ...]] = (
         (("PhD",), ("MD",), ("PsyD",)),
         (130, 200),
         ("personality", "identity", "relationships", "attachment", "depression", "trauma"),
-        "I practise psychoanalysis, meeting three to five times a week, as well as once- or "
+        "I practise psychoanalysis, meeting three or four times a week, as well as once- or "
         "twice-weekly psychodynamic therapy. Frequent sessions leave room to follow dreams, "
         "slips and the feelings that surface toward me, so that long-standing ways of "
         "suffering can be understood rather than merely managed. I am unhurried and curious, "
@@ -684,7 +684,6 @@ _WEEKDAY_PATTERNS: Final[dict[int, tuple[tuple[int, ...], ...]]] = {
     2: ((0, 3), (1, 4), (0, 2), (1, 3), (2, 4)),
     3: ((0, 1, 3), (0, 2, 4), (1, 2, 4), (0, 2, 3), (0, 1, 2), (1, 2, 3), (2, 3, 4), (1, 3, 4)),
     4: ((0, 1, 2, 3), (1, 2, 3, 4), (0, 1, 2, 4), (0, 1, 3, 4), (0, 2, 3, 4)),
-    5: ((0, 1, 2, 3, 4),),
 }
 _SESSION_HOURS: Final = tuple(range(8, 20))
 _OVERFLOW_HOURS: Final = (7, 20)
@@ -704,29 +703,9 @@ def _years_before(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year - years, day=28)
 
 
-@functools.lru_cache(maxsize=64)
-def _eastern_dst_bounds(year: int) -> tuple[dt.date, dt.date]:
-    """US daylight saving time (rules in force since 2007): 2nd Sunday in March to 1st in Nov."""
-    march = dt.date(year, 3, 1)
-    first_sunday_march = march + dt.timedelta(days=(6 - march.weekday()) % 7)
-    november = dt.date(year, 11, 1)
-    first_sunday_november = november + dt.timedelta(days=(6 - november.weekday()) % 7)
-    return first_sunday_march + dt.timedelta(days=7), first_sunday_november
-
-
-def _local_to_utc(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    """Convert a practice-local wall-clock time to an aware UTC datetime.
-
-    The rule is computed here rather than read from the host's time-zone database so that
-    the output is identical on every machine. Clocks change at 02:00, so earlier hours
-    follow the previous day's rule.
-    """
-    rule_day = day if hour >= 2 else day - dt.timedelta(days=1)
-    start, end = _eastern_dst_bounds(rule_day.year)
-    offset_hours = 4 if start <= rule_day < end else 5
-    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=dt.UTC) + dt.timedelta(
-        hours=offset_hours
-    )
+def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    """An aware UTC datetime at a wall-clock time of the practice (see PRACTICE_TIMEZONE)."""
+    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=dt.UTC)
 
 
 def _is_practice_holiday(day: dt.date) -> bool:
@@ -877,8 +856,8 @@ def _draw_archetype(rng: Generator, modality: str, *, ongoing_only: bool = False
     return _pick(rng, ARCHETYPES, weights)
 
 
-_ANALYTIC_FREQUENCIES: Final[tuple[Frequency, ...]] = (3, 4, 5)
-_ANALYTIC_FREQUENCY_WEIGHTS: Final = (0.5, 0.42, 0.08)
+_ANALYTIC_FREQUENCIES: Final[tuple[Frequency, ...]] = (3, 4)
+_ANALYTIC_FREQUENCY_WEIGHTS: Final = (0.55, 0.45)
 _DYNAMIC_FREQUENCIES: Final[tuple[Frequency, ...]] = (1, 2, "fortnightly")
 _DYNAMIC_FREQUENCY_WEIGHTS: Final = (0.8, 0.12, 0.08)
 
@@ -1316,7 +1295,7 @@ def _simulate_episode(
         planned[-1] = (planned[-1][0], "attended")  # a planned ending has a last session
         attended += 1
 
-    sessions = [(_local_to_utc(day, hour), att) for day, att in planned]
+    sessions = [(_at(day, hour), att) for day, att in planned]
     past = [s for s in sessions if s[0] < ctx.as_of]
     future = [s for s in sessions if s[0] >= ctx.as_of]
 
@@ -1329,7 +1308,7 @@ def _simulate_episode(
         past = [s for s in past if s[0] < pause_from]
         resume = [s for s in future if s[0] >= resume_after][:1]
         if not resume:
-            resume = [(_local_to_utc(resume_after.date(), hour), "scheduled")]
+            resume = [(_at(resume_after.date(), hour), "scheduled")]
         realised = [*past, (resume[0][0], "scheduled")]
     elif not future:
         status = "ended"
@@ -1373,7 +1352,7 @@ def _schedule_occasions(
 ) -> None:
     """Intake, pre-session and follow-up questionnaire occasions that happened by ``as_of``."""
     occasions = episode.occasions
-    intake_at = _local_to_utc(episode.start, _int_between(rng, 8, 21), _int_between(rng, 0, 59))
+    intake_at = _at(episode.start, _int_between(rng, 8, 21), _int_between(rng, 0, 59))
     occasions.append(_Occasion(intake_at, "intake", None, 0, None))
 
     every = _MEASURE_EVERY[episode.plan.modality]
@@ -1394,7 +1373,7 @@ def _schedule_occasions(
         due = episode.end_date + dt.timedelta(days=round(_DAYS_PER_MONTH * months))
         responded = rng.random() < base * _FOLLOWUP_DECAY**step
         answered_on = due + dt.timedelta(days=_int_between(rng, 0, 6))
-        taken_at = _local_to_utc(answered_on, _int_between(rng, 8, 21), _int_between(rng, 0, 59))
+        taken_at = _at(answered_on, _int_between(rng, 8, 21), _int_between(rng, 0, 59))
         # Not yet due, not answered, or superseded by a new episode: no questionnaire.
         if not responded or taken_at + dt.timedelta(minutes=2) >= ctx.as_of:
             continue
@@ -1494,8 +1473,8 @@ def _ensure_recent_item9(
     candidates: list[tuple[bool, float, dt.datetime, _EpisodeDraft, int]] = []
     for client in drafts:
         for ep in client:
+            is_open = ep.status != "ended"
             for k, occ in enumerate(ep.occasions):
-                is_open = ep.status != "ended"
                 if is_open and occ.taken_at >= recent_from and ep.phq9[k, 8] >= 1:
                     return
                 candidates.append((is_open, float(ep.phq9_theta[k]), occ.taken_at, ep, k))
@@ -1605,7 +1584,7 @@ def generate_practice(
 
     The result depends only on the arguments: the same ``seed`` and ``today`` give an equal
     practice on every machine (one ``numpy.random.Generator(PCG64(seed))`` drives every
-    draw, and no host time-zone data is read). ``today`` is keyword-only because it has no
+    draw, and all clock times are UTC). ``today`` is keyword-only because it has no
     sensible default for a reproducible generator.
 
     Raises:
@@ -1616,7 +1595,7 @@ def generate_practice(
     rng = Generator(PCG64(seed))
     ctx = _Context(
         today=today,
-        as_of=_local_to_utc(today, 0),
+        as_of=_at(today, 0),
         window_start=_years_before(today, _HISTORY_YEARS),
     )
     used_names: set[tuple[str, str]] = set()
