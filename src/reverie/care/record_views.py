@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -228,26 +229,48 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
 # --- episodes ------------------------------------------------------------------------------
 
 
+def _form_page(
+    request: HttpRequest,
+    form: Any,
+    template: str,
+    context: dict[str, Any],
+    apply: Callable[[dict[str, Any]], str],
+    done: str,
+) -> HttpResponse:
+    """GET shows the form. A valid POST runs ``apply`` (which calls an action and returns
+    the message to show) and redirects to ``done``; invalid input, or an action that
+    refuses, re-renders the form with the reason and a 400, having changed nothing."""
+    context = {**context, "form": form}
+    if request.method != "POST":
+        return render(request, template, context)
+    if form.is_valid():
+        try:
+            message = apply(form.cleaned_data)
+        except actions.CareActionError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, message)
+            return redirect(done)
+    return render(request, template, context, status=400)
+
+
 @role_required(*THERAPIST)
 def episode_new(request: HttpRequest, pk: int) -> HttpResponse:
     user = signed_in_user(request)
     client = _client(user, pk)
-    form = EpisodeForm(request.POST or None)
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                actions.open_episode(
-                    trail.context(request), client=client, therapist=user, **form.cleaned_data
-                )
-            except actions.CareActionError as exc:
-                form.add_error(None, str(exc))
-            else:
-                messages.success(request, "Episode opened.")
-                return redirect("care:client", client.pk)
-        return render(
-            request, "care/episode_form.html", {"form": form, "client": client}, status=400
-        )
-    return render(request, "care/episode_form.html", {"form": form, "client": client})
+
+    def apply(data: dict[str, Any]) -> str:
+        actions.open_episode(trail.context(request), client=client, therapist=user, **data)
+        return "Episode opened."
+
+    return _form_page(
+        request,
+        EpisodeForm(request.POST or None),
+        "care/episode_form.html",
+        {"client": client},
+        apply,
+        reverse("care:client", args=[client.pk]),
+    )
 
 
 @role_required(*THERAPIST)
@@ -267,27 +290,21 @@ def episode_status(request: HttpRequest, pk: int) -> HttpResponse:
 def episode_end(request: HttpRequest, pk: int) -> HttpResponse:
     user = signed_in_user(request)
     episode = _episode(user, pk)
-    form = EndEpisodeForm(request.POST or None)
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                actions.end_episode(
-                    trail.context(request),
-                    episode,
-                    reason=form.cleaned_data["reason"],
-                    end_date=form.cleaned_data["end_date"],
-                )
-            except actions.CareActionError as exc:
-                form.add_error(None, str(exc))
-            else:
-                messages.success(
-                    request, "The episode has ended. Follow-up questionnaires are scheduled."
-                )
-                return redirect("care:client", episode.client_id)
-        return render(
-            request, "care/episode_end.html", {"form": form, "episode": episode}, status=400
+
+    def apply(data: dict[str, Any]) -> str:
+        actions.end_episode(
+            trail.context(request), episode, reason=data["reason"], end_date=data["end_date"]
         )
-    return render(request, "care/episode_end.html", {"form": form, "episode": episode})
+        return "The episode has ended. Follow-up questionnaires are scheduled."
+
+    return _form_page(
+        request,
+        EndEpisodeForm(request.POST or None),
+        "care/episode_end.html",
+        {"episode": episode},
+        apply,
+        reverse("care:client", args=[episode.client_id]),
+    )
 
 
 @role_required(*THERAPIST)
@@ -297,19 +314,19 @@ def episode_frequency(request: HttpRequest, pk: int) -> HttpResponse:
     form = FrequencyForm(
         request.POST or None, initial={"sessions_per_week": str(episode.sessions_per_week)}
     )
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                actions.change_frequency(trail.context(request), episode, **form.cleaned_data)
-            except actions.CareActionError as exc:
-                form.add_error(None, str(exc))
-            else:
-                messages.success(request, "Planned frequency changed.")
-                return redirect("care:client", episode.client_id)
-        return render(
-            request, "care/frequency_form.html", {"form": form, "episode": episode}, status=400
-        )
-    return render(request, "care/frequency_form.html", {"form": form, "episode": episode})
+
+    def apply(data: dict[str, Any]) -> str:
+        actions.change_frequency(trail.context(request), episode, **data)
+        return "Planned frequency changed."
+
+    return _form_page(
+        request,
+        form,
+        "care/frequency_form.html",
+        {"episode": episode},
+        apply,
+        reverse("care:client", args=[episode.client_id]),
+    )
 
 
 # --- sessions ------------------------------------------------------------------------------
@@ -319,23 +336,19 @@ def episode_frequency(request: HttpRequest, pk: int) -> HttpResponse:
 def series_new(request: HttpRequest, pk: int) -> HttpResponse:
     user = signed_in_user(request)
     episode = _episode(user, pk)
-    form = SeriesForm(request.POST or None)
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                series = actions.create_series(trail.context(request), episode, **form.cleaned_data)
-            except actions.CareActionError as exc:
-                form.add_error(None, str(exc))
-            else:
-                count = series.appointments.count()
-                messages.success(
-                    request, f"Series scheduled: {count} sessions in the next twelve weeks."
-                )
-                return redirect("care:client", episode.client_id)
-        return render(
-            request, "care/series_form.html", {"form": form, "episode": episode}, status=400
-        )
-    return render(request, "care/series_form.html", {"form": form, "episode": episode})
+
+    def apply(data: dict[str, Any]) -> str:
+        series = actions.create_series(trail.context(request), episode, **data)
+        return f"Series scheduled: {series.appointments.count()} sessions in the next twelve weeks."
+
+    return _form_page(
+        request,
+        SeriesForm(request.POST or None),
+        "care/series_form.html",
+        {"episode": episode},
+        apply,
+        reverse("care:client", args=[episode.client_id]),
+    )
 
 
 @role_required(*THERAPIST)
@@ -356,30 +369,21 @@ def series_change(request: HttpRequest, pk: int) -> HttpResponse:
     }
     form = SeriesForm(request.POST or None, initial=initial)
     form.fields["starts_on"].label = "From"
-    if request.method == "POST":
-        if form.is_valid():
-            data = dict(form.cleaned_data)
-            try:
-                actions.change_series_from(
-                    trail.context(request), series, from_date=data.pop("starts_on"), **data
-                )
-            except actions.CareActionError as exc:
-                form.add_error(None, str(exc))
-            else:
-                messages.success(
-                    request, "The series changes from that date; earlier sessions are unchanged."
-                )
-                return redirect("care:client", series.episode.client_id)
-        return render(
-            request,
-            "care/series_form.html",
-            {"form": form, "episode": series.episode, "series": series},
-            status=400,
+
+    def apply(data: dict[str, Any]) -> str:
+        data = dict(data)
+        actions.change_series_from(
+            trail.context(request), series, from_date=data.pop("starts_on"), **data
         )
-    return render(
+        return "The series changes from that date; earlier sessions are unchanged."
+
+    return _form_page(
         request,
+        form,
         "care/series_form.html",
-        {"form": form, "episode": series.episode, "series": series},
+        {"episode": series.episode, "series": series},
+        apply,
+        reverse("care:client", args=[series.episode.client_id]),
     )
 
 
@@ -387,20 +391,19 @@ def series_change(request: HttpRequest, pk: int) -> HttpResponse:
 def break_new(request: HttpRequest, pk: int) -> HttpResponse:
     user = signed_in_user(request)
     episode = _episode(user, pk)
-    form = BreakForm(request.POST or None)
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                actions.add_break(trail.context(request), episode, **form.cleaned_data)
-            except actions.CareActionError as exc:
-                form.add_error(None, str(exc))
-            else:
-                messages.success(request, "Break added; sessions inside it are cancelled.")
-                return redirect("care:client", episode.client_id)
-        return render(
-            request, "care/break_form.html", {"form": form, "episode": episode}, status=400
-        )
-    return render(request, "care/break_form.html", {"form": form, "episode": episode})
+
+    def apply(data: dict[str, Any]) -> str:
+        actions.add_break(trail.context(request), episode, **data)
+        return "Break added; sessions inside it are cancelled."
+
+    return _form_page(
+        request,
+        BreakForm(request.POST or None),
+        "care/break_form.html",
+        {"episode": episode},
+        apply,
+        reverse("care:client", args=[episode.client_id]),
+    )
 
 
 @role_required(*THERAPIST)
