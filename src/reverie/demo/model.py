@@ -1091,10 +1091,11 @@ def _plan_clients(
 def _assign_first_archetypes(rng: Generator, plans: Sequence[_ClientPlan]) -> None:
     """Give first episodes archetypes by systematic (stratified) sampling within modality.
 
-    Independent draws let a 60-client demo wander far from the documented mix (with the
-    default seed they produced 11 deteriorating episodes out of 67). Systematic sampling gives
-    each archetype the floor or the ceiling of its expected count, with the expected count
-    as its mean, and the labels are then shuffled over the clients of that modality.
+    Independent draws let a 60-client demo wander far from the documented mix (an early,
+    independently drawing version gave the default seed 11 deteriorating episodes out of 67).
+    Systematic sampling gives each archetype the floor or the ceiling of its expected count,
+    with the expected count as its mean, and the labels are then shuffled over the clients of
+    that modality.
     """
     for modality in MODALITIES:
         group = [p for p in plans if p.first.modality == modality]
