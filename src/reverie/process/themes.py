@@ -25,7 +25,7 @@ The method, in order (see docs/themes.md for the full write-up and the evaluatio
    modeling with a class-based TF-IDF procedure", arXiv:2203.05794), computed over the
    themes plus one pooled class of all unthemed sentences. Terms that occur in at least
    two of the theme's documents are preferred, and a term sharing a word with one
-   already chosen is skipped, so labels read like "chasing, legs, woke".
+   already chosen is skipped, so labels read like "stairs, awake, backwards".
 
 Privacy contract (tested in tests/process/test_themes.py):
 
@@ -33,7 +33,9 @@ Privacy contract (tested in tests/process/test_themes.py):
   never written to the cache, never read from it, and never appear in a returned
   object. A theme's ``centroid`` is the normalised mean of its *cacheable* sentences
   only; a theme made solely of non-cacheable sentences has ``centroid=None`` and can be
-  recognised again only through its ``stable_key``. The sentences themselves do appear
+  recognised again only through its ``stable_key``. (A sentence that also occurs
+  verbatim in a cacheable document has the same vector there, and that copy may be
+  cached.) The sentences themselves do appear
   as evidence, because they are the author's own text and the caller decides who sees
   a theme; ``Evidence.cacheable`` lets a caller filter them before storing anything.
 * Process notes may be passed only when the requesting user is their author. This
@@ -111,8 +113,7 @@ class Document:
             raise ValueError(f"Document.id must be a non-empty string, got {self.id!r}")
         if self.kind not in KINDS:
             raise ValueError(
-                f"Document {self.id!r}: kind must be one of {', '.join(KINDS)}, "
-                f"got {self.kind!r}"
+                f"Document {self.id!r}: kind must be one of {', '.join(KINDS)}, got {self.kind!r}"
             )
         if isinstance(self.date, dt.datetime):
             # Sorting mixes of date and datetime raises TypeError, so store dates only.
@@ -125,8 +126,7 @@ class Document:
             raise ValueError(f"Document {self.id!r}: cacheable must be True or False")
         if self.kind == "process_note" and self.cacheable:
             raise ValueError(
-                f"Document {self.id!r}: process notes are never cacheable; "
-                "pass cacheable=False"
+                f"Document {self.id!r}: process notes are never cacheable; pass cacheable=False"
             )
 
 
@@ -144,7 +144,7 @@ _SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s|$)")
 _LINE = re.compile(r"[^\n\r]+")
 _LAST_WORD = re.compile(r"(\S+)$")
 _ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof st sr jr vs etc e.g i.e cf approx no dept fig mt ca".split()
+    re.findall(r"\S+", "mr mrs ms dr prof st sr jr vs etc e.g i.e cf approx no dept fig mt ca")
 )
 _LETTER = re.compile(r"[^\W\d_]")
 _WORDS = re.compile(r"\w+(?:['\u2019]\w+)?")
@@ -192,7 +192,7 @@ def split_sentences(text: str) -> list[SentenceSpan]:
             if end_match.group() == ".":
                 word = _LAST_WORD.search(text, cursor, end_match.start())
                 stem = word.group(1).lower().lstrip("(\"'\u201c\u2018") if word else ""
-                if len(stem) == 1 and stem.isalpha() or stem in _ABBREVIATIONS:
+                if (len(stem) == 1 and stem.isalpha()) or stem in _ABBREVIATIONS:
                     continue
             emit(cursor, end_match.end())
             cursor = end_match.end()
@@ -382,9 +382,7 @@ def _c_tf_idf_labels(
     for index in range(len(clusters)):
         counts, docs = classes[index], support[index]
         size = sum(counts.values()) or 1
-        scores = {
-            t: (c / size) * math.log(1.0 + mean_size / totals[t]) for t, c in counts.items()
-        }
+        scores = {t: (c / size) * math.log(1.0 + mean_size / totals[t]) for t, c in counts.items()}
         recurring = [t for t in scores if len(docs[t]) >= 2]
         pool = recurring or list(scores)
         # Ties are broken alphabetically so the label is reproducible.
@@ -745,9 +743,7 @@ def adjusted_rand_index(labels_true: Sequence[Hashable], labels_pred: Sequence[H
     """
     true_list, pred_list = list(labels_true), list(labels_pred)
     if len(true_list) != len(pred_list):
-        raise ValueError(
-            f"label sequences differ in length: {len(true_list)} vs {len(pred_list)}"
-        )
+        raise ValueError(f"label sequences differ in length: {len(true_list)} vs {len(pred_list)}")
     n = len(true_list)
     if n < 2:
         raise ValueError("the adjusted Rand index needs at least two items")

@@ -1,0 +1,225 @@
+"""Evaluate recurring-theme discovery against the labelled synthetic set.
+
+The set, tests/process/data/theme_eval.json, holds 112 hand-written synthetic entries,
+16 for each of 7 themes, split evenly into ``dev`` and ``test`` halves. For each
+embedder (the real all-MiniLM-L6-v2 when the ``nlp`` extra is installed, and always the
+hashing baseline) this script:
+
+1. runs :func:`reverie.process.themes.discover_themes` on the dev half over a grid of
+   distance thresholds and reports the best one;
+2. runs it on the test half at the embedder's shipped ``suggested_distance_threshold``
+   (chosen beforehand from the dev half) — the headline figure — and at the dev-best
+   threshold; as a check on how much the split matters it also tunes on the test half
+   and scores the dev half, and scores all 112 entries together (which includes the
+   tuning half, so that figure is optimistic);
+3. scores each run with the adjusted Rand index (Hubert & Arabie 1985) between the
+   known theme of each entry and its dominant discovered theme
+   (:func:`reverie.process.themes.document_themes`). An entry that no theme cites is
+   counted as a cluster of its own, which is the strict reading; the ARI over cited
+   entries only and the share of cited entries ("coverage") are printed beside it;
+4. prints a supervised diagnostic (leave-one-out nearest-centroid accuracy of entry
+   embeddings) showing how much theme signal the embedding itself carries.
+
+Run:  /work/nlp-venv/bin/python bench/eval_themes.py [--sweep] [--labels]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reverie.process.embeddings import (
+    NLP_INSTALL_HINT,
+    Embedder,
+    HashingEmbedder,
+    MiniLMEmbedder,
+    nlp_available,
+)
+from reverie.process.themes import (
+    Document,
+    Theme,
+    adjusted_rand_index,
+    discover_themes,
+    document_themes,
+)
+
+DATA = Path(__file__).resolve().parent.parent / "tests" / "process" / "data" / "theme_eval.json"
+GRID = [round(t, 2) for t in np.arange(0.40, 0.96, 0.02)]
+
+
+def load_set(split: str | None = None) -> tuple[list[Document], dict[str, str]]:
+    """Documents of one split (or all) and the known theme of each document id."""
+    data = json.loads(DATA.read_text(encoding="utf-8"))
+    docs: list[Document] = []
+    truth: dict[str, str] = {}
+    for entry in data["entries"]:
+        if split is not None and entry["split"] != split:
+            continue
+        docs.append(
+            Document(
+                id=entry["id"],
+                kind=entry["kind"],
+                date=dt.date.fromisoformat(entry["date"]),
+                text=entry["text"],
+                cacheable=entry["cacheable"],
+            )
+        )
+        truth[entry["id"]] = entry["theme"]
+    return docs, truth
+
+
+def score(themes: list[Theme], truth: dict[str, str]) -> dict[str, float]:
+    """ARI with uncited entries as singletons, ARI over cited entries, and coverage."""
+    assigned = document_themes(themes)
+    ids = sorted(truth)
+    strict = adjusted_rand_index(
+        [truth[i] for i in ids], [assigned.get(i, f"uncited:{i}") for i in ids]
+    )
+    cited = [i for i in ids if i in assigned]
+    covered = (
+        adjusted_rand_index([truth[i] for i in cited], [assigned[i] for i in cited])
+        if len(cited) >= 2
+        else float("nan")
+    )
+    return {
+        "ari": strict,
+        "ari_cited": covered,
+        "coverage": len(cited) / len(ids),
+        "themes": float(len(themes)),
+    }
+
+
+def separability(embedder: Embedder) -> float:
+    """Leave-one-out nearest-centroid accuracy of whole-entry embeddings (chance 1/7).
+
+    This is a *supervised* diagnostic, not part of the method: it tells whether the
+    embedding carries the theme signal at all, so that a low clustering ARI can be
+    attributed either to the embedding or to the unsupervised grouping.
+    """
+    docs, truth = load_set()
+    x = embedder.embed([d.text for d in docs]).astype(np.float64)
+    y = np.array([truth[d.id] for d in docs])
+    names = sorted(set(y))
+    correct = 0
+    for i in range(len(docs)):
+        others = np.arange(len(docs)) != i
+        centroids = np.stack([x[others & (y == n)].mean(axis=0) for n in names])
+        correct += names[int(np.argmax(centroids @ x[i]))] == y[i]
+    return correct / len(docs)
+
+
+def sweep_split(
+    embedder: Embedder, docs: list[Document], truth: dict[str, str], cache: dict[str, np.ndarray]
+) -> dict[float, dict[str, float]]:
+    """Scores of one split for every threshold of the grid."""
+    return {
+        t: score(discover_themes(docs, embedder, distance_threshold=t, cache=cache), truth)
+        for t in GRID
+    }
+
+
+def best_threshold(scores: dict[float, dict[str, float]]) -> float:
+    """The grid threshold with the highest strict ARI (ties: nearest to 0.7)."""
+    return max(GRID, key=lambda t: (scores[t]["ari"], -abs(t - 0.7)))
+
+
+def evaluate(embedder: Embedder, *, sweep: bool, labels: bool) -> dict[str, Any]:
+    """Dev sweep, then test-half scores at the shipped and the dev-best thresholds."""
+    cache: dict[str, np.ndarray] = {}
+    dev_docs, dev_truth = load_set("dev")
+    test_docs, test_truth = load_set("test")
+    all_docs, all_truth = load_set()
+    started = time.perf_counter()
+    dev_scores = sweep_split(embedder, dev_docs, dev_truth, cache)
+    test_scores = sweep_split(embedder, test_docs, test_truth, cache)
+    best = best_threshold(dev_scores)
+    swapped = best_threshold(test_scores)
+    shipped = float(embedder.suggested_distance_threshold)
+    test_shipped_themes = discover_themes(test_docs, embedder, cache=cache)
+    test_shipped = score(test_shipped_themes, test_truth)
+    all_shipped = score(discover_themes(all_docs, embedder, cache=cache), all_truth)
+    accuracy = separability(embedder)
+    elapsed = time.perf_counter() - started
+
+    print(f"\n== {embedder.name}")
+    if sweep:
+        print("   dev sweep: threshold  ARI   ARI(cited) coverage themes")
+        for threshold in GRID:
+            s = dev_scores[threshold]
+            print(
+                f"              {threshold:9.2f} {s['ari']:6.3f} {s['ari_cited']:8.3f}"
+                f" {s['coverage']:8.2f} {int(s['themes']):6d}"
+            )
+    print(f"   dev-best threshold {best:.2f}: dev ARI {dev_scores[best]['ari']:.3f}")
+    rows = (
+        ("TEST half, shipped threshold", shipped, test_shipped),
+        ("TEST half, dev-best threshold", best, test_scores[best]),
+        ("cross-check: DEV half, test-best threshold", swapped, dev_scores[swapped]),
+        ("all 112 entries (includes dev), shipped threshold", shipped, all_shipped),
+    )
+    for name, threshold, s in rows:
+        print(
+            f"   {name} {threshold:.2f}: ARI {s['ari']:.3f}"
+            f" | ARI over cited entries {s['ari_cited']:.3f}"
+            f" | coverage {s['coverage']:.2f} | themes {int(s['themes'])} (true 7)"
+        )
+    print(
+        f"   diagnostic (supervised, not the method): leave-one-out nearest-centroid"
+        f" accuracy of entry embeddings {accuracy:.2f} (chance {1 / 7:.2f})"
+    )
+    if labels:
+        assigned = document_themes(test_shipped_themes)
+        print("   test-half themes at the shipped threshold (label: entries, known themes):")
+        for theme in test_shipped_themes:
+            truths = sorted({test_truth[d] for d, k in assigned.items() if k == theme.stable_key})
+            print(
+                f"     - {theme.label!r}: {len(theme.document_ids)} entries;"
+                f" {', '.join(truths) or '-'}"
+            )
+    print(f"   ({elapsed:.1f} s for the whole evaluation of this embedder)")
+    return {
+        "embedder": embedder.name,
+        "dev_best_threshold": best,
+        "shipped_threshold": shipped,
+        "test_shipped": test_shipped,
+        "test_dev_best": test_scores[best],
+        "dev_test_best": dev_scores[swapped],
+        "all_shipped": all_shipped,
+        "loo_nearest_centroid_accuracy": accuracy,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sweep", action="store_true", help="print the whole dev sweep")
+    parser.add_argument("--labels", action="store_true", help="print test-half theme labels")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args(argv)
+
+    _, truth = load_set()
+    print(f"evaluation set: {len(truth)} synthetic entries, {len(set(truth.values()))} themes")
+    results = []
+    if nlp_available():
+        results.append(evaluate(MiniLMEmbedder(), sweep=args.sweep, labels=args.labels))
+    else:
+        print(f"\n== all-MiniLM-L6-v2: not evaluated; {NLP_INSTALL_HINT}")
+    results.append(evaluate(HashingEmbedder(), sweep=args.sweep, labels=args.labels))
+
+    print("\nsummary (test half, shipped thresholds, uncited entries as singletons):")
+    for r in results:
+        s = r["test_shipped"]
+        print(f"  ARI {s['ari']:.3f}  coverage {s['coverage']:.2f}  {r['embedder']}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
