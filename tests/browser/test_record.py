@@ -60,7 +60,7 @@ def test_therapist_walks_the_clinical_record(page, shot) -> None:
     page.get_by_role("link", name="Schedule sessions").click()
     page.get_by_label("Tuesday").check()
     page.get_by_label("Friday").check()
-    page.get_by_label("At").fill("09:00")
+    page.get_by_label("At", exact=True).fill("09:00")
     page.get_by_role("button", name="Schedule").click()
     page.get_by_text("Series scheduled").wait_for()
     assert client.episodes.get().appointments.count() >= 20

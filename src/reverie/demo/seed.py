@@ -44,6 +44,12 @@ class Login:
     password: str
 
 
+def _concern_keys(concerns: tuple[str, ...]) -> list[str]:
+    """The generator writes readable labels ("self-esteem"); the record stores the shared
+    vocabulary's keys ("self_esteem") that the directory and self-check use."""
+    return [c.strip().lower().replace("-", "_").replace(" ", "_") for c in concerns]
+
+
 def _sessions_per_week(frequency: object) -> float:
     return 0.5 if frequency == "fortnightly" else float(frequency)  # type: ignore[arg-type]
 
@@ -82,7 +88,7 @@ def _write_practice(spec: SyntheticPractice, passwords: dict[str, str]) -> Pract
             pronouns=t.pronouns,
             approach=t.approach,
             modalities=list(t.modalities),
-            concerns=list(t.concerns),
+            concerns=_concern_keys(t.concerns),
             languages=list(t.languages),
             fee=t.fee_usd,
             sliding_scale=t.sliding_scale,
@@ -118,7 +124,7 @@ def _write_practice(spec: SyntheticPractice, passwords: dict[str, str]) -> Pract
             date_of_birth=c.date_of_birth,
             email=c.email,
             consent_email_reminders=True,
-            presenting_concerns=list(c.presenting_concerns),
+            presenting_concerns=_concern_keys(c.presenting_concerns),
             referral_source=c.referral_source,
             is_synthetic=True,
         )

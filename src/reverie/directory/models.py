@@ -1,9 +1,13 @@
-"""Therapist directory profiles (the public face of each therapist)."""
+"""The front door's data: therapist profiles, practice-edited education pages, consultation
+requests and the per-connection counter that rate-limits them."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class TherapistProfile(models.Model):
@@ -33,6 +37,127 @@ class TherapistProfile(models.Model):
     )
     accepting_new = models.BooleanField(default=True)
     published = models.BooleanField(default=True)
+    # The photo lives in the database, re-encoded as a small JPEG without metadata: several
+    # app servers may share one PostgreSQL and no file system, and a re-encoded image
+    # cannot carry anything but pixels.
+    photo = models.BinaryField(null=True, blank=True, editable=False)
+    photo_updated_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
         return f"profile of {self.user}"
+
+    @property
+    def has_photo(self) -> bool:
+        # Lists load profiles without the photo bytes and annotate ``photo_present`` instead,
+        # so that asking about a photo does not fetch it once per row.
+        present = self.__dict__.get("photo_present")
+        if present is not None:
+            return bool(present)
+        return bool(self.photo)
+
+    @property
+    def initials(self) -> str:
+        words = [w for w in self.user.display_name.replace("@", " ").split() if w[:1].isalpha()]
+        letters = "".join(w[0] for w in (words[:1] + words[-1:] if len(words) > 1 else words))
+        return letters.upper() or "?"
+
+
+class EducationPage(models.Model):
+    """A practice's own version of one psychoeducation page. Without a row the shipped
+    text is shown; deleting the row restores it."""
+
+    practice = models.ForeignKey(
+        "accounts.Practice", on_delete=models.CASCADE, related_name="education_pages"
+    )
+    slug = models.SlugField(max_length=60)
+    title = models.CharField(max_length=120)
+    summary = models.CharField(max_length=300)
+    body = models.TextField(help_text="Markdown.")
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["practice", "slug"], name="one_page_per_slug")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.slug} ({self.practice_id})"
+
+
+class RequestStatus(models.TextChoices):
+    NEW = "new", "New"
+    CONTACTED = "contacted", "In contact"
+    BOOKED = "booked", "Consultation booked"
+    CONVERTED = "converted", "Became a client"
+    CLOSED = "closed", "Closed"
+
+
+class ConsultationRequest(models.Model):
+    """Someone asking the practice for a first consultation, from the public form.
+
+    It holds what the person chose to tell us, and nothing else: no self-check unless they
+    ticked the box to attach it. Reads and changes are audited like clinical data.
+    """
+
+    practice = models.ForeignKey(
+        "accounts.Practice", on_delete=models.PROTECT, related_name="consultation_requests"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    name = models.CharField(max_length=200)
+    email = models.EmailField()
+    phone = models.CharField(max_length=40, blank=True)
+    contact_by = models.CharField(
+        max_length=10, choices=[("email", "Email"), ("phone", "Phone")], default="email"
+    )
+    preferred_therapists = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="+"
+    )
+    availability_days = models.JSONField(default=list, blank=True)
+    availability_times = models.JSONField(default=list, blank=True)
+    availability_note = models.CharField(max_length=300, blank=True)
+    message = models.TextField(blank=True)
+    #: The self-check answers, only when the person chose to attach them.
+    selfcheck = models.JSONField(null=True, blank=True)
+    status = models.CharField(
+        max_length=12, choices=RequestStatus.choices, default=RequestStatus.NEW
+    )
+    triage_notes = models.TextField(blank=True)
+    assigned_therapist = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    client = models.OneToOneField(
+        "care.Client",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="consultation_request",
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+    #: Set once by the reminder job when the request has waited too long; claiming it with a
+    #: conditional UPDATE means two workers never remind about the same request.
+    reminded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes: ClassVar = [models.Index(fields=["practice", "status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"consultation request {self.pk}"
+
+
+class ConsultationAttempt(models.Model):
+    """One submission of the public form, kept for an hour or so to rate-limit by
+    connection across every app process. The address is stored only as a keyed digest."""
+
+    ip_digest = models.CharField(max_length=64)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes: ClassVar = [models.Index(fields=["ip_digest", "at"])]
+
+    def __str__(self) -> str:
+        return f"attempt at {self.at:%Y-%m-%d %H:%M}"

@@ -53,9 +53,11 @@ __all__ = [
     "CONCERN_LABELS",
     "CRISIS_ANSWERS",
     "DISCLAIMER",
+    "HEADLINES",
     "ITEMS",
     "ITEMS_BY_KEY",
     "LEANING_MARGIN",
+    "SECTION_TITLES",
     "Item",
     "Lean",
     "Leaning",
@@ -63,6 +65,7 @@ __all__ = [
     "Preferences",
     "Reason",
     "SelfCheckResult",
+    "client_data",
     "evaluate",
 ]
 
@@ -702,3 +705,62 @@ def evaluate(answers: Mapping[str, object]) -> SelfCheckResult:
 
 def _text_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+#: The result's headline for each leaning, shown above the explanation.
+HEADLINES: Final[Mapping[Leaning, str]] = MappingProxyType(
+    {
+        "leans psychodynamic": "Your answers lean towards psychodynamic therapy",
+        "leans structured": "Your answers lean towards a structured approach such as CBT",
+        "mixed": "Your answers point both ways",
+    }
+)
+
+#: Headings for the sections of the questionnaire, in order.
+SECTION_TITLES: Final[Mapping[Section, str]] = MappingProxyType(
+    {
+        "suitability": "How you would like to work",
+        "preferences": "What you would like sessions to be like",
+        "practical": "Practical matters",
+        "concerns": "What brings you",
+        "safety": "How you are doing",
+    }
+)
+
+
+def client_data() -> dict[str, object]:
+    """Everything the browser needs to evaluate the self-check itself, as JSON-ready data.
+
+    The front door's script (``directory/static/directory/selfcheck.js``) repeats
+    :func:`evaluate` from this data, so the answers never have to leave the person's device;
+    a test runs both on the same answers and requires identical results.
+    """
+    return {
+        "margin": LEANING_MARGIN,
+        "items": [
+            {
+                "key": item.key,
+                "kind": item.kind,
+                "required": item.required,
+                "prompt": item.prompt,
+                "minimum": item.minimum,
+                "maximum": item.maximum,
+                "max_length": item.max_length,
+                "options": [
+                    {
+                        "value": option.value,
+                        "label": option.label,
+                        "lean": option.lean,
+                        "because": option.because,
+                    }
+                    for option in item.options
+                ],
+            }
+            for item in ITEMS
+        ],
+        "meanings": dict(_MEANINGS),
+        "no_answers": _MEANING_NO_ANSWERS,
+        "headlines": dict(HEADLINES),
+        "disclaimer": DISCLAIMER,
+        "crisis_answers": sorted(CRISIS_ANSWERS),
+    }
