@@ -150,3 +150,37 @@ def test_today_shows_each_session_with_a_snapshot(world: World, as_user) -> None
     assert "Return to the dream" in page
     assert "11 (moderate)" in page and "-3 since the one before" in page
     assert "1</a>" in page  # the open alert, linked
+
+
+def test_ending_an_episode_cancels_later_sessions_and_schedules_followups(
+    world: World, as_user
+) -> None:
+    from reverie.measures.models import MeasureRequest
+
+    later = Appointment.objects.create(
+        episode=world.episode, starts_at=timezone.now() + datetime.timedelta(days=10)
+    )
+    http = as_user("therapist")
+    response = http.post(
+        reverse("care:episode_end", args=[world.episode.pk]),
+        {"reason": "mutual", "end_date": timezone.localdate().isoformat()},
+    )
+    assert response.status_code == 302
+    world.episode.refresh_from_db()
+    assert (world.episode.status, world.episode.end_reason) == ("ended", "mutual")
+    later.refresh_from_db()
+    assert (later.attendance, later.cancel_reason) == ("cancelled", "episode ended")
+    timepoints = set(
+        MeasureRequest.objects.filter(episode=world.episode).values_list("timepoint", flat=True)
+    )
+    assert {"followup_1m", "followup_3m", "followup_6m", "followup_12m"} <= timepoints
+    page = http.get(reverse("care:client", args=[world.client.pk])).content.decode()
+    assert "Follow-up questionnaires" in page and "12 months after ending" in page
+    # Ending twice is refused and adds nothing.
+    before = MeasureRequest.objects.count()
+    again = http.post(
+        reverse("care:episode_end", args=[world.episode.pk]),
+        {"reason": "mutual", "end_date": timezone.localdate().isoformat()},
+    )
+    assert again.status_code == 400
+    assert MeasureRequest.objects.count() == before

@@ -42,7 +42,7 @@ from reverie.care.models import (
     SessionSeries,
 )
 from reverie.core.decorators import role_required, signed_in_user
-from reverie.measures.models import Administration
+from reverie.measures.models import Administration, MeasureRequest
 
 THERAPIST = (Role.THERAPIST,)
 
@@ -214,6 +214,11 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
             .order_by("-completed_at")[:15]
         )
         context["alerts"] = list(Alert.objects.filter(client=client, acknowledged_at__isnull=True))
+        context["followups"] = list(
+            MeasureRequest.objects.filter(client=client, timepoint__startswith="followup_")
+            .select_related("instrument", "episode")
+            .order_by("opens_at", "instrument__code")
+        )
         context["attendance_form"] = AttendanceForm()
         context["encryption_ready"] = crypto.available()
     trail.record(

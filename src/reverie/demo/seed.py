@@ -228,6 +228,11 @@ def ensure_demo(today: datetime.date | None = None) -> tuple[list[Login], dict[s
             )
         path.write_text(json.dumps(passwords), encoding="utf-8")
         path.chmod(0o600)
+        # The dashboard reads per-episode summaries that the worker maintains; build them
+        # now so a fresh demo shows its outcomes before the first worker pass.
+        from reverie.outcomes import summary as outcome_summary
+
+        outcome_summary.refresh(full=True)
     else:
         try:
             passwords = json.loads(path.read_text(encoding="utf-8"))

@@ -1,5 +1,23 @@
-"""Measurement routes of the JSON API, mounted under /api/v1/ in the ``api`` namespace."""
+"""Measurement routes of the JSON API, mounted under /api/v1/ in the ``api`` namespace.
+Each route must have an entry in :data:`reverie.measures.openapi.OPERATIONS`."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from reverie.measures import api
+
+urlpatterns: list[URLPattern] = [
+    path("openapi.json", api.openapi, name="openapi"),
+    path("instruments", api.instruments, name="instruments"),
+    path("instruments/<slug:code>", api.instrument, name="instrument"),
+    path("measures/requests", api.measure_requests, name="measure_requests"),
+    path("measures/requests/<int:pk>", api.measure_request, name="measure_request"),
+    path("measures/requests/<int:pk>/draft", api.measure_request_draft, name="measure_draft"),
+    path("measures/requests/<int:pk>/submit", api.measure_request_submit, name="measure_submit"),
+    path(
+        "clients/<int:pk>/administrations",
+        api.client_administrations,
+        name="client_administrations",
+    ),
+    path("administrations/<int:pk>", api.administration, name="administration"),
+    path("episodes/<int:pk>/schedule", api.episode_schedule, name="episode_schedule"),
+]

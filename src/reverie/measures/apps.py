@@ -15,4 +15,6 @@ class MeasuresConfig(AppConfig):
     label = "measures"
 
     def ready(self) -> None:
+        from reverie.measures import jobs  # noqa: F401  (registers the measurement jobs)
+
         post_migrate.connect(_sync, sender=self)

@@ -64,6 +64,7 @@ __all__ = [
     "answers_from_questionnaire_response",
     "definition_to_questionnaire",
     "questionnaire_to_definition",
+    "questionnaire_to_document",
     "score_questionnaire_response",
 ]
 
@@ -514,6 +515,35 @@ def questionnaire_to_definition(
 ) -> InstrumentDefinition:
     """Import an SDC-style FHIR R4 ``Questionnaire`` as an instrument definition.
 
+    The same as ``load_definition(questionnaire_to_document(...))``; see
+    :func:`questionnaire_to_document` for what is read and what is refused.
+    """
+    return load_definition(
+        questionnaire_to_document(
+            questionnaire,
+            instrument_id=instrument_id,
+            version=version,
+            licence=licence,
+            source=source,
+            unscored_link_ids=unscored_link_ids,
+        )
+    )
+
+
+def questionnaire_to_document(
+    questionnaire: Mapping[str, Any],
+    *,
+    instrument_id: str | None = None,
+    version: str | None = None,
+    licence: Mapping[str, Any] | None = None,
+    source: Mapping[str, Any] | None = None,
+    unscored_link_ids: Collection[str] = (),
+) -> dict[str, Any]:
+    """Translate an SDC-style FHIR R4 ``Questionnaire`` into a definition document.
+
+    The document is what an instrument row stores; :func:`questionnaire_to_definition`
+    validates it into an :class:`InstrumentDefinition`.
+
     Supported
     ---------
     * ``choice``/``open-choice`` items, nested in ``group`` items to any depth; ``display``
@@ -559,7 +589,8 @@ def questionnaire_to_definition(
 
     Returns
     -------
-    InstrumentDefinition
+    dict
+        A definition document in ``reverie.instrument/1`` format (not yet validated).
 
     Raises
     ------
@@ -656,7 +687,8 @@ def questionnaire_to_definition(
             "items and missing-data rules are not carried by SDC and were not set."
         ),
     }
-    return load_definition(document)
+    # None-valued optional fields are dropped so the document is valid JSON for a row.
+    return {key: value for key, value in document.items() if value is not None}
 
 
 def _import_item(

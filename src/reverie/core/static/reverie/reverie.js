@@ -77,6 +77,9 @@
       window.clearTimeout(timer);
       timer = window.setTimeout(save, 3000);
     });
+    // A normal submit saves everything itself; a background save racing it would
+    // create a second draft.
+    form.addEventListener("submit", function () { dirty = false; window.clearTimeout(timer); });
     window.addEventListener("beforeunload", save);
   }
 

@@ -1,0 +1,413 @@
+"""Reverie's records as HL7 FHIR R4 resources.
+
+Every builder returns a JSON-ready dict and every resource Reverie sends is checked with
+the ``fhir.resources`` R4B models (:func:`validated`) before it leaves: R4B keeps R4's
+Patient, Questionnaire, QuestionnaireResponse, Observation, EpisodeOfCare, Encounter,
+DocumentReference, Bundle, OperationOutcome and CapabilityStatement.
+
+Mappings (documented in docs/fhir.md):
+
+- ``Patient/{client id}``; ``QuestionnaireResponse/{administration id}``;
+  ``Observation/{administration id}-total`` and ``-{subscale id}``: observations are derived
+  from the stored administration, so they can never disagree with it;
+  ``Questionnaire/{instrument code}`` with canonical ``{base}/Questionnaire/{code}``.
+- The total score observation carries the instrument's LOINC total code (PHQ-9 44261-6,
+  GAD-7 70274-6), ``valueInteger``, category ``survey`` and ``derivedFrom`` the response.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+from collections.abc import Mapping
+from typing import Any, Final
+
+from django.conf import settings
+from pydantic import ValidationError
+
+from reverie.care.models import Appointment, Client, Episode, ProgressNote
+from reverie.measures.definitions import InstrumentDefinition, Number
+from reverie.measures.fhir_questionnaire import TOTAL_SCORE_LINK_ID, definition_to_questionnaire
+from reverie.measures.models import Administration, Instrument
+from reverie.measures.registry import definition_for
+
+LOINC: Final = "http://loinc.org"
+SURVEY: Final = {
+    "coding": [
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+            "code": "survey",
+            "display": "Survey",
+        }
+    ]
+}
+#: Codes for scores that have no LOINC code (imported instruments, unnamed subscales).
+LOCAL_SCORE_SYSTEM: Final = "http://reverie.local/fhir/CodeSystem/score"
+UCUM: Final = "http://unitsofmeasure.org"
+FHIR_VERSION: Final = "4.0.1"
+CONTENT_TYPE: Final = "application/fhir+json; charset=utf-8"
+
+
+class InvalidResource(RuntimeError):
+    """A resource Reverie built does not validate: a bug, never the caller's fault."""
+
+
+def _models() -> dict[str, Any]:
+    from fhir.resources.R4B.bundle import Bundle
+    from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+    from fhir.resources.R4B.documentreference import DocumentReference
+    from fhir.resources.R4B.encounter import Encounter
+    from fhir.resources.R4B.episodeofcare import EpisodeOfCare
+    from fhir.resources.R4B.observation import Observation
+    from fhir.resources.R4B.operationoutcome import OperationOutcome
+    from fhir.resources.R4B.patient import Patient
+    from fhir.resources.R4B.questionnaire import Questionnaire
+    from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+
+    return {
+        m.__name__: m
+        for m in (
+            Bundle,
+            CapabilityStatement,
+            DocumentReference,
+            Encounter,
+            EpisodeOfCare,
+            Observation,
+            OperationOutcome,
+            Patient,
+            Questionnaire,
+            QuestionnaireResponse,
+        )
+    }
+
+
+_MODELS: dict[str, Any] = {}
+
+
+def validated(resource: dict[str, Any]) -> dict[str, Any]:
+    """Check ``resource`` against its R4B model and return it unchanged."""
+    if not _MODELS:
+        _MODELS.update(_models())
+    model = _MODELS.get(resource.get("resourceType", ""))
+    if model is None:
+        raise InvalidResource(f"no R4B model for {resource.get('resourceType')!r}")
+    try:
+        model.model_validate(resource)
+    except ValidationError as error:
+        raise InvalidResource(f"{resource['resourceType']} does not validate: {error}") from error
+    return resource
+
+
+def base_url() -> str:
+    return settings.BASE_URL + "/fhir"
+
+
+def instant(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def questionnaire_url(instrument: Instrument) -> str:
+    return f"{base_url()}/Questionnaire/{instrument.code}"
+
+
+# --- Questionnaire --------------------------------------------------------------------------
+
+
+def questionnaire(instrument: Instrument) -> dict[str, Any]:
+    """The instrument as an SDC-style Questionnaire (validated by the exporter)."""
+    resource = definition_to_questionnaire(definition_for(instrument), base_url=base_url())
+    resource["meta"] = {"lastUpdated": instant(instrument.created_at)}
+    return resource
+
+
+# --- Patient --------------------------------------------------------------------------------
+
+
+def patient(client: Client) -> dict[str, Any]:
+    names: list[dict[str, Any]] = [
+        {"use": "official", "family": client.family_name, "given": [client.given_name]}
+    ]
+    if client.preferred_name and client.preferred_name != client.given_name:
+        names.append(
+            {"use": "usual", "family": client.family_name, "given": [client.preferred_name]}
+        )
+    resource: dict[str, Any] = {
+        "resourceType": "Patient",
+        "id": str(client.pk),
+        "identifier": [{"system": f"{base_url()}/sid/client", "value": str(client.pk)}],
+        "active": True,
+        "name": names,
+    }
+    telecom = []
+    if client.email:
+        telecom.append({"system": "email", "value": client.email})
+    if client.phone:
+        telecom.append({"system": "phone", "value": client.phone})
+    if telecom:
+        resource["telecom"] = telecom
+    if client.date_of_birth:
+        resource["birthDate"] = client.date_of_birth.isoformat()
+    return resource
+
+
+# --- QuestionnaireResponse and Observations -------------------------------------------------
+
+
+def questionnaire_response(row: Administration) -> dict[str, Any]:
+    """A stored administration as the QuestionnaireResponse it is (or was sent as)."""
+    definition = definition_for(row.instrument)
+    items: list[dict[str, Any]] = []
+    for item in definition.items:
+        value = row.answers.get(item.id)
+        entry: dict[str, Any] = {"linkId": item.id, "text": item.text}
+        if value is not None:
+            option = item.option_by_value[value]
+            coding: dict[str, Any] = {"code": option.code, "display": option.display}
+            if option.system:
+                coding = {"system": option.system, **coding}
+            entry["answer"] = [{"valueCoding": coding}]
+        items.append(entry)
+    items.append(
+        {
+            "linkId": TOTAL_SCORE_LINK_ID,
+            "text": f"{definition.short_name} total score",
+            "answer": [{"valueInteger": row.total}],
+        }
+    )
+    version = row.instrument_version or definition.version
+    resource: dict[str, Any] = {
+        "resourceType": "QuestionnaireResponse",
+        "id": str(row.pk),
+        "meta": {"lastUpdated": instant(row.received_at)},
+        "questionnaire": f"{questionnaire_url(row.instrument)}|{version}",
+        "status": "completed",
+        "subject": {"reference": f"Patient/{row.client_id}"},
+        "authored": instant(row.completed_at),
+        "item": items,
+    }
+    if row.identifier:
+        resource["identifier"] = dict(row.identifier)
+    # ``source`` answered the questions; ``author`` recorded the answers.
+    resource["source"] = {"reference": f"Patient/{row.client_id}"}
+    if row.entered_by is not None:
+        resource["author"] = {"display": f"{row.entered_by.display_name} (from a paper form)"}
+    elif row.source in ("portal", "link"):
+        resource["author"] = {"reference": f"Patient/{row.client_id}"}
+    return resource
+
+
+def _score_value(value: Number) -> dict[str, Any]:
+    if isinstance(value, int) or float(value).is_integer():
+        return {"valueInteger": int(value)}
+    return {
+        "valueQuantity": {
+            "value": round(float(value), 4),
+            "unit": "score",
+            "system": UCUM,
+            "code": "{score}",
+        }
+    }
+
+
+def _coding(system: str, code: str, display: str | None) -> dict[str, Any]:
+    out = {"system": system, "code": code}
+    if display:
+        out["display"] = display
+    return out
+
+
+def score_codes(definition: InstrumentDefinition) -> dict[str, dict[str, Any]]:
+    """Code of each score of an instrument: ``total`` and every subscale id."""
+    codes: dict[str, dict[str, Any]] = {}
+    total = definition.total_code
+    codes["total"] = (
+        _coding(total.system, total.code, total.display)
+        if total is not None
+        else _coding(LOCAL_SCORE_SYSTEM, f"{definition.id}-total", f"{definition.short_name} total")
+    )
+    for sub in definition.subscales:
+        code = sub.codes[0] if sub.codes else None
+        codes[sub.id] = (
+            _coding(code.system, code.code, code.display)
+            if code is not None
+            else _coding(LOCAL_SCORE_SYSTEM, f"{definition.id}-{sub.id}", sub.name)
+        )
+    return codes
+
+
+def observations(row: Administration) -> list[dict[str, Any]]:
+    """The score observations of one administration: the total, then each subscale."""
+    definition = definition_for(row.instrument)
+    codes = score_codes(definition)
+    common = {
+        "resourceType": "Observation",
+        "status": "final",
+        "category": [SURVEY],
+        "subject": {"reference": f"Patient/{row.client_id}"},
+        "effectiveDateTime": instant(row.completed_at),
+        "issued": instant(row.received_at),
+        "derivedFrom": [{"reference": f"QuestionnaireResponse/{row.pk}"}],
+    }
+    total: dict[str, Any] = {
+        **common,
+        "id": f"{row.pk}-total",
+        "code": {"coding": [codes["total"]], "text": f"{definition.short_name} total score"},
+        "valueInteger": row.total,
+    }
+    if row.band:
+        total["interpretation"] = [{"text": row.band}]
+    out = [total]
+    subscores = row.result.get("subscales", {}) if isinstance(row.result, Mapping) else {}
+    for sub in definition.subscales:
+        if sub.id not in subscores:
+            continue
+        out.append(
+            {
+                **common,
+                "id": f"{row.pk}-{sub.id}",
+                "code": {"coding": [codes[sub.id]], "text": sub.name},
+                **_score_value(subscores[sub.id]),
+            }
+        )
+    return out
+
+
+# --- the rest of the record for $everything -------------------------------------------------
+
+_EPISODE_STATUS = {"intake": "planned", "active": "active", "paused": "onhold", "ended": "finished"}
+_ENCOUNTER_STATUS = {
+    "scheduled": "planned",
+    "attended": "finished",
+    "cancelled": "cancelled",
+    "late_cancel": "cancelled",
+    "no_show": "cancelled",
+}
+
+
+def episode_of_care(episode: Episode) -> dict[str, Any]:
+    period: dict[str, str] = {"start": episode.start_date.isoformat()}
+    if episode.end_date:
+        period["end"] = episode.end_date.isoformat()
+    return {
+        "resourceType": "EpisodeOfCare",
+        "id": str(episode.pk),
+        "status": _EPISODE_STATUS.get(episode.status, "active"),
+        "type": [{"text": episode.get_modality_display()}],
+        "patient": {"reference": f"Patient/{episode.client_id}"},
+        "period": period,
+        "careManager": {"display": episode.therapist.display_name},
+    }
+
+
+def encounter(appointment: Appointment) -> dict[str, Any]:
+    start = appointment.starts_at
+    end = start + datetime.timedelta(minutes=appointment.duration_minutes)
+    resource: dict[str, Any] = {
+        "resourceType": "Encounter",
+        "id": str(appointment.pk),
+        "status": _ENCOUNTER_STATUS.get(appointment.attendance, "unknown"),
+        "class": {
+            "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+            "code": "AMB",
+            "display": "ambulatory",
+        },
+        "type": [
+            {"text": f"Psychotherapy session ({appointment.get_attendance_display().lower()})"}
+        ],
+        "subject": {"reference": f"Patient/{appointment.episode.client_id}"},
+        "episodeOfCare": [{"reference": f"EpisodeOfCare/{appointment.episode_id}"}],
+        "period": {"start": instant(start), "end": instant(end)},
+    }
+    return resource
+
+
+def progress_note_document(note: ProgressNote) -> dict[str, Any]:
+    """A signed progress note (part of the clinical record) as a DocumentReference. Process
+    notes are a different model and are never passed here."""
+    sections = [
+        f"Session date: {note.session_date.isoformat()}",
+        f"Attendance: {note.get_attendance_display()}",
+        f"Duration: {note.duration_minutes} minutes",
+    ]
+    for label, text in (
+        ("Risk assessment", note.risk_assessment),
+        ("Interventions", note.interventions),
+        ("Session", note.content),
+        ("Plan", note.plan),
+    ):
+        if text:
+            sections.append(f"{label}:\n{text}")
+    for addendum in note.addenda.all():
+        sections.append(f"Addendum ({addendum.created_at:%Y-%m-%d}):\n{addendum.text}")
+    body = "\n\n".join(sections).encode("utf-8")
+    signed = note.signed_at or note.updated_at
+    resource: dict[str, Any] = {
+        "resourceType": "DocumentReference",
+        "id": f"progress-note-{note.pk}",
+        "status": "current",
+        "docStatus": "final",
+        "type": {"coding": [_coding(LOINC, "11506-3", "Progress note")]},
+        "subject": {"reference": f"Patient/{note.episode.client_id}"},
+        "date": instant(signed),
+        "author": [{"display": note.author.display_name}],
+        "content": [
+            {
+                "attachment": {
+                    "contentType": "text/plain; charset=utf-8",
+                    "data": base64.b64encode(body).decode("ascii"),
+                    "title": f"Progress note {note.session_date.isoformat()}",
+                }
+            }
+        ],
+        "context": {"encounter": [{"reference": f"Encounter/{note.appointment_id}"}]}
+        if note.appointment_id
+        else {"period": {"start": note.session_date.isoformat()}},
+    }
+    return resource
+
+
+# --- errors and metadata --------------------------------------------------------------------
+
+
+def operation_outcome(
+    issues: list[tuple[str, str, str | None]], *, severity: str = "error"
+) -> dict[str, Any]:
+    """``issues`` is a list of (code, diagnostics, FHIRPath expression or None)."""
+    out = []
+    for code, diagnostics, expression in issues:
+        issue: dict[str, Any] = {"severity": severity, "code": code, "diagnostics": diagnostics}
+        if expression:
+            issue["expression"] = [expression]
+        out.append(issue)
+    return validated({"resourceType": "OperationOutcome", "issue": out})
+
+
+def bundle(
+    entries: list[dict[str, Any]],
+    *,
+    kind: str = "searchset",
+    self_link: str,
+    include: set[str] | None = None,
+) -> dict[str, Any]:
+    """A Bundle of ``entries``; ``include`` names resource types that are not search matches."""
+    include = include or set()
+    items = []
+    for resource in entries:
+        entry: dict[str, Any] = {
+            "fullUrl": f"{base_url()}/{resource['resourceType']}/{resource['id']}",
+            "resource": resource,
+        }
+        if kind == "searchset":
+            mode = "include" if resource["resourceType"] in include else "match"
+            entry["search"] = {"mode": mode}
+        items.append(entry)
+    body: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "type": kind,
+        "timestamp": instant(datetime.datetime.now(datetime.UTC)),
+        "link": [{"relation": "self", "url": self_link}],
+        "entry": items,
+    }
+    if kind == "searchset":
+        body["total"] = sum(1 for e in items if e["search"]["mode"] == "match")
+    return body

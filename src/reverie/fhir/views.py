@@ -1,0 +1,554 @@
+"""The FHIR R4 API under ``/fhir``.
+
+JSON only (``application/fhir+json``). Bearer tokens from ``reverie token create`` (GET
+also accepts the browser session). Access follows ``care/access.py`` exactly as the pages
+do; every read of clinical data and every write is audited. Errors are 4xx responses with
+an OperationOutcome, and a refused write stores nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from reverie.accounts.models import Role, User
+from reverie.audit import trail
+from reverie.audit.models import Action
+from reverie.care.access import administrative_clients, clinical_clients
+from reverie.care.models import Client, Episode
+from reverie.core.http import bearer_user
+from reverie.fhir import everything, resources
+from reverie.fhir.lookup import submission_target
+from reverie.measures import actions
+from reverie.measures.fhir_questionnaire import answers_from_questionnaire_response
+from reverie.measures.models import (
+    Administration,
+    Instrument,
+    MeasureRequest,
+    Source,
+)
+from reverie.measures.registry import definition_for, instrument_by_code, visible_instruments
+
+FhirView = Callable[..., HttpResponse]
+#: Elements of an R4 QuestionnaireResponse. The resource is checked element by element by
+#: the code that reads it; anything else is refused as malformed rather than ignored.
+_QR_ELEMENTS = frozenset(
+    {
+        "resourceType",
+        "id",
+        "meta",
+        "implicitRules",
+        "language",
+        "text",
+        "contained",
+        "extension",
+        "modifierExtension",
+        "identifier",
+        "basedOn",
+        "partOf",
+        "questionnaire",
+        "status",
+        "subject",
+        "encounter",
+        "authored",
+        "author",
+        "source",
+        "item",
+    }
+)
+_JSON_TYPES = ("application/fhir+json", "application/json")
+
+
+def fhir_response(resource: dict[str, Any], status: int = 200, **headers: str) -> HttpResponse:
+    response = HttpResponse(
+        json.dumps(resource, separators=(",", ":"), ensure_ascii=False),
+        status=status,
+        content_type=resources.CONTENT_TYPE,
+    )
+    for name, value in headers.items():
+        response[name.replace("_", "-")] = value
+    return response
+
+
+def outcome(
+    status: int, code: str, diagnostics: str, expression: str | None = None
+) -> HttpResponse:
+    return outcome_many(status, [(code, diagnostics, expression)])
+
+
+def outcome_many(status: int, issues: list[tuple[str, str, str | None]]) -> HttpResponse:
+    response = fhir_response(resources.operation_outcome(issues), status)
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="reverie"'
+    return response
+
+
+def fhir_view(*roles: str, public: bool = False) -> Callable[[FhirView], FhirView]:
+    """Authenticate (bearer token, or the session for GET) and gate by role."""
+
+    def decorator(view: FhirView) -> FhirView:
+        @csrf_exempt
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if public:
+                return view(request, *args, **kwargs)
+            user = bearer_user(request)
+            if user is None and request.user.is_authenticated and request.method == "GET":
+                user = request.user
+            if user is None:
+                return outcome(401, "login", "Send 'Authorization: Bearer <token>'.")
+            if roles and user.role not in roles:
+                return outcome(403, "forbidden", "This interaction is not open to your role.")
+            request.user = user
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def _methods(*allowed: str) -> Callable[[FhirView], FhirView]:
+    def decorator(view: FhirView) -> FhirView:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method not in allowed:
+                response = outcome(405, "not-supported", f"{request.method} is not supported here.")
+                response["Allow"] = ", ".join(allowed)
+                return response
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionError("fhir_view authenticates every caller")
+    return user
+
+
+def _ctx(request: HttpRequest) -> trail.Context:
+    return trail.Context(user=_user(request), ip=trail.client_ip(request))
+
+
+# --- metadata and Questionnaire -------------------------------------------------------------
+
+
+@_methods("GET")
+@fhir_view(public=True)
+def metadata(request: HttpRequest) -> HttpResponse:
+    return fhir_response(capability_statement())
+
+
+def capability_statement() -> dict[str, Any]:
+    def interactions(*codes: str) -> list[dict[str, str]]:
+        return [{"code": code} for code in codes]
+
+    def params(*pairs: tuple[str, str]) -> list[dict[str, str]]:
+        return [{"name": name, "type": kind} for name, kind in pairs]
+
+    rest = {
+        "mode": "server",
+        "documentation": (
+            "Bearer tokens from `reverie token create`. Access rules are those of the web "
+            "pages; objects outside the caller's relationship answer 404."
+        ),
+        "security": {
+            "service": [
+                {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                            "code": "OAuth",
+                        }
+                    ],
+                    "text": "Bearer token",
+                }
+            ]
+        },
+        "resource": [
+            {
+                "type": "Patient",
+                "interaction": interactions("read"),
+                "operation": [
+                    {
+                        "name": "everything",
+                        "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+                    }
+                ],
+            },
+            {
+                "type": "Questionnaire",
+                "interaction": interactions("read", "search-type"),
+                "searchParam": params(("url", "uri"), ("code", "token"), ("name", "string")),
+            },
+            {
+                "type": "QuestionnaireResponse",
+                "interaction": interactions("read", "create"),
+                "conditionalCreate": False,
+            },
+            {
+                "type": "Observation",
+                "interaction": interactions("read", "search-type"),
+                "searchParam": params(
+                    ("subject", "reference"), ("patient", "reference"), ("code", "token")
+                ),
+            },
+        ],
+    }
+    return resources.validated(
+        {
+            "resourceType": "CapabilityStatement",
+            "status": "active",
+            "date": "2026-11-22",
+            "publisher": "Reverie",
+            "kind": "instance",
+            "software": {"name": "Reverie"},
+            "implementation": {"description": "Reverie FHIR API", "url": resources.base_url()},
+            "fhirVersion": resources.FHIR_VERSION,
+            "format": ["application/fhir+json", "json"],
+            "rest": [rest],
+        }
+    )
+
+
+def _instruments_for(user: User) -> QuerySet[Instrument]:
+    return visible_instruments(user.practice_id)
+
+
+@_methods("GET")
+@fhir_view()
+def questionnaire_search(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    url = request.GET.get("url", "").strip()
+    code = request.GET.get("code", "").strip()
+    name = request.GET.get("name", "").strip().lower()
+    unknown = sorted(set(request.GET) - {"url", "code", "name", "_format", "_count"})
+    if unknown:
+        return outcome(
+            400, "not-supported", f"Unsupported search parameter(s): {', '.join(unknown)}."
+        )
+    system, _, token = code.rpartition("|") if "|" in code else ("", "", code)
+    matches = []
+    for instrument in _instruments_for(user):
+        definition = definition_for(instrument)
+        canonical = resources.questionnaire_url(instrument)
+        if url and url.split("|")[0] != canonical:
+            continue
+        if token and not any(
+            c.code == token and (not system or c.system == system) for c in definition.codes
+        ):
+            continue
+        if (
+            name
+            and name not in definition.name.lower()
+            and name not in definition.short_name.lower()
+        ):
+            continue
+        matches.append(resources.questionnaire(instrument))
+    return fhir_response(
+        resources.validated(resources.bundle(matches, self_link=request.build_absolute_uri()))
+    )
+
+
+@_methods("GET")
+@fhir_view()
+def questionnaire_read(request: HttpRequest, code: str) -> HttpResponse:
+    instrument = _instruments_for(_user(request)).filter(code=code).first()
+    if instrument is None:
+        return outcome(404, "not-found", f"Questionnaire/{code} is not known.")
+    return fhir_response(resources.questionnaire(instrument))
+
+
+# --- QuestionnaireResponse ------------------------------------------------------------------
+
+
+def _instrument_for_canonical(user: User, canonical: str) -> Instrument | None:
+    url = canonical.split("|", 1)[0]
+    prefix = resources.base_url() + "/Questionnaire/"
+    if not url.startswith(prefix):
+        return None
+    return instrument_by_code(user.practice_id, url[len(prefix) :])
+
+
+def _submission_target(
+    user: User, reference: str, instrument: Instrument
+) -> tuple[Client, Episode | None, MeasureRequest | None] | None:
+    kind, _, raw_id = reference.rpartition("/")
+    if not kind.endswith("Patient") or not raw_id.isdigit():
+        return None
+    return submission_target(user, int(raw_id), instrument, timezone.now())
+
+
+def _authored(value: Any) -> datetime.datetime | str | None:
+    """QuestionnaireResponse.authored as an aware datetime; a string is an error message."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(str(value))
+    except ValueError:
+        return "authored is not a valid dateTime"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    if moment > timezone.now() + datetime.timedelta(minutes=5):
+        return "authored lies in the future"
+    return moment
+
+
+@csrf_exempt
+@_methods("POST")
+@fhir_view(Role.THERAPIST, Role.CLIENT)
+def questionnaire_response_create(request: HttpRequest) -> HttpResponse:
+    """Validate, score and store a completed QuestionnaireResponse; run crisis handling.
+
+    201 with the stored resource (200 with the first one for a retry carrying the same
+    ``identifier`` or ``Idempotency-Key``); 4xx with an OperationOutcome and nothing stored
+    otherwise.
+    """
+    user = _user(request)
+    content_type = (request.content_type or "").lower()
+    if content_type not in _JSON_TYPES:
+        return outcome(415, "not-supported", "Send the resource as application/fhir+json.")
+    try:
+        body = json.loads(request.body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        return outcome(400, "structure", f"The body is not valid JSON: {error}")
+    if not isinstance(body, dict) or body.get("resourceType") != "QuestionnaireResponse":
+        return outcome(400, "invalid", "Expected a QuestionnaireResponse resource.")
+    unknown = sorted(set(body) - _QR_ELEMENTS)
+    if unknown:
+        return outcome(
+            400, "structure", f"Unknown QuestionnaireResponse element(s): {', '.join(unknown)}."
+        )
+    if body.get("status") != "completed":
+        return outcome(
+            422,
+            "business-rule",
+            "Only completed responses are scored; status must be 'completed'.",
+            "QuestionnaireResponse.status",
+        )
+    canonical = body.get("questionnaire")
+    instrument = _instrument_for_canonical(user, canonical) if isinstance(canonical, str) else None
+    if instrument is None:
+        return outcome(
+            422,
+            "not-found",
+            f"Unknown questionnaire {canonical or '(none)'}; search /fhir/Questionnaire for "
+            "the canonical URLs this server scores.",
+            "QuestionnaireResponse.questionnaire",
+        )
+    subject = body.get("subject")
+    reference = subject.get("reference") if isinstance(subject, dict) else None
+    target = _submission_target(user, reference, instrument) if isinstance(reference, str) else None
+    if target is None:
+        return outcome(
+            422,
+            "not-found",
+            f"subject {reference or '(none)'} is not a patient you can submit for.",
+            "QuestionnaireResponse.subject",
+        )
+    client, episode, measure_request = target
+    authored = _authored(body.get("authored"))
+    if isinstance(authored, str):
+        return outcome(422, "value", authored, "QuestionnaireResponse.authored")
+    definition = definition_for(instrument)
+    try:
+        answers = answers_from_questionnaire_response(definition, body)
+    except ValueError as error:
+        return outcome(422, "value", str(error), "QuestionnaireResponse.item")
+    identifier = body.get("identifier") or {}
+    if not isinstance(identifier, dict):
+        return outcome(400, "structure", "identifier must be an Identifier object.")
+    raw_key = request.headers.get("Idempotency-Key", "").strip()
+    if identifier.get("value"):
+        raw_key = f"{identifier.get('system', '')}|{identifier['value']}"
+    try:
+        submission = actions.submit(
+            _ctx(request),
+            client=client,
+            instrument=instrument,
+            answers=answers,
+            source=Source.FHIR,
+            episode=episode,
+            request=measure_request,
+            completed_at=authored,
+            key=actions.idempotency_key("fhir", user.pk, raw_key[:500]) if raw_key else None,
+            identifier=identifier,
+        )
+    except actions.AnswerProblems as error:
+        return outcome_many(
+            422,
+            [
+                (
+                    "required" if "no answer" in message else "value",
+                    message,
+                    f"QuestionnaireResponse.item.where(linkId='{item}')" if item else None,
+                )
+                for item, message in error.problems.items()
+            ],
+        )
+    except actions.MeasureActionError as error:
+        return outcome(409, "conflict", str(error))
+    row = submission.administration
+    headers = {
+        "Location": f"{resources.base_url()}/QuestionnaireResponse/{row.pk}",
+        "ETag": 'W/"1"',
+    }
+    if submission.crisis:
+        headers["X-Reverie-Crisis"] = "alert-raised"
+    return fhir_response(
+        resources.validated(resources.questionnaire_response(row)),
+        201 if submission.created else 200,
+        **headers,
+    )
+
+
+def _clinical_administrations(user: User) -> QuerySet[Administration]:
+    return Administration.objects.filter(client__in=clinical_clients(user)).select_related(
+        "instrument", "entered_by"
+    )
+
+
+@_methods("GET")
+@fhir_view(Role.THERAPIST, Role.CLIENT)
+def questionnaire_response_read(request: HttpRequest, pk: int) -> HttpResponse:
+    row = _clinical_administrations(_user(request)).filter(pk=pk).first()
+    if row is None:
+        return outcome(404, "not-found", f"QuestionnaireResponse/{pk} is not known.")
+    actions.record_read(_ctx(request), row, client_id=row.client_id, view="fhir.read")
+    return fhir_response(resources.validated(resources.questionnaire_response(row)))
+
+
+# --- Observation ----------------------------------------------------------------------------
+
+
+def _patient_id(value: str) -> int | None:
+    raw = value.rpartition("/")[2] if "/" in value else value
+    return int(raw) if raw.isdigit() else None
+
+
+@_methods("GET")
+@fhir_view(Role.THERAPIST, Role.CLIENT)
+def observation_search(request: HttpRequest) -> HttpResponse:
+    """``?subject=Patient/{id}`` (required) ``&code=[system|]code`` ``&_sort=date|-date``."""
+    user = _user(request)
+    unknown = sorted(
+        set(request.GET) - {"subject", "patient", "code", "_sort", "_format", "_count", "category"}
+    )
+    if unknown:
+        return outcome(
+            400, "not-supported", f"Unsupported search parameter(s): {', '.join(unknown)}."
+        )
+    subject = request.GET.get("subject") or request.GET.get("patient") or ""
+    patient_id = _patient_id(subject)
+    if patient_id is None:
+        return outcome(400, "required", "Search by subject=Patient/{id}.", "subject")
+    sort = request.GET.get("_sort", "date")
+    if sort not in ("date", "-date"):
+        return outcome(400, "not-supported", "_sort accepts date or -date.")
+    category = request.GET.get("category", "")
+    code = request.GET.get("code", "")
+    system, _, token = code.rpartition("|") if "|" in code else ("", "", code)
+    rows = _clinical_administrations(user).filter(client_id=patient_id)
+    if category and category.rpartition("|")[2] != "survey":
+        rows = rows.none()
+    rows = rows.order_by("completed_at" if sort == "date" else "-completed_at", "pk")
+    found = []
+    for row in rows:
+        for observation in resources.observations(row):
+            if token and not any(
+                c["code"] == token and (not system or c["system"] == system)
+                for c in observation["code"]["coding"]
+            ):
+                continue
+            found.append(observation)
+    trail.record(
+        _ctx(request),
+        Action.LIST,
+        object_type="measures.administration",
+        client_id=patient_id if found else None,
+        detail={
+            "view": "fhir.observation_search",
+            "patient": patient_id,
+            "observations": [o["id"] for o in found],
+        },
+    )
+    return fhir_response(
+        resources.validated(resources.bundle(found, self_link=request.build_absolute_uri()))
+    )
+
+
+@_methods("GET")
+@fhir_view(Role.THERAPIST, Role.CLIENT)
+def observation_read(request: HttpRequest, observation_id: str) -> HttpResponse:
+    pk, _, part = observation_id.partition("-")
+    row = (
+        _clinical_administrations(_user(request)).filter(pk=int(pk)).first()
+        if pk.isdigit()
+        else None
+    )
+    match = (
+        next((o for o in resources.observations(row) if o["id"] == observation_id), None)
+        if row is not None and part
+        else None
+    )
+    if row is None or match is None:
+        return outcome(404, "not-found", f"Observation/{observation_id} is not known.")
+    actions.record_read(_ctx(request), row, client_id=row.client_id, view="fhir.observation")
+    return fhir_response(resources.validated(match))
+
+
+# --- Patient --------------------------------------------------------------------------------
+
+
+@_methods("GET")
+@fhir_view(Role.THERAPIST, Role.CLIENT, Role.ADMIN)
+def patient_read(request: HttpRequest, pk: int) -> HttpResponse:
+    """The administrative record: visible to the practice admin, as on the client's page."""
+    user = _user(request)
+    client = administrative_clients(user).filter(pk=pk).first()
+    if client is None:
+        return outcome(404, "not-found", f"Patient/{pk} is not known.")
+    actions.record_read(_ctx(request), client, client_id=client.pk, view="fhir.patient")
+    return fhir_response(resources.validated(resources.patient(client)))
+
+
+@_methods("GET")
+@fhir_view(Role.THERAPIST, Role.CLIENT)
+def patient_everything(request: HttpRequest, pk: int) -> HttpResponse:
+    """Everything about one client that may leave the practice (never process notes)."""
+    user = _user(request)
+    client = clinical_clients(user).filter(pk=pk).first()
+    if client is None:
+        return outcome(404, "not-found", f"Patient/{pk} is not known.")
+    entries = everything.collect(client)
+    body = resources.validated(
+        resources.bundle(
+            entries,
+            self_link=request.build_absolute_uri(),
+            include={t for t, _ in everything.SECTIONS if t != "Patient"},
+        )
+    )
+    trail.record(
+        _ctx(request),
+        Action.EXPORT,
+        client,
+        client_id=client.pk,
+        detail={
+            "view": "fhir.everything",
+            "resources": {
+                t: sum(1 for e in entries if e["resourceType"] == t) for t, _ in everything.SECTIONS
+            },
+        },
+    )
+    return fhir_response(body)

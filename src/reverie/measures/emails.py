@@ -1,0 +1,36 @@
+"""Emails to clients about questionnaires. They say only that a short questionnaire is
+waiting and until when: no instrument name, no score, nothing about why. The link is a
+one-time link whose token Reverie keeps only as a digest."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from reverie.accounts.emails import send
+from reverie.measures.models import MeasureRequest
+
+
+def _local(request: MeasureRequest) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(request.client.practice.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def measure_link(request: MeasureRequest, raw_token: str, *, reminder: bool = False) -> None:
+    """The invitation to a questionnaire, or (``reminder``) the one reminder before it closes."""
+    client = request.client
+    send(
+        "measure_reminder" if reminder else "measure_link",
+        client.email,
+        {
+            "client": client,
+            "practice": client.practice,
+            "link": settings.BASE_URL + reverse("measures:link", args=[raw_token]),
+            "closes": timezone.localtime(request.expires_at, _local(request)),
+        },
+    )

@@ -1,0 +1,92 @@
+"""Forms of the therapist's and the admin's measurement pages. The questions themselves are
+not Django form fields: they are rendered from the instrument definition and read with
+:mod:`reverie.measures.answers`, so every instrument works without code."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from reverie.care.models import Episode
+from reverie.measures.models import Instrument, Timepoint
+from reverie.measures.scheduling import FOLLOWUP_MONTH_CHOICES
+
+MONTH_CHOICES = [
+    (str(m), f"{m} month{'s' if m > 1 else ''} after ending") for m in FOLLOWUP_MONTH_CHOICES
+]
+MAX_IMPORT_BYTES = 512 * 1024
+
+
+class PaperForm(forms.Form):
+    """When and for which episode a paper form was completed."""
+
+    episode = forms.ModelChoiceField(queryset=Episode.objects.none(), empty_label=None)
+    timepoint = forms.ChoiceField(choices=Timepoint.choices, label="When in treatment")
+    completed_on = forms.DateField(
+        label="Date the client filled it in",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def __init__(self, *args: Any, episodes: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["episode"]
+        field.queryset = episodes  # type: ignore[attr-defined]
+        field.label_from_instance = lambda e: (  # type: ignore[attr-defined]
+            f"{e.get_modality_display()} from {e.start_date:%d %b %Y}"
+            + (f" to {e.end_date:%d %b %Y}" if e.end_date else "")
+        )
+
+    def clean_completed_on(self) -> datetime.date:
+        day: datetime.date = self.cleaned_data["completed_on"]
+        if day > timezone.localdate():
+            raise forms.ValidationError("The date is in the future.")
+        if day < timezone.localdate() - datetime.timedelta(days=366 * 5):
+            raise forms.ValidationError("The date is more than five years ago.")
+        return day
+
+
+class AskForm(forms.Form):
+    instrument = forms.ModelChoiceField(queryset=Instrument.objects.none(), empty_label=None)
+    episode = forms.ModelChoiceField(queryset=Episode.objects.none(), empty_label=None)
+    timepoint = forms.ChoiceField(
+        choices=[(Timepoint.SESSION, "During treatment"), (Timepoint.INTAKE, "At intake")],
+        label="When in treatment",
+    )
+
+    def __init__(self, *args: Any, instruments: Any, episodes: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["instrument"].queryset = instruments  # type: ignore[attr-defined]
+        self.fields["episode"].queryset = episodes  # type: ignore[attr-defined]
+
+
+class ImportForm(forms.Form):
+    questionnaire = forms.FileField(
+        label="FHIR Questionnaire (JSON file)",
+        help_text="An R4 Questionnaire with answer weights (itemWeight or ordinalValue).",
+    )
+    licence_holder = forms.CharField(max_length=200, label="Copyright holder")
+    licence_terms = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        label="Licence terms",
+        help_text="Quote the holder's own statement of how the questionnaire may be used.",
+    )
+    permits_electronic_use = forms.BooleanField(
+        required=False,
+        label="The licence allows this questionnaire to be shown and scored on screen",
+    )
+
+    def clean_questionnaire(self) -> dict[str, Any]:
+        upload = self.cleaned_data["questionnaire"]
+        if upload.size > MAX_IMPORT_BYTES:
+            raise forms.ValidationError("The file is larger than 512 KB.")
+        try:
+            data = json.loads(upload.read().decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise forms.ValidationError(f"The file is not valid JSON: {error}") from error
+        if not isinstance(data, dict) or data.get("resourceType") != "Questionnaire":
+            raise forms.ValidationError("The file is not a FHIR Questionnaire.")
+        return data

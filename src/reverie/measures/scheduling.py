@@ -1,0 +1,371 @@
+"""When a client is asked to complete which questionnaire.
+
+Each episode has a measurement schedule: per instrument, whether it is asked before every
+session and how many months after the episode ends it is asked again. Without a saved
+schedule an episode uses the defaults: PHQ-9 and GAD-7 before every session and 1, 3, 6
+and 12 months after termination. The follow-ups are what let a practice test whether gains
+last after therapy ends (the brief's central question).
+
+What is asked becomes a :class:`~reverie.measures.models.MeasureRequest` with a window:
+
+- before a session: opens 48 hours before the session and closes when it starts, with a
+  reminder 3 hours before it closes; only one session request per instrument and episode
+  is open at a time, so a client seen three times a week is not asked three times over;
+- a follow-up: opens at 09:00 (practice time) on the day *n* calendar months after the
+  end date and stays open 14 days, with a reminder 3 days before it closes.
+
+Every function here is idempotent: database constraints (one request per session and
+instrument, one per follow-up timepoint) make a repeated or concurrent call harmless, and
+each request created is written to the audit trail.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime
+import zoneinfo
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from reverie.audit import trail
+from reverie.audit.models import Action
+from reverie.care.models import Appointment, Attendance, Episode, EpisodeStatus
+from reverie.measures.models import (
+    FOLLOWUP_TIMEPOINTS,
+    Instrument,
+    MeasureRequest,
+    MeasureSchedule,
+    RequestStatus,
+    Timepoint,
+)
+from reverie.measures.registry import visible_instruments
+
+DEFAULT_INSTRUMENTS: Final = ("phq-9", "gad-7")
+DEFAULT_FOLLOWUP_MONTHS: Final = (1, 3, 6, 12)
+FOLLOWUP_MONTH_CHOICES: Final = tuple(sorted(FOLLOWUP_TIMEPOINTS))
+
+SESSION_OPENS_BEFORE: Final = datetime.timedelta(hours=48)
+SESSION_REMIND_BEFORE_CLOSE: Final = datetime.timedelta(hours=3)
+FOLLOWUP_WINDOW: Final = datetime.timedelta(days=14)
+FOLLOWUP_REMIND_BEFORE_CLOSE: Final = datetime.timedelta(days=3)
+FOLLOWUP_OPENS_AT: Final = datetime.time(9, 0)
+#: Window of a request the therapist makes by hand ("ask now").
+MANUAL_WINDOW: Final = datetime.timedelta(days=7)
+MANUAL_REMIND_BEFORE_CLOSE: Final = datetime.timedelta(days=2)
+
+
+@dataclass(frozen=True)
+class ScheduleEntry:
+    """How one instrument is used in an episode."""
+
+    instrument: Instrument
+    before_sessions: bool
+    followup_months: tuple[int, ...]
+
+    @property
+    def in_use(self) -> bool:
+        return self.before_sessions or bool(self.followup_months)
+
+
+def add_months(day: datetime.date, months: int) -> datetime.date:
+    """``day`` plus whole calendar months, clamped to the end of a shorter month.
+
+    >>> add_months(datetime.date(2026, 1, 31), 1)
+    datetime.date(2026, 2, 28)
+    >>> add_months(datetime.date(2026, 11, 15), 3)
+    datetime.date(2027, 2, 15)
+    """
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _practice_zone(episode: Episode) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(episode.client.practice.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def effective_schedule(episode: Episode) -> list[ScheduleEntry]:
+    """The saved schedule of ``episode``, or the defaults when none was saved."""
+    rows = list(MeasureSchedule.objects.filter(episode=episode).select_related("instrument"))
+    if rows:
+        return [
+            ScheduleEntry(
+                row.instrument,
+                row.before_sessions,
+                tuple(sorted(int(m) for m in row.followup_months)),
+            )
+            for row in rows
+        ]
+    return default_schedule(episode.client.practice_id)
+
+
+def default_schedule(practice_id: int | None) -> list[ScheduleEntry]:
+    instruments = visible_instruments(practice_id).filter(code__in=DEFAULT_INSTRUMENTS)
+    return [ScheduleEntry(i, True, DEFAULT_FOLLOWUP_MONTHS) for i in instruments]
+
+
+def _create(ctx: trail.Context, request: MeasureRequest) -> MeasureRequest | None:
+    """Insert one request unless a constraint says it already exists; audit the insert."""
+    try:
+        with transaction.atomic():
+            request.save(force_insert=True)
+            trail.record(
+                ctx,
+                Action.CREATE,
+                request,
+                client_id=request.client_id,
+                detail={
+                    "instrument": request.instrument.code,
+                    "timepoint": request.timepoint,
+                    "appointment": request.appointment_id,
+                },
+            )
+    except IntegrityError:
+        return None
+    return request
+
+
+def schedule_followups(ctx: trail.Context, episode: Episode) -> list[MeasureRequest]:
+    """Create the follow-up requests of an ended episode; cancel those no longer planned.
+
+    Called by ``care.actions.end_episode`` in the same transaction as the ending, and again
+    whenever the therapist changes the schedule of an ended episode. Idempotent: a
+    follow-up that already exists (in any state) is left alone, and the unique constraint
+    on (episode, instrument, timepoint) makes a concurrent second call create nothing.
+
+    Returns the requests created by this call.
+    """
+    if episode.end_date is None:
+        return []
+    zone = _practice_zone(episode)
+    created: list[MeasureRequest] = []
+    planned: set[tuple[int, str]] = set()
+    for entry in effective_schedule(episode):
+        for months in entry.followup_months:
+            timepoint = FOLLOWUP_TIMEPOINTS.get(months)
+            if timepoint is None:
+                continue
+            planned.add((entry.instrument.pk, timepoint))
+            opens = datetime.datetime.combine(
+                add_months(episode.end_date, months), FOLLOWUP_OPENS_AT, tzinfo=zone
+            )
+            expires = opens + FOLLOWUP_WINDOW
+            exists = MeasureRequest.objects.filter(
+                episode=episode, instrument=entry.instrument, timepoint=timepoint
+            ).exists()
+            if exists:
+                continue
+            request = _create(
+                ctx,
+                MeasureRequest(
+                    client_id=episode.client_id,
+                    episode=episode,
+                    instrument=entry.instrument,
+                    timepoint=timepoint,
+                    opens_at=opens,
+                    expires_at=expires,
+                    remind_at=expires - FOLLOWUP_REMIND_BEFORE_CLOSE,
+                    created_by=ctx.user,
+                ),
+            )
+            if request is not None:
+                created.append(request)
+    stale = MeasureRequest.objects.filter(
+        episode=episode, timepoint__startswith="followup_", status=RequestStatus.OPEN
+    )
+    for request in stale.select_related("instrument"):
+        if (request.instrument_id, request.timepoint) not in planned:
+            cancel_request(ctx, request, reason="schedule_changed")
+    return created
+
+
+def cancel_request(ctx: trail.Context, request: MeasureRequest, *, reason: str) -> bool:
+    """Withdraw an open request. Returns False if it was no longer open."""
+    with transaction.atomic():
+        changed = MeasureRequest.objects.filter(pk=request.pk, status=RequestStatus.OPEN).update(
+            status=RequestStatus.CANCELLED
+        )
+        if changed:
+            trail.record(
+                ctx,
+                Action.UPDATE,
+                request,
+                client_id=request.client_id,
+                detail={"status": "cancelled", "reason": reason},
+            )
+    if changed:
+        request.status = RequestStatus.CANCELLED
+    return bool(changed)
+
+
+def create_manual_request(
+    ctx: trail.Context,
+    *,
+    episode: Episode,
+    instrument: Instrument,
+    timepoint: str = Timepoint.SESSION,
+    now: datetime.datetime | None = None,
+) -> MeasureRequest:
+    """A request the therapist makes by hand: open now, for seven days."""
+    now = now or timezone.now()
+    expires = now + MANUAL_WINDOW
+    request = MeasureRequest(
+        client_id=episode.client_id,
+        episode=episode,
+        instrument=instrument,
+        timepoint=timepoint,
+        opens_at=now,
+        expires_at=expires,
+        remind_at=expires - MANUAL_REMIND_BEFORE_CLOSE,
+        created_by=ctx.user,
+    )
+    created = _create(ctx, request)
+    if created is None:
+        raise ValueError("this follow-up has already been asked for")
+    return created
+
+
+def _episode_schedules(episodes: Sequence[Episode]) -> dict[int, list[ScheduleEntry]]:
+    """Schedules of many episodes in two queries."""
+    saved: dict[int, list[ScheduleEntry]] = {}
+    rows = MeasureSchedule.objects.filter(episode__in=episodes).select_related("instrument")
+    for row in rows:
+        saved.setdefault(row.episode_id, []).append(
+            ScheduleEntry(row.instrument, row.before_sessions, tuple(row.followup_months))
+        )
+    defaults: dict[int, list[ScheduleEntry]] = {}
+    out: dict[int, list[ScheduleEntry]] = {}
+    for episode in episodes:
+        if episode.pk in saved:
+            out[episode.pk] = saved[episode.pk]
+            continue
+        practice_id = episode.client.practice_id
+        if practice_id not in defaults:
+            defaults[practice_id] = default_schedule(practice_id)
+        out[episode.pk] = defaults[practice_id]
+    return out
+
+
+def open_session_requests(now: datetime.datetime | None = None) -> list[MeasureRequest]:
+    """Ask for each scheduled instrument before each session in the next 48 hours.
+
+    Skips an instrument while an earlier request for it in the same episode is still open,
+    and sessions that are cancelled or belong to episodes that are not running.
+    """
+    now = now or timezone.now()
+    appointments = list(
+        Appointment.objects.filter(
+            starts_at__gt=now,
+            starts_at__lte=now + SESSION_OPENS_BEFORE,
+            attendance=Attendance.SCHEDULED,
+            episode__status__in=(EpisodeStatus.INTAKE, EpisodeStatus.ACTIVE),
+        )
+        .select_related("episode__client")
+        .order_by("starts_at")
+    )
+    if not appointments:
+        return []
+    episodes = list({a.episode_id: a.episode for a in appointments}.values())
+    schedules = _episode_schedules(episodes)
+    open_pairs = set(
+        MeasureRequest.objects.filter(
+            episode__in=episodes, status=RequestStatus.OPEN, expires_at__gt=now
+        ).values_list("episode_id", "instrument_id")
+    )
+    asked = set(
+        MeasureRequest.objects.filter(appointment__in=appointments).values_list(
+            "appointment_id", "instrument_id"
+        )
+    )
+    created: list[MeasureRequest] = []
+    for appointment in appointments:
+        episode = appointment.episode
+        ctx = trail.system("measures.scheduler", practice=episode.client.practice)
+        for entry in schedules.get(episode.pk, []):
+            if not entry.before_sessions:
+                continue
+            pair = (episode.pk, entry.instrument.pk)
+            if pair in open_pairs or (appointment.pk, entry.instrument.pk) in asked:
+                continue
+            expires = appointment.starts_at
+            opens = max(now, expires - SESSION_OPENS_BEFORE)
+            remind = expires - SESSION_REMIND_BEFORE_CLOSE
+            request = _create(
+                ctx,
+                MeasureRequest(
+                    client_id=episode.client_id,
+                    episode=episode,
+                    instrument=entry.instrument,
+                    timepoint=Timepoint.SESSION,
+                    appointment=appointment,
+                    opens_at=opens,
+                    expires_at=expires,
+                    remind_at=remind if remind > opens else None,
+                ),
+            )
+            if request is not None:
+                created.append(request)
+                open_pairs.add(pair)
+    return created
+
+
+def close_lapsed_requests(now: datetime.datetime | None = None) -> int:
+    """Mark requests whose window has passed as expired, and withdraw those whose session
+    was cancelled. Each change is audited with the ids it touched."""
+    now = now or timezone.now()
+    changed = 0
+    for status, query, reason in (
+        (RequestStatus.EXPIRED, Q(expires_at__lte=now), "window_closed"),
+        (
+            RequestStatus.CANCELLED,
+            Q(
+                appointment__attendance__in=(
+                    Attendance.CANCELLED,
+                    Attendance.LATE_CANCEL,
+                )
+            ),
+            "session_cancelled",
+        ),
+    ):
+        rows = list(
+            MeasureRequest.objects.filter(query, status=RequestStatus.OPEN).values_list(
+                "pk", "client_id", "client__practice_id"
+            )
+        )
+        for pk, client_id, practice_id in rows:
+            with transaction.atomic():
+                if MeasureRequest.objects.filter(pk=pk, status=RequestStatus.OPEN).update(
+                    status=status
+                ):
+                    trail.record(
+                        _system_for(practice_id),
+                        Action.UPDATE,
+                        object_type="measures.measurerequest",
+                        object_id=pk,
+                        client_id=client_id,
+                        detail={"status": str(status), "reason": reason},
+                    )
+                    changed += 1
+    return changed
+
+
+def _system_for(practice_id: int) -> trail.Context:
+    from reverie.accounts.models import Practice
+
+    return trail.system("measures.scheduler", practice=Practice(pk=practice_id))
+
+
+def requests_for(episodes: Iterable[Episode]) -> list[MeasureRequest]:
+    return list(
+        MeasureRequest.objects.filter(episode__in=list(episodes))
+        .select_related("instrument")
+        .order_by("opens_at")
+    )

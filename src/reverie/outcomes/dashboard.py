@@ -1,0 +1,696 @@
+"""The practice evidence dashboard, computed with numpy from the per-episode summary table.
+
+:func:`load_frame` reads the summary rows of one practice (optionally one therapist) in a
+single query into integer numpy columns; :func:`compute` turns them into every figure the
+dashboard, the practice PDF and the public page show. Nothing here loops over episodes in
+Python. Definitions (docs/outcomes.md has the full list):
+
+* **ended**: the episode's status is ended.
+* **finished course**: ended with at least two attended sessions (NHS Digital's "finished a
+  course of treatment": two or more attended treatment appointments).
+* **paired (PHQ-9)**: a finished course with at least two in-treatment PHQ-9 scores; the
+  pre-post effect size, response and remission use these.
+* **paired (PHQ-9 and GAD-7)**: also two GAD-7 scores; recovery, reliable improvement and
+  reliable deterioration use the NHS Talking Therapies rules in :mod:`.change` on these.
+* **dropout**: ended with the end reason "dropout", among ended episodes.
+* Cells with fewer than :data:`~.evidence.MIN_CELL` (10) episodes in their denominator are
+  suppressed: the figure is not shown.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+from django.db import connection
+from django.utils import timezone
+from numpy.typing import NDArray
+
+from reverie.care.models import Modality
+from reverie.measures.registry import definition
+from reverie.outcomes import change, evidence, expected
+from reverie.outcomes.effects import DEFAULT_REPORT_EFFECT_SIZE
+from reverie.outcomes.models import EpisodeOutcome
+
+MIN_CELL = evidence.MIN_CELL
+MODALITY_CODES: tuple[str, ...] = (
+    Modality.PSYCHODYNAMIC,
+    Modality.PSYCHOANALYSIS,
+    Modality.CBT,
+    Modality.OTHER,
+)
+MODALITY_LABELS: tuple[str, ...] = tuple(str(Modality(m).label) for m in MODALITY_CODES)
+#: Treatment length bands (days from start to end of ended episodes).
+LENGTH_EDGES: tuple[int, ...] = (91, 182, 365, 730)
+LENGTH_LABELS: tuple[str, ...] = (
+    "Under 3 months",
+    "3 to 6 months",
+    "6 to 12 months",
+    "1 to 2 years",
+    "2 years or more",
+)
+FOLLOWUPS: tuple[tuple[int, str], ...] = ((1, "fu1"), (3, "fu3"), (6, "fu6"), (12, "fu12"))
+
+_COLUMNS: tuple[str, ...] = (
+    "therapist_id",
+    "modality_code",
+    "ended",
+    "dropout",
+    "sessions_attended",
+    "days_treated",
+    "phq9_n",
+    "phq9_first",
+    "phq9_last",
+    "phq9_fu1",
+    "phq9_fu3",
+    "phq9_fu6",
+    "phq9_fu12",
+    "gad7_n",
+    "gad7_first",
+    "gad7_last",
+)
+_MISSING = -1
+
+# The SELECT packs each row's small integers into two 64-bit words (plus the therapist id), so
+# the database driver creates 3 Python objects per episode instead of 16: at 100,000 episodes
+# the fetch, not the arithmetic, is what costs. Each entry: (column, SQL, bits, offset); a
+# nullable score is stored as score + 1 with 0 meaning missing, counts are capped (only
+# "at least two" matters for them), and numpy unpacks the words with shifts and masks.
+_SCORE = "CASE WHEN {c} IS NULL THEN 0 ELSE {c} + 1 END"
+_CAP = "CASE WHEN {c} IS NULL THEN 0 WHEN {c} > {cap} THEN {cap} ELSE {c} END"
+_WORD_A: tuple[tuple[str, str, int, int], ...] = (
+    ("modality_code", "CASE modality {cases} ELSE 3 END", 2, 0),
+    ("ended", "CASE WHEN status = 'ended' THEN 1 ELSE 0 END", 1, 0),
+    ("dropout", "CASE WHEN end_reason = 'dropout' THEN 1 ELSE 0 END", 1, 0),
+    *(
+        (c, _SCORE.format(c=c), 5, 1)
+        for c in (
+            "phq9_first",
+            "phq9_last",
+            "phq9_fu1",
+            "phq9_fu3",
+            "phq9_fu6",
+            "phq9_fu12",
+            "gad7_first",
+            "gad7_last",
+        )
+    ),
+)
+_WORD_B: tuple[tuple[str, str, int, int], ...] = (
+    ("sessions_attended", _CAP.format(c="sessions_attended", cap=65535), 16, 0),
+    (
+        "days_treated",
+        "CASE WHEN days_treated IS NULL THEN 0 WHEN days_treated > 65534 THEN 65535 "
+        "ELSE days_treated + 1 END",
+        16,
+        1,
+    ),
+    ("phq9_n", _CAP.format(c="phq9_n", cap=255), 8, 0),
+    ("gad7_n", _CAP.format(c="gad7_n", cap=255), 8, 0),
+)
+
+
+def _pack(word: tuple[tuple[str, str, int, int], ...], cases: str) -> str:
+    terms, shift = [], 0
+    for _, expr, bits, _offset in word:
+        terms.append(f"CAST({expr.format(cases=cases)} AS BIGINT) * {2**shift}")
+        shift += bits
+    return " + ".join(terms)
+
+
+def _select_sql(therapist: bool) -> str:
+    table = EpisodeOutcome._meta.db_table
+    cases = " ".join(f"WHEN '{code}' THEN {i}" for i, code in enumerate(MODALITY_CODES[:3]))
+    where = "practice_id = %s" + (" AND therapist_id = %s" if therapist else "")
+    return (
+        f"SELECT therapist_id, {_pack(_WORD_A, cases)}, {_pack(_WORD_B, cases)} "  # noqa: S608
+        f"FROM {table} WHERE {where}"  # (constants only; values are parameters)
+    )
+
+
+def _unpack(
+    word: NDArray[np.int64], spec: tuple[tuple[str, str, int, int], ...]
+) -> dict[str, NDArray[np.int64]]:
+    out, shift = {}, 0
+    for name, _, bits, offset in spec:
+        value = (word >> shift) & ((1 << bits) - 1)
+        out[name] = value - offset if offset else value
+        shift += bits
+    return out
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One integer column per summary field; -1 marks a missing score."""
+
+    columns: dict[str, NDArray[np.int64]]
+
+    def __getitem__(self, name: str) -> NDArray[np.int64]:
+        return self.columns[name]
+
+    @property
+    def size(self) -> int:
+        return int(self.columns["therapist_id"].size)
+
+    def score(self, name: str) -> NDArray[np.float64]:
+        """A score column as floats with NaN for missing."""
+        col = self.columns[name].astype(np.float64)
+        col[self.columns[name] == _MISSING] = np.nan
+        return col
+
+
+def load_frame(practice_id: int, therapist_id: int | None = None) -> Frame:
+    """The summary rows of a practice (or one therapist's episodes) as numpy columns."""
+    params: list[int] = [practice_id] + ([therapist_id] if therapist_id is not None else [])
+    with connection.cursor() as cursor:
+        cursor.execute(_select_sql(therapist_id is not None), params)
+        rows = cursor.fetchall()
+    flat = np.fromiter(
+        (v for row in rows for v in row), dtype=np.int64, count=len(rows) * 3
+    ).reshape(len(rows), 3)
+    columns = {"therapist_id": flat[:, 0].copy()}
+    columns.update(_unpack(flat[:, 1], _WORD_A))
+    columns.update(_unpack(flat[:, 2], _WORD_B))
+    return Frame(columns)
+
+
+def frame_from_rows(rows: list[dict[str, Any]]) -> Frame:
+    """A frame from plain dictionaries (tests and benchmarks build synthetic practices)."""
+    cols: dict[str, list[int]] = {c: [] for c in _COLUMNS}
+    for row in rows:
+        for c in _COLUMNS:
+            v = row.get(c)
+            cols[c].append(_MISSING if v is None else int(v))
+    return Frame({c: np.asarray(v, dtype=np.int64) for c, v in cols.items()})
+
+
+# --------------------------------------------------------------------------------------------
+# result types
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Effect:
+    n: int
+    d: float | None
+    ci_low: float | None
+    ci_high: float | None
+    hedges: bool
+    suppressed: bool
+
+    @property
+    def label(self) -> str:
+        return "Hedges' g" if self.hedges else "Cohen's d"
+
+
+@dataclass(frozen=True)
+class Rate:
+    events: int
+    n: int
+    rate: float | None
+    ci_low: float | None
+    ci_high: float | None
+    suppressed: bool
+
+    @property
+    def percent(self) -> str:
+        return "" if self.rate is None else f"{self.rate * 100:.0f}%"
+
+    @property
+    def interval(self) -> str:
+        if self.ci_low is None or self.ci_high is None:
+            return ""
+        return f"{self.ci_low * 100:.0f}–{self.ci_high * 100:.0f}%"
+
+
+@dataclass(frozen=True)
+class Change:
+    """Mean PHQ-9 change in points (last minus first; negative is fewer symptoms)."""
+
+    n: int
+    mean: float | None
+    ci_low: float | None
+    ci_high: float | None
+    suppressed: bool
+
+
+@dataclass(frozen=True)
+class SplitRow:
+    label: str
+    n_episodes: int
+    n_ended: int
+    effect: Effect | None
+    change: Change
+    recovery: Rate
+    improvement: Rate
+    deterioration: Rate
+    dropout: Rate
+
+
+@dataclass(frozen=True)
+class Split:
+    key: str
+    title: str
+    rows: tuple[SplitRow, ...]
+
+
+@dataclass(frozen=True)
+class FollowupCell:
+    months: int
+    n: int
+    mean_change: float | None
+    ci_low: float | None
+    ci_high: float | None
+    improving: float | None
+    stable: float | None
+    relapsed: float | None
+    effect_from_intake: Effect
+    suppressed: bool
+
+
+@dataclass(frozen=True)
+class FollowupGroup:
+    label: str
+    n_ended_paired: int
+    cells: tuple[FollowupCell, ...]
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    data: dict[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.data[name]
+        except KeyError as exc:
+            raise AttributeError(name) from exc
+
+    @property
+    def figure(self) -> str:
+        high = self.data.get("value_high")
+        text = (
+            f"{self.data['value']:.2f}"
+            if high is None
+            else (f"{self.data['value']:.2f} to {high:.2f}")
+        )
+        if self.data.get("ci_low") is not None:
+            text += f" (95% CI {self.data['ci_low']:.2f}–{self.data['ci_high']:.2f})"
+        return text
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    scope: str
+    computed_at: datetime.datetime
+    n_episodes: int
+    n_open: int
+    n_ended: int
+    n_course: int
+    n_paired: int
+    n_paired_both: int
+    effect: Effect
+    effect_kind: str
+    recovery: Rate
+    reliable_recovery: Rate
+    improvement: Rate
+    deterioration: Rate
+    dropout: Rate
+    response: Rate
+    remission: Rate
+    splits: tuple[Split, ...]
+    followup: tuple[FollowupGroup, ...]
+    comparable: tuple[Benchmark, ...] = field(default=())
+    context: tuple[Benchmark, ...] = field(default=())
+
+    @property
+    def empty(self) -> bool:
+        return self.n_episodes == 0
+
+
+# --------------------------------------------------------------------------------------------
+# computation
+# --------------------------------------------------------------------------------------------
+
+
+def _f(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+def _effects(res: evidence.GroupedEffect) -> list[Effect]:
+    out = []
+    for i in range(res.n.size):
+        n = int(res.n[i])
+        suppressed = n < MIN_CELL or not np.isfinite(res.d[i])
+        out.append(
+            Effect(
+                n=n,
+                d=None if suppressed else _f(res.d[i]),
+                ci_low=None if suppressed else _f(res.ci_low[i]),
+                ci_high=None if suppressed else _f(res.ci_high[i]),
+                hedges=bool(res.hedges[i]),
+                suppressed=suppressed,
+            )
+        )
+    return out
+
+
+def _rates(res: evidence.GroupedRate) -> list[Rate]:
+    out = []
+    for i in range(res.n.size):
+        n = int(res.n[i])
+        suppressed = n < MIN_CELL
+        out.append(
+            Rate(
+                events=int(res.events[i]) if not suppressed else 0,
+                n=n,
+                rate=None if suppressed else _f(res.rate[i]),
+                ci_low=None if suppressed else _f(res.ci_low[i]),
+                ci_high=None if suppressed else _f(res.ci_high[i]),
+                suppressed=suppressed,
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class _Derived:
+    ended: NDArray[np.bool_]
+    dropout: NDArray[np.bool_]
+    paired: NDArray[np.bool_]
+    paired_both: NDArray[np.bool_]
+    pre: NDArray[np.float64]
+    post: NDArray[np.float64]
+    case_start: NDArray[np.bool_]
+    recovery: NDArray[np.bool_]
+    reliable_recovery: NDArray[np.bool_]
+    improvement: NDArray[np.bool_]
+    deterioration: NDArray[np.bool_]
+
+
+def _derive(frame: Frame) -> _Derived:
+    ended = frame["ended"] == 1
+    course = ended & (frame["sessions_attended"] >= 2)
+    pre, post = frame.score("phq9_first"), frame.score("phq9_last")
+    g_pre, g_post = frame.score("gad7_first"), frame.score("gad7_last")
+    paired = course & (frame["phq9_n"] >= 2) & np.isfinite(pre) & np.isfinite(post)
+    paired_both = paired & (frame["gad7_n"] >= 2) & np.isfinite(g_pre) & np.isfinite(g_post)
+    nan = np.nan
+    outcomes = change.nhs_tt_paired_outcomes(
+        np.where(paired_both, pre, nan),
+        np.where(paired_both, post, nan),
+        np.where(paired_both, g_pre, nan),
+        np.where(paired_both, g_post, nan),
+    )
+    return _Derived(
+        ended=ended,
+        dropout=ended & (frame["dropout"] == 1),
+        paired=paired,
+        paired_both=paired_both,
+        pre=pre,
+        post=post,
+        case_start=outcomes.caseness_start,
+        recovery=outcomes.recovery,
+        reliable_recovery=outcomes.reliable_recovery,
+        improvement=outcomes.reliable_improvement,
+        deterioration=outcomes.reliable_deterioration,
+    )
+
+
+def _changes(res: evidence.GroupedMean) -> list[Change]:
+    out = []
+    for i in range(res.n.size):
+        n = int(res.n[i])
+        suppressed = n < MIN_CELL
+        out.append(
+            Change(
+                n=n,
+                mean=None if suppressed else _f(res.mean[i]),
+                ci_low=None if suppressed else _f(res.ci_low[i]),
+                ci_high=None if suppressed else _f(res.ci_high[i]),
+                suppressed=suppressed,
+            )
+        )
+    return out
+
+
+def _split(
+    key: str,
+    title: str,
+    labels: list[str],
+    group: NDArray[np.int64],
+    frame: Frame,
+    dv: _Derived,
+    *,
+    with_effect: bool = True,
+) -> Split:
+    """One split of the dashboard. ``with_effect=False`` for splits by intake score: the SD
+    inside one severity band is narrowed by the banding itself, so a d standardised by it
+    would be inflated; those rows show the raw change in points only."""
+    k = len(labels)
+    # Rows outside every group (no intake score, still open) go to an extra bucket k, dropped
+    # at the end, so every quantity is one bincount over the full arrays.
+    g = np.where(group >= 0, group, k)
+    kk = k + 1
+    n_episodes = np.bincount(g, minlength=kk)[:k]
+    n_ended = np.bincount(g, weights=dv.ended, minlength=kk)[:k].astype(np.int64)
+    pre = np.where(dv.paired, dv.pre, np.nan)
+    post = np.where(dv.paired, dv.post, np.nan)
+    eff = _effects(evidence.grouped_prepost(pre, post, g, kk))[:k]
+    chg = _changes(evidence.grouped_mean(post - pre, g, kk))[:k]
+    both = dv.paired_both
+    rec = _rates(evidence.grouped_rate(dv.recovery, dv.case_start, g, kk))[:k]
+    imp = _rates(evidence.grouped_rate(dv.improvement, both, g, kk))[:k]
+    det = _rates(evidence.grouped_rate(dv.deterioration, both, g, kk))[:k]
+    drop = _rates(evidence.grouped_rate(dv.dropout, dv.ended, g, kk))[:k]
+    rows = tuple(
+        SplitRow(
+            label=labels[i],
+            n_episodes=int(n_episodes[i]),
+            n_ended=int(n_ended[i]),
+            effect=eff[i] if with_effect else None,
+            change=chg[i],
+            recovery=rec[i],
+            improvement=imp[i],
+            deterioration=det[i],
+            dropout=drop[i],
+        )
+        for i in range(k)
+        if n_episodes[i] > 0
+    )
+    return Split(key, title, rows)
+
+
+def _followup(frame: Frame, dv: _Derived) -> tuple[FollowupGroup, ...]:
+    """Change from the last session to each follow-up, for all modalities, psychodynamic plus
+    psychoanalysis, and CBT: every figure one grouped pass over the full arrays."""
+    rc = float(definition("phq-9").reliable_change.threshold)  # type: ignore[union-attr]
+    mod = frame["modality_code"]
+    split = np.where(mod <= 1, 0, np.where(mod == 2, 1, 2)).astype(np.int64)
+    groupings = (
+        (np.zeros(frame.size, dtype=np.int64), 1, ["All modalities"]),
+        (split, 3, ["Psychodynamic and psychoanalysis", MODALITY_LABELS[2]]),
+    )
+    nan = np.nan
+    end = np.where(dv.paired, dv.post, nan)
+    pre = np.where(dv.paired, dv.pre, nan)
+    cells: dict[str, list[FollowupCell]] = defaultdict(list)
+    counts: dict[str, int] = {}
+    for months, col in FOLLOWUPS:
+        fu = np.where(dv.paired, frame.score(f"phq9_{col}"), nan)
+        observed = np.isfinite(fu)
+        codes = np.full(frame.size, change.FollowupStatus.MISSING, dtype=np.int8)
+        if observed.any():
+            codes[observed] = change.classify_followup(end[observed], fu[observed], threshold=rc)[
+                :, 0
+            ]
+        for group, k, labels in groupings:
+            mean = evidence.grouped_mean(fu - end, group, k)
+            shares = [
+                evidence.grouped_rate(codes == status, observed, group, k)
+                for status in (
+                    change.FollowupStatus.IMPROVING,
+                    change.FollowupStatus.STABLE,
+                    change.FollowupStatus.RELAPSED,
+                )
+            ]
+            effects_ = _effects(evidence.grouped_prepost(pre, fu, group, k))
+            paired_n = np.bincount(group, weights=dv.paired, minlength=k)
+            for i, label in enumerate(labels):
+                n = int(mean.n[i])
+                suppressed = n < MIN_CELL
+                counts[label] = int(paired_n[i])
+                cells[label].append(
+                    FollowupCell(
+                        months=months,
+                        n=n,
+                        mean_change=None if suppressed else _f(mean.mean[i]),
+                        ci_low=None if suppressed else _f(mean.ci_low[i]),
+                        ci_high=None if suppressed else _f(mean.ci_high[i]),
+                        improving=None if suppressed else _f(shares[0].rate[i]),
+                        stable=None if suppressed else _f(shares[1].rate[i]),
+                        relapsed=None if suppressed else _f(shares[2].rate[i]),
+                        effect_from_intake=effects_[i],
+                        suppressed=suppressed,
+                    )
+                )
+    order = ["All modalities", "Psychodynamic and psychoanalysis", MODALITY_LABELS[2]]
+    return tuple(FollowupGroup(label, counts[label], tuple(cells[label])) for label in order)
+
+
+def intake_band_labels() -> list[str]:
+    return [b.label for b in definition("phq-9").bands]
+
+
+def compute(
+    frame: Frame,
+    *,
+    scope: str,
+    therapist_labels: dict[int, str] | None = None,
+) -> Dashboard:
+    """Every dashboard figure from a frame. ``therapist_labels`` adds the therapist split."""
+    dv = _derive(frame)
+    zero = np.zeros(frame.size, dtype=np.int64)
+    headline = _effects(
+        evidence.grouped_prepost(
+            np.where(dv.paired, dv.pre, np.nan), np.where(dv.paired, dv.post, np.nan), zero, 1
+        )
+    )[0]
+    both = dv.paired_both
+
+    def rate(event: NDArray[np.bool_], eligible: NDArray[np.bool_]) -> Rate:
+        return _rates(evidence.grouped_rate(event, eligible, zero, 1))[0]
+
+    depressed = dv.paired & (dv.pre >= float(change.PHQ9_CASENESS))
+    pre_ok = np.where(dv.paired, dv.pre, 1.0)
+    post_ok = np.where(dv.paired, dv.post, 1.0)
+    responded = dv.paired & change.response(pre_ok, post_ok)
+    remitted = dv.paired & change.remission(post_ok)
+
+    splits = [
+        _split("modality", "By modality", list(MODALITY_LABELS), frame["modality_code"], frame, dv)
+    ]
+    if therapist_labels is not None:
+        ids = sorted(therapist_labels, key=lambda pk: therapist_labels[pk])
+        index = {pk: i for i, pk in enumerate(ids)}
+        lookup = np.full(int(frame["therapist_id"].max(initial=0)) + 1, -1, dtype=np.int64)
+        for pk, i in index.items():
+            if pk < lookup.size:
+                lookup[pk] = i
+        group = lookup[frame["therapist_id"]] if frame.size else frame["therapist_id"]
+        splits.append(
+            _split(
+                "therapist", "By therapist", [therapist_labels[pk] for pk in ids], group, frame, dv
+            )
+        )
+    edges = tuple(float(b) for b in definition("phq-9").band_lower_bounds[1:])
+    intake = frame["phq9_first"]
+    band = np.where(intake >= 0, expected.assign_band(np.maximum(intake, 0), edges), -1).astype(
+        np.int64
+    )
+    splits.append(
+        _split(
+            "severity",
+            "By intake severity (PHQ-9)",
+            intake_band_labels(),
+            band,
+            frame,
+            dv,
+            with_effect=False,
+        )
+    )
+    days = frame["days_treated"]
+    length = np.where(days >= 0, np.digitize(days, LENGTH_EDGES), -1).astype(np.int64)
+    splits.append(
+        _split("length", "By length of treatment", list(LENGTH_LABELS), length, frame, dv)
+    )
+
+    comparable, context = benchmarks_for(frame)
+    return Dashboard(
+        scope=scope,
+        computed_at=timezone.now(),
+        n_episodes=frame.size,
+        n_open=int((~dv.ended).sum()),
+        n_ended=int(dv.ended.sum()),
+        n_course=int((dv.ended & (frame["sessions_attended"] >= 2)).sum()),
+        n_paired=int(dv.paired.sum()),
+        n_paired_both=int(both.sum()),
+        effect=headline,
+        effect_kind=DEFAULT_REPORT_EFFECT_SIZE,
+        recovery=rate(dv.recovery, dv.case_start),
+        reliable_recovery=rate(dv.reliable_recovery, dv.case_start),
+        improvement=rate(dv.improvement, both),
+        deterioration=rate(dv.deterioration, both),
+        dropout=rate(dv.dropout, dv.ended),
+        response=rate(responded, dv.paired),
+        remission=rate(remitted, depressed),
+        splits=tuple(splits),
+        followup=_followup(frame, dv),
+        comparable=comparable,
+        context=context,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# benchmarks
+# --------------------------------------------------------------------------------------------
+
+
+@cache
+def load_benchmarks() -> dict[str, Any]:
+    """The benchmark data file (citation, design and exact figure of each benchmark)."""
+    text = resources.files("reverie.outcomes").joinpath("benchmarks.json").read_text("utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def benchmarks_for(frame: Frame) -> tuple[tuple[Benchmark, ...], tuple[Benchmark, ...]]:
+    """Comparable benchmarks for the modalities present, and the labelled context ones."""
+    present = {MODALITY_CODES[int(c)] for c in np.unique(frame["modality_code"])}
+    comparable: list[Benchmark] = []
+    context: list[Benchmark] = []
+    for item in load_benchmarks()["benchmarks"]:
+        if not present & set(item["modalities"]):
+            continue
+        (comparable if item["use"] == "comparable" else context).append(Benchmark(item))
+    return tuple(comparable), tuple(context)
+
+
+# --------------------------------------------------------------------------------------------
+# public summary
+# --------------------------------------------------------------------------------------------
+
+
+def public_summary(frame: Frame) -> dict[str, Any]:
+    """The de-identified summary a practice may publish: counts rounded down to tens, and
+    every figure whose denominator is under :data:`MIN_CELL` suppressed."""
+    board = compute(frame, scope="public")
+
+    def rounded(n: int) -> str:
+        return "fewer than 10" if n < MIN_CELL else f"{(n // 10) * 10}+"
+
+    modality = next(s for s in board.splits if s.key == "modality")
+    return {
+        "episodes_ended": rounded(board.n_ended),
+        "paired": rounded(board.n_paired),
+        "effect": board.effect,
+        "recovery": board.recovery,
+        "improvement": board.improvement,
+        "deterioration": board.deterioration,
+        "dropout": board.dropout,
+        "by_modality": [
+            {
+                "label": row.label,
+                "n": rounded(row.n_ended),
+                "effect": row.effect,
+                "recovery": row.recovery,
+            }
+            for row in modality.rows
+        ],
+        "followup": board.followup[0],
+    }

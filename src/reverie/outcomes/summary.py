@@ -1,0 +1,599 @@
+"""Keeping the per-episode outcome summary (``EpisodeOutcome``) and the expected-recovery
+curves (``ExpectedCurves``) up to date.
+
+The practice dashboard never reads administrations: it reads one summary row per episode.
+:func:`refresh` brings those rows up to date and is run by the ``outcomes.refresh`` worker
+job every minute and by ``reverie outcomes recompute``:
+
+* **What is stale.** Episodes with an administration newer than the stored watermark (with a
+  small overlap, because a transaction that started earlier can commit a lower id later), and
+  episodes whose status, dates, therapist, modality or end reason no longer match their
+  summary row (one join over the two tables). A full recomputation takes every episode.
+* **Claiming.** The single ``RefreshState`` row is claimed with a conditional UPDATE on
+  ``locked_until``; a second worker or command finds it taken and does nothing. The lock is
+  renewed after every chunk, and a crashed process's lock simply expires.
+* **Progress.** ``done`` / ``total`` are written after every chunk of episodes, so the
+  dashboard and the command can show how far a long recomputation has got.
+* **Alerts.** New in-treatment PHQ-9 / GAD-7 administrations of open episodes, completed in
+  the last :data:`ALERT_WINDOW`, are checked against the expected-recovery curves; an
+  administration outside the band raises a ``not_on_track`` alert through
+  :func:`reverie.care.actions.raise_alert`, which is idempotent per administration.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from django.db import transaction
+from django.db.models import Count, DateField, F, Max, Q, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from reverie.audit import trail
+from reverie.care.models import Alert, AlertKind, Appointment, Episode, EpisodeStatus
+from reverie.core.worker import worker_id
+from reverie.measures.models import Administration, Timepoint
+from reverie.measures.registry import definition
+from reverie.outcomes import expected
+from reverie.outcomes.models import EpisodeOutcome, ExpectedCurves, RefreshState
+
+log = logging.getLogger("reverie.outcomes")
+
+#: Instruments summarised per episode, and the column prefix each uses.
+SUMMARY_INSTRUMENTS: dict[str, str] = {"phq-9": "phq9", "gad-7": "gad7"}
+IN_TREATMENT = (Timepoint.INTAKE, Timepoint.SESSION)
+FOLLOWUP_COLUMNS: dict[str, str] = {
+    Timepoint.FOLLOWUP_1M: "fu1",
+    Timepoint.FOLLOWUP_3M: "fu3",
+    Timepoint.FOLLOWUP_6M: "fu6",
+    Timepoint.FOLLOWUP_12M: "fu12",
+}
+CHUNK = 2000
+#: Ids re-read below the watermark on each run (late-committing transactions).
+WATERMARK_OVERLAP = 500
+#: Ids re-checked for alerts below the watermark (alerts are idempotent per administration).
+ALERT_OVERLAP = 50
+LOCK_FOR = datetime.timedelta(minutes=10)
+#: Only administrations this recent raise alerts: importing years of history must not.
+ALERT_WINDOW = datetime.timedelta(days=14)
+_EPOCH = datetime.date(1900, 1, 1)
+
+
+# --------------------------------------------------------------------------------------------
+# the refresh state row and its claim
+# --------------------------------------------------------------------------------------------
+
+
+def state() -> RefreshState:
+    row, _ = RefreshState.objects.get_or_create(pk=1)
+    return row
+
+
+def _claim(me: str, now: datetime.datetime) -> bool:
+    state()
+    return (
+        RefreshState.objects.filter(pk=1)
+        .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+        .update(locked_by=me, locked_until=now + LOCK_FOR, started_at=now, done=0, total=0)
+        == 1
+    )
+
+
+def _renew(me: str, **fields: Any) -> None:
+    updated = RefreshState.objects.filter(pk=1, locked_by=me).update(
+        locked_until=timezone.now() + LOCK_FOR, **fields
+    )
+    if not updated:
+        raise RuntimeError("the outcome refresh lock was taken over by another process")
+
+
+def request_full_recompute() -> None:
+    """Ask the next refresh to rebuild every summary row and refit the curves."""
+    state()
+    RefreshState.objects.filter(pk=1).update(full_requested=True)
+
+
+# --------------------------------------------------------------------------------------------
+# summarising episodes
+# --------------------------------------------------------------------------------------------
+
+
+def _instrument_ids() -> dict[int, str]:
+    from reverie.measures.models import Instrument
+
+    return dict(
+        Instrument.objects.filter(code__in=list(SUMMARY_INSTRUMENTS)).values_list("pk", "code")
+    )
+
+
+def summarise(episode_ids: Sequence[int], instrument_ids: dict[int, str]) -> list[EpisodeOutcome]:
+    """Summary rows for the given episodes, built in three queries."""
+    episodes = list(
+        Episode.objects.filter(pk__in=episode_ids)
+        .select_related("client")
+        .only(
+            "pk",
+            "client_id",
+            "client__practice_id",
+            "therapist_id",
+            "modality",
+            "status",
+            "end_reason",
+            "start_date",
+            "end_date",
+        )
+    )
+    attended = dict(
+        Appointment.objects.filter(episode_id__in=episode_ids, attendance="attended")
+        .values("episode_id")
+        .annotate(n=Count("id"))
+        .values_list("episode_id", "n")
+    )
+    scores: dict[int, dict[str, list[tuple[str, int]]]] = defaultdict(lambda: defaultdict(list))
+    rows = (
+        Administration.objects.filter(
+            episode_id__in=episode_ids, instrument_id__in=list(instrument_ids)
+        )
+        .order_by("completed_at", "id")
+        .values_list("episode_id", "instrument_id", "timepoint", "total")
+    )
+    for episode_id, instrument_id, timepoint, total in rows:
+        scores[episode_id][SUMMARY_INSTRUMENTS[instrument_ids[instrument_id]]].append(
+            (timepoint, total)
+        )
+    now = timezone.now()
+    out = []
+    for e in episodes:
+        fields: dict[str, Any] = {}
+        for prefix in SUMMARY_INSTRUMENTS.values():
+            series = scores.get(e.pk, {}).get(prefix, [])
+            treated = [t for tp, t in series if tp in IN_TREATMENT]
+            fields[f"{prefix}_n"] = len(treated)
+            fields[f"{prefix}_first"] = treated[0] if treated else None
+            fields[f"{prefix}_last"] = treated[-1] if treated else None
+            for timepoint, column in FOLLOWUP_COLUMNS.items():
+                later = [t for tp, t in series if tp == timepoint]
+                fields[f"{prefix}_{column}"] = later[-1] if later else None
+        out.append(
+            EpisodeOutcome(
+                episode_id=e.pk,
+                practice_id=e.client.practice_id,
+                client_id=e.client_id,
+                therapist_id=e.therapist_id,
+                modality=e.modality,
+                status=e.status,
+                end_reason=e.end_reason,
+                start_date=e.start_date,
+                end_date=e.end_date,
+                sessions_attended=attended.get(e.pk, 0),
+                days_treated=(
+                    (e.end_date - e.start_date).days
+                    if e.end_date is not None and e.status == EpisodeStatus.ENDED
+                    else None
+                ),
+                computed_at=now,
+                **fields,
+            )
+        )
+    return out
+
+
+_UPDATE_FIELDS = [
+    f.name
+    for f in EpisodeOutcome._meta.concrete_fields
+    if f.name not in ("episode", "not_on_track")
+]
+
+
+def _write(rows: list[EpisodeOutcome]) -> None:
+    EpisodeOutcome.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["episode"],
+        update_fields=_UPDATE_FIELDS,
+        batch_size=500,
+    )
+
+
+def stale_episode_ids(watermark: int) -> set[int]:
+    """Episodes whose summary is missing or out of date."""
+    new_admins = set(
+        Administration.objects.filter(
+            id__gt=max(0, watermark - WATERMARK_OVERLAP), episode_id__isnull=False
+        )
+        .values_list("episode_id", flat=True)
+        .distinct()
+    )
+    epoch = Value(_EPOCH, output_field=DateField())
+    changed = set(
+        Episode.objects.annotate(
+            own_end=Coalesce("end_date", epoch), summary_end=Coalesce("outcome__end_date", epoch)
+        )
+        .filter(
+            Q(outcome__isnull=True)
+            | ~Q(outcome__status=F("status"))
+            | ~Q(outcome__therapist_id=F("therapist_id"))
+            | ~Q(outcome__modality=F("modality"))
+            | ~Q(outcome__end_reason=F("end_reason"))
+            | ~Q(outcome__start_date=F("start_date"))
+            | ~Q(summary_end=F("own_end"))
+        )
+        .values_list("pk", flat=True)
+    )
+    return new_admins | changed
+
+
+# --------------------------------------------------------------------------------------------
+# expected-recovery curves
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CurveSet:
+    """The curves of one instrument in one practice, ready for flagging and drawing."""
+
+    instrument: str
+    edges: tuple[float, ...]
+    curves: tuple[expected.BandCurve, ...]
+    fitted_at: datetime.datetime | None
+
+    def band_of(self, intake: float) -> int:
+        return int(expected.assign_band([intake], self.edges)[0])
+
+    def curve_for(self, intake: float) -> expected.BandCurve:
+        return self.curves[self.band_of(intake)]
+
+
+def instrument_scale(code: str) -> dict[str, Any]:
+    """Band edges, score range, reliable change and direction of a shipped instrument."""
+    d = definition(code)
+    rc = d.reliable_change.threshold if d.reliable_change else None
+    if rc is None:
+        raise ValueError(f"{code} has no reliable-change threshold; it cannot have curves")
+    return {
+        "edges": tuple(float(b) for b in d.band_lower_bounds[1:]),
+        "scale": (float(d.score_min), float(d.score_max)),
+        "reliable_change": float(rc),
+        "higher_is_better": not d.higher_is_worse,
+    }
+
+
+def fit_practice_curves(practice_id: int, code: str) -> ExpectedCurves:
+    """Fit (or fall back to the default for) one instrument's curves in one practice, from the
+    in-treatment administrations of its ended episodes, and store them."""
+    meta = instrument_scale(code)
+    rows = list(
+        Administration.objects.filter(
+            instrument__code=code,
+            episode__status=EpisodeStatus.ENDED,
+            episode__client__practice_id=practice_id,
+            timepoint__in=IN_TREATMENT,
+        )
+        .order_by("episode_id", "completed_at", "id")
+        .values_list("episode_id", "total")
+    )
+    if rows:
+        arr = np.asarray(rows, dtype=np.int64)
+        ep, score = arr[:, 0], arr[:, 1].astype(np.float64)
+        starts = np.flatnonzero(np.r_[True, ep[1:] != ep[:-1]])
+        lengths = np.diff(np.r_[starts, ep.size])
+        session = np.arange(ep.size) - np.repeat(starts, lengths) + 1
+        intake = np.repeat(score[starts], lengths)
+        curves = expected.fit_expected_curves(
+            score,
+            session,
+            intake,
+            ep,
+            reliable_change=meta["reliable_change"],
+            band_edges=meta["edges"],
+            scale=meta["scale"],
+            higher_is_better=meta["higher_is_better"],
+        )
+        n_episodes = int(starts.size)
+    else:
+        curves = tuple(
+            expected.default_band_curve(
+                _band_midpoint(b, meta["edges"], meta["scale"]),
+                meta["reliable_change"],
+                band=b,
+                scale=meta["scale"],
+                higher_is_better=meta["higher_is_better"],
+            )
+            for b in range(len(meta["edges"]) + 1)
+        )
+        n_episodes = 0
+    payload = {
+        "percentiles": list(curves[0].percentiles),
+        "edges": list(meta["edges"]),
+        "bands": [
+            {
+                "band": c.band,
+                "source": c.source,
+                "n_episodes": c.n_episodes,
+                "values": np.round(c.values, 3).tolist(),
+            }
+            for c in curves
+        ],
+        "higher_is_better": meta["higher_is_better"],
+    }
+    row, _ = ExpectedCurves.objects.update_or_create(
+        practice_id=practice_id,
+        instrument=code,
+        defaults={"curves": payload, "n_episodes": n_episodes, "fitted_at": timezone.now()},
+    )
+    return row
+
+
+def _band_midpoint(band: int, edges: Sequence[float], scale: tuple[float, float]) -> float:
+    lower = scale[0] if band == 0 else edges[band - 1]
+    upper = scale[1] if band == len(edges) else edges[band]
+    return float((lower + upper) / 2.0)
+
+
+def curve_set(code: str, row: ExpectedCurves | None, practice_id: int | None = None) -> CurveSet:
+    """Curves from a stored row, or the default curves when none was fitted yet."""
+    meta = instrument_scale(code)
+    if row is None:
+        curves = tuple(
+            expected.default_band_curve(
+                _band_midpoint(b, meta["edges"], meta["scale"]),
+                meta["reliable_change"],
+                band=b,
+                scale=meta["scale"],
+                higher_is_better=meta["higher_is_better"],
+            )
+            for b in range(len(meta["edges"]) + 1)
+        )
+        return CurveSet(code, meta["edges"], curves, None)
+    data = row.curves
+    curves = tuple(
+        expected.BandCurve(
+            band=b["band"],
+            percentiles=tuple(data["percentiles"]),
+            values=np.asarray(b["values"], dtype=np.float64),
+            source=b["source"],
+            n_episodes=b["n_episodes"],
+            higher_is_better=data["higher_is_better"],
+        )
+        for b in data["bands"]
+    )
+    return CurveSet(code, tuple(data["edges"]), curves, row.fitted_at)
+
+
+def practice_curve_sets(practice_id: int) -> dict[str, CurveSet]:
+    rows = {r.instrument: r for r in ExpectedCurves.objects.filter(practice_id=practice_id)}
+    return {code: curve_set(code, rows.get(code)) for code in SUMMARY_INSTRUMENTS}
+
+
+def fit_all_curves(practice_ids: Iterable[int] | None = None) -> int:
+    from reverie.accounts.models import Practice
+
+    ids = (
+        list(practice_ids)
+        if practice_ids is not None
+        else list(Practice.objects.values_list("pk", flat=True))
+    )
+    for pid in ids:
+        for code in SUMMARY_INSTRUMENTS:
+            fit_practice_curves(pid, code)
+    return len(ids)
+
+
+# --------------------------------------------------------------------------------------------
+# not-on-track flags and alerts
+# --------------------------------------------------------------------------------------------
+
+
+def _flag_latest(episode_ids: Sequence[int], instrument_ids: dict[int, str]) -> None:
+    """Set ``not_on_track`` on the summaries from each open episode's latest PHQ-9."""
+    phq = [pk for pk, code in instrument_ids.items() if code == "phq-9"]
+    rows = (
+        Administration.objects.filter(
+            episode_id__in=episode_ids,
+            instrument_id__in=phq,
+            timepoint__in=IN_TREATMENT,
+        )
+        .exclude(episode__status=EpisodeStatus.ENDED)
+        .order_by("episode_id", "completed_at", "id")
+        .values_list("episode_id", "episode__client__practice_id", "total")
+    )
+    series: dict[int, list[int]] = defaultdict(list)
+    practice_of: dict[int, int] = {}
+    for episode_id, practice_id, total in rows:
+        series[episode_id].append(total)
+        practice_of[episode_id] = practice_id
+    flagged: list[int] = []
+    sets: dict[int, CurveSet] = {}
+    for episode_id, totals in series.items():
+        pid = practice_of[episode_id]
+        if pid not in sets:
+            sets[pid] = practice_curve_sets(pid)["phq-9"]
+        curve = sets[pid].curve_for(totals[0])
+        if bool(expected.not_on_track([totals[-1]], [len(totals)], curve)[0]):
+            flagged.append(episode_id)
+    with transaction.atomic():
+        EpisodeOutcome.objects.filter(episode_id__in=episode_ids).update(not_on_track=False)
+        EpisodeOutcome.objects.filter(episode_id__in=flagged).update(not_on_track=True)
+
+
+def check_new_administrations(since_id: int, instrument_ids: dict[int, str]) -> int:
+    """Raise not-on-track alerts for recent administrations above ``since_id``.
+
+    Reads the candidates and their episodes' earlier scores in two queries; an alert is
+    raised only when no not-on-track alert of the episode is still open, and
+    :func:`~reverie.care.actions.raise_alert` makes it idempotent per administration.
+    """
+    from reverie.care.actions import raise_alert
+
+    now = timezone.now()
+    new = list(
+        Administration.objects.filter(
+            id__gt=since_id,
+            instrument_id__in=list(instrument_ids),
+            timepoint__in=IN_TREATMENT,
+            completed_at__gte=now - ALERT_WINDOW,
+            episode__isnull=False,
+        )
+        .exclude(episode__status=EpisodeStatus.ENDED)
+        .select_related("episode", "client__practice")
+        .order_by("id")
+    )
+    if not new:
+        return 0
+    history: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
+    for episode_id, instrument_id, pk, total in (
+        Administration.objects.filter(
+            episode_id__in={a.episode_id for a in new},
+            instrument_id__in=list(instrument_ids),
+            timepoint__in=IN_TREATMENT,
+        )
+        .order_by("completed_at", "id")
+        .values_list("episode_id", "instrument_id", "id", "total")
+    ):
+        history[(episode_id, instrument_id)].append((pk, total))
+    open_episodes = set(
+        Alert.objects.filter(
+            episode_id__in={a.episode_id for a in new},
+            kind=AlertKind.NOT_ON_TRACK,
+            acknowledged_at__isnull=True,
+        ).values_list("episode_id", flat=True)
+    )
+    raised = 0
+    sets: dict[int, dict[str, CurveSet]] = {}
+    for admin in new:
+        if admin.episode_id in open_episodes or admin.episode_id is None:
+            continue
+        series = history[(admin.episode_id, admin.instrument_id)]
+        position = next(i for i, (pk, _) in enumerate(series) if pk == admin.pk)
+        session = position + 1
+        if session < 2:
+            continue
+        intake = series[0][1]
+        code = instrument_ids[admin.instrument_id]
+        pid = admin.client.practice_id
+        if pid not in sets:
+            sets[pid] = practice_curve_sets(pid)
+        curve = sets[pid][code].curve_for(intake)
+        if not bool(expected.not_on_track([admin.total], [session], curve)[0]):
+            continue
+        raise_alert(
+            trail.system("outcomes.refresh", practice=admin.client.practice),
+            client=admin.client,
+            episode=admin.episode,
+            kind=AlertKind.NOT_ON_TRACK,
+            summary=(
+                f"{definition(code).short_name} {admin.total} at measurement {session} is "
+                f"above the range expected for clients who started at {intake}."
+            ),
+            source=admin,
+        )
+        open_episodes.add(admin.episode_id)
+        raised += 1
+    return raised
+
+
+# --------------------------------------------------------------------------------------------
+# the refresh itself
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    episodes: int
+    full: bool
+    alerts: int
+    watermark: int
+
+
+def refresh(
+    *,
+    full: bool = False,
+    me: str | None = None,
+    chunk: int = CHUNK,
+    progress: Callable[[int, int], None] | None = None,
+) -> RefreshResult | None:
+    """Bring the summaries up to date. Returns None when another process holds the claim."""
+    me = me or worker_id()
+    now = timezone.now()
+    if not _claim(me, now):
+        return None
+    try:
+        st = RefreshState.objects.get(pk=1)
+        full = full or st.full_requested
+        old_watermark = st.watermark
+        top = Administration.objects.aggregate(m=Max("id"))["m"] or 0
+        if full:
+            ids = sorted(Episode.objects.values_list("pk", flat=True))
+        else:
+            ids = sorted(stale_episode_ids(old_watermark))
+        instrument_ids = _instrument_ids()
+        _renew(me, total=len(ids), done=0, last_error="")
+        if progress:
+            progress(0, len(ids))
+        for start in range(0, len(ids), chunk):
+            part = ids[start : start + chunk]
+            with transaction.atomic():
+                _write(summarise(part, instrument_ids))
+            done = min(start + chunk, len(ids))
+            _renew(me, done=done)
+            if progress:
+                progress(done, len(ids))
+        if full:
+            fit_all_curves()
+        if ids:
+            _flag_latest(ids, instrument_ids)
+        alerts = check_new_administrations(max(0, old_watermark - ALERT_OVERLAP), instrument_ids)
+        RefreshState.objects.filter(pk=1, locked_by=me).update(
+            watermark=max(top, old_watermark),
+            full_requested=False if full else F("full_requested"),
+            finished_at=timezone.now(),
+            locked_by="",
+            locked_until=None,
+        )
+        return RefreshResult(len(ids), full, alerts, max(top, old_watermark))
+    except Exception as exc:
+        RefreshState.objects.filter(pk=1, locked_by=me).update(
+            locked_by="", locked_until=None, last_error=f"{type(exc).__name__}: {exc}"[:2000]
+        )
+        raise
+
+
+def refresh_open_episodes_and_curves() -> int:
+    """Daily: refit every practice's curves and re-summarise open episodes (their attended
+    session counts change without a new administration)."""
+    fit_all_curves()
+    open_ids = list(
+        Episode.objects.exclude(status=EpisodeStatus.ENDED).values_list("pk", flat=True)
+    )
+    instrument_ids = _instrument_ids()
+    for start in range(0, len(open_ids), CHUNK):
+        part = open_ids[start : start + CHUNK]
+        with transaction.atomic():
+            _write(summarise(part, instrument_ids))
+    if open_ids:
+        _flag_latest(open_ids, instrument_ids)
+    return len(open_ids)
+
+
+__all__ = [
+    "ALERT_WINDOW",
+    "SUMMARY_INSTRUMENTS",
+    "CurveSet",
+    "RefreshResult",
+    "check_new_administrations",
+    "curve_set",
+    "fit_all_curves",
+    "fit_practice_curves",
+    "practice_curve_sets",
+    "refresh",
+    "request_full_recompute",
+    "stale_episode_ids",
+    "state",
+    "summarise",
+]

@@ -1,0 +1,432 @@
+"""One client's trajectory on each instrument: the read model behind the trajectory page, the
+client progress PDF and the caseload link.
+
+:func:`load` reads everything in a fixed number of queries whatever the number of
+administrations (the client's episodes, administrations, attended sessions and the practice's
+expected-recovery curves), then builds per-instrument series in Python. Facts shown in the
+chart are also written out as sentences (:attr:`InstrumentTrajectory.summary`), so a screen
+reader user gets the same information as a sighted one.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from reverie.care.models import Appointment, Client, Episode, EpisodeStatus
+from reverie.measures.definitions import InstrumentDefinition
+from reverie.measures.models import Administration, Timepoint
+from reverie.measures.registry import definition
+from reverie.outcomes import change, expected
+from reverie.outcomes.models import ExpectedCurves
+from reverie.outcomes.summary import IN_TREATMENT, SUMMARY_INSTRUMENTS, CurveSet, curve_set
+
+FOLLOWUP_MONTHS: dict[str, int] = {
+    Timepoint.FOLLOWUP_1M: 1,
+    Timepoint.FOLLOWUP_3M: 3,
+    Timepoint.FOLLOWUP_6M: 6,
+    Timepoint.FOLLOWUP_12M: 12,
+}
+
+
+@dataclass(frozen=True)
+class ItemAnswer:
+    number: int
+    text: str
+    answer: str
+    value: int
+
+
+@dataclass(frozen=True)
+class Point:
+    id: int
+    at: datetime.datetime
+    total: int
+    band: str
+    timepoint: str
+    timepoint_label: str
+    episode_id: int | None
+    session: int | None
+    followup_months: int | None
+    items: tuple[ItemAnswer, ...]
+    not_on_track: bool = False
+    expected_low: float | None = None
+    expected_mid: float | None = None
+    expected_high: float | None = None
+
+    @property
+    def title(self) -> str:
+        where = (
+            f"measurement {self.session} in treatment"
+            if self.session
+            else self.timepoint_label.lower()
+        )
+        text = f"{self.at:%-d %b %Y}: {self.total}"
+        if self.band:
+            text += f" ({self.band})"
+        return f"{text}, {where}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "date": f"{self.at:%-d %B %Y}",
+            "total": self.total,
+            "band": self.band,
+            "when": self.timepoint_label,
+            "session": self.session,
+            "expected": (
+                None
+                if self.expected_low is None
+                else [round(self.expected_low), round(float(self.expected_high or 0))]
+            ),
+            "items": [
+                {"number": i.number, "text": i.text, "answer": i.answer, "value": i.value}
+                for i in self.items
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class EpisodeSpan:
+    id: int
+    modality: str
+    status: str
+    start: datetime.date
+    end: datetime.date | None
+    therapist: str
+    sessions: tuple[datetime.datetime, ...]
+    intake: int | None
+    last: int | None
+    rc_low: float | None
+    rc_high: float | None
+    expected_source: str
+    category: str
+
+
+@dataclass
+class InstrumentTrajectory:
+    code: str
+    name: str
+    short_name: str
+    definition: InstrumentDefinition
+    points: list[Point]
+    episodes: list[EpisodeSpan]
+    caseness: float | None
+    reliable_change: float | None
+    summary: list[str] = field(default_factory=list)
+
+    @property
+    def higher_is_worse(self) -> bool:
+        return self.definition.higher_is_worse
+
+    @property
+    def dom_id(self) -> str:
+        return self.code.replace("-", "")
+
+    def fingerprint(self, extra: str = "") -> str:
+        h = hashlib.sha256(extra.encode())
+        for p in self.points:
+            h.update(f"{p.id}:{p.total}:{p.not_on_track}:{p.expected_low};".encode())
+        for e in self.episodes:
+            h.update(f"{e.id}:{e.status}:{e.end}:{len(e.sessions)};".encode())
+        return h.hexdigest()
+
+
+@dataclass
+class Trajectory:
+    client: Client
+    episodes: list[Episode]
+    instruments: list[InstrumentTrajectory]
+    sessions_attended: int
+    administration_ids: list[int]
+
+
+def _item_answers(d: InstrumentDefinition, answers: dict[str, Any]) -> tuple[ItemAnswer, ...]:
+    out = []
+    for item in d.items:
+        if item.id not in answers or answers[item.id] is None:
+            continue
+        value = int(answers[item.id])
+        option = item.option_by_value.get(value)
+        out.append(
+            ItemAnswer(
+                number=item.number,
+                text=item.text,
+                answer=option.display if option else str(value),
+                value=value,
+            )
+        )
+    return tuple(out)
+
+
+def _category(intake: int | None, last: int | None, rc: float | None, hiw: bool) -> str:
+    if intake is None or last is None or rc is None:
+        return "not enough scores yet"
+    code = int(change.reliable_change_direction([intake], [last], rc, higher_is_better=not hiw)[0])
+    return {1: "a reliable improvement", -1: "a reliable deterioration", 0: "no reliable change"}[
+        code
+    ]
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One administration as read for the trajectory (no model instances: 300 rows a page)."""
+
+    id: int
+    episode_id: int | None
+    code: str
+    completed_at: datetime.datetime
+    timepoint: str
+    total: int
+    band: str
+    answers: dict[str, Any]
+
+
+def load(client: Client) -> Trajectory:
+    """Everything the trajectory page needs, in five queries whatever the number of scores."""
+    from reverie.measures.models import Instrument
+
+    episodes = list(client.episodes.select_related("therapist").order_by("start_date", "pk"))
+    raw = list(
+        Administration.objects.filter(client=client)
+        .order_by("completed_at", "pk")
+        .values_list(
+            "pk",
+            "episode_id",
+            "instrument_id",
+            "completed_at",
+            "timepoint",
+            "total",
+            "band",
+            "answers",
+        )
+    )
+    codes = dict(Instrument.objects.filter(pk__in={r[2] for r in raw}).values_list("pk", "code"))
+    sessions: dict[int, list[datetime.datetime]] = defaultdict(list)
+    for episode_id, starts_at in (
+        Appointment.objects.filter(episode__client=client, attendance="attended")
+        .order_by("starts_at")
+        .values_list("episode_id", "starts_at")
+    ):
+        sessions[episode_id].append(starts_at)
+    curve_rows = {
+        r.instrument: r for r in ExpectedCurves.objects.filter(practice_id=client.practice_id)
+    }
+    by_code: dict[str, list[_Row]] = defaultdict(list)
+    for pk, episode_id, instrument_id, at, tp, total, band, answers in raw:
+        code = codes[instrument_id]
+        by_code[code].append(_Row(pk, episode_id, code, at, tp, total, band, answers or {}))
+    instruments = []
+    order = list(SUMMARY_INSTRUMENTS)
+    for code in sorted(by_code, key=lambda c: (order.index(c) if c in order else len(order), c)):
+        curves = curve_set(code, curve_rows.get(code)) if code in SUMMARY_INSTRUMENTS else None
+        instruments.append(_instrument(code, by_code[code], episodes, sessions, curves))
+    return Trajectory(
+        client=client,
+        episodes=episodes,
+        instruments=instruments,
+        sessions_attended=sum(len(v) for v in sessions.values()),
+        administration_ids=[r[0] for r in raw],
+    )
+
+
+def _expected_at(
+    rows: list[_Row], curves: CurveSet | None
+) -> dict[int, tuple[int, float | None, float | None, float | None, bool]]:
+    """Session number, expected 10th / 50th / 90th percentile and the not-on-track flag of
+    every in-treatment administration, one vectorised lookup per episode."""
+    out: dict[int, tuple[int, float | None, float | None, float | None, bool]] = {}
+    per_episode: dict[int | None, list[_Row]] = defaultdict(list)
+    for r in rows:
+        if r.timepoint in IN_TREATMENT:
+            per_episode[r.episode_id].append(r)
+    for treated in per_episode.values():
+        sessions = np.arange(1, len(treated) + 1)
+        if curves is None:
+            for r, k in zip(treated, sessions, strict=True):
+                out[r.id] = (int(k), None, None, None, False)
+            continue
+        curve = curves.curve_for(treated[0].total)
+        cols = np.minimum(sessions, curve.n_sessions) - 1
+        low = curve.values[0, cols]
+        high = curve.values[-1, cols]
+        mid = curve.curve(50)[cols] if 50.0 in curve.percentiles else np.full(cols.size, np.nan)
+        flags = expected.not_on_track([r.total for r in treated], sessions, curve) & (sessions > 1)
+        for i, r in enumerate(treated):
+            out[r.id] = (
+                int(sessions[i]),
+                float(low[i]),
+                float(mid[i]) if np.isfinite(mid[i]) else None,
+                float(high[i]),
+                bool(flags[i]),
+            )
+    return out
+
+
+def _instrument(
+    code: str,
+    admins: list[_Row],
+    episodes: list[Episode],
+    sessions: dict[int, list[datetime.datetime]],
+    curves: CurveSet | None,
+) -> InstrumentTrajectory:
+    try:
+        d = definition(code)
+    except KeyError:
+        d = _stored_definition(code)
+    rc = float(d.reliable_change.threshold) if d.reliable_change else None
+    caseness = float(d.caseness.threshold) if d.caseness else None
+    labels = dict(Timepoint.choices)
+    expected_by_id = _expected_at(admins, curves)
+    points: list[Point] = []
+    for a in admins:
+        session, low, mid, high, flagged = expected_by_id.get(a.id, (None, None, None, None, False))
+        band = a.band
+        if not band:
+            found = d.band_for(a.total)
+            band = found.label if found else ""
+        points.append(
+            Point(
+                id=a.id,
+                at=a.completed_at,
+                total=a.total,
+                band=band,
+                timepoint=a.timepoint,
+                timepoint_label=str(labels.get(a.timepoint, a.timepoint)),
+                episode_id=a.episode_id,
+                session=session,
+                followup_months=FOLLOWUP_MONTHS.get(a.timepoint),
+                items=_item_answers(d, a.answers),
+                not_on_track=flagged,
+                expected_low=low,
+                expected_mid=mid,
+                expected_high=high,
+            )
+        )
+    spans = []
+    for e in episodes:
+        treated = [p for p in points if p.episode_id == e.pk and p.session]
+        intake = treated[0].total if treated else None
+        last = treated[-1].total if treated else None
+        source = ""
+        if curves is not None and intake is not None:
+            source = curves.curve_for(intake).source
+        spans.append(
+            EpisodeSpan(
+                id=e.pk,
+                modality=e.get_modality_display(),
+                status=e.status,
+                start=e.start_date,
+                end=e.end_date if e.status == EpisodeStatus.ENDED else None,
+                therapist=e.therapist.display_name,
+                sessions=tuple(sessions.get(e.pk, ())),
+                intake=intake,
+                last=last,
+                rc_low=None if intake is None or rc is None else intake - rc,
+                rc_high=None if intake is None or rc is None else intake + rc,
+                expected_source=source,
+                category=_category(intake, last, rc, d.higher_is_worse),
+            )
+        )
+    traj = InstrumentTrajectory(
+        code=code,
+        name=d.name,
+        short_name=d.short_name,
+        definition=d,
+        points=points,
+        episodes=[s for s in spans if any(p.episode_id == s.id for p in points)],
+        caseness=caseness,
+        reliable_change=rc,
+    )
+    traj.summary = describe(traj)
+    return traj
+
+
+def _stored_definition(code: str) -> InstrumentDefinition:
+    """The definition of an instrument that is not shipped (imported from FHIR)."""
+    from reverie.measures.definitions import load_definition
+    from reverie.measures.models import Instrument
+
+    return load_definition(Instrument.objects.get(code=code).definition)
+
+
+def describe(t: InstrumentTrajectory) -> list[str]:
+    """The chart's facts as plain sentences (the text alternative of the chart)."""
+    if not t.points:
+        return [f"No {t.short_name} scores yet."]
+    first, last = t.points[0], t.points[-1]
+    lines = [
+        f"{t.short_name}: {len(t.points)} score{'s' if len(t.points) != 1 else ''} from "
+        f"{first.at:%-d %B %Y} to {last.at:%-d %B %Y}. Scores run from "
+        f"{t.definition.score_min} to {t.definition.score_max}; "
+        f"{'lower' if t.higher_is_worse else 'higher'} is better."
+    ]
+    for span in t.episodes:
+        head = f"{span.modality} from {span.start:%-d %B %Y}"
+        head += f" to {span.end:%-d %B %Y}" if span.end else " (ongoing)"
+        lines.append(f"{head}, {len(span.sessions)} sessions attended.")
+        if span.intake is None:
+            continue
+        treated = [p for p in t.points if p.episode_id == span.id and p.session]
+        text = f"At intake the score was {span.intake}"
+        if span.last is not None and len(treated) > 1:
+            diff = span.last - span.intake
+            sign = "+" if diff > 0 else ""
+            text += (
+                f"; the latest score in treatment is {span.last} ({sign}{diff} points), "
+                f"which is {span.category}"
+            )
+            if t.reliable_change:
+                text += f" (a change of {t.reliable_change:g} points or more counts as reliable)"
+        lines.append(text + ".")
+        if t.caseness is not None and span.last is not None:
+            above = span.last >= t.caseness
+            lines.append(
+                f"The latest score is {'at or above' if above else 'below'} the caseness line of "
+                f"{t.caseness:g}."
+            )
+        latest = treated[-1] if treated else None
+        if (
+            latest is not None
+            and latest.expected_low is not None
+            and latest.session
+            and latest.session > 1
+        ):
+            where = "outside" if latest.not_on_track else "within"
+            lines.append(
+                f"At measurement {latest.session} clients who started like this usually score "
+                f"between {latest.expected_low:.0f} and {latest.expected_high:.0f}; the latest "
+                f"score is {where} that range"
+                + (" (not on track)." if latest.not_on_track else ".")
+                + (
+                    " The range is a documented default until the practice has enough history."
+                    if span.expected_source == "default"
+                    else ""
+                )
+            )
+        for p in t.points:
+            if p.episode_id == span.id and p.followup_months and span.last is not None:
+                diff = p.total - span.last
+                lines.append(
+                    f"{p.followup_months} month{'s' if p.followup_months > 1 else ''} after "
+                    f"ending: {p.total} ({'+' if diff > 0 else ''}{diff} points since the last "
+                    "session)."
+                )
+    flagged = sum(1 for p in t.points if p.not_on_track)
+    if flagged:
+        lines.append(f"{flagged} score{'s' if flagged != 1 else ''} lay above the expected range.")
+    return lines
+
+
+def severity_rows(t: InstrumentTrajectory) -> list[tuple[float, float, str]]:
+    return [(float(b.min), float(b.max), b.label) for b in t.definition.bands]
+
+
+def numeric_dates(values: list[datetime.datetime]) -> np.ndarray:
+    from matplotlib import dates as mdates
+
+    return np.asarray(mdates.date2num(values), dtype=np.float64)

@@ -1,0 +1,299 @@
+"""Outcome pages: a client's trajectory, the practice evidence dashboard, reports and the
+public outcomes page."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.contrib import messages
+from django.core.cache import cache
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_GET, require_POST
+
+from reverie.accounts.models import Role, User
+from reverie.audit import trail
+from reverie.audit.models import Action
+from reverie.care.access import get_clinical_client
+from reverie.care.models import Client
+from reverie.core.decorators import role_required, signed_in_user
+from reverie.directory.public import public_practice
+from reverie.outcomes import actions, charts, dashboard, reports, summary, trajectory
+from reverie.outcomes.models import EpisodeOutcome, PracticeSettings
+
+CHART_CACHE_SECONDS = 60 * 60 * 24
+
+
+# --------------------------------------------------------------------------------------------
+# trajectory
+# --------------------------------------------------------------------------------------------
+
+
+def _trajectory_client(user: User, pk: int) -> Client:
+    """The therapist's client, or the client themselves when their therapist shares the
+    charts; anyone else gets 404."""
+    if user.role == Role.CLIENT:
+        client = Client.objects.filter(
+            pk=pk, user=user, practice_id=user.practice_id, progress_visible_to_client=True
+        ).first()
+        if client is None:
+            raise Http404("No such client")
+        return client
+    return get_clinical_client(user, pk)
+
+
+def _section(t: trajectory.InstrumentTrajectory) -> str:
+    """One instrument's section (chart, point details, sentences, table), cached under a
+    fingerprint of everything it shows: drawing 300 points takes longer than serving them.
+    Administrations are never rescored, so the fingerprint changes whenever the content can."""
+    key = "outcomes:section:" + t.fingerprint(extra=f"{t.code}:v1")
+    html = cache.get(key)
+    if html is None:
+        svg = charts.to_web_svg(
+            charts.trajectory_figure(t),
+            title=f"{t.name}: chart of scores over time",
+            points_gid=f"pts-{t.dom_id}",
+            point_titles=[p.title for p in t.points],
+        )
+        html = render_to_string(
+            "outcomes/_instrument.html",
+            {"t": t, "svg": svg, "points_json": [p.as_json() for p in t.points]},
+        )
+        cache.set(key, html, CHART_CACHE_SECONDS)
+    return mark_safe(html)  # noqa: S308  (rendered from our own template, autoescaped)
+
+
+def _render_trajectory(request: HttpRequest, client: Client, *, own: bool) -> HttpResponse:
+    traj = trajectory.load(client)
+    sections = [_section(t) for t in traj.instruments]
+    trail.record(
+        trail.context(request),
+        Action.VIEW,
+        client,
+        client_id=client.pk,
+        detail={"view": "trajectory", "administrations": len(traj.administration_ids)},
+    )
+    return render(
+        request,
+        "outcomes/trajectory.html",
+        {"traj": traj, "client": client, "sections": sections, "own": own},
+    )
+
+
+@role_required(Role.THERAPIST, Role.CLIENT)
+@require_GET
+def trajectory_page(request: HttpRequest, pk: int) -> HttpResponse:
+    user = signed_in_user(request)
+    client = _trajectory_client(user, pk)
+    return _render_trajectory(request, client, own=user.role == Role.CLIENT)
+
+
+@role_required(Role.CLIENT)
+@require_GET
+def my_progress(request: HttpRequest) -> HttpResponse:
+    """The client's own charts, when their therapist has chosen to share them."""
+    user = signed_in_user(request)
+    client = Client.objects.filter(user=user, practice_id=user.practice_id).first()
+    if client is None or not client.progress_visible_to_client:
+        return render(request, "outcomes/my_progress_unavailable.html", {"client": client})
+    return _render_trajectory(request, client, own=True)
+
+
+@role_required(Role.THERAPIST, Role.CLIENT)
+@require_GET
+def trajectory_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    user = signed_in_user(request)
+    client = _trajectory_client(user, pk)
+    traj = trajectory.load(client)
+    body = reports.client_pdf(
+        traj, practice_name=client.practice.name, prepared_by=user.display_name
+    )
+    trail.record(
+        trail.context(request),
+        Action.EXPORT,
+        client,
+        client_id=client.pk,
+        detail={"report": "client_progress_pdf", "administrations": len(traj.administration_ids)},
+    )
+    response = HttpResponse(body, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="progress-{client.pk}.pdf"'
+    return response
+
+
+# --------------------------------------------------------------------------------------------
+# practice evidence
+# --------------------------------------------------------------------------------------------
+
+
+def _board(user: User) -> dashboard.Dashboard:
+    if user.role == Role.ADMIN:
+        frame = dashboard.load_frame(user.practice_id)
+        labels = dict(
+            User.objects.filter(practice_id=user.practice_id, role=Role.THERAPIST).values_list(
+                "pk", "full_name"
+            )
+        )
+        labels.update(
+            {pk: f"Therapist {pk}" for pk in set(frame["therapist_id"].tolist()) - set(labels)}
+        )
+        labels = {pk: name or f"Therapist {pk}" for pk, name in labels.items()}
+        return dashboard.compute(frame, scope="Whole practice", therapist_labels=labels)
+    frame = dashboard.load_frame(user.practice_id, therapist_id=user.pk)
+    return dashboard.compute(frame, scope=f"Episodes of {user.display_name}")
+
+
+def _followup_svg(board: dashboard.Dashboard) -> str:
+    data = repr(
+        [
+            (g.label, [(c.months, c.mean_change, c.ci_low, c.ci_high) for c in g.cells])
+            for g in board.followup
+        ]
+    )
+    key = "outcomes:fu:" + hashlib.sha256(data.encode()).hexdigest()
+    svg = cache.get(key)
+    if svg is None:
+        svg = charts.to_web_svg(
+            charts.followup_figure(board.followup),
+            title="Mean PHQ-9 change from the last session to each follow-up",
+        )
+        cache.set(key, svg, CHART_CACHE_SECONDS)
+    return svg
+
+
+@role_required(Role.ADMIN, Role.THERAPIST)
+@require_GET
+def practice_dashboard(request: HttpRequest) -> HttpResponse:
+    user = signed_in_user(request)
+    board = _board(user)
+    state = summary.state()
+    trail.record(
+        trail.context(request),
+        Action.VIEW,
+        object_type="outcomes.dashboard",
+        detail={
+            "scope": "practice" if user.role == Role.ADMIN else "own",
+            "episodes": board.n_episodes,
+        },
+    )
+    context: dict[str, Any] = {
+        "board": board,
+        "state": state,
+        "followup_svg": _followup_svg(board),
+        "is_admin": user.role == Role.ADMIN,
+        "min_cell": dashboard.MIN_CELL,
+    }
+    if user.role == Role.ADMIN:
+        context["settings_row"] = actions.practice_settings(user.practice)
+    return render(request, "outcomes/dashboard.html", context)
+
+
+@role_required(Role.ADMIN, Role.THERAPIST)
+@require_GET
+def refresh_progress(request: HttpRequest) -> JsonResponse:
+    """How far the summary refresh has got (polled by the dashboard while it runs)."""
+    st = summary.state()
+    return JsonResponse(
+        {
+            "running": st.running,
+            "done": st.done,
+            "total": st.total,
+            "finished_at": st.finished_at.isoformat() if st.finished_at else None,
+            "full_requested": st.full_requested,
+        }
+    )
+
+
+@role_required(Role.ADMIN, Role.THERAPIST)
+@require_GET
+def practice_pdf(request: HttpRequest) -> HttpResponse:
+    user = signed_in_user(request)
+    board = _board(user)
+    body = reports.practice_pdf(board, practice_name=user.practice.name)
+    trail.record(
+        trail.context(request),
+        Action.EXPORT,
+        object_type="outcomes.dashboard",
+        detail={"report": "practice_outcomes_pdf", "episodes": board.n_episodes},
+    )
+    response = HttpResponse(body, content_type="application/pdf")
+    response["Content-Disposition"] = 'attachment; filename="practice-outcomes.pdf"'
+    return response
+
+
+@role_required(Role.ADMIN)
+@require_GET
+def export_csv(request: HttpRequest) -> HttpResponse:
+    """The de-identified analysis dataset of the practice, one row per episode."""
+    user = signed_in_user(request)
+    row = actions.practice_settings(user.practice)
+    count = EpisodeOutcome.objects.filter(practice_id=user.practice_id).count()
+    trail.record(
+        trail.context(request),
+        Action.EXPORT,
+        object_type="outcomes.episodeoutcome",
+        detail={"export": "analysis_dataset_csv", "episodes": count},
+    )
+    response: Any = StreamingHttpResponse(
+        reports.analysis_rows(user.practice_id, row.pseudonym_salt), content_type="text/csv"
+    )
+    stamp = timezone.localdate().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="outcomes-{stamp}.csv"'
+    return response
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def recompute(request: HttpRequest) -> HttpResponse:
+    user = signed_in_user(request)
+    actions.request_recompute(trail.context(request), user.practice)
+    messages.success(
+        request,
+        "Recalculation requested. The worker starts it within a minute; progress shows here.",
+    )
+    return redirect("outcomes:dashboard")
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def publish(request: HttpRequest) -> HttpResponse:
+    user = signed_in_user(request)
+    choice = request.POST.get("publish")
+    if choice not in ("on", "off"):
+        messages.error(request, "Choose whether to publish the outcome summary.")
+        return redirect("outcomes:dashboard")
+    actions.set_publish_outcomes(trail.context(request), user.practice, publish=choice == "on")
+    messages.success(
+        request,
+        "The public outcomes page is now visible."
+        if choice == "on"
+        else "The public outcomes page is now hidden.",
+    )
+    return redirect("outcomes:dashboard")
+
+
+# --------------------------------------------------------------------------------------------
+# public page
+# --------------------------------------------------------------------------------------------
+
+
+@require_GET
+def public(request: HttpRequest) -> HttpResponse:
+    practice = public_practice(request)
+    if practice is None:
+        raise Http404("No public practice")
+    row = PracticeSettings.objects.filter(practice=practice, publish_outcomes=True).first()
+    if row is None:
+        raise Http404("This practice does not publish its outcomes")
+    frame = dashboard.load_frame(practice.pk)
+    data = dashboard.public_summary(frame)
+    return render(request, "outcomes/public.html", {"practice_shown": practice, "data": data})
