@@ -54,6 +54,13 @@ class Client(models.Model):
         return f"{first} {self.family_name}"
 
     @property
+    def concern_labels(self) -> list[str]:
+        """Presenting concerns in words; the stored keys are the front door's vocabulary."""
+        from reverie.directory.selfcheck import CONCERN_LABELS
+
+        return [CONCERN_LABELS.get(key, key.replace("_", " ")) for key in self.presenting_concerns]
+
+    @property
     def initials(self) -> str:
         return f"{self.given_name[:1]}{self.family_name[:1]}".upper()
 
