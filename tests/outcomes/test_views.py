@@ -257,6 +257,9 @@ def test_publishing_is_an_audited_admin_choice_and_shows_the_public_page(
     page = client.get(reverse("outcomes:public")).content.decode()
     assert "Our outcomes" in page and "30+" in page
     assert "Cleo" not in page and "Theo" not in page
+    assert "Does it keep working after therapy ends?" in page
+    assert "Months after ending" in page
+    assert "What these numbers mean" in page and "no comparison group" in page
     # Bad input changes nothing.
     admin.post(reverse("outcomes:publish"), {"publish": "maybe"})
     assert PracticeSettings.objects.get(practice=w.practice).publish_outcomes
@@ -353,3 +356,14 @@ def test_caseload_query_count_does_not_grow_with_clients(
         page = http.get(reverse("care:caseload")).content.decode()
     assert "Open5" in page
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_front_door_links_to_outcomes_only_once_published(
+    practice_with_outcomes: World, as_user, client, settings
+) -> None:
+    w = practice_with_outcomes
+    settings.PUBLIC_PRACTICE = w.practice.slug
+    learn = reverse("directory:learn")
+    assert reverse("outcomes:public") not in client.get(learn).content.decode()
+    as_user("admin").post(reverse("outcomes:publish"), {"publish": "on"})
+    assert reverse("outcomes:public") in client.get(learn).content.decode()

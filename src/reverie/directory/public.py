@@ -48,7 +48,14 @@ def crisis_info(practice: Practice | None) -> str:
 def page_context(practice: Practice | None) -> dict[str, object]:
     """Context every public page shares: the practice (for the title and the crisis card) and
     the demo banner, which must also show to anonymous visitors of the demo practice."""
+    from reverie.outcomes.models import PracticeSettings
+
+    published = (
+        practice is not None
+        and PracticeSettings.objects.filter(practice=practice, publish_outcomes=True).exists()
+    )
     return {
+        "outcomes_published": published,
         "practice": practice,
         "public_practice": practice,
         "crisis_info": crisis_info(practice),

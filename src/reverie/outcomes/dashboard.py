@@ -693,4 +693,8 @@ def public_summary(frame: Frame) -> dict[str, Any]:
             for row in modality.rows
         ],
         "followup": board.followup[0],
+        "followup_groups": board.followup,
+        "benchmarks": board.comparable,
+        "context": board.context,
+        "min_cell": MIN_CELL,
     }
