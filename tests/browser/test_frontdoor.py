@@ -107,7 +107,9 @@ def test_from_the_home_page_to_a_new_client(page, settings, shot) -> None:
     page.goto(page.base + "/")
     page.get_by_role("link", name="Is it a good fit for me? Take the self-check").click()
     page.get_by_role("heading", name="Is psychodynamic therapy a good fit for me?").wait_for()
-    assert page.locator("#selfcheck-form[data-evaluates-locally=true]").count() == 1
+    # The script marks the form once it has taken over evaluation; wait for it rather
+    # than racing the page's DOMContentLoaded handler.
+    page.locator("#selfcheck-form[data-evaluates-locally=true]").wait_for(state="attached")
     assert_accessible(page, "self-check")
 
     # A risk answer shows the crisis card at once.
