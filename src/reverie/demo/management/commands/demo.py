@@ -33,7 +33,10 @@ class Command(BaseCommand):
             self.stdout.write(f"Seeded the synthetic demo practice: {summary}")
         self.stdout.write("")
         self.stdout.write("Reverie demo — every person and score here is synthetic.")
-        self.stdout.write(f"Open {settings.BASE_URL}/ and sign in as:")
+        address = (
+            settings.BASE_URL if options["bind"] == settings.BIND else f"http://{options['bind']}"
+        )
+        self.stdout.write(f"Open {address}/ and sign in as:")
         for login in logins:
             self.stdout.write(f"  {login.role:<10} {login.email:<40} password: {login.password}")
         self.stdout.write("  (every demo account of a role shares that role's password)")
