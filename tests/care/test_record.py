@@ -184,3 +184,10 @@ def test_ending_an_episode_cancels_later_sessions_and_schedules_followups(
     )
     assert again.status_code == 400
     assert MeasureRequest.objects.count() == before
+
+
+def test_clinician_concern_words_cover_exactly_the_front_door_vocabulary() -> None:
+    from reverie.care.models import CONCERN_CHOICES
+    from reverie.directory.selfcheck import CONCERNS
+
+    assert [key for key, _ in CONCERN_CHOICES] == list(CONCERNS)

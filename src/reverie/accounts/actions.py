@@ -103,3 +103,14 @@ def revoke_token(ctx: trail.Context, token: ApiToken) -> None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
         trail.record(ctx, Action.TOKEN_REVOKE, token, detail={"user": token.user_id})
+
+
+def send_invitation(
+    ctx: trail.Context, user: User, invited_by: str, client_id: int | None = None
+) -> None:
+    """Email the set-your-password invitation and record that it went out. The entry is
+    written after sending, so the trail never claims an invitation that failed to leave."""
+    from reverie.accounts import emails
+
+    emails.invitation(user, invited_by=invited_by)
+    trail.record(ctx, Action.INVITE, user, client_id=client_id)

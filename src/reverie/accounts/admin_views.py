@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from reverie.accounts import actions, emails
+from reverie.accounts import actions
 from reverie.accounts.forms import InviteForm
 from reverie.accounts.models import Role, User
 from reverie.audit import trail
@@ -60,8 +60,7 @@ def invite(request: HttpRequest) -> HttpResponse:
         full_name=form.cleaned_data["full_name"],
         practice=request.user.practice,  # type: ignore[union-attr]
     )
-    emails.invitation(user, invited_by=request.user.display_name)  # type: ignore[union-attr]
-    trail.record(ctx, "invite", user)
+    actions.send_invitation(ctx, user, request.user.display_name)  # type: ignore[union-attr]
     messages.success(request, f"Invitation sent to {user.email}.")
     return redirect("practice:users")
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 from icalendar import Calendar, Event
 
-from reverie.accounts.models import ApiToken, Role
+from reverie.accounts.models import Role, hash_token
 from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care import actions
@@ -43,9 +43,7 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     therefore shows only times and initials."""
     feed = (
         CalendarFeed.objects.select_related("therapist")
-        .filter(
-            digest=ApiToken.digest_of(token), revoked_at__isnull=True, therapist__is_active=True
-        )
+        .filter(digest=hash_token(token), revoked_at__isnull=True, therapist__is_active=True)
         .first()
     )
     if feed is None:

@@ -7,7 +7,14 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from reverie.care.models import Attendance, Client, EndReason, Modality, ProgressNote
+from reverie.care.models import (
+    CONCERN_CHOICES,
+    Attendance,
+    Client,
+    EndReason,
+    Modality,
+    ProgressNote,
+)
 
 FREQUENCY_CHOICES = [
     ("0.5", "Fortnightly"),
@@ -26,22 +33,7 @@ WEEKDAYS = [
     (5, "Saturday"),
     (6, "Sunday"),
 ]
-CONCERNS = [
-    ("anxiety", "Anxiety"),
-    ("depression", "Depression"),
-    ("relationships", "Relationships"),
-    ("attachment", "Attachment and trust"),
-    ("trauma", "Trauma"),
-    ("self_esteem", "Self-esteem"),
-    ("identity", "Identity"),
-    ("grief", "Grief and loss"),
-    ("personality", "Personality difficulties"),
-    ("panic", "Panic"),
-    ("eating", "Eating"),
-    ("substance_use", "Substance use"),
-    ("work_stress", "Work stress"),
-    ("life_transitions", "Life transitions"),
-]
+CONCERNS = CONCERN_CHOICES
 
 
 class ClientForm(forms.ModelForm):

@@ -9,6 +9,26 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+#: Presenting concerns in clinicians' words. The keys are the shared vocabulary of the front
+#: door (``directory.selfcheck.CONCERNS``, which words them for the public); a test keeps
+#: the two key sets equal.
+CONCERN_CHOICES = [
+    ("anxiety", "Anxiety"),
+    ("depression", "Depression"),
+    ("relationships", "Relationships"),
+    ("attachment", "Attachment and trust"),
+    ("trauma", "Trauma"),
+    ("self_esteem", "Self-esteem"),
+    ("identity", "Identity"),
+    ("grief", "Grief and loss"),
+    ("personality", "Personality difficulties"),
+    ("panic", "Panic"),
+    ("eating", "Eating"),
+    ("substance_use", "Substance use"),
+    ("work_stress", "Work stress"),
+    ("life_transitions", "Life transitions"),
+]
+
 
 class Client(models.Model):
     """A person in care. ``user`` is their portal account, if they have one."""
@@ -55,10 +75,9 @@ class Client(models.Model):
 
     @property
     def concern_labels(self) -> list[str]:
-        """Presenting concerns in words; the stored keys are the front door's vocabulary."""
-        from reverie.directory.selfcheck import CONCERN_LABELS
-
-        return [CONCERN_LABELS.get(key, key.replace("_", " ")) for key in self.presenting_concerns]
+        """Presenting concerns in words (the record stores their keys)."""
+        labels = dict(CONCERN_CHOICES)
+        return [labels.get(key, key.replace("_", " ")) for key in self.presenting_concerns]
 
     @property
     def initials(self) -> str:

@@ -205,7 +205,3 @@ def caseload(therapist: User) -> list[CaseloadRow]:
         )
         for e in episodes
     ]
-
-
-def today() -> datetime.date:
-    return timezone.localdate()

@@ -24,6 +24,7 @@ from reverie.audit.models import Action
 from reverie.care.models import Appointment, Client, Episode
 from reverie.demo.model import SyntheticPractice, describe, generate_practice
 from reverie.directory.models import TherapistProfile
+from reverie.directory.profiles import concern_key
 from reverie.measures import registry, scoring
 from reverie.measures.models import Administration, Instrument
 
@@ -47,7 +48,7 @@ class Login:
 def _concern_keys(concerns: tuple[str, ...]) -> list[str]:
     """The generator writes readable labels ("self-esteem"); the record stores the shared
     vocabulary's keys ("self_esteem") that the directory and self-check use."""
-    return [c.strip().lower().replace("-", "_").replace(" ", "_") for c in concerns]
+    return [key for key in map(concern_key, concerns) if key is not None]
 
 
 def _sessions_per_week(frequency: object) -> float:

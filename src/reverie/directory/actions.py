@@ -20,7 +20,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from reverie.accounts import actions as account_actions
-from reverie.accounts import emails as account_emails
 from reverie.accounts.models import Practice, Role, User
 from reverie.audit import trail
 from reverie.audit.models import Action
@@ -386,13 +385,7 @@ def convert_to_client(
                     practice=request.practice,
                     full_name=f"{fields['given_name']} {fields['family_name']}",
                 )
-                # The care app has no action for linking a portal account yet; this one
-                # writes the link and its audit entry together, like any action.
-                Client.objects.filter(pk=client.pk).update(user=portal)
-                client.user = portal
-                trail.record(
-                    ctx, Action.UPDATE, client, client_id=client.pk, detail={"fields": ["user"]}
-                )
+                care_actions.link_portal_account(ctx, client, portal)
             request.status = RequestStatus.CONVERTED
             request.client = client
             request.assigned_therapist = therapist
@@ -410,10 +403,13 @@ def convert_to_client(
     sent = False
     if portal is not None:
         sent = _send_safely(
-            "portal invitation", account_emails.invitation, portal, admin.display_name
+            "portal invitation",
+            account_actions.send_invitation,
+            ctx,
+            portal,
+            admin.display_name,
+            client.pk,
         )
-        if sent:
-            trail.record(ctx, Action.INVITE, portal, client_id=client.pk)
     return Conversion(client, episode, portal, sent)
 
 

@@ -25,7 +25,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from reverie.accounts.models import Practice, Role, User
+from reverie.accounts.models import Practice, Role, User, hash_token
 from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care.actions import raise_alert
@@ -59,7 +59,6 @@ __all__ = [
     "cancel_request",
     "create_request",
     "find_episode",
-    "hash_token",
     "idempotency_key",
     "import_instrument",
     "matching_request",
@@ -89,11 +88,6 @@ class Submission:
     @property
     def crisis(self) -> bool:
         return self.administration.has_critical
-
-
-def hash_token(raw: str) -> str:
-    """Link tokens are long random strings, so a fast digest is enough (as for API tokens)."""
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
 def idempotency_key(scope: str, owner: object, raw: str) -> str:

@@ -4,21 +4,12 @@ one-time link whose token Reverie keeps only as a digest."""
 
 from __future__ import annotations
 
-import zoneinfo
-
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
 from reverie.accounts.emails import send
 from reverie.measures.models import MeasureRequest
-
-
-def _local(request: MeasureRequest) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(request.client.practice.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
 
 
 def measure_link(request: MeasureRequest, raw_token: str, *, reminder: bool = False) -> None:
@@ -31,6 +22,6 @@ def measure_link(request: MeasureRequest, raw_token: str, *, reminder: bool = Fa
             "client": client,
             "practice": client.practice,
             "link": settings.BASE_URL + reverse("measures:link", args=[raw_token]),
-            "closes": timezone.localtime(request.expires_at, _local(request)),
+            "closes": timezone.localtime(request.expires_at, request.client.practice.zone),
         },
     )

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import calendar
 import datetime
-import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -85,13 +84,6 @@ def add_months(day: datetime.date, months: int) -> datetime.date:
     return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def _practice_zone(episode: Episode) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(episode.client.practice.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
-
-
 def effective_schedule(episode: Episode) -> list[ScheduleEntry]:
     """The saved schedule of ``episode``, or the defaults when none was saved."""
     rows = list(MeasureSchedule.objects.filter(episode=episode).select_related("instrument"))
@@ -145,7 +137,7 @@ def schedule_followups(ctx: trail.Context, episode: Episode) -> list[MeasureRequ
     """
     if episode.end_date is None:
         return []
-    zone = _practice_zone(episode)
+    zone = episode.client.practice.zone
     created: list[MeasureRequest] = []
     planned: set[tuple[int, str]] = set()
     for entry in effective_schedule(episode):

@@ -8,7 +8,6 @@ Every page that shows clinical data writes its audit entry; every change goes th
 from __future__ import annotations
 
 import datetime
-import zoneinfo
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from reverie.accounts.models import Role, User
+from reverie.accounts.models import Role, User, hash_token
 from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care.access import clinical_clients
@@ -89,7 +88,7 @@ def _link_request(token: str) -> MeasureRequest:
         RequestLink.objects.select_related(
             "request__instrument", "request__client__practice", "request__episode"
         )
-        .filter(digest=actions.hash_token(token))
+        .filter(digest=hash_token(token))
         .first()
     )
     if link is None:
@@ -173,17 +172,12 @@ def _form_page(
             and c.is_hit(int(given[c.item_id]))
             for c in definition.critical_items
         ),
-        "closes": timezone.localtime(measure_request.expires_at, _zone(measure_request)),
+        "closes": timezone.localtime(
+            measure_request.expires_at, measure_request.client.practice.zone
+        ),
         "saved_at": draft.updated_at if draft is not None else None,
     }
     return render(request, "measures/answer.html", context, status=status)
-
-
-def _zone(measure_request: MeasureRequest) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(measure_request.client.practice.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
 
 
 def _closed_page(request: HttpRequest, measure_request: MeasureRequest) -> HttpResponse:
@@ -331,7 +325,7 @@ def _autosave(
         return JsonResponse({"errors": error.problems}, status=400)
     except actions.MeasureActionError as error:
         return JsonResponse({"error": str(error)}, status=410)
-    local = timezone.localtime(draft.updated_at, _zone(measure_request))
+    local = timezone.localtime(draft.updated_at, measure_request.client.practice.zone)
     return JsonResponse(
         {"saved_at": local.strftime("%H:%M"), "crisis": alert is not None, "key": draft.key}
     )

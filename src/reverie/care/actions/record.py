@@ -213,3 +213,13 @@ def end_episode(
             detail={"status": "ended", "reason": reason, "cancelled_sessions": cancelled},
         )
         schedule_followups(ctx, episode)
+
+
+def link_portal_account(ctx: trail.Context, client: Client, user: User) -> None:
+    """Give the client record its portal account, so the client sees their own data."""
+    if user.role != Role.CLIENT or user.practice_id != client.practice_id:
+        raise CareActionError("a portal account must be a client account of the same practice")
+    with transaction.atomic():
+        Client.objects.filter(pk=client.pk).update(user=user)
+        client.user = user
+        trail.record(ctx, Action.UPDATE, client, client_id=client.pk, detail={"fields": ["user"]})

@@ -8,7 +8,7 @@ import secrets
 from django.db import transaction
 from django.utils import timezone
 
-from reverie.accounts.models import ApiToken, Role, User
+from reverie.accounts.models import Role, User, hash_token
 from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care import emails
@@ -26,10 +26,6 @@ from reverie.lib.recurrence import occurrences
 
 #: How far ahead series are turned into bookable sessions; the worker extends it daily.
 HORIZON_WEEKS = 12
-
-
-def _practice_tz(episode: Episode) -> str:
-    return episode.client.practice.time_zone or "UTC"
 
 
 def materialize_series(series: SessionSeries, *, until: datetime.date | None = None) -> int:
@@ -99,7 +95,7 @@ def create_series(
             every_weeks=every_weeks,
             start_time=start_time,
             duration_minutes=duration_minutes,
-            time_zone=_practice_tz(episode),
+            time_zone=episode.client.practice.zone.key,
             starts_on=starts_on,
             created_by=ctx.user,
         )
@@ -264,7 +260,7 @@ def create_calendar_feed(ctx: trail.Context, therapist: User) -> str:
         CalendarFeed.objects.filter(therapist=therapist, revoked_at__isnull=True).update(
             revoked_at=timezone.now()
         )
-        feed = CalendarFeed.objects.create(therapist=therapist, digest=ApiToken.digest_of(raw))
+        feed = CalendarFeed.objects.create(therapist=therapist, digest=hash_token(raw))
         trail.record(ctx, Action.TOKEN_CREATE, feed)
     return raw
 

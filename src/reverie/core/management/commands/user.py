@@ -10,7 +10,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from reverie.accounts import actions, emails
+from reverie.accounts import actions
 from reverie.accounts.models import Practice, Role, User
 from reverie.audit import trail
 
@@ -71,7 +71,7 @@ class Command(BaseCommand):
         except actions.ActionError as exc:
             raise CommandError(str(exc)) from None
         if password is None:
-            emails.invitation(user, invited_by="The practice")
+            actions.send_invitation(ctx, user, "The practice")
             self.stdout.write(f"created {user.email} ({user.role}); invitation sent")
         else:
             self.stdout.write(f"created {user.email} ({user.role})")
