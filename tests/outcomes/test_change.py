@@ -156,6 +156,12 @@ def test_fixed_threshold_direction_counts_a_change_equal_to_the_threshold_by_def
 
 
 # ------------------------------------------------------------ NHS Talking Therapies rules
+#
+# [TT-M] = NHS Talking Therapies for anxiety and depression Manual v7.1, definitions of recovery,
+# reliable improvement and reliable recovery and the PROM threshold table, as quoted verbatim in
+# The-Strategy-Unit/talking_therapies outputs/evaluation_framework.qmd (commit 4529fe49).
+# [TT-TOS] = NHS Digital IAPT measure constructions (M186-M195) transcribed in the same file.
+# See docs/statistics.md sections 3 and 10.
 
 
 def _reference_rows():
@@ -193,6 +199,11 @@ def test_gad7_of_exactly_eight_is_at_caseness_and_seven_is_not():
     assert change.at_caseness([0, 0], [8, 7]).tolist() == [True, False]
 
 
+# Equality at the thresholds: [TT-M]'s table gives PHQ-9 10 / 6 and GAD-7 8 / 4 as plain values
+# while marking strict ones explicitly (">5", ">2.3"); NHS Digital as quoted in PMC8411661 says
+# "10 or above", "6 or more", "8 or higher", "4 or more". See docs/statistics.md section 3.
+
+
 def test_exactly_six_point_phq9_drop_is_reliable_improvement_and_five_is_not():
     assert _nhs(16, 10, 5, 5).reliable_improvement.tolist() == [True]
     assert _nhs(16, 11, 5, 5).reliable_improvement.tolist() == [False]
@@ -209,6 +220,9 @@ def test_exactly_four_point_gad7_drop_is_reliable_improvement_and_three_is_not()
 
 
 def test_reliable_improvement_requires_no_reliable_deterioration_on_other_measure():
+    # [TT-M]: reliable improvement needs that "neither the PHQ-9 measure nor the ADSM measure has
+    # an increase from the first to the last score that is greater than the reliable change
+    # threshold". That the mixed client counts as *deteriorated* is not verified in an NHS source.
     # PHQ-9 improves by 8 but GAD-7 worsens by 4: deteriorated, not improved.
     mixed = _nhs(18, 10, 6, 10)
     assert mixed.reliable_improvement.tolist() == [False]
@@ -220,8 +234,67 @@ def test_reliable_improvement_requires_no_reliable_deterioration_on_other_measur
 
 
 def test_reliable_improvement_on_either_single_measure_is_enough():
+    # [TT-M]: "a decrease ... on either the PHQ-9 or the ADSM measure, or both".
     assert _nhs(18, 12, 9, 9).reliable_improvement.tolist() == [True]
     assert _nhs(12, 12, 12, 8).reliable_improvement.tolist() == [True]
+
+
+def test_reliable_improvement_on_both_measures_counts_once():
+    # [TT-M]: "... on either the PHQ-9 or the ADSM measure, or both".
+    out = _nhs(20, 10, 15, 5)
+    assert out.reliable_improvement.tolist() == [True]
+    assert out.reliable_deterioration.tolist() == [False]
+    assert out.no_reliable_change.tolist() == [False]
+
+
+def test_missing_anxiety_score_unpairs_the_episode_even_when_phq9_improves():
+    # [TT-M]: every outcome needs "two or more PHQ-9 scores and two or more ADSM scores
+    # (known as 'paired scores')", so a PHQ-9 drop of 15 alone is not reliable improvement.
+    out = _nhs(20, 5, 10, np.nan)
+    assert out.paired.tolist() == [False]
+    assert out.reliable_improvement.tolist() == [False]
+    assert out.recovery.tolist() == [False]
+    assert out.caseness_start.tolist() == [False]
+
+
+def test_end_score_exactly_at_caseness_blocks_recovery():
+    # [TT-M]: recovery needs "both of the last scores ... below the relevant caseness
+    # thresholds"; a last PHQ-9 of 10 or GAD-7 of 8 is at caseness, not below it.
+    assert _nhs(15, 10, 9, 2).recovery.tolist() == [False]
+    assert _nhs(15, 9, 12, 8).recovery.tolist() == [False]
+    assert _nhs(15, 9, 12, 7).recovery.tolist() == [True]
+
+
+def test_start_score_exactly_at_caseness_on_one_measure_makes_a_case():
+    # [TT-M]: "one or both of their first scores are above the relevant caseness threshold";
+    # the threshold table gives 10 (PHQ-9) and 8 (GAD-7) as the caseness values (read as
+    # inclusive, see docs/statistics.md section 3).
+    assert _nhs(10, 3, 0, 0).recovery.tolist() == [True]
+    assert _nhs(0, 0, 8, 2).recovery.tolist() == [True]
+    assert _nhs(9, 3, 7, 2).recovery.tolist() == [False]
+
+
+def test_recovery_can_coexist_with_reliable_deterioration():
+    # [TT-M]: "it is even possible for an individual to show recovery but also deteriorate when
+    # evaluating the PHQ-9 and ADSM". PHQ-9 15 -> 9 (case to non-case), GAD-7 2 -> 7 (+5).
+    out = _nhs(15, 9, 2, 7)
+    assert out.recovery.tolist() == [True]
+    assert out.reliable_deterioration.tolist() == [True]
+    assert out.reliable_improvement.tolist() == [False]
+    assert out.reliable_recovery.tolist() == [False]
+
+
+def test_reliable_recovery_needs_both_recovery_and_reliable_improvement():
+    # [TT-M]: reliable recovery means meeting "the criteria for both the recovery and reliable
+    # improvement measures"; [TT-TOS] M193 counts Recovery_Flag and ReliableImprovement_Flag.
+    via_gad = _nhs(9, 9, 12, 7)  # case on GAD-7 only; GAD-7 drops 5 and ends below 8
+    assert via_gad.recovery.tolist() == [True]
+    assert via_gad.reliable_improvement.tolist() == [True]
+    assert via_gad.reliable_recovery.tolist() == [True]
+    still_case = _nhs(20, 14, 5, 5)  # reliably improved but still a PHQ-9 case
+    assert still_case.reliable_improvement.tolist() == [True]
+    assert still_case.recovery.tolist() == [False]
+    assert still_case.reliable_recovery.tolist() == [False]
 
 
 def test_recovery_requires_caseness_at_start_and_below_caseness_on_both_measures_at_end():
@@ -253,7 +326,20 @@ def test_client_not_at_caseness_at_intake_is_excluded_from_the_recovery_denomina
     assert summary.reliable_recovery_rate == 1.0
 
 
+def test_reliable_recovery_rate_excludes_clients_not_at_caseness_from_its_denominator():
+    # [TT-TOS] M195: reliable recovery "Denominator is count of referrals finishing in the period
+    # minus those finishing a course of treatment who were not at caseness at initial
+    # assessment"; M186 divides reliable improvement by all who finished treatment.
+    out = change.nhs_tt_paired_outcomes([9, 15, 20], [2, 5, 19], [7, 10, 12], [1, 4, 12])
+    summary = change.summarise_nhs_tt(out)
+    assert (summary.n_paired, summary.n_caseness_start) == (3, 2)
+    assert summary.n_reliable_recovery == 1
+    assert summary.reliable_recovery_rate == 0.5
+    assert summary.reliable_improvement_rate == pytest.approx(2 / 3)
+
+
 def test_reliable_improvement_denominator_includes_clients_not_at_caseness():
+    # [TT-TOS] M186: divided by all referrals that finished a course of treatment.
     out = change.nhs_tt_paired_outcomes([15, 9], [5, 9], [10, 7], [4, 7])
     summary = change.summarise_nhs_tt(out)
     assert summary.reliable_improvement_rate == 0.5

@@ -114,7 +114,7 @@ def test_trajectory_page_uses_a_constant_number_of_queries(
     http = as_user("therapist")
     url = reverse("outcomes:trajectory", args=[world.client.pk])
     http.get(url)  # warm the chart cache and the session
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(13):
         assert http.get(url).status_code == 200
 
 

@@ -3,7 +3,8 @@
 A submission needs the subject (if the caller may submit for them), the episode it belongs
 to and the open request it answers. Built with the ORM this took three queries whose
 compilation cost more than everything else in a submission (profiled in
-``bench/bench_fhir_submissions.py``), so it is one SQL statement here.
+``bench/bench_fhir_submissions.py``), so it is one SQL statement here, read back with
+:mod:`reverie.core.rowsql`.
 
 The access rule must stay exactly that of :func:`reverie.care.access.clinical_clients`
 (a therapist: clients they treat or were granted; a client: themselves; nothing across
@@ -19,6 +20,7 @@ from django.db import connection
 
 from reverie.accounts.models import Role, User
 from reverie.care.models import CareGrant, Client, Episode
+from reverie.core import rowsql
 from reverie.measures.models import Instrument, MeasureRequest, RequestStatus
 
 _CLIENT = Client._meta.db_table
@@ -27,19 +29,21 @@ _GRANT = CareGrant._meta.db_table
 _REQUEST = MeasureRequest._meta.db_table
 
 # The episode a submission belongs to: a running one before an ended one, the caller's
-# own before a colleague's, the newest first (as actions.find_episode).
+# own before a colleague's, the newest first (as actions.find_episode). It is joined in,
+# so client and episode come back in one row.
 # Table names come from the models' metadata, never from input; values are parameters.
 _SQL = f"""
-SELECT c.*,
-  (SELECT e.id FROM {_EPISODE} e WHERE e.client_id = c.id
-   ORDER BY CASE WHEN e.status = 'ended' THEN 0 ELSE 1 END DESC,
-            CASE WHEN e.therapist_id = %s THEN 1 ELSE 0 END DESC,
-            e.start_date DESC, e.id DESC
-   LIMIT 1) AS target_episode,
+SELECT {rowsql.columns(Client, "c")}, {rowsql.columns(Episode, "ep")},
   (SELECT r.id FROM {_REQUEST} r WHERE r.client_id = c.id AND r.instrument_id = %s
      AND r.status = '{RequestStatus.OPEN}' AND r.opens_at <= %s AND r.expires_at > %s
    ORDER BY r.expires_at LIMIT 1) AS target_request
 FROM {_CLIENT} c
+LEFT JOIN {_EPISODE} ep ON ep.id = (
+  SELECT e.id FROM {_EPISODE} e WHERE e.client_id = c.id
+  ORDER BY CASE WHEN e.status = 'ended' THEN 0 ELSE 1 END DESC,
+           CASE WHEN e.therapist_id = %s THEN 1 ELSE 0 END DESC,
+           e.start_date DESC, e.id DESC
+  LIMIT 1)
 WHERE c.id = %s AND c.practice_id = %s AND ({{access}})
 """  # noqa: S608
 _THERAPIST_ACCESS = f"""EXISTS (SELECT 1 FROM {_EPISODE} te
@@ -54,27 +58,23 @@ def submission_target(
 ) -> tuple[Client, Episode | None, MeasureRequest | None] | None:
     """(client, episode, open request) if ``user`` may submit for client ``client_id``."""
     stamp = connection.ops.adapt_datetimefield_value(now)
-    head = [user.pk, instrument.pk, stamp, stamp, client_id, user.practice_id]
+    head = [instrument.pk, stamp, stamp, user.pk, client_id, user.practice_id]
     if user.role == Role.THERAPIST:
         sql, params = _SQL.format(access=_THERAPIST_ACCESS), [*head, user.pk, user.pk]
     elif user.role == Role.CLIENT:
         sql, params = _SQL.format(access=_CLIENT_ACCESS), [*head, user.pk]
     else:
         return None
-    rows = list(Client.objects.raw(sql, params))
+    rows = rowsql.fetch(sql, params)
     if not rows:
         return None
-    client = rows[0]
-    request_id = getattr(client, "target_request", None)
-    episode_id = getattr(client, "target_episode", None)
-    request = (
-        MeasureRequest.objects.select_related("episode").get(pk=request_id) if request_id else None
-    )
-    if request is not None:
+    row = rows[0]
+    client = rowsql.instance(Client, row)
+    if client is None:
+        return None
+    episode = rowsql.instance(Episode, row, rowsql.width(Client))
+    request_id = row[-1]
+    if request_id:
+        request = MeasureRequest.objects.select_related("episode").get(pk=request_id)
         return client, request.episode, request
-    episode = None
-    if episode_id:
-        sql = f"SELECT * FROM {_EPISODE} WHERE id = %s"  # noqa: S608
-        found = list(Episode.objects.raw(sql, [episode_id]))
-        episode = found[0] if found else None
     return client, episode, None

@@ -21,9 +21,13 @@ meaningful change in psychotherapy research. *Journal of Consulting and Clinical
 NHS Digital. *Psychological Therapies: reports on the use of IAPT services, England* (monthly
 official statistics), "Outcomes" pages, e.g. the December 2020 final report.
 
-The full text of the NHS Talking Therapies Manual could not be retrieved while this module was
-written; the docstrings below say, rule by rule, what was and was not verified, and
-``docs/statistics.md`` records the sources.
+NHS England. *NHS Talking Therapies for anxiety and depression Manual*, v7.1, definitions of
+recovery, reliable improvement and reliable recovery and the PROM threshold table
+(https://www.england.nhs.uk/wp-content/uploads/2018/06/nhs-talking-therapies-manual-v7.1.pdf),
+read as a verbatim quotation in The Strategy Unit's NHS Talking Therapies evaluation framework
+(GitHub ``The-Strategy-Unit/talking_therapies``, ``outputs/evaluation_framework.qmd``); the PDF
+itself was not retrieved. The docstrings below say, rule by rule, what was and was not verified,
+and ``docs/statistics.md`` (sections 3 and 10) records the sources and quotations.
 """
 
 from __future__ import annotations
@@ -603,8 +607,10 @@ def at_caseness(
     "Caseness" (either or both of the anxiety and depression scores above the clinical cut-off).
     Cut-offs PHQ-9 >= 10 and GAD-7 >= 8 as used by the IAPT/NHS Talking Therapies programme
     (e.g. outcome definitions of trial NCT05134103 citing the IAPT criteria: PHQ-9 > 9,
-    GAD-7 > 7). The manual's own table could not be retrieved; the thresholds agree across
-    every secondary source checked.
+    GAD-7 > 7). NHS England, *NHS Talking Therapies for anxiety and depression manual*,
+    v7.1, table of caseness and reliable-change thresholds (PHQ-9 caseness 10, GAD-7 8),
+    read as quoted verbatim in The Strategy Unit's evaluation framework (see
+    docs/statistics.md section 3); "at or above" is the reading documented there.
 
     Examples
     --------
@@ -690,27 +696,40 @@ def nhs_tt_paired_outcomes(
 
     Notes
     -----
-    Verification status (see ``docs/statistics.md``):
+    Verification status (see ``docs/statistics.md`` sections 3 and 10):
 
-    * Recovery (case at start and not a case at end), reliable recovery (meets both the
-      recovery and the reliable improvement criteria), and the recovery-rate denominator
-      "finished course of treatment minus not at caseness" are taken from NHS Digital,
-      *Psychological Therapies: reports on the use of IAPT services*, Outcomes pages (June and
-      December 2020 final reports). Reliable improvement's denominator there is all
-      referrals that finished a course of treatment.
-    * The 6-point / 4-point thresholds and the "6 or more" wording are confirmed by several
-      secondary sources that quote the IAPT Manual; the Manual itself could not be retrieved.
-    * The exact combination rule for reliable improvement ("no reliable deterioration on the
-      other measure") and for reliable deterioration ("either measure") could **not** be
-      verified in an NHS primary source; it matches the brief and the analogous CORC
-      definitions (Child Outcomes Research Consortium). Treat it as unverified.
+    * **Verified** against the NHS Talking Therapies Manual v7.1 (read as a verbatim quotation,
+      see References): paired scores are required on both measures; recovery is "one or both
+      of their first scores are above the relevant caseness threshold" and "both of the last
+      scores are below the relevant caseness thresholds"; reliable improvement is a decrease
+      "on either the PHQ-9 or the ADSM measure, or both" beyond the reliable change threshold,
+      where "neither the PHQ-9 measure nor the ADSM measure has an increase" beyond it;
+      reliable recovery meets "the criteria for both the recovery and reliable improvement
+      measures". The Manual's PROM table gives PHQ-9 caseness 10 / reliable change 6 and
+      GAD-7 caseness 8 / reliable change 4.
+    * **Interpretation**: the Manual's prose says "above" / "greater than", but its table marks
+      strict thresholds explicitly (">5", ">2.3") and lists the PHQ-9 / GAD-7 values plainly,
+      and a strict reading would leave a PHQ-9 of exactly 10 neither a case nor below caseness.
+      Following NHS Digital as quoted in the literature ("10 or above", "6 or more", "8 or
+      higher", "4 or more"), scores and changes equal to the threshold count.
+    * **Not verified**: reliable deterioration as "either measure, even if the other improved
+      reliably". No NHS text defining it could be retrieved; it is consistent with the Manual
+      (such a client is excluded from reliable improvement, and "it is even possible for an
+      individual to show recovery but also deteriorate") and with CORC's definition.
+    * NHS Talking Therapies uses an anxiety disorder specific measure (ADSM) where the problem
+      descriptor has one and the GAD-7 otherwise; this function always takes the GAD-7, so pass
+      other thresholds to apply the rules to an ADSM pair.
 
     References
     ----------
-    NHS Digital (2021). *Psychological Therapies: reports on the use of IAPT services, England
-    - December 2020 Final*, "Outcomes". NHS England / National Collaborating Centre for Mental
-    Health (2018-2023). *The Improving Access to Psychological Therapies Manual* (v6, 2023),
-    now *NHS Talking Therapies for anxiety and depression Manual*.
+    NHS England. *NHS Talking Therapies for anxiety and depression Manual*, v7.1 (formerly the
+    *Improving Access to Psychological Therapies Manual*), definitions of recovery, reliable
+    improvement and reliable recovery, and the PROM table; quoted verbatim in The Strategy
+    Unit (NHS Midlands and Lancashire CSU), *NHS Talking Therapies: An evaluation framework to
+    assess impacts of interventions designed to improve adherence*, GitHub
+    ``The-Strategy-Unit/talking_therapies`` ``outputs/evaluation_framework.qmd`` (commit
+    4529fe49). NHS Digital (2021). *Psychological Therapies: reports on the use of IAPT
+    services, England - December 2020 Final*, "Outcomes".
 
     Examples
     --------
@@ -815,7 +834,8 @@ class NhsTtSummary:
 
     @property
     def reliable_recovery_rate(self) -> float:
-        """Reliably recovered / paired episodes at caseness at intake (denominator inferred)."""
+        """Reliably recovered / paired episodes at caseness at intake (NHS Digital measure
+        M195: finished referrals minus those not at caseness at initial assessment)."""
         return self._rate(self.n_reliable_recovery, self.n_caseness_start)
 
     @property
@@ -848,12 +868,24 @@ def summarise_nhs_tt(outcomes: NhsTtPairedOutcomes) -> NhsTtSummary:
     -------
     NhsTtSummary
 
+    Notes
+    -----
+    The recovery, reliable recovery and reliable improvement denominators are NHS Digital's
+    (verified). The NHS Digital measure definitions read give only counts for reliable
+    deterioration and no reliable change (M189, M187), so dividing those by all paired episodes
+    is an inference.
+
     References
     ----------
     NHS Digital, *Psychological Therapies: reports on the use of IAPT services, England -
     December 2020 Final*, Outcomes: recovery rate = Count_Recovery /
     (Count_FinishedCourseTreatment - Count_NotAtCaseness); reliable improvement rate =
-    Count_ReliableImprovement / Count_FinishedCourseTreatment.
+    Count_ReliableImprovement / Count_FinishedCourseTreatment. NHS Digital IAPT measures M192
+    and M195 (recovery and reliable recovery rates: "Denominator is count of referrals
+    finishing in the period minus those finishing a course of treatment who were not at
+    caseness at initial assessment") and M186 (reliable improvement over referrals that
+    finished a course of treatment), as transcribed in The Strategy Unit's evaluation framework
+    (see :func:`nhs_tt_paired_outcomes`).
 
     Examples
     --------

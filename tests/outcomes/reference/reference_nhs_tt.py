@@ -4,6 +4,13 @@ It works one episode at a time with plain ``if`` statements, written straight fr
 definitions in ``docs/statistics.md`` (not from ``reverie.outcomes.change``), and writes the
 expected flags for an exhaustive grid of edge cases to ``nhs_tt_expected.csv``.
 
+Source of the rules: NHS Talking Therapies for anxiety and depression Manual v7.1, definitions of
+recovery, reliable improvement and reliable recovery and its PROM threshold table (PHQ-9
+caseness 10 / reliable change 6, GAD-7 caseness 8 / reliable change 4), read as a verbatim
+quotation in The-Strategy-Unit/talking_therapies ``outputs/evaluation_framework.qmd``. Scores and
+changes equal to a threshold count (see ``docs/statistics.md`` section 3 for why). The
+reliable-deterioration rule ("either measure") is not verified in an NHS source.
+
 Rerun from the repository root with::
 
     .venv/bin/python tests/outcomes/reference/reference_nhs_tt.py
@@ -33,12 +40,16 @@ def classify(phq_pre: int, phq_post: int, gad_pre: int, gad_post: int) -> dict[s
 
     phq = direction(phq_pre, phq_post, PHQ9_RC)
     gad = direction(gad_pre, gad_post, GAD7_RC)
+    # Unverified in an NHS source: a reliable rise on either measure is deterioration.
     deteriorated = phq == "worse" or gad == "worse"
+    # Manual: a decrease "on either the PHQ-9 or the ADSM measure, or both" and "neither" measure
+    # with a reliable increase.
     improved = False
     if phq == "better" and gad != "worse":
         improved = True
     if gad == "better" and phq != "worse":
         improved = True
+    # Manual: a case at the start on one or both measures, below caseness on both at the end.
     recovery = case_start and not case_end
     return {
         "caseness_start": case_start,

@@ -1,0 +1,115 @@
+"""The hand-written statements on the API's hot path give what the ORM would give.
+
+``core.rowsql``, ``core.http.bearer_user`` and ``audit.trail.record`` skip the ORM's query
+building for speed (bench/bench_fhir_submissions.py). These tests hold them to the ORM's
+answers on whichever database the suite runs against.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.forms.models import model_to_dict
+from django.test import RequestFactory
+from django.utils import timezone
+
+from reverie.accounts import actions as account_actions
+from reverie.accounts.models import ApiToken, User
+from reverie.audit import trail
+from reverie.audit.models import Action, AuditEntry, AuditHead
+from reverie.care.models import Client, Episode
+from reverie.core import rowsql
+from reverie.core.http import bearer_user
+from reverie.testing import World
+
+pytestmark = pytest.mark.django_db
+
+
+def _all_fields(obj: object) -> dict[str, object]:
+    return {f.attname: getattr(obj, f.attname) for f in type(obj)._meta.concrete_fields}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("model", [User, Client, Episode])
+def test_instance_equals_the_orm_row(world: World, model: type) -> None:
+    for expected in model.objects.all():
+        sql = f"SELECT {rowsql.columns(model, 'x')} FROM {model._meta.db_table} x WHERE x.id = %s"  # noqa: S608
+        built = rowsql.instance(model, rowsql.fetch(sql, [expected.pk])[0])
+        assert built is not None
+        assert _all_fields(built) == _all_fields(expected)
+        assert not built._state.adding and built._state.db == connection.alias
+
+
+def test_instance_reads_from_an_offset_and_sees_a_missing_left_join(world: World) -> None:
+    sql = (
+        f"SELECT {rowsql.columns(Client, 'c')}, {rowsql.columns(Episode, 'e')} "  # noqa: S608
+        f"FROM {Client._meta.db_table} c LEFT JOIN {Episode._meta.db_table} e "
+        "ON e.client_id = c.id AND e.id = %s WHERE c.id = %s"
+    )
+    row = rowsql.fetch(sql, [world.episode.pk, world.client.pk])[0]
+    episode = rowsql.instance(Episode, row, rowsql.width(Client))
+    assert episode is not None and model_to_dict(episode) == model_to_dict(world.episode)
+    row = rowsql.fetch(sql, [-1, world.client.pk])[0]
+    assert rowsql.instance(Episode, row, rowsql.width(Client)) is None
+
+
+def test_convert_gives_aware_datetimes(world: World) -> None:
+    moment = timezone.now().replace(microsecond=123456)
+    User.objects.filter(pk=world.therapist.pk).update(last_login=moment)
+    sql = f"SELECT last_login FROM {User._meta.db_table} WHERE id = %s"  # noqa: S608
+    raw = rowsql.fetch(sql, [world.therapist.pk])[0][0]
+    assert rowsql.convert(User, "last_login", raw) == moment
+
+
+def _request(raw: str) -> object:
+    return RequestFactory().get("/fhir/metadata", HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+
+def test_bearer_user_follows_revocation_and_deactivation_at_once(world: World) -> None:
+    token, raw = account_actions.create_token(trail.system("test"), world.therapist, "t")
+    user = bearer_user(_request(raw))  # type: ignore[arg-type]
+    assert user is not None and _all_fields(user) == _all_fields(User.objects.get(pk=user.pk))
+    token.refresh_from_db()
+    assert token.last_used_at is not None
+    assert bearer_user(_request(raw + "x")) is None  # type: ignore[arg-type]
+    User.objects.filter(pk=world.therapist.pk).update(is_active=False)
+    assert bearer_user(_request(raw)) is None  # type: ignore[arg-type]
+    User.objects.filter(pk=world.therapist.pk).update(is_active=True)
+    ApiToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
+    assert bearer_user(_request(raw)) is None  # type: ignore[arg-type]
+
+
+def test_bearer_user_records_use_at_most_once_a_minute(world: World) -> None:
+    token, raw = account_actions.create_token(trail.system("test"), world.therapist, "t")
+    recent = timezone.now() - datetime.timedelta(seconds=10)
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=recent)
+    bearer_user(_request(raw))  # type: ignore[arg-type]
+    token.refresh_from_db()
+    assert token.last_used_at == recent
+    stale = timezone.now() - datetime.timedelta(minutes=5)
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=stale)
+    bearer_user(_request(raw))  # type: ignore[arg-type]
+    token.refresh_from_db()
+    assert token.last_used_at is not None and token.last_used_at > stale
+
+
+def test_record_returns_exactly_the_stored_row_and_moves_the_head(world: World) -> None:
+    ctx = trail.Context(user=world.therapist, ip="192.0.2.7")
+    entry = trail.record(
+        ctx, Action.VIEW, world.client, client_id=world.client.pk, detail={"page": "x", "n": 2}
+    )
+    stored = AuditEntry.objects.get(pk=entry.pk)
+    assert _all_fields(stored) == _all_fields(entry)
+    assert stored.detail == {"page": "x", "n": 2} and stored.ip == "192.0.2.7"
+    head = AuditHead.objects.get(pk=1)
+    assert (head.seq, head.hash) == (entry.seq, entry.hash)
+    assert trail.verify().ok
+
+
+def test_record_recreates_a_missing_head_without_breaking_the_chain(world: World) -> None:
+    # A flushed database (or one whose head row was never created) starts a new chain only
+    # if it holds no entries; with entries the unique seq refuses the append.
+    AuditHead.objects.all().delete()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        trail.record(trail.system("test"), Action.VIEW)
