@@ -6,9 +6,10 @@ For each database (SQLite, then PostgreSQL) this script:
    dropped at the end), runs ``reverie migrate`` and creates one practice, one therapist
    with a bearer token, and 50 clients in treatment;
 2. starts ``reverie serve`` (gunicorn) on a free loopback port;
-3. runs 50 concurrent clients for 60 seconds, each POSTing complete PHQ-9
-   QuestionnaireResponses (random answers, unique ``identifier``) to
-   ``/fhir/QuestionnaireResponse`` over a keep-alive connection;
+3. runs 50 concurrent clients POSTing complete PHQ-9 QuestionnaireResponses (random
+   answers, unique ``identifier``) to ``/fhir/QuestionnaireResponse``: first an open loop
+   at ``--rate`` submissions/s for ``--seconds`` (latency counted from when each was due),
+   then a closed loop for ``--seconds`` (the ceiling), then ``GET /healthz`` (the floor);
 4. stops the server and counts the stored administrations: every 201 must have its row
    (``lost`` = acknowledged - stored);
 5. measures, in the same run, the database's raw insert rate for the same rows: one
@@ -19,7 +20,8 @@ For each database (SQLite, then PostgreSQL) this script:
 Targets (issue 3): at least 300 submissions per second and p95 under 100 ms, zero lost.
 
 Run: ``.venv/bin/python bench/bench_fhir_submissions.py [--seconds 60] [--clients 50]
-[--db sqlite,postgres]``. Loopback only; every run is bounded by ``--seconds``.
+[--rate 300] [--db sqlite,postgres] [--workers N --threads M]``.
+Loopback only; every phase is bounded by ``--seconds``.
 """
 
 from __future__ import annotations
