@@ -24,7 +24,7 @@ M = TypeVar("M", bound=models.Model)
 
 Converter = Callable[[Any, Any, Any], Any]
 
-_converters: dict[tuple[str, type[models.Model], str], list[tuple[list[Converter], Any]]] = {}
+_converters: dict[tuple[str, type[models.Model]], list[tuple[list[Converter], Any]]] = {}
 
 
 def columns(model: type[models.Model], alias: str) -> str:
@@ -39,7 +39,7 @@ def width(model: type[models.Model]) -> int:
 
 
 def _field_converters(model: type[models.Model]) -> list[tuple[list[Converter], Any]]:
-    key = (connection.alias, model, connection.vendor)
+    key = (connection.alias, model)
     found = _converters.get(key)
     if found is None:
         found = []
