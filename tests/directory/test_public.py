@@ -187,16 +187,19 @@ def test_unreadable_self_check_answers_are_refused(public: World, profiles, clie
 def test_booked_sessions_remove_openings_and_cancellations_give_them_back(
     public: World, profiles, client
 ) -> None:
-    now = timezone.now()
-    # Book every Tuesday and Thursday evening slot of the therapist in the next weeks.
-    booked = []
-    for day in range(1, 29):
-        when = (now + dt.timedelta(days=day)).replace(minute=0, second=0, microsecond=0)
-        if (when.weekday(), when.hour) in ((1, 18), (3, 19)):
-            booked.append(when)
-    for weekday, hour in ((1, 18), (3, 19)):
-        day = now + dt.timedelta(days=(weekday - now.weekday()) % 7 + 7)
-        booked.append(day.replace(hour=hour, minute=0, second=0, microsecond=0))
+    # Book the therapist's two offered hours (Tuesday 18:00 and Thursday 19:00, practice
+    # time) in every week of the horizon and one week beyond, whatever the day and hour
+    # the suite runs.
+    zone = public.practice.zone
+    today = timezone.now().astimezone(zone).date()
+    booked = sorted(
+        {
+            dt.datetime.combine(day, dt.time(hour), tzinfo=zone)
+            for day in (today + dt.timedelta(days=n) for n in range(7 * 5 + 1))
+            for weekday, hour in ((1, 18), (3, 19))
+            if day.weekday() == weekday
+        }
+    )
     appointments = [
         Appointment.objects.create(episode=public.episode, starts_at=when) for when in booked
     ]

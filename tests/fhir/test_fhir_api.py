@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 from pathlib import Path
 from typing import Any
@@ -133,7 +134,11 @@ def test_total_score_observation_has_loinc_value_integer_derived_from_and_survey
     client, world: World
 ) -> None:
     headers = _token(world, "therapist")
-    created = _post(client, _qr(world, [3, 3, 3, 3, 3, 0, 0, 0, 0]), headers).json()
+    # The world's scores lie 70, 42 and 14 days back; this one is newer than all of them
+    # whatever day the suite runs.
+    authored = (timezone.now() - datetime.timedelta(days=1)).isoformat()
+    body = _qr(world, [3, 3, 3, 3, 3, 0, 0, 0, 0], authored=authored)
+    created = _post(client, body, headers).json()
     url = f"/fhir/Observation?subject=Patient/{world.client.pk}&code=44261-6&_sort=date"
     bundle = Bundle(client.get(url, **headers).json())
     observations = [Observation(e.resource.as_json()) for e in bundle.entry]
