@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.forms.models import model_to_dict
 from django.test import RequestFactory
 from django.utils import timezone
@@ -105,3 +105,66 @@ def test_record_returns_exactly_the_stored_row_and_moves_the_head(world: World) 
     head = AuditHead.objects.get(pk=1)
     assert (head.seq, head.hash) == (entry.seq, entry.hash)
     assert trail.verify().ok
+
+
+def test_insert_stores_what_save_would_and_leaves_the_object_saved(world: World) -> None:
+    from reverie.measures.models import Administration
+
+    def new(key: str) -> Administration:
+        return Administration(
+            client=world.client,
+            episode=world.episode,
+            instrument=world.phq9,
+            source="fhir",
+            answers={"phq9-1": 2},
+            total=2,
+            band="Minimal",
+            result={"total": 2},
+            idempotency_key=key,
+            identifier={"system": "urn:x", "value": key},
+        )
+
+    by_orm = new("orm")
+    by_orm.save()
+    by_insert = rowsql.insert(new("insert"))
+    assert by_insert.pk is not None and by_insert.pk != by_orm.pk
+    assert not by_insert._state.adding and by_insert._state.db == connection.alias
+    stored = {
+        row.idempotency_key: _all_fields(row)
+        for row in Administration.objects.filter(pk__in=[by_orm.pk, by_insert.pk])
+    }
+    assert stored["insert"] == _all_fields(by_insert)
+    ignore = {"id", "idempotency_key", "identifier", "completed_at", "received_at"}
+    assert {k: v for k, v in stored["insert"].items() if k not in ignore} == {
+        k: v for k, v in stored["orm"].items() if k not in ignore
+    }
+
+
+@pytest.mark.parametrize("model_label", ["measures.Administration", "audit.AuditEntry"])
+def test_models_inserted_without_the_orm_have_no_save_signal_receivers(model_label: str) -> None:
+    # rowsql.insert skips pre_save and post_save; a receiver added later would be silently
+    # bypassed on the hot path, so adding one must fail here first.
+    from django.apps import apps
+    from django.db.models import signals
+
+    model = apps.get_model(model_label)
+    for signal in (signals.pre_save, signals.post_save):
+        assert not signal.has_listeners(model), f"{signal} has a receiver for {model_label}"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the probing backend is PostgreSQL's")
+def test_a_connection_in_use_is_not_probed_but_an_idle_one_is(monkeypatch) -> None:
+    from reverie.core.postgresql import base
+
+    probes: list[bool] = []
+    monkeypatch.setattr(connections["default"], "is_usable", lambda: probes.append(True) or True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    connection.health_check_done = False
+    connection.close_if_health_check_failed()
+    assert probes == [] and connection.health_check_done
+    # The same connection after more than the grace period without a query.
+    connection._last_cursor_at -= base.PROBE_AFTER_IDLE_SECONDS + 0.5  # type: ignore[attr-defined]
+    connection.health_check_done = False
+    connection.close_if_health_check_failed()
+    assert probes == [True] and connection.health_check_done

@@ -7,6 +7,7 @@ them all and ``tests/test_docs.py`` fails when one is undocumented.
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -67,8 +68,13 @@ ALERT_ESCALATION_MINUTES = read_int(
 
 # --- server ------------------------------------------------------------------------------
 BIND = read_str("REVERIE_BIND", "127.0.0.1:8000")
-WEB_WORKERS = read_int("REVERIE_WEB_WORKERS", 2, minimum=1, maximum=64)
-WEB_THREADS = read_int("REVERIE_WEB_THREADS", 4, minimum=1, maximum=64)
+# Requests are CPU-bound Python, so threads in one process mostly queue on the GIL:
+# two single-threaded processes per core served the most submissions per second
+# (bench/bench_fhir_submissions.py). One thread means gunicorn's sync worker.
+WEB_WORKERS = read_int(
+    "REVERIE_WEB_WORKERS", min(2 * (os.cpu_count() or 1), 16), minimum=1, maximum=64
+)
+WEB_THREADS = read_int("REVERIE_WEB_THREADS", 1, minimum=1, maximum=64)
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -135,6 +141,17 @@ if _database_url:
     _db = parse_database_url(_database_url)
     _db["CONN_MAX_AGE"] = read_int("REVERIE_DB_CONN_MAX_AGE", 60, minimum=0, maximum=3600)
     _db["CONN_HEALTH_CHECKS"] = True
+    if read_bool("REVERIE_DB_PREPARED_STATEMENTS", True):
+        # Server-side binding lets psycopg prepare a statement once it has run five times
+        # on a connection, so PostgreSQL stops parsing and planning the hot statements on
+        # every request (measured in bench/bench_fhir_submissions.py). Django leaves this
+        # off by default because old PgBouncer releases in transaction mode cannot route
+        # prepared statements; such deployments set the variable to false.
+        _db["OPTIONS"] = {
+            "server_side_binding": True,
+            "prepare_threshold": 5,
+            **_db["OPTIONS"],  # type: ignore[dict-item]
+        }
     _db["TEST"] = {"NAME": f"test_{_db['NAME']}"}
     DATABASES = {"default": _db}
 else:

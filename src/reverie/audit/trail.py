@@ -15,6 +15,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from reverie.audit.models import AuditEntry, AuditHead
+from reverie.core import rowsql
 from reverie.lib.hashchain import ChainProblem, entry_digest, verify_chain
 
 if TYPE_CHECKING:
@@ -89,8 +90,9 @@ def record(
 
     Every clinical read and write calls this, so it is on the hottest path Reverie has
     (a FHIR submission spent a fifth of its time here when it went through the ORM's
-    ``get_or_create`` and ``save``). It therefore speaks three plain statements to the
-    database: lock and read the head, insert the entry, move the head. Values are still
+    ``get_or_create`` and ``save``). It therefore speaks plain statements to the database:
+    lock and read the head, then insert the entry and move the head (one statement on
+    PostgreSQL, two on SQLite). Values are still
     prepared by the model's own fields, so what is stored is exactly what ``save`` would
     store, and the append-only triggers guard the table as before.
     """
@@ -109,6 +111,7 @@ def record(
     )
     # No savepoint: the entry belongs to the caller's transaction, and if this fails the
     # whole change must roll back with it anyway.
+    insert_sql, fields = rowsql.insert_statement(AuditEntry)
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         # FOR UPDATE serialises appends across PostgreSQL connections; SQLite has no row
         # locks and needs none, because Reverie's IMMEDIATE transactions hold its write lock.
@@ -123,22 +126,22 @@ def record(
         entry.seq = row[0] + 1
         entry.prev_hash = row[1]
         entry.hash = entry_digest(entry.chain_fields(), entry.prev_hash)
-        values = [f.get_db_prep_save(getattr(entry, f.attname), connection) for f in _FIELDS]
-        cursor.execute(_INSERT_SQL, values)
-        entry.pk = cursor.fetchone()[0]
-        cursor.execute(_MOVE_HEAD_SQL, [entry.seq, entry.hash])
-    entry._state.adding = False
-    entry._state.db = connection.alias
+        values = rowsql.insert_values(entry, fields)
+        if connection.vendor == "postgresql":
+            # One round trip: PostgreSQL runs a data-modifying WITH in the same statement.
+            cursor.execute(
+                f"WITH moved AS ({_MOVE_HEAD_SQL}) {insert_sql}", [entry.seq, entry.hash, *values]
+            )
+            rowsql.inserted(entry, cursor.fetchone()[0])
+        else:
+            cursor.execute(insert_sql, values)
+            rowsql.inserted(entry, cursor.fetchone()[0])
+            cursor.execute(_MOVE_HEAD_SQL, [entry.seq, entry.hash])
     return entry
 
 
 # Table and column names come from the models' metadata, never from input.
-_FIELDS = [f for f in AuditEntry._meta.concrete_fields if not f.primary_key]
 _HEAD = AuditHead._meta.db_table
-_INSERT_SQL = (
-    f"INSERT INTO {AuditEntry._meta.db_table} ({', '.join(f.column for f in _FIELDS)}) "  # noqa: S608
-    f"VALUES ({', '.join(['%s'] * len(_FIELDS))}) RETURNING {AuditEntry._meta.pk.column}"
-)
 _HEAD_SQL = f"SELECT seq, hash FROM {_HEAD} WHERE id = 1"  # noqa: S608
 _MOVE_HEAD_SQL = f"UPDATE {_HEAD} SET seq = %s, hash = %s WHERE id = 1"  # noqa: S608
 

@@ -8,6 +8,32 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
+def gunicorn_settings(bind: str, workers: int, threads: int) -> dict[str, Any]:
+    """The gunicorn configuration for ``reverie serve``.
+
+    One thread per worker selects the sync worker, the lightest per request: Reverie's
+    requests are CPU-bound Python, so threads in one process mostly wait for the GIL, and
+    more processes serve more (``bench/bench_fhir_submissions.py``). The sync worker
+    answers one request per connection and leaves slow clients to the reverse proxy in
+    front. With more threads, gthread, which keeps connections alive.
+
+    >>> gunicorn_settings("127.0.0.1:8000", 4, 1)["worker_class"]
+    'sync'
+    >>> gunicorn_settings("127.0.0.1:8000", 2, 4)["worker_class"]
+    'gthread'
+    """
+    return {
+        "bind": bind,
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "sync" if threads == 1 else "gthread",
+        "accesslog": "-",
+        "timeout": 60,
+        "graceful_timeout": 20,
+        "forwarded_allow_ips": "127.0.0.1,::1",
+    }
+
+
 def run_gunicorn(bind: str, workers: int, threads: int) -> None:
     from gunicorn.app.base import BaseApplication
 
@@ -15,14 +41,8 @@ def run_gunicorn(bind: str, workers: int, threads: int) -> None:
 
     class Server(BaseApplication):
         def load_config(self) -> None:
-            self.cfg.set("bind", bind)
-            self.cfg.set("workers", workers)
-            self.cfg.set("threads", threads)
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("accesslog", "-")
-            self.cfg.set("timeout", 60)
-            self.cfg.set("graceful_timeout", 20)
-            self.cfg.set("forwarded_allow_ips", "127.0.0.1,::1")
+            for name, value in gunicorn_settings(bind, workers, threads).items():
+                self.cfg.set(name, value)
 
         def load(self) -> Any:
             return application

@@ -1,0 +1,1 @@
+"""Reverie's PostgreSQL database backend: Django's, with a cheaper connection health check."""
