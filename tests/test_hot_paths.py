@@ -168,3 +168,63 @@ def test_a_connection_in_use_is_not_probed_but_an_idle_one_is(monkeypatch) -> No
     connection.health_check_done = False
     connection.close_if_health_check_failed()
     assert probes == [True] and connection.health_check_done
+
+
+def _new_administration(world: World, key: str):  # type: ignore[no-untyped-def]
+    from reverie.measures.models import Administration
+
+    return Administration(
+        client=world.client,
+        episode=world.episode,
+        instrument=world.phq9,
+        source="fhir",
+        answers={"phq9-1": 1},
+        total=1,
+        idempotency_key=key,
+    )
+
+
+@pytest.mark.parametrize("head_present", [True, False])
+def test_create_inserts_and_audits_like_insert_then_record(
+    world: World, head_present: bool
+) -> None:
+    from reverie.measures.models import Administration
+
+    if not head_present:
+        # What a flushed database looks like: entries may go, the head row with them.
+        AuditHead.objects.all().delete()
+    before = AuditEntry.objects.order_by("-seq").first()
+    ctx = trail.Context(user=world.therapist, ip="192.0.2.8")
+    created = trail.create(
+        ctx, _new_administration(world, "create"), client_id=world.client.pk, detail={"k": 1}
+    )
+    assert created.pk is not None and not created._state.adding
+    assert _all_fields(Administration.objects.get(pk=created.pk)) == _all_fields(created)
+    entry = AuditEntry.objects.order_by("-seq").first()
+    assert entry is not None and entry != before
+    assert (entry.action, entry.object_type, entry.object_id, entry.client_id) == (
+        Action.CREATE,
+        "measures.administration",
+        str(created.pk),
+        world.client.pk,
+    )
+    assert (entry.actor_id, entry.ip, entry.detail) == (world.therapist.pk, "192.0.2.8", {"k": 1})
+    head = AuditHead.objects.get(pk=1)
+    assert (head.seq, head.hash) == (entry.seq, entry.hash)
+    if head_present:
+        assert entry.seq == (before.seq if before else 0) + 1
+        assert trail.verify().ok
+
+
+def test_create_rolls_back_with_its_transaction(world: World) -> None:
+    from django.db import IntegrityError, transaction
+
+    from reverie.measures.models import Administration
+
+    ctx = trail.Context(user=world.therapist)
+    trail.create(ctx, _new_administration(world, "dup"), client_id=world.client.pk)
+    counts = (Administration.objects.count(), AuditEntry.objects.count())
+    with pytest.raises(IntegrityError), transaction.atomic():
+        trail.create(ctx, _new_administration(world, "dup"), client_id=world.client.pk)
+    assert (Administration.objects.count(), AuditEntry.objects.count()) == counts
+    assert trail.verify().ok

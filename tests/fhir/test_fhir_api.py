@@ -208,6 +208,19 @@ def _outcome(response) -> OperationOutcome:
         ("not a QR", {"resourceType": "Patient"}, 400, "Expected a QuestionnaireResponse"),
         ("future", {"authored": "2999-01-01T00:00:00Z"}, 422, "future"),
         ("unknown item", {"extra_item": True}, 422, "is not an item of 'phq-9'"),
+        ("identifier not an object", {"identifier": "abc"}, 400, "must be an Identifier"),
+        (
+            "identifier system not a string",
+            {"identifier": {"system": 5, "value": "a"}},
+            400,
+            "identifier is not a valid Identifier (system",
+        ),
+        (
+            "identifier with a bad period",
+            {"identifier": {"value": "a", "period": {"start": "last week"}}},
+            400,
+            "identifier is not a valid Identifier (period.start",
+        ),
     ],
 )
 def test_bad_responses_get_an_operation_outcome_and_nothing_is_stored(

@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import base64
 import datetime
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -83,19 +86,87 @@ def _models() -> dict[str, Any]:
 
 _MODELS: dict[str, Any] = {}
 
+#: Repeated elements checked entry by entry with their own R4B model, remembering entries
+#: already found valid. A QuestionnaireResponse's items come from a short list (each
+#: question with each of its options, and the total), yet validating them again on every
+#: submission was a fifth of the API's CPU (bench/bench_fhir_submissions.py).
+_ENTRY_MODELS: Final = {"QuestionnaireResponse": ("item", "QuestionnaireResponseItem")}
+_VALID_ENTRIES: OrderedDict[str, None] = OrderedDict()
+_VALID_ENTRIES_MAX: Final = 4096
+_VALID_ENTRIES_LOCK = threading.Lock()
+
+
+def _models_by_name() -> dict[str, Any]:
+    if not _MODELS:
+        from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponseItem
+
+        _MODELS.update(_models())
+        _MODELS["QuestionnaireResponseItem"] = QuestionnaireResponseItem
+    return _MODELS
+
 
 def validated(resource: dict[str, Any]) -> dict[str, Any]:
-    """Check ``resource`` against its R4B model and return it unchanged."""
-    if not _MODELS:
-        _MODELS.update(_models())
-    model = _MODELS.get(resource.get("resourceType", ""))
+    """Check ``resource`` against its R4B model and return it unchanged.
+
+    Every element is validated by fhir.resources. For the repeated elements named in
+    ``_ENTRY_MODELS`` the resource is validated without them and each entry with the
+    entry's own model, which is what the resource's model does for each entry of that
+    list; an entry identical to one already found valid (same JSON) is not validated
+    again. ``tests/fhir/test_resources.py`` checks that this accepts and refuses exactly
+    what validating the whole resource at once does.
+    """
+    models = _models_by_name()
+    kind = resource.get("resourceType", "")
+    model = models.get(kind)
     if model is None:
-        raise InvalidResource(f"no R4B model for {resource.get('resourceType')!r}")
+        raise InvalidResource(f"no R4B model for {kind!r}")
+    field, entry_model = _ENTRY_MODELS.get(kind, ("", ""))
+    entries = resource.get(field) if field else None
     try:
-        model.model_validate(resource)
+        if isinstance(entries, list) and entries and all(isinstance(e, dict) for e in entries):
+            model.model_validate({k: v for k, v in resource.items() if k != field})
+            for entry in entries:
+                _validate_entry(models[entry_model], entry)
+        else:
+            model.model_validate(resource)
     except ValidationError as error:
-        raise InvalidResource(f"{resource['resourceType']} does not validate: {error}") from error
+        raise InvalidResource(f"{kind} does not validate: {error}") from error
     return resource
+
+
+def _validate_entry(model: Any, entry: dict[str, Any]) -> None:
+    key = f"{model.__name__}:{json.dumps(entry, sort_keys=True, separators=(',', ':'))}"
+    with _VALID_ENTRIES_LOCK:
+        if key in _VALID_ENTRIES:
+            _VALID_ENTRIES.move_to_end(key)
+            return
+    model.model_validate(entry)  # raises ValidationError; nothing is remembered then
+    with _VALID_ENTRIES_LOCK:
+        _VALID_ENTRIES[key] = None
+        if len(_VALID_ENTRIES) > _VALID_ENTRIES_MAX:
+            _VALID_ENTRIES.popitem(last=False)
+
+
+def identifier_problem(value: Any) -> str | None:
+    """Why ``value`` is not a valid R4B Identifier, or ``None`` when it is.
+
+    A submission's ``identifier`` is stored and sent back in every later read, so it is
+    checked against the R4B model before anything is stored: a bad one must be refused
+    with a 400, not discovered when the stored resource fails validation on the way out.
+    """
+    from fhir.resources.R4B.identifier import Identifier
+
+    if not isinstance(value, dict):
+        return "identifier must be an Identifier object"
+    try:
+        Identifier.model_validate(value)
+    except ValidationError as error:
+        details = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'identifier'}: {e['msg']}"
+            for e in error.errors()
+        )
+        return f"identifier is not a valid Identifier ({details})"
+    return None
 
 
 def base_url() -> str:

@@ -367,8 +367,9 @@ def questionnaire_response_create(request: HttpRequest) -> HttpResponse:
     except ValueError as error:
         return outcome(422, "value", str(error), "QuestionnaireResponse.item")
     identifier = body.get("identifier") or {}
-    if not isinstance(identifier, dict):
-        return outcome(400, "structure", "identifier must be an Identifier object.")
+    problem = resources.identifier_problem(identifier) if identifier else None
+    if problem:
+        return outcome(400, "structure", f"{problem}.", "QuestionnaireResponse.identifier")
     raw_key = request.headers.get("Idempotency-Key", "").strip()
     if identifier.get("value"):
         raw_key = f"{identifier.get('system', '')}|{identifier['value']}"

@@ -30,7 +30,6 @@ from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care.actions import raise_alert
 from reverie.care.models import Alert, Client, Episode, EpisodeStatus
-from reverie.core import rowsql
 from reverie.measures import emails, scheduling
 from reverie.measures.answers import AnswerProblems, check
 from reverie.measures.definitions import InstrumentDefinition, load_definition
@@ -231,8 +230,11 @@ def submit(
                 pk=request.pk, status=RequestStatus.OPEN, opens_at__lte=now, expires_at__gt=now
             ).update(status=RequestStatus.COMPLETED, completed_at=now):
                 raise _RequestClosed
-            # rowsql.insert: the ORM's INSERT compilation was a tenth of a submission.
-            administration = rowsql.insert(
+            # Inserted and audited by trail.create: compiling the INSERT through the ORM
+            # was a tenth of a submission, and the insert shares a round trip with the
+            # audit chain's lock on PostgreSQL.
+            administration = trail.create(
+                ctx,
                 Administration(
                     client=client,
                     episode=episode,
@@ -251,12 +253,7 @@ def submit(
                     idempotency_key=key,
                     request=request,
                     identifier=dict(identifier or {}),
-                )
-            )
-            trail.record(
-                ctx,
-                Action.CREATE,
-                administration,
+                ),
                 client_id=client.pk,
                 detail={
                     "instrument": instrument.code,

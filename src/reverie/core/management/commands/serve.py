@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from django.conf import settings
@@ -31,7 +32,16 @@ def gunicorn_settings(bind: str, workers: int, threads: int) -> dict[str, Any]:
         "timeout": 60,
         "graceful_timeout": 20,
         "forwarded_allow_ips": "127.0.0.1,::1",
+        "pre_fork": _freeze_heap,
     }
+
+
+def _freeze_heap(server: Any, worker: Any) -> None:
+    """Move everything the master has loaded (Django, the FHIR models, the instruments)
+    out of the garbage collector's sight before a worker is forked. The collector then
+    stops rescanning a quarter of a million long-lived objects in every worker, and the
+    shared pages are not dirtied by it (CPython's ``gc.freeze`` documents this use)."""
+    gc.freeze()
 
 
 def run_gunicorn(bind: str, workers: int, threads: int) -> None:
