@@ -48,6 +48,8 @@ ROOT = Path(__file__).resolve().parents[1]
 REVERIE = str(ROOT / ".venv" / "bin" / "reverie")
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+#: Set by ``--pg-socket DIR``: the app reaches PostgreSQL through its Unix socket.
+PG_SOCKET: str | None = None
 FREQUENCY = ["LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9"]
 LOINC = "http://loinc.org"
 
@@ -165,7 +167,10 @@ def environment(db: str, port: int) -> Iterator[dict[str, str]]:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{db_name}"')
             conn.execute(f'CREATE DATABASE "{db_name}"')
-        env["REVERIE_DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:5432/{db_name}"
+        # TCP on loopback, or the server's Unix socket (what a one-host practice uses).
+        where = "127.0.0.1:5432" if PG_SOCKET is None else ""
+        query = "" if PG_SOCKET is None else f"?host={PG_SOCKET}"
+        env["REVERIE_DATABASE_URL"] = f"postgresql://postgres@{where}/{db_name}{query}"
     try:
         yield env
     finally:
@@ -380,7 +385,15 @@ def main() -> None:
     parser.add_argument("--db", default="sqlite,postgres")
     parser.add_argument("--workers", type=int, help="override REVERIE_WEB_WORKERS")
     parser.add_argument("--threads", type=int, help="override REVERIE_WEB_THREADS")
+    parser.add_argument(
+        "--pg-socket",
+        metavar="DIR",
+        help="reach PostgreSQL through its Unix socket in DIR (e.g. /var/run/postgresql) "
+        "instead of TCP on 127.0.0.1",
+    )
     args = parser.parse_args()
+    global PG_SOCKET
+    PG_SOCKET = args.pg_socket
     shape = (
         f"{args.workers or 'default'} workers x {args.threads or 'default'} threads"
         if args.workers or args.threads

@@ -42,15 +42,19 @@ api_patterns = (
     "api",
 )
 
+# Django tries these in order on every request. The APIs come first: a FHIR submission
+# used to be matched against every page pattern before reaching /fhir/, a measurable
+# share of its time (bench/bench_fhir_submissions.py). No two patterns match the same
+# path, so the order only decides how soon a match is found.
 urlpatterns = [
     path("", include(core_patterns)),
+    path("fhir/", include("reverie.fhir.urls")),
+    path("api/v1/", include(api_patterns)),
     path("accounts/", include("reverie.accounts.urls")),
+    path("outcomes/", include("reverie.outcomes.urls")),
+    path("process/", include("reverie.process.urls")),
+    path("practice/", include(practice_patterns)),
     path("", include("reverie.care.urls")),
     path("", include("reverie.directory.urls")),
     path("", include("reverie.measures.urls")),
-    path("outcomes/", include("reverie.outcomes.urls")),
-    path("process/", include("reverie.process.urls")),
-    path("fhir/", include("reverie.fhir.urls")),
-    path("practice/", include(practice_patterns)),
-    path("api/v1/", include(api_patterns)),
 ]
