@@ -77,6 +77,8 @@ WEB_WORKERS = read_int(
     "REVERIE_WEB_WORKERS", min(max(2, os.cpu_count() or 1), 16), minimum=1, maximum=64
 )
 WEB_THREADS = read_int("REVERIE_WEB_THREADS", 1, minimum=1, maximum=64)
+# Off by default: request paths name clients; the audit trail is the record of access.
+ACCESS_LOG = read_bool("REVERIE_ACCESS_LOG", False)
 
 INSTALLED_APPS = [
     "django.contrib.auth",
