@@ -22,6 +22,7 @@ from reverie.audit.models import Action, AuditEntry, AuditHead
 from reverie.care.models import Client, Episode
 from reverie.core import rowsql
 from reverie.core.http import bearer_user
+from reverie.measures.models import Administration
 from reverie.testing import World
 
 pytestmark = pytest.mark.django_db
@@ -107,26 +108,25 @@ def test_record_returns_exactly_the_stored_row_and_moves_the_head(world: World) 
     assert trail.verify().ok
 
 
+def _new_administration(world: World, key: str) -> Administration:
+    return Administration(
+        client=world.client,
+        episode=world.episode,
+        instrument=world.phq9,
+        source="fhir",
+        answers={"phq9-1": 2},
+        total=2,
+        band="Minimal",
+        result={"total": 2},
+        idempotency_key=key,
+        identifier={"system": "urn:x", "value": key},
+    )
+
+
 def test_insert_stores_what_save_would_and_leaves_the_object_saved(world: World) -> None:
-    from reverie.measures.models import Administration
-
-    def new(key: str) -> Administration:
-        return Administration(
-            client=world.client,
-            episode=world.episode,
-            instrument=world.phq9,
-            source="fhir",
-            answers={"phq9-1": 2},
-            total=2,
-            band="Minimal",
-            result={"total": 2},
-            idempotency_key=key,
-            identifier={"system": "urn:x", "value": key},
-        )
-
-    by_orm = new("orm")
+    by_orm = _new_administration(world, "orm")
     by_orm.save()
-    by_insert = rowsql.insert(new("insert"))
+    by_insert = rowsql.insert(_new_administration(world, "insert"))
     assert by_insert.pk is not None and by_insert.pk != by_orm.pk
     assert not by_insert._state.adding and by_insert._state.db == connection.alias
     stored = {
@@ -170,26 +170,10 @@ def test_a_connection_in_use_is_not_probed_but_an_idle_one_is(monkeypatch) -> No
     assert probes == [True] and connection.health_check_done
 
 
-def _new_administration(world: World, key: str):  # type: ignore[no-untyped-def]
-    from reverie.measures.models import Administration
-
-    return Administration(
-        client=world.client,
-        episode=world.episode,
-        instrument=world.phq9,
-        source="fhir",
-        answers={"phq9-1": 1},
-        total=1,
-        idempotency_key=key,
-    )
-
-
 @pytest.mark.parametrize("head_present", [True, False])
 def test_create_inserts_and_audits_like_insert_then_record(
     world: World, head_present: bool
 ) -> None:
-    from reverie.measures.models import Administration
-
     if not head_present:
         # What a flushed database looks like: entries may go, the head row with them.
         AuditHead.objects.all().delete()
@@ -218,8 +202,6 @@ def test_create_inserts_and_audits_like_insert_then_record(
 
 def test_create_rolls_back_with_its_transaction(world: World) -> None:
     from django.db import IntegrityError, transaction
-
-    from reverie.measures.models import Administration
 
     ctx = trail.Context(user=world.therapist)
     trail.create(ctx, _new_administration(world, "dup"), client_id=world.client.pk)
