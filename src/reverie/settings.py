@@ -178,6 +178,10 @@ else:
                     "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=20000;"
                 ),
             },
+            # Tests use a file too, not Django's in-memory shared-cache database: shared
+            # cache has table locks that fail at once instead of waiting, so tests of
+            # concurrent workers would see errors no deployment can have.
+            "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")},
         }
     }
 
