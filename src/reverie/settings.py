@@ -71,9 +71,9 @@ BIND = read_str("REVERIE_BIND", "127.0.0.1:8000")
 # Requests are CPU-bound Python, so threads in one process mostly queue on the GIL, and
 # processes beyond one per core only add switching: on 2 cores, 2 single-threaded workers
 # served more submissions per second, with a lower p95, than 3, 4 or 2 x 4 threads
-# (bench/bench_fhir_submissions.py). One thread means gunicorn's sync worker. At least
-# two, so one slow request never holds up every other.
-# The cores this process may run on (a container's cpuset), not every core of the host.
+# (bench/bench_fhir_submissions.py). One thread means gunicorn's sync worker. Cores are
+# those this process may run on (a container's cpuset), not the host's; at least two
+# workers, so one slow request never holds up every other.
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 WEB_WORKERS = read_int("REVERIE_WEB_WORKERS", min(max(2, _CORES or 1), 16), minimum=1, maximum=64)
 WEB_THREADS = read_int("REVERIE_WEB_THREADS", 1, minimum=1, maximum=64)

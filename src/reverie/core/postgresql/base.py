@@ -35,10 +35,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self._last_cursor_at = time.monotonic()
         return super().create_cursor(name)
 
-    def connect(self) -> None:
-        super().connect()
-        self._last_cursor_at = float("-inf")
-
     def close_if_health_check_failed(self) -> None:
         if (
             self.connection is not None
