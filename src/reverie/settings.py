@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "reverie.core",
+    "reverie.outbox",
     "reverie.accounts",
     "reverie.audit",
     "reverie.care",
@@ -249,6 +250,11 @@ CONTENT_SECURITY_POLICY = {
 # --- email -------------------------------------------------------------------------------
 EMAIL_HOST = read_str("REVERIE_EMAIL_HOST", "")
 DEFAULT_FROM_EMAIL = read_str("REVERIE_EMAIL_FROM", "Reverie <no-reply@localhost>")
+# Seconds any one mail-server operation may take before the outbox gives up and retries
+# later (Django's SMTP backend applies it to connecting and to every command). Mail is
+# sent after commit and outside the request's critical path, so this bounds how long a
+# slow server can occupy a web or worker thread, not how long a page takes.
+EMAIL_TIMEOUT = read_int("REVERIE_EMAIL_TIMEOUT", 10, minimum=1, maximum=300)
 if EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_PORT = read_int("REVERIE_EMAIL_PORT", 587, minimum=1, maximum=65535)

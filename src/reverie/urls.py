@@ -3,7 +3,7 @@ entry in the access matrix."""
 
 from django.urls import include, path
 
-from reverie.accounts import admin_views
+from reverie.accounts import admin_views, outbox_views
 from reverie.accounts import api as accounts_api
 from reverie.audit import views as audit_views
 from reverie.care import admin_views as care_admin_views
@@ -27,6 +27,8 @@ practice_patterns = (
         path("users/<int:pk>/unlock/", admin_views.unlock, name="unlock"),
         path("users/<int:pk>/active/", admin_views.set_active, name="set_active"),
         path("audit/", audit_views.browse, name="audit"),
+        path("outgoing-mail/", outbox_views.outgoing, name="outgoing"),
+        path("outgoing-mail/<int:pk>/retry/", outbox_views.retry, name="retry_message"),
         path("grants/", care_admin_views.grants, name="grants"),
         path("grants/<int:pk>/revoke/", care_admin_views.revoke, name="revoke_grant"),
     ],

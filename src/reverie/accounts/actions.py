@@ -108,9 +108,32 @@ def revoke_token(ctx: trail.Context, token: ApiToken) -> None:
 def send_invitation(
     ctx: trail.Context, user: User, invited_by: str, client_id: int | None = None
 ) -> None:
-    """Email the set-your-password invitation and record that it went out. The entry is
-    written after sending, so the trail never claims an invitation that failed to leave."""
+    """Queue the set-your-password invitation and record it, in one transaction; the
+    outbox sends it after commit and retries while mail is down."""
     from reverie.accounts import emails
 
-    emails.invitation(user, invited_by=invited_by)
-    trail.record(ctx, Action.INVITE, user, client_id=client_id)
+    with transaction.atomic():
+        emails.invitation(user, invited_by=invited_by)
+        trail.record(ctx, Action.INVITE, user, client_id=client_id)
+
+
+def retry_message(ctx: trail.Context, message_id: int) -> bool:
+    """The practice admin's "retry now" for a pending or failed outgoing message of their
+    own practice: it becomes due at once (and is sent after this request). Audited;
+    False when there is no such message to retry."""
+    from reverie.outbox import delivery
+
+    if ctx.practice_id is None:
+        return False
+    with transaction.atomic():
+        if not delivery.retry_now(message_id, ctx.practice_id):
+            return False
+        trail.record(
+            ctx,
+            Action.UPDATE,
+            object_type="outbox.message",
+            object_id=message_id,
+            detail={"retry": True},
+        )
+        transaction.on_commit(lambda: delivery.after_commit(message_id), robust=True)
+    return True

@@ -1,28 +1,17 @@
 """Every email Reverie sends about accounts: one function per message, each rendered
-from subject/text/html templates in templates/emails/."""
+from subject/text/html templates in templates/emails/ and queued in the outbox, which
+sends it after the caller's transaction commits."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
-from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from reverie.accounts.models import User
-
-
-def send(template: str, to: str, context: dict[str, Any]) -> None:
-    subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
-    text = render_to_string(f"emails/{template}.txt", context)
-    html = render_to_string(f"emails/{template}.html", context)
-    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [to])
-    message.attach_alternative(html, "text/html")
-    message.send()
+from reverie.outbox.queue import enqueue
 
 
 def set_password_link(user: User) -> str:
@@ -33,7 +22,7 @@ def set_password_link(user: User) -> str:
 
 def invitation(user: User, invited_by: str) -> None:
     """Welcome a new user with a link to choose their password (valid three days)."""
-    send(
+    enqueue(
         "invitation",
         user.email,
         {
@@ -42,4 +31,10 @@ def invitation(user: User, invited_by: str) -> None:
             "link": set_password_link(user),
             "invited_by": invited_by,
         },
+        practice_id=user.practice_id,
     )
+
+
+def password_reset(to: str, context: dict, practice_id: int | None) -> None:
+    """Django's password-reset message (its form renders the link into ``context``)."""
+    enqueue("password_reset", to, context, practice_id=practice_id)

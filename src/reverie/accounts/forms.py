@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.utils import formats, timezone
 
 from reverie.accounts import actions
@@ -64,3 +64,21 @@ class InviteForm(forms.Form):
         if User.objects.filter(email=email).exists():
             raise forms.ValidationError("Someone already has an account with this email.")
         return email
+
+
+class OutboxPasswordResetForm(PasswordResetForm):
+    """Django's password reset, with its email queued in the outbox like every other."""
+
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        from reverie.accounts import emails
+
+        user = context.get("user")
+        emails.password_reset(to_email, context, getattr(user, "practice_id", None))

@@ -16,7 +16,7 @@ from django_otp import match_token
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from reverie.accounts.forms import LoginForm, TokenForm
+from reverie.accounts.forms import LoginForm, OutboxPasswordResetForm, TokenForm
 from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.core.decorators import signed_in_user
@@ -81,9 +81,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
 
 class PasswordResetView(auth_views.PasswordResetView):
     template_name = "accounts/password_reset.html"
-    email_template_name = "emails/password_reset.txt"
-    html_email_template_name = "emails/password_reset.html"
-    subject_template_name = "emails/password_reset_subject.txt"
+    form_class = OutboxPasswordResetForm  # renders emails/password_reset{_subject.txt,.txt,.html}
     success_url = reverse_lazy("accounts:password_reset_done")
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import logging
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
@@ -35,8 +34,6 @@ from reverie.directory.models import (
 )
 from reverie.directory.profiles import concern_key
 from reverie.directory.selfcheck import evaluate
-
-log = logging.getLogger(__name__)
 
 #: How many consultation requests one connection may send in :data:`RATE_WINDOW`. A person
 #: rarely needs more than one; a handful leaves room for mistakes and shared connections.
@@ -203,16 +200,6 @@ def note_attempt(digest: str, now: dt.datetime | None = None) -> None:
     ConsultationAttempt.objects.create(ip_digest=digest, at=now or timezone.now())
 
 
-def _send_safely(what: str, send: Any, *args: Any) -> bool:
-    """Mail problems must not undo a request that is already safely stored."""
-    try:
-        send(*args)
-    except OSError:
-        log.exception("could not send %s", what)
-        return False
-    return True
-
-
 def submit_consultation(
     ctx: trail.Context,
     practice: Practice,
@@ -265,10 +252,12 @@ def submit_consultation(
                 "selfcheck_attached": selfcheck is not None,
             },
         )
-    _send_safely("consultation confirmation", emails.consultation_received, request)
-    admins = User.objects.filter(practice=practice, role=Role.ADMIN, is_active=True)
-    for admin in admins.order_by("pk"):
-        _send_safely("intake notice", emails.consultation_new, request, admin)
+        # Queued with the request and sent after commit: a mail outage delays them and
+        # never loses the request.
+        emails.consultation_received(request)
+        admins = User.objects.filter(practice=practice, role=Role.ADMIN, is_active=True)
+        for admin in admins.order_by("pk"):
+            emails.consultation_new(request, admin)
     return request
 
 
@@ -322,7 +311,7 @@ class Conversion:
     client: Client
     episode: Episode
     portal_user: User | None
-    invitation_sent: bool
+    invitation_sent: bool  # queued in the outbox; it goes out after commit
 
 
 def _concerns(selfcheck: object) -> list[str]:
@@ -350,8 +339,8 @@ def convert_to_client(
     """Make the person a client with an intake episode and, if asked, a portal invitation.
 
     All of it happens in one transaction: if any step is refused (an email already in use,
-    a therapist of another practice), nothing is created. The invitation email goes out after
-    the transaction commits.
+    a therapist of another practice), nothing is created. The invitation is queued in the
+    same transaction and sent after it commits.
     """
     admin = _require_admin(ctx, request.practice_id)
     if request.client_id is not None or request.status == RequestStatus.CONVERTED:
@@ -398,19 +387,11 @@ def convert_to_client(
                 client_id=client.pk,
                 detail={"status": RequestStatus.CONVERTED, "client": client.pk},
             )
+            if portal is not None:
+                account_actions.send_invitation(ctx, portal, admin.display_name, client.pk)
     except (care_actions.CareActionError, account_actions.ActionError) as exc:
         raise DirectoryActionError(str(exc)) from None
-    sent = False
-    if portal is not None:
-        sent = _send_safely(
-            "portal invitation",
-            account_actions.send_invitation,
-            ctx,
-            portal,
-            admin.display_name,
-            client.pk,
-        )
-    return Conversion(client, episode, portal, sent)
+    return Conversion(client, episode, portal, portal is not None)
 
 
 # --- housekeeping (run by the worker) -------------------------------------------------------
@@ -436,16 +417,17 @@ def remind_waiting(now: dt.datetime | None = None) -> dict[int, int]:
         created_at__lte=now - REPLY_REMINDER_AFTER,
     ).values_list("pk", "practice_id")
     counts: dict[int, int] = {}
-    for pk, practice_id in due:
-        claimed = ConsultationRequest.objects.filter(pk=pk, reminded_at__isnull=True).update(
-            reminded_at=now
-        )
-        if claimed:
-            counts[practice_id] = counts.get(practice_id, 0) + 1
-    for practice in Practice.objects.filter(pk__in=counts):
-        admins = User.objects.filter(practice=practice, role=Role.ADMIN, is_active=True)
-        for admin in admins.order_by("pk"):
-            _send_safely(
-                "intake reminder", emails.consultation_waiting, practice, admin, counts[practice.pk]
+    # Claims and reminders commit together: a request is marked reminded only if its
+    # reminder is queued.
+    with transaction.atomic():
+        for pk, practice_id in due:
+            claimed = ConsultationRequest.objects.filter(pk=pk, reminded_at__isnull=True).update(
+                reminded_at=now
             )
+            if claimed:
+                counts[practice_id] = counts.get(practice_id, 0) + 1
+        for practice in Practice.objects.filter(pk__in=counts):
+            admins = User.objects.filter(practice=practice, role=Role.ADMIN, is_active=True)
+            for admin in admins.order_by("pk"):
+                emails.consultation_waiting(practice, admin, counts[practice.pk])
     return counts

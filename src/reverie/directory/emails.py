@@ -1,20 +1,21 @@
 """Emails of the front door. None of them repeats what a person wrote or which concerns they
 named: email is not a safe channel, so messages say only that something arrived or waits,
-and link to Reverie, where access rules and the audit trail apply."""
+and link to Reverie, where access rules and the audit trail apply. Each is queued in the
+outbox and sent after the caller's transaction commits."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.urls import reverse
 
-from reverie.accounts.emails import send
 from reverie.accounts.models import Practice, User
 from reverie.directory.models import ConsultationRequest
+from reverie.outbox.queue import enqueue
 
 
 def consultation_received(request: ConsultationRequest) -> None:
     """Confirm to the person that their request arrived, with the crisis information."""
-    send(
+    enqueue(
         "consultation_received",
         request.email,
         {
@@ -22,12 +23,14 @@ def consultation_received(request: ConsultationRequest) -> None:
             "practice": request.practice,
             "crisis_info": request.practice.crisis_info,
         },
+        practice_id=request.practice_id,
+        dedupe_key=f"consultation_received:{request.pk}",
     )
 
 
 def consultation_new(request: ConsultationRequest, admin: User) -> None:
     """Tell a practice admin that a request is waiting in the intake queue."""
-    send(
+    enqueue(
         "consultation_new",
         admin.email,
         {
@@ -35,12 +38,14 @@ def consultation_new(request: ConsultationRequest, admin: User) -> None:
             "practice": request.practice,
             "link": settings.BASE_URL + reverse("directory:intake"),
         },
+        practice_id=request.practice_id,
+        dedupe_key=f"consultation_new:{request.pk}:{admin.pk}",
     )
 
 
 def consultation_waiting(practice: Practice, admin: User, count: int) -> None:
     """Remind a practice admin of requests that have had no reply for a while."""
-    send(
+    enqueue(
         "consultation_waiting",
         admin.email,
         {
@@ -49,4 +54,5 @@ def consultation_waiting(practice: Practice, admin: User, count: int) -> None:
             "count": count,
             "link": settings.BASE_URL + reverse("directory:intake"),
         },
+        practice_id=practice.pk,
     )

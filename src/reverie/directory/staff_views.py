@@ -344,13 +344,7 @@ def intake_convert(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 text = f"{done.client.display_name} is now a client, with an intake episode."
                 if done.portal_user is not None and done.invitation_sent:
-                    text += f" A portal invitation went to {done.portal_user.email}."
-                elif done.portal_user is not None:
-                    messages.error(
-                        request,
-                        "The portal invitation email could not be sent. Check the mail "
-                        "settings; the person can use “Forgot your password?” to get a link.",
-                    )
+                    text += f" A portal invitation is on its way to {done.portal_user.email}."
                 messages.success(request, text)
                 return redirect("care:client", done.client.pk)
         return render(

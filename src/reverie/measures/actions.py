@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -49,8 +48,6 @@ from reverie.measures.models import (
 from reverie.measures.registry import definition_for, visible_instruments
 from reverie.measures.scoring import CriticalHit, ScoreResult, ScoringError, score
 from reverie.measures.writelock import serialized_writes
-
-log = logging.getLogger("reverie.measures")
 
 __all__ = [
     "AnswerProblems",
@@ -517,25 +514,24 @@ def _claim_and_send(
     purpose: str,
     now: datetime.datetime,
 ) -> int:
-    """Claim each request with a conditional UPDATE and send its email; a request another
-    worker claimed first is skipped, so each message goes out once."""
+    """Claim each request with a conditional UPDATE and queue its email in the same
+    transaction; a request another worker claimed first is skipped, so each message goes
+    out once. The outbox sends it after commit and retries while mail is down. Returns how
+    many were queued."""
     sent = 0
     for pk in pks:
-        claimed = MeasureRequest.objects.filter(
-            pk=pk, status=RequestStatus.OPEN, **{f"{field}__isnull": True}
-        ).update(**{field: now})
-        if not claimed:
-            continue
-        request = MeasureRequest.objects.select_related("client__practice", "instrument").get(pk=pk)
-        ctx = trail.system("measures.mailer", practice=request.client.practice)
-        try:
-            with transaction.atomic():
-                raw = _new_link(ctx, request, purpose)
-                emails.measure_link(request, raw, reminder=purpose == "reminder")
-        except Exception:  # the mail server failed: release the claim so a later run retries
-            log.exception("could not send %s for measure request %s", purpose, pk)
-            MeasureRequest.objects.filter(pk=pk).update(**{field: None})
-            continue
+        with transaction.atomic():
+            claimed = MeasureRequest.objects.filter(
+                pk=pk, status=RequestStatus.OPEN, **{f"{field}__isnull": True}
+            ).update(**{field: now})
+            if not claimed:
+                continue
+            request = MeasureRequest.objects.select_related("client__practice", "instrument").get(
+                pk=pk
+            )
+            ctx = trail.system("measures.mailer", practice=request.client.practice)
+            raw = _new_link(ctx, request, purpose)
+            emails.measure_link(request, raw, reminder=purpose == "reminder")
         sent += 1
     return sent
 

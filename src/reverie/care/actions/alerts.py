@@ -62,6 +62,10 @@ def raise_alert(
 ) -> Alert:
     """Open an alert and tell the treating therapist at once, in the app and by email.
 
+    The email is queued in the outbox in the same transaction as the alert and sent after
+    it commits, so the alert (and the submission that raised it) is stored and visible
+    whatever the mail server does; the outbox retries until the mail goes out.
+
     Idempotent per source object: raising the same alert for the same administration
     again (a retried submission) returns the existing alert and sends nothing twice.
     """
@@ -83,8 +87,8 @@ def raise_alert(
             source_id=source_id,
         )
         trail.record(ctx, Action.CREATE, alert, client_id=client.pk, detail={"kind": kind})
-    for therapist in alert_recipients(alert):
-        emails.alert_raised(alert, therapist)
+        for therapist in alert_recipients(alert):
+            emails.alert_raised(alert, therapist)
     return alert
 
 
@@ -118,7 +122,9 @@ def escalate_unacknowledged(now: datetime.datetime | None = None) -> int:
     """Email the practice admins about crisis alerts nobody acknowledged in time.
 
     Each alert is claimed with a conditional UPDATE, so it is escalated once even when
-    several workers run this at the same moment.
+    several workers run this at the same moment. The claim, its audit entry and the
+    admins' emails commit together; the emails are sent after commit by the outbox, so
+    escalation happens (and shows on the Alerts page) even while mail is down.
     """
     now = now or timezone.now()
     cutoff = now - datetime.timedelta(minutes=settings.ALERT_ESCALATION_MINUTES)
@@ -130,17 +136,18 @@ def escalate_unacknowledged(now: datetime.datetime | None = None) -> int:
     ).values_list("pk", flat=True)
     escalated = 0
     for pk in list(due):
-        if not Alert.objects.filter(pk=pk, escalated_at__isnull=True).update(escalated_at=now):
-            continue
-        alert = Alert.objects.select_related("client__practice").get(pk=pk)
-        ctx = trail.system("worker", practice=alert.client.practice)
-        trail.record(
-            ctx, Action.UPDATE, alert, client_id=alert.client_id, detail={"escalated": True}
-        )
-        admins = User.objects.filter(
-            practice_id=alert.client.practice_id, role=Role.ADMIN, is_active=True
-        )
-        for admin in admins:
-            emails.alert_escalated(alert, admin)
+        with transaction.atomic():
+            if not Alert.objects.filter(pk=pk, escalated_at__isnull=True).update(escalated_at=now):
+                continue
+            alert = Alert.objects.select_related("client__practice").get(pk=pk)
+            ctx = trail.system("worker", practice=alert.client.practice)
+            trail.record(
+                ctx, Action.UPDATE, alert, client_id=alert.client_id, detail={"escalated": True}
+            )
+            admins = User.objects.filter(
+                practice_id=alert.client.practice_id, role=Role.ADMIN, is_active=True
+            )
+            for admin in admins.order_by("pk"):
+                emails.alert_escalated(alert, admin)
         escalated += 1
     return escalated

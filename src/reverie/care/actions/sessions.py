@@ -226,8 +226,9 @@ def send_due_reminders(
 ) -> int:
     """Email consenting clients about sessions in the next day, each exactly once.
 
-    The reminder is claimed by a conditional UPDATE before it is sent, so two workers
-    racing for the same session cannot both send it.
+    The reminder is claimed by a conditional UPDATE and queued in the outbox in the same
+    transaction, so two workers racing for the same session cannot both queue it, and a
+    session is never marked reminded without its reminder. Returns how many were queued.
     """
     now = now or timezone.now()
     ahead = ahead or datetime.timedelta(hours=24)
@@ -240,12 +241,13 @@ def send_due_reminders(
     ).exclude(episode__client__email="")
     sent = 0
     for pk in list(due.values_list("pk", flat=True)):
-        if not Appointment.objects.filter(pk=pk, reminder_sent_at__isnull=True).update(
-            reminder_sent_at=now
-        ):
-            continue
-        appointment = Appointment.objects.select_related("episode__client__practice").get(pk=pk)
-        emails.appointment_reminder(appointment)
+        with transaction.atomic():
+            if not Appointment.objects.filter(pk=pk, reminder_sent_at__isnull=True).update(
+                reminder_sent_at=now
+            ):
+                continue
+            appointment = Appointment.objects.select_related("episode__client__practice").get(pk=pk)
+            emails.appointment_reminder(appointment)
         sent += 1
     return sent
 
