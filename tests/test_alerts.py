@@ -26,9 +26,10 @@ def _crisis(world: World) -> Alert:
 
 
 def test_raising_an_alert_emails_the_treating_therapist_without_clinical_detail(
-    world: World,
+    world: World, django_capture_on_commit_callbacks
 ) -> None:
-    alert = _crisis(world)
+    with django_capture_on_commit_callbacks(execute=True):  # sent when the alert commits
+        alert = _crisis(world)
     assert [m.to for m in mail.outbox] == [[world.therapist.email]]
     body = mail.outbox[0].body
     assert "crisis item" in body and world.client.family_name not in body and "item 9" not in body
@@ -37,9 +38,12 @@ def test_raising_an_alert_emails_the_treating_therapist_without_clinical_detail(
     ).exists()
 
 
-def test_the_same_source_never_alerts_twice(world: World) -> None:
-    first = _crisis(world)
-    second = _crisis(world)
+def test_the_same_source_never_alerts_twice(
+    world: World, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        first = _crisis(world)
+        second = _crisis(world)
     assert first.pk == second.pk
     assert len(mail.outbox) == 1
 
@@ -67,13 +71,15 @@ def test_colleague_neither_sees_nor_acknowledges_another_therapists_alert(
     assert alert.acknowledged_at is None
 
 
-def test_unacknowledged_crisis_escalates_to_admins_once(world: World, settings) -> None:
+def test_unacknowledged_crisis_escalates_to_admins_once(
+    world: World, settings, django_capture_on_commit_callbacks
+) -> None:
     alert = _crisis(world)
-    mail.outbox.clear()
     later = timezone.now() + datetime.timedelta(minutes=settings.ALERT_ESCALATION_MINUTES + 1)
-    assert actions.escalate_unacknowledged(now=timezone.now()) == 0
-    assert actions.escalate_unacknowledged(now=later) == 1
-    assert actions.escalate_unacknowledged(now=later) == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert actions.escalate_unacknowledged(now=timezone.now()) == 0
+        assert actions.escalate_unacknowledged(now=later) == 1
+        assert actions.escalate_unacknowledged(now=later) == 0
     assert [m.to for m in mail.outbox] == [[world.admin.email]]
     alert.refresh_from_db()
     assert alert.escalated_at is not None

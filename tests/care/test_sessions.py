@@ -155,12 +155,15 @@ def _consenting_session(world: World) -> Appointment:
     )
 
 
-def test_reminder_goes_only_to_consenting_clients_and_names_no_therapist(world: World) -> None:
+def test_reminder_goes_only_to_consenting_clients_and_names_no_therapist(
+    world: World, django_capture_on_commit_callbacks
+) -> None:
     Appointment.objects.create(
         episode=world.other_episode, starts_at=timezone.now() + datetime.timedelta(hours=3)
     )
     _consenting_session(world)
-    assert actions.send_due_reminders() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert actions.send_due_reminders() == 1
     assert [m.to for m in mail.outbox] == [[world.client.email]]
     assert world.therapist.full_name not in mail.outbox[0].body
     assert actions.send_due_reminders() == 0

@@ -137,7 +137,7 @@ def test_triage_cannot_assign_a_therapist_of_another_practice(world: World, admi
 
 
 def test_converting_makes_a_client_an_intake_episode_and_a_portal_invitation(
-    world: World, admin
+    world: World, admin, django_capture_on_commit_callbacks
 ) -> None:
     request = submit(world, selfcheck=RISKY)
     url = reverse("directory:intake_convert", args=[request.pk])
@@ -145,20 +145,21 @@ def test_converting_makes_a_client_an_intake_episode_and_a_portal_invitation(
     assert 'value="Rowan"' in form and 'value="Ash"' in form
     mail.outbox.clear()
     before = AuditEntry.objects.count()
-    response = admin.post(
-        url,
-        {
-            "given_name": "Rowan",
-            "family_name": "Ash",
-            "email": "rowan@example.org",
-            "phone": "",
-            "therapist": world.therapist.pk,
-            "modality": "psychodynamic",
-            "sessions_per_week": "2",
-            "start_date": timezone.localdate().isoformat(),
-            "invite": "on",
-        },
-    )
+    with django_capture_on_commit_callbacks(execute=True):  # the invitation goes after commit
+        response = admin.post(
+            url,
+            {
+                "given_name": "Rowan",
+                "family_name": "Ash",
+                "email": "rowan@example.org",
+                "phone": "",
+                "therapist": world.therapist.pk,
+                "modality": "psychodynamic",
+                "sessions_per_week": "2",
+                "start_date": timezone.localdate().isoformat(),
+                "invite": "on",
+            },
+        )
     client = Client.objects.get(family_name="Ash")
     assert response.status_code == 302 and response["Location"] == reverse(
         "care:client", args=[client.pk]

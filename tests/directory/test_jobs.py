@@ -35,13 +35,16 @@ def test_old_rate_limit_counts_are_forgotten(db) -> None:
     assert list(ConsultationAttempt.objects.values_list("ip_digest", flat=True)) == ["b" * 64]
 
 
-def test_admins_are_reminded_once_about_requests_left_waiting(world: World) -> None:
+def test_admins_are_reminded_once_about_requests_left_waiting(
+    world: World, django_capture_on_commit_callbacks
+) -> None:
     waiting = _request(world, "waiting", dt.timedelta(days=3))
     _request(world, "fresh", dt.timedelta(hours=5))
     answered = _request(world, "answered", dt.timedelta(days=4))
     ConsultationRequest.objects.filter(pk=answered.pk).update(status="contacted")
     mail.outbox.clear()
-    assert actions.remind_waiting() == {world.practice.pk: 1}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert actions.remind_waiting() == {world.practice.pk: 1}
     [reminder] = mail.outbox
     assert reminder.to == [world.admin.email]
     assert "1 consultation request still waiting" in reminder.subject
@@ -50,5 +53,6 @@ def test_admins_are_reminded_once_about_requests_left_waiting(world: World) -> N
     assert waiting.reminded_at is not None
     # A second run, or a second worker, finds nothing left to claim.
     mail.outbox.clear()
-    assert actions.remind_waiting() == {}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert actions.remind_waiting() == {}
     assert mail.outbox == []

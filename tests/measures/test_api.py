@@ -118,17 +118,18 @@ def test_submit_with_bad_answers_names_them_and_stores_nothing(
 
 
 def test_a_crisis_answer_comes_back_with_the_practice_crisis_text(
-    client, world: World, make_request
+    client, world: World, make_request, django_capture_on_commit_callbacks
 ) -> None:
     request = make_request()
     headers = _auth(world, "client")
     mail.outbox.clear()
-    draft = _post(
-        client,
-        reverse("api:measure_draft", args=[request.pk]),
-        {"answers": {"phq9-9": 1}},
-        **headers,
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        draft = _post(
+            client,
+            reverse("api:measure_draft", args=[request.pk]),
+            {"answers": {"phq9-9": 1}},
+            **headers,
+        )
     assert draft.json()["crisis"]["message"] == world.practice.crisis_info
     assert len(mail.outbox) == 1
 

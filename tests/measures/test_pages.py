@@ -10,6 +10,7 @@ from pathlib import Path
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client as HttpClient
+from django.test import TestCase
 from django.urls import reverse
 from django.utils import timezone
 
@@ -100,7 +101,7 @@ def test_a_refused_form_names_each_question_keeps_the_answers_and_stores_nothing
 
 
 def test_crisis_answer_in_the_portal_shows_the_crisis_card_and_alerts_the_therapist(
-    world: World, as_user, make_request
+    world: World, as_user, make_request, django_capture_on_commit_callbacks
 ) -> None:
     world.practice.crisis_info = "Call or text 988 now.\n\nIn danger: call 911."
     world.practice.save(update_fields=["crisis_info"])
@@ -108,7 +109,8 @@ def test_crisis_answer_in_the_portal_shows_the_crisis_card_and_alerts_the_therap
     mail.outbox.clear()
     http = as_user("client")
     data = form_data(phq9_answers(0, 0, 0, 0, 0, 0, 0, 0, 1), action="submit", key="c" * 32)
-    response = http.post(reverse("measures:answer", args=[request.pk]), data, follow=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = http.post(reverse("measures:answer", args=[request.pk]), data, follow=True)
     page = response.content.decode()
     assert re.search(r'<section class="crisis-card"[^>]*tabindex="-1">', page)
     assert '<a class="tel" href="tel:988">988</a>' in page
@@ -161,7 +163,8 @@ def test_another_client_and_staff_cannot_open_someone_elses_questionnaire(
 
 def _emailed_link(world: World, request: MeasureRequest) -> str:
     mail.outbox.clear()
-    actions.send_link(trail.Context(user=world.therapist), request)
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the outbox sends after commit
+        actions.send_link(trail.Context(user=world.therapist), request)
     return re.search(r"(/m/[\w-]+/)", mail.outbox[0].body).group(1)  # type: ignore[union-attr]
 
 
@@ -196,7 +199,9 @@ def test_an_expired_link_says_so_and_an_unknown_one_is_not_found(
         expires_at=timezone.now() - datetime.timedelta(seconds=1)
     )
     response = HttpClient().get(path)
-    assert response.status_code == 410 and "has passed" in response.content.decode()
+    page = response.content.decode()
+    assert response.status_code == 410 and "This link is closed" in page
+    assert "If you need help now" in page and 'href="tel:988"' in page  # crisis resources
     post = HttpClient().post(path, form_data(phq9_answers(), action="submit"))
     assert post.status_code == 410 and not Administration.objects.filter(request=request).exists()
     assert HttpClient().get("/m/not-a-real-token/").status_code == 404
@@ -296,13 +301,17 @@ def test_therapist_changes_the_schedule_on_its_page(world: World, as_user) -> No
     assert bad.status_code == 400 and "Nothing was changed" in bad.content.decode()
 
 
-def test_therapist_asks_for_a_questionnaire_and_a_link_is_emailed(world: World, as_user) -> None:
+def test_therapist_asks_for_a_questionnaire_and_a_link_is_emailed(
+    world: World, as_user, django_capture_on_commit_callbacks
+) -> None:
     mail.outbox.clear()
     gad7 = Instrument.objects.get(code="gad-7")
-    response = as_user("therapist").post(
-        reverse("measures:ask", args=[world.client.pk]),
-        {"instrument": gad7.pk, "episode": world.episode.pk, "timepoint": "session"},
-    )
+    http = as_user("therapist")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = http.post(
+            reverse("measures:ask", args=[world.client.pk]),
+            {"instrument": gad7.pk, "episode": world.episode.pk, "timepoint": "session"},
+        )
     assert response.status_code == 302
     request = MeasureRequest.objects.get(instrument=gad7, client=world.client)
     assert request.link_sent_at is not None and [m.to for m in mail.outbox] == [

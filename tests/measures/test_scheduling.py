@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime
 import re
 
+import pytest
 from django.core import mail
+from django.db import DatabaseError
 from django.utils import timezone
 
 from reverie.accounts.models import hash_token
@@ -21,6 +23,7 @@ from reverie.measures.models import (
     RequestLink,
     RequestStatus,
 )
+from reverie.outbox.models import Message
 from reverie.testing import World
 
 
@@ -131,12 +134,15 @@ def test_an_instrument_taken_off_the_session_schedule_is_not_asked(world: World)
     assert [r.instrument.code for r in scheduling.open_session_requests()] == ["gad-7"]
 
 
-def test_the_link_is_emailed_once_with_a_token_stored_only_as_a_digest(world: World) -> None:
+def test_the_link_is_emailed_once_with_a_token_stored_only_as_a_digest(
+    world: World, django_capture_on_commit_callbacks
+) -> None:
     _session_tomorrow(world)
     scheduling.open_session_requests()
     mail.outbox.clear()
-    assert actions.send_due_links() == 2
-    assert actions.send_due_links() == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert actions.send_due_links() == 2
+        assert actions.send_due_links() == 0
     assert [m.to for m in mail.outbox] == [[world.client.email]] * 2
     body = mail.outbox[0].body
     token = re.search(r"/m/([\w-]+)/", body).group(1)  # type: ignore[union-attr]
@@ -159,32 +165,38 @@ def test_a_request_claimed_by_another_worker_is_not_sent_twice(world: World, mon
 
     monkeypatch.setattr(MeasureRequest.objects, "filter", claimed_by_someone_else)
     assert actions.send_due_links() == 0
-    assert mail.outbox == []
+    assert not Message.objects.exists()
 
 
-def test_one_reminder_is_sent_before_the_request_closes(world: World, make_request) -> None:
+def test_one_reminder_is_sent_before_the_request_closes(
+    world: World, make_request, django_capture_on_commit_callbacks
+) -> None:
     request = make_request()
     actions.send_link(trail.Context(user=world.therapist), request)
     mail.outbox.clear()
-    assert actions.send_due_reminders() == 0  # not yet due
-    later = request.remind_at + datetime.timedelta(minutes=1)
-    assert actions.send_due_reminders(now=later) == 1
-    assert actions.send_due_reminders(now=later) == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert actions.send_due_reminders() == 0  # not yet due
+        later = request.remind_at + datetime.timedelta(minutes=1)
+        assert actions.send_due_reminders(now=later) == 1
+        assert actions.send_due_reminders(now=later) == 0
     assert len(mail.outbox) == 1 and "Reminder" in mail.outbox[0].subject
     assert RequestLink.objects.filter(request=request).count() == 2
 
 
-def test_a_failed_email_releases_the_claim_for_the_next_run(
+def test_a_failure_while_queuing_the_email_releases_the_claim_for_the_next_run(
     world: World, make_request, monkeypatch
 ) -> None:
+    """Mail-server trouble cannot happen here any more (the outbox sends after commit and
+    retries); a failure to queue (the database) rolls the claim back with it."""
     request = make_request()
     from reverie.measures import emails
 
     def broken(*args, **kwargs):
-        raise ConnectionError("mail server down")
+        raise DatabaseError("the outbox could not be written")
 
     monkeypatch.setattr(emails, "measure_link", broken)
-    assert actions.send_due_links() == 0
+    with pytest.raises(DatabaseError):
+        actions.send_due_links()
     request.refresh_from_db()
     assert request.link_sent_at is None and not RequestLink.objects.filter(request=request).exists()
 

@@ -16,6 +16,7 @@ from reverie.care import actions as care_actions
 from reverie.care.models import Alert
 from reverie.measures import actions
 from reverie.measures.models import Administration, Draft, Instrument, RequestStatus
+from reverie.outbox.models import Message
 from reverie.testing import World
 
 
@@ -24,7 +25,7 @@ def _counts() -> tuple[int, int, int, int]:
         Administration.objects.count(),
         AuditEntry.objects.count(),
         Alert.objects.count(),
-        len(mail.outbox),
+        Message.objects.count(),  # queued mail
     )
 
 
@@ -183,16 +184,17 @@ def test_a_closed_request_cannot_be_answered(world: World, make_request) -> None
 
 
 def test_crisis_item_raises_one_alert_emails_the_therapist_and_escalates(
-    world: World, settings
+    world: World, settings, django_capture_on_commit_callbacks
 ) -> None:
     mail.outbox.clear()
-    result = actions.submit(
-        trail.Context(user=world.client_user),
-        client=world.client,
-        instrument=_phq9(),
-        answers=phq9_answers(0, 0, 0, 0, 0, 0, 0, 0, 2),
-        source="portal",
-    )
+    with django_capture_on_commit_callbacks(execute=True):  # mail goes after commit
+        result = actions.submit(
+            trail.Context(user=world.client_user),
+            client=world.client,
+            instrument=_phq9(),
+            answers=phq9_answers(0, 0, 0, 0, 0, 0, 0, 0, 2),
+            source="portal",
+        )
     assert result.crisis and result.alert is not None
     alert = result.alert
     assert (alert.kind, alert.client, alert.episode) == ("crisis", world.client, world.episode)
@@ -209,31 +211,34 @@ def test_crisis_item_raises_one_alert_emails_the_therapist_and_escalates(
     ).exists()
     # Not acknowledged in time: the practice admin is told, once.
     later = timezone.now() + datetime.timedelta(minutes=settings.ALERT_ESCALATION_MINUTES + 1)
-    assert care_actions.escalate_unacknowledged(now=later) == 1
-    assert care_actions.escalate_unacknowledged(now=later) == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert care_actions.escalate_unacknowledged(now=later) == 1
+        assert care_actions.escalate_unacknowledged(now=later) == 0
     assert [m.to for m in mail.outbox][1:] == [[world.admin.email]]
 
 
 def test_crisis_answer_in_a_draft_alerts_at_once_and_submission_does_not_alert_again(
-    world: World, make_request
+    world: World, make_request, django_capture_on_commit_callbacks
 ) -> None:
     request = make_request()
     mail.outbox.clear()
-    draft, alert = actions.save_draft(
-        trail.Context(user=world.client_user), request, {"phq9-1": 1, "phq9-9": 1}
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        draft, alert = actions.save_draft(
+            trail.Context(user=world.client_user), request, {"phq9-1": 1, "phq9-9": 1}
+        )
     assert alert is not None and "not yet submitted" in alert.summary
     assert (alert.source_type, alert.source_id) == ("measures.measurerequest", str(request.pk))
     assert len(mail.outbox) == 1
-    result = actions.submit(
-        trail.Context(user=world.client_user),
-        client=world.client,
-        instrument=request.instrument,
-        answers=phq9_answers(1, 0, 0, 0, 0, 0, 0, 0, 1),
-        source="portal",
-        request=request,
-        key=actions.idempotency_key("request", request.pk, draft.key),
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        result = actions.submit(
+            trail.Context(user=world.client_user),
+            client=world.client,
+            instrument=request.instrument,
+            answers=phq9_answers(1, 0, 0, 0, 0, 0, 0, 0, 1),
+            source="portal",
+            request=request,
+            key=actions.idempotency_key("request", request.pk, draft.key),
+        )
     assert result.crisis and result.alert is not None and result.alert.pk == alert.pk
     assert len(mail.outbox) == 1
     assert Alert.objects.filter(kind="crisis", client=world.client).count() == 1

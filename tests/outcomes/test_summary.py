@@ -114,12 +114,15 @@ def _worsening_client(world: World) -> Administration:
     )[0]
 
 
-def test_a_score_outside_the_expected_range_raises_one_not_on_track_alert(world: World) -> None:
+def test_a_score_outside_the_expected_range_raises_one_not_on_track_alert(
+    world: World, django_capture_on_commit_callbacks
+) -> None:
     summary.refresh(full=True)
     mail.outbox.clear()
     Alert.objects.all().delete()
     admin = _worsening_client(world)
-    result = summary.refresh()
+    with django_capture_on_commit_callbacks(execute=True):  # the alert's mail goes after commit
+        result = summary.refresh()
     assert result is not None and result.alerts == 1
     alert = Alert.objects.get(kind="not_on_track")
     assert (alert.source_type, alert.source_id, alert.episode_id) == (

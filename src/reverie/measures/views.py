@@ -8,7 +8,7 @@ Every page that shows clinical data writes its audit entry; every change goes th
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.contrib import messages
@@ -220,19 +220,22 @@ def _answer(
     post_url: str,
     save_url: str,
     done_url: str,
+    closed_page: Callable[[HttpRequest, MeasureRequest], HttpResponse] = _closed_page,
+    submitted: Callable[[], None] | None = None,
 ) -> HttpResponse:
     """The questionnaire page, shared by the portal and one-time links.
 
     GET shows the questions with any saved answers. POST ``action=save`` keeps the answers
     as a draft; ``action=submit`` stores the administration, or shows every problem and
-    stores nothing.
+    stores nothing. ``closed_page`` answers once the request can no longer be answered;
+    ``submitted`` runs after a successful submission, before the redirect.
     """
     if not measure_request.is_answerable():
         if request.method == "GET":
             actions.record_read(
                 ctx, measure_request, client_id=measure_request.client_id, view="closed"
             )
-        return _closed_page(request, measure_request)
+        return closed_page(request, measure_request)
     definition = definition_for(measure_request.instrument)
     if request.method != "POST":
         actions.record_read(
@@ -258,7 +261,7 @@ def _answer(
         except actions.AnswerProblems as error:
             problems = error.problems
         except actions.MeasureActionError:
-            return _closed_page(request, measure_request)
+            return closed_page(request, measure_request)
         else:
             messages.success(request, "Your answers are saved. You can come back and finish later.")
             return redirect(post_url)
@@ -296,7 +299,9 @@ def _answer(
             status=400,
         )
     except actions.MeasureActionError:
-        return _closed_page(request, measure_request)
+        return closed_page(request, measure_request)
+    if submitted is not None:
+        submitted()
     return redirect(done_url)
 
 
@@ -400,6 +405,33 @@ def done(request: HttpRequest, pk: int) -> HttpResponse:
 # --- one-time links -------------------------------------------------------------------------
 
 
+#: Session key: the request this browser has just completed through its link.
+_LINK_DONE = "measures.link_done"
+
+
+def _used_link_page(request: HttpRequest, measure_request: MeasureRequest) -> HttpResponse:
+    """What a link shows once it no longer opens a questionnaire (completed, withdrawn,
+    closed). Whoever holds the link may not be the client — anyone who can read the
+    client's inbox can open it — so the page is the same in every case: no answers, no
+    crisis state, no instrument, not even which of those happened. The practice's crisis
+    resources are on it for everyone.
+
+    The one exception is the browser that has just submitted through this link: it is
+    shown the thank-you page (with the crisis card when an answer called for it) once,
+    right after the redirect that follows the submission."""
+    if request.session.get(_LINK_DONE) == measure_request.pk:
+        del request.session[_LINK_DONE]
+        administration = Administration.objects.filter(request=measure_request).first()
+        if administration is not None:
+            return _done_page(request, measure_request, administration)
+    return render(
+        request,
+        "measures/link_closed.html",
+        {"practice": measure_request.client.practice},
+        status=410,
+    )
+
+
 def link(request: HttpRequest, token: str) -> HttpResponse:
     """A questionnaire opened from an emailed link: no account needed; the token is the key,
     and it stops working when the questionnaire is completed or closes."""
@@ -408,6 +440,10 @@ def link(request: HttpRequest, token: str) -> HttpResponse:
     url = reverse("measures:link", args=[token])
     if request.method not in ("GET", "HEAD", "POST"):
         return HttpResponse(status=405)
+
+    def remember_submission() -> None:
+        request.session[_LINK_DONE] = measure_request.pk
+
     return _answer(
         request,
         ctx,
@@ -416,6 +452,8 @@ def link(request: HttpRequest, token: str) -> HttpResponse:
         post_url=url,
         save_url=reverse("measures:link_save", args=[token]),
         done_url=url,
+        closed_page=_used_link_page,
+        submitted=remember_submission,
     )
 
 
