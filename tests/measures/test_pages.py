@@ -190,6 +190,36 @@ def test_a_one_time_link_works_without_an_account_until_it_is_used(
     assert "Thank you" in after and "Send my answers" not in after
 
 
+def test_a_used_link_shows_neither_the_answers_nor_the_crisis_state(
+    world: World, make_request
+) -> None:
+    """Anyone who can read the client's inbox can open the emailed link. After a crisis
+    answer it must not tell them so: the page is neutral, with crisis resources for
+    whoever is reading, and only the browser that just submitted sees its thank-you."""
+    world.practice.crisis_info = "Call or text 988 now."
+    world.practice.save(update_fields=["crisis_info"])
+    request = make_request()
+    path = _emailed_link(world, request)
+    submitter = HttpClient()
+    answers = phq9_answers(3, 3, 2, 2, 1, 1, 0, 0, 2)
+    response = submitter.post(path, form_data(answers, action="submit", key="e" * 32))
+    assert response.status_code == 302 and Administration.objects.get(request=request).has_critical
+    thanks = submitter.get(path).content.decode()  # once, right after submitting
+    assert "Thank you" in thanks and re.search(r'<section class="crisis-card"[^>]*tabindex', thanks)
+    for reader in (HttpClient(), submitter):  # someone else; the submitter coming back later
+        response = reader.get(path)
+        page = response.content.decode()
+        assert response.status_code == 410 and "This link is closed" in page
+        assert "crisis-card" not in page and "One of your answers" not in page
+        assert "Thank you" not in page and "Your answers" not in page
+        assert "Patient Health" not in page and "PHQ" not in page
+        assert 'value="3"' not in page and "checked" not in page
+        assert "If you need help now" in page and 'href="tel:988"' in page
+    # A replayed submission through the used link learns nothing either.
+    replay = HttpClient().post(path, form_data(answers, action="submit", key="e" * 32))
+    assert replay.status_code == 410 and "crisis-card" not in replay.content.decode()
+
+
 def test_an_expired_link_says_so_and_an_unknown_one_is_not_found(
     world: World, make_request
 ) -> None:
