@@ -84,3 +84,21 @@ def shot():
         return path
 
     return take
+
+
+@pytest.fixture
+def mail_sent():
+    """``mail_sent(n)``: Django's test outbox once it holds ``n`` messages (or after ten
+    seconds). The live server sends queued mail at the end of each request, in its own
+    thread, so the browser may see the next page a moment before the mail is out."""
+    import time
+
+    from django.core import mail
+
+    def wait(count: int, timeout: float = 10.0) -> list:
+        deadline = time.monotonic() + timeout
+        while len(mail.outbox) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return list(mail.outbox)
+
+    return wait
