@@ -156,6 +156,7 @@ def environment(db: str, port: int) -> Iterator[dict[str, str]]:
         "DJANGO_SETTINGS_MODULE": "reverie.settings",
         "REVERIE_DATA_DIR": data_dir,
         "REVERIE_SECRET_KEY": "bench-" + "k" * 40,
+        "REVERIE_AUDIT_KEYS": "bench-audit-" + "k" * 40,
         "REVERIE_BIND": f"127.0.0.1:{port}",
         "REVERIE_BASE_URL": f"http://127.0.0.1:{port}",
         "REVERIE_LOG_LEVEL": "WARNING",

@@ -61,6 +61,9 @@ def _setup_django(database_url: str | None, data_dir: str) -> None:
     else:
         os.environ.pop("REVERIE_DATABASE_URL", None)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reverie.settings")
+    # Audit entries are signed; a throw-away key for a throw-away database.
+    if not os.environ.get("REVERIE_AUDIT_KEYS_FILE"):
+        os.environ.setdefault("REVERIE_AUDIT_KEYS", "bench-audit-" + "k" * 40)
     import django
 
     django.setup()

@@ -35,6 +35,13 @@ def _audit_protection(request: pytest.FixtureRequest) -> Iterator[None]:
         protection.remove(cursor, connection.vendor)
 
 
+@pytest.fixture(autouse=True)
+def _audit_checkpoints(settings, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Each test has its own checkpoint file: the database is rolled back after each test
+    but a file is not, and a checkpoint left by one test would fail the next one's trail."""
+    settings.AUDIT_CHECKPOINT_DIR = tmp_path_factory.mktemp("audit-checkpoints")
+
+
 @pytest.fixture
 def world(db: None) -> World:
     return build_world()

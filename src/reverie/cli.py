@@ -34,6 +34,14 @@ def _demo_environment() -> None:
             enc_file.write_text(Fernet.generate_key().decode("ascii"), encoding="utf-8")
             enc_file.chmod(0o600)
         os.environ["REVERIE_ENCRYPTION_KEYS_FILE"] = str(enc_file)
+    if not os.environ.get("REVERIE_AUDIT_KEYS") and not os.environ.get("REVERIE_AUDIT_KEYS_FILE"):
+        data_dir = Path(os.environ.get("REVERIE_DATA_DIR", ".reverie")).expanduser().resolve()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        audit_file = data_dir / "demo-audit-key"
+        if not audit_file.exists():
+            audit_file.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+            audit_file.chmod(0o600)
+        os.environ["REVERIE_AUDIT_KEYS_FILE"] = str(audit_file)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -47,6 +47,24 @@ SECRET_KEY = _configured_key or secrets.token_urlsafe(50)
 ENCRYPTION_KEYS = [
     k.strip() for k in read_secret("REVERIE_ENCRYPTION_KEYS").split(",") if k.strip()
 ]
+# Keys that sign the audit trail (HMAC-SHA256), comma-separated, newest first. The first
+# signs new entries and checkpoints; every key verifies, so keep old keys after a new one
+# (docs/operations.md, "Audit trail"). Kept outside the database, like the encryption
+# keys: someone who can write the database but lacks the key cannot forge an entry.
+AUDIT_KEYS = [k.strip() for k in read_secret("REVERIE_AUDIT_KEYS").split(",") if k.strip()]
+if any(len(k) < 32 for k in AUDIT_KEYS):
+    raise ConfigError("each key in REVERIE_AUDIT_KEYS must be at least 32 characters long")
+# Checkpoints of the trail's head, one MACed line each, in a file the database cannot
+# rewrite. Optionally also sent to syslog ("/dev/log" or "host:port", UDP) for shipping.
+AUDIT_CHECKPOINT_DIR = Path(
+    read_str("REVERIE_AUDIT_CHECKPOINT_DIR", str(DATA_DIR / "audit-checkpoints"))
+).expanduser()
+AUDIT_SYSLOG = read_str("REVERIE_AUDIT_SYSLOG", "")
+if AUDIT_SYSLOG and not (AUDIT_SYSLOG.startswith("/") or AUDIT_SYSLOG.rpartition(":")[2].isdigit()):
+    raise ConfigError(
+        f"REVERIE_AUDIT_SYSLOG must be a socket path (/dev/log) or host:port; got {AUDIT_SYSLOG!r}"
+    )
+
 ALLOWED_HOSTS = read_list("REVERIE_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = read_list("REVERIE_CSRF_TRUSTED_ORIGINS", [])
 HTTPS = read_bool("REVERIE_HTTPS", False)
@@ -284,3 +302,5 @@ if TESTING:
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     # A fixed key so process notes can be exercised; never used outside the test run.
     ENCRYPTION_KEYS = ENCRYPTION_KEYS or ["x1uuBbwdfO8YDKnVeVBLd7sYp31ktR53-sCN9Hq0kWY="]
+    # Likewise a fixed audit key; tests/conftest.py gives each test its own checkpoint dir.
+    AUDIT_KEYS = AUDIT_KEYS or ["test-audit-key-never-used-outside-the-test-run"]

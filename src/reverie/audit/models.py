@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from reverie.lib.hashchain import GENESIS
+from reverie.lib.hashchain import GENESIS, LEGACY
 
 
 class AppendOnlyError(RuntimeError):
@@ -66,6 +66,16 @@ class AuditEntry(models.Model):
     detail = models.JSONField(default=dict, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
+    # No default: only ``trail`` makes entries, and it always says how it signed them.
+    chain_version = models.PositiveSmallIntegerField(
+        help_text="1: unkeyed SHA-256 (written before keyed chains); 2: HMAC-SHA256."
+    )
+    key_id = models.CharField(
+        max_length=16,
+        blank=True,
+        default="",
+        help_text="Fingerprint of the audit key that signed the entry; empty when unkeyed.",
+    )
 
     objects = AuditQuerySet.as_manager()
 
@@ -89,8 +99,13 @@ class AuditEntry(models.Model):
         raise AppendOnlyError("audit entries cannot be deleted")
 
     def chain_fields(self) -> dict[str, Any]:
-        """The fields the digest covers, in a form that survives a database round trip."""
-        return {
+        """The fields the digest covers, in a form that survives a database round trip.
+
+        Legacy entries cover exactly the fields they always did, so their stored digests
+        still verify; keyed entries also cover their chain version and key, so neither can
+        be changed to pass an entry off as another kind.
+        """
+        fields = {
             "seq": self.seq,
             "at": self.at.astimezone(datetime.UTC).isoformat(timespec="microseconds"),
             "actor": self.actor_id,
@@ -103,6 +118,10 @@ class AuditEntry(models.Model):
             "ip": self.ip,
             "detail": self.detail,
         }
+        if self.chain_version != LEGACY:
+            fields["chain"] = self.chain_version
+            fields["key_id"] = self.key_id
+        return fields
 
 
 class AuditHead(models.Model):
@@ -118,3 +137,31 @@ class AuditHead(models.Model):
 
     def __str__(self) -> str:
         return f"audit head at #{self.seq}"
+
+
+class TrailCheck(models.Model):
+    """When the trail was last verified or checkpointed, and how that went.
+
+    Only for showing the practice admin the state of the trail. It is not evidence:
+    whoever can write the database can write here too. The evidence is the checkpoint
+    file outside the database and a fresh ``reverie audit verify``.
+    """
+
+    class Kind(models.TextChoices):
+        VERIFY = "verify", "verification"
+        CHECKPOINT = "checkpoint", "checkpoint"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    at = models.DateTimeField(default=timezone.now)
+    ok = models.BooleanField()
+    head_seq = models.BigIntegerField(default=0)
+    checked = models.BigIntegerField(default=0, help_text="Entries whose digest was recomputed.")
+    problems = models.PositiveIntegerField(default=0)
+    first_problem = models.CharField(max_length=500, blank=True)
+    by = models.CharField(max_length=100, help_text="The command or job that ran it.")
+
+    class Meta:
+        indexes: ClassVar = [models.Index(fields=["kind", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.at:%Y-%m-%d %H:%M}: {'ok' if self.ok else 'FAILED'}"

@@ -1,22 +1,42 @@
-"""Writing and verifying the audit trail.
+"""Writing, verifying and checkpointing the audit trail.
 
 ``record`` is the one way an audit entry comes into being. Actions call it inside the
 same transaction as the change they make, so a change and its audit entry commit or
-roll back together.
+roll back together. Every entry is signed with the audit key (HMAC-SHA256, see
+:mod:`reverie.lib.hashchain`); ``verify`` recomputes the chain and compares it with the
+checkpoints written outside the database (:mod:`reverie.audit.checkpoints`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import datetime
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from reverie.audit.models import Action, AuditEntry, AuditHead
+from reverie.audit import checkpoints
+from reverie.audit.models import Action, AuditEntry, AuditHead, TrailCheck
 from reverie.core import rowsql
-from reverie.lib.hashchain import ChainProblem, entry_digest, verify_chain
+from reverie.lib.env import ConfigError
+from reverie.lib.hashchain import (
+    CHECKPOINT,
+    CP,
+    GENESIS,
+    KEYED,
+    REWIND,
+    ChainProblem,
+    ChainWalk,
+    Checkpoint,
+    Keyring,
+    checkpoint_line,
+    entry_digest,
+    expected,
+    read_checkpoints,
+)
 
 M = TypeVar("M", bound=models.Model)
 
@@ -78,6 +98,25 @@ def _describe(obj: models.Model | None) -> tuple[str, str]:
     return obj._meta.label_lower, str(obj.pk)
 
 
+@functools.lru_cache(maxsize=4)
+def _keyring(secrets: tuple[str, ...]) -> Keyring:
+    return Keyring.from_secrets(secrets)
+
+
+def keyring() -> Keyring:
+    """The configured audit keys. Without one no entry can be written: an unkeyed entry
+    would be forgeable, and a throw-away key would make the trail unverifiable."""
+    secrets = tuple(settings.AUDIT_KEYS)
+    if not secrets:
+        raise ConfigError(
+            "REVERIE_AUDIT_KEYS (or REVERIE_AUDIT_KEYS_FILE) is not set, so the audit trail "
+            "cannot be signed. Generate a key with "
+            '`python -c "import secrets; print(secrets.token_urlsafe(32))"` '
+            "and keep it outside the database (docs/operations.md, Audit trail)."
+        )
+    return _keyring(secrets)
+
+
 def _entry(
     ctx: Context,
     action: str,
@@ -86,9 +125,12 @@ def _entry(
     object_id: str | int,
     client_id: int | None,
     detail: dict[str, Any] | None,
+    key_id: str,
 ) -> AuditEntry:
     otype, oid = _describe(obj)
     return AuditEntry(
+        chain_version=KEYED,
+        key_id=key_id,
         at=timezone.now(),
         actor=ctx.user,
         actor_label=ctx.actor_label,
@@ -122,7 +164,8 @@ def record(
     what is stored is exactly what ``save`` would store, and the append-only triggers
     guard the table as before.
     """
-    entry = _entry(ctx, action, obj, object_type, object_id, client_id, detail)
+    ring = keyring()
+    entry = _entry(ctx, action, obj, object_type, object_id, client_id, detail, ring.signing_id)
     # No savepoint: the entry belongs to the caller's transaction, and if this fails the
     # whole change must roll back with it anyway.
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
@@ -131,7 +174,7 @@ def record(
         lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
         cursor.execute(_HEAD_SQL + lock)
         row = cursor.fetchone()
-        _append(cursor, entry, row)
+        _append(cursor, entry, row, ring.signing_key)
     return entry
 
 
@@ -149,6 +192,7 @@ def create(
     chain's head go in one statement. It is meant for the API's submission path, where
     each round trip is a measurable share of the request (bench/bench_fhir_submissions.py).
     """
+    ring = keyring()  # before any write, so a missing key changes nothing
     if connection.vendor != "postgresql":
         rowsql.insert(obj)
         record(ctx, Action.CREATE, obj, client_id=client_id, detail=detail)
@@ -164,12 +208,12 @@ def create(
         )
         pk, seq, digest = cursor.fetchone()
         rowsql.inserted(obj, pk)
-        entry = _entry(ctx, Action.CREATE, obj, "", "", client_id, detail)
-        _append(cursor, entry, None if seq is None else (seq, digest))
+        entry = _entry(ctx, Action.CREATE, obj, "", "", client_id, detail, ring.signing_id)
+        _append(cursor, entry, None if seq is None else (seq, digest), ring.signing_key)
     return obj
 
 
-def _append(cursor: Any, entry: AuditEntry, head: tuple[int, str] | None) -> None:
+def _append(cursor: Any, entry: AuditEntry, head: tuple[int, str] | None, key: bytes) -> None:
     """Chain ``entry`` after the locked ``head`` (seq, hash), insert it and move the head."""
     if head is None:
         # A flushed or brand-new database may lack the head row; creating it at seq 0
@@ -178,7 +222,7 @@ def _append(cursor: Any, entry: AuditEntry, head: tuple[int, str] | None) -> Non
         head = (row.seq, row.hash)
     entry.seq = head[0] + 1
     entry.prev_hash = head[1]
-    entry.hash = entry_digest(entry.chain_fields(), entry.prev_hash)
+    entry.hash = entry_digest(entry.chain_fields(), entry.prev_hash, key)
     insert_sql, fields = rowsql.insert_statement(AuditEntry)
     values = rowsql.insert_values(entry, fields)
     if connection.vendor == "postgresql":
@@ -201,34 +245,124 @@ _MOVE_HEAD_SQL = f"UPDATE {_HEAD} SET seq = %s, hash = %s WHERE id = 1"  # noqa:
 
 @dataclass
 class Verification:
+    """What a verification found. ``ok`` when ``problems`` is empty; ``notes`` say what
+    an operator should know although nothing is wrong (unkeyed old entries, no
+    checkpoint yet)."""
+
     checked: int
     problems: list[ChainProblem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    legacy: int = 0
+    keyed_from: int | None = None
+    head_seq: int = 0
+    head_digest: str = GENESIS
+    checkpoints: int = 0
+    latest_checkpoint: Checkpoint | None = None
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-def _rows() -> Iterator[tuple[dict[str, Any], str, str]]:
-    for entry in AuditEntry.objects.order_by("seq").iterator(chunk_size=2000):
-        yield entry.chain_fields(), entry.prev_hash, entry.hash
+def _configured_keys() -> dict[str, bytes]:
+    """Every configured key, for verifying; none configured verifies what it can and
+    reports the keyed entries as unverifiable rather than stopping."""
+    return dict(keyring().keys) if settings.AUDIT_KEYS else {}
 
 
-def verify() -> Verification:
-    """Recompute the whole chain and compare its end with the stored head."""
-    checked = 0
+def _read_checkpoints(keys: dict[str, bytes]) -> tuple[list[Checkpoint], list[ChainProblem]]:
+    try:
+        lines = checkpoints.read_lines()
+    except OSError as exc:
+        return [], [ChainProblem(0, f"the checkpoint file cannot be read: {exc}", CP)]
+    return read_checkpoints(lines, keys)
 
-    def counted() -> Iterator[tuple[dict[str, Any], str, str]]:
-        nonlocal checked
-        for row in _rows():
-            checked += 1
-            yield row
 
-    problems = verify_chain(counted())
+def _walk(walk: ChainWalk, after: int = 0) -> tuple[int, str]:
+    """Feed the entries after ``after`` to ``walk``; the last entry's (seq, digest)."""
+    last = (walk.expected_seq - 1, walk.prev)
+    entries = AuditEntry.objects.filter(seq__gt=after).order_by("seq")
+    for entry in entries.iterator(chunk_size=2000):
+        walk.add(entry.chain_fields(), entry.prev_hash, entry.hash)
+        last = (entry.seq, entry.hash)
+    return last
+
+
+def _compare(walk: ChainWalk, last_seq: int, required: list[Checkpoint]) -> list[ChainProblem]:
+    """The chain against the checkpoints it must still agree with."""
+    problems = []
+    for cp in required:
+        when = f"the checkpoint of {cp.at} (file line {cp.line})"
+        if cp.seq == 0:
+            if cp.digest != GENESIS:
+                problems.append(ChainProblem(0, f"{when} names a digest for an empty trail", CP))
+        elif cp.seq > last_seq:
+            problems.append(
+                ChainProblem(
+                    cp.seq,
+                    f"the trail ends at #{last_seq} but {when} recorded #{cp.seq}: "
+                    "newest entries were removed",
+                    CP,
+                )
+            )
+        elif cp.seq not in walk.seen:
+            problems.append(
+                ChainProblem(cp.seq, f"entry #{cp.seq}, recorded by {when}, is gone", CP)
+            )
+        else:
+            digest, count = walk.seen[cp.seq]
+            if digest != cp.digest:
+                problems.append(
+                    ChainProblem(
+                        cp.seq,
+                        f"entry #{cp.seq} differs from {when}: the trail was rewritten",
+                        CP,
+                    )
+                )
+            elif count != cp.count:
+                problems.append(
+                    ChainProblem(
+                        cp.seq,
+                        f"{count} entries up to #{cp.seq}, but {when} counted {cp.count}",
+                        CP,
+                    )
+                )
+    return problems
+
+
+def _notes(result: Verification, latest: Checkpoint | None, use_checkpoints: bool) -> list[str]:
+    notes = []
+    if result.legacy:
+        sealed = (
+            f"sealed by the keyed entries from #{result.keyed_from} on"
+            if result.keyed_from
+            else "not yet sealed by a keyed entry"
+        )
+        notes.append(
+            f"{result.legacy} entries at the start of the trail were written before audit "
+            f"keys (unkeyed SHA-256); they are {sealed}."
+        )
+    if use_checkpoints and latest is not None:
+        notes.append(f"latest checkpoint: #{latest.seq} at {latest.at}.")
+    elif use_checkpoints and not result.problems:
+        notes.append(
+            "no checkpoint yet: removing the newest entries would not show. "
+            "The worker takes one hourly; `reverie audit checkpoint` takes one now."
+        )
+    return notes
+
+
+def verify(*, use_checkpoints: bool = True) -> Verification:
+    """Recompute the whole chain, compare its end with the stored head and, unless told
+    not to, with every checkpoint in the checkpoint file."""
+    keys = _configured_keys()
+    found, file_problems = _read_checkpoints(keys) if use_checkpoints else ([], [])
+    required = expected(found)
+    walk = ChainWalk(keys, watch=frozenset(cp.seq for cp in required))
+    last_seq, last_hash = _walk(walk)
+    problems = list(walk.problems)
     head, _ = AuditHead.objects.get_or_create(pk=1)
-    last = AuditEntry.objects.order_by("-seq").first()
-    last_seq, last_hash = (last.seq, last.hash) if last else (0, head.hash if head.seq == 0 else "")
-    if head.seq != last_seq or (last is not None and head.hash != last_hash):
+    if head.seq != last_seq or (walk.checked and head.hash != last_hash):
         problems.append(
             ChainProblem(
                 head.seq,
@@ -236,4 +370,123 @@ def verify() -> Verification:
                 "newest entries were removed or the head was altered",
             )
         )
-    return Verification(checked=checked, problems=problems)
+    problems += _compare(walk, last_seq, required) + file_problems
+    latest = found[-1] if found else None
+    result = Verification(
+        checked=walk.checked,
+        problems=problems,
+        legacy=walk.legacy,
+        keyed_from=walk.keyed_from,
+        head_seq=last_seq,
+        head_digest=last_hash,
+        checkpoints=len(required),
+        latest_checkpoint=latest,
+    )
+    result.notes = _notes(result, latest, use_checkpoints)
+    return result
+
+
+def checkpoint(*, by: str, rewind_note: str = "") -> tuple[Checkpoint | None, Verification]:
+    """Verify what was added since the latest checkpoint and, if it holds, write the head
+    as a new checkpoint line. Returns the new checkpoint (None when verification failed,
+    and then nothing is written) and the verification.
+
+    With ``rewind_note``, the whole chain is verified without the checkpoints, and the
+    line written is a *rewind*: the operator accepts that the trail now ends earlier than
+    checkpoints taken before (a restored backup), and says why in the note. Checkpoints
+    at or below the new head must still match.
+    """
+    ring = keyring()
+    with checkpoints.locked() as handle:
+        lines = handle.read().splitlines()
+        found, file_problems = read_checkpoints(lines, dict(ring.keys))
+        latest = found[-1] if found else None
+        if rewind_note:
+            result = verify(use_checkpoints=False)
+            result.problems += file_problems
+        else:
+            result = _verify_since(latest, dict(ring.keys))
+            result.problems += file_problems
+        result.latest_checkpoint = latest
+        if not result.ok:
+            _remember(TrailCheck.Kind.CHECKPOINT, result, by)
+            return None, result
+        line = checkpoint_line(
+            ring,
+            kind=REWIND if rewind_note else CHECKPOINT,
+            at=timezone.now().astimezone(datetime.UTC).isoformat(timespec="seconds"),
+            seq=result.head_seq,
+            digest=result.head_digest,
+            count=result.checked
+            if rewind_note or latest is None
+            else latest.count + result.checked,
+            prev=checkpoints.last_mac(lines),
+            note=rewind_note,
+        )
+        checkpoints.append(handle, line)
+    new, _ = read_checkpoints([line], dict(ring.keys))
+    result.latest_checkpoint = new[0]
+    _remember(TrailCheck.Kind.CHECKPOINT, result, by)
+    return new[0], result
+
+
+def _verify_since(latest: Checkpoint | None, keys: dict[str, bytes]) -> Verification:
+    """Verify only the entries after ``latest``, anchored on it: the entry it names must
+    still have its digest, and each later entry must chain from it. Hourly checkpoints
+    therefore cost as much as the hour's entries, not the whole trail."""
+    if latest is None or latest.seq == 0:
+        walk = ChainWalk(keys)
+        last_seq, last_hash = _walk(walk)
+        problems = list(walk.problems)
+    else:
+        anchor = AuditEntry.objects.filter(seq=latest.seq).first()
+        walk = ChainWalk(keys, prev=latest.digest, expected_seq=latest.seq + 1)
+        if anchor is not None and anchor.chain_version == KEYED:
+            walk.keyed_from = latest.seq
+        last_seq, last_hash = _walk(walk, after=latest.seq)
+        problems = list(walk.problems)
+        if anchor is None:
+            problems.insert(
+                0,
+                ChainProblem(
+                    latest.seq,
+                    f"entry #{latest.seq}, recorded by the latest checkpoint ({latest.at}), "
+                    "is gone: entries were removed",
+                    CP,
+                ),
+            )
+        elif anchor.hash != latest.digest:
+            problems.insert(
+                0,
+                ChainProblem(
+                    latest.seq,
+                    f"entry #{latest.seq} differs from the latest checkpoint ({latest.at}): "
+                    "the trail was rewritten",
+                    CP,
+                ),
+            )
+    return Verification(
+        checked=walk.checked,
+        problems=problems,
+        legacy=walk.legacy,
+        keyed_from=walk.keyed_from,
+        head_seq=last_seq,
+        head_digest=last_hash,
+    )
+
+
+def _remember(kind: str, result: Verification, by: str) -> None:
+    TrailCheck.objects.create(
+        kind=kind,
+        ok=result.ok,
+        head_seq=result.head_seq,
+        checked=result.checked,
+        problems=len(result.problems),
+        first_problem=(str(result.problems[0])[:500] if result.problems else ""),
+        by=by[:100],
+    )
+
+
+def remember_verification(result: Verification, by: str) -> None:
+    """Keep the outcome of a full verification for the admin's audit page."""
+    _remember(TrailCheck.Kind.VERIFY, result, by)

@@ -76,6 +76,19 @@ def check_safe_to_serve() -> None:
         )
     if settings.DEBUG:
         raise CommandError("REVERIE_DEBUG is on. Debug pages leak data; turn it off to serve.")
+    check_audit_key()
+
+
+def check_audit_key() -> None:
+    """Without the audit key no audit entry can be written, so every audited page would
+    fail; refuse at start-up instead, with the remedy."""
+    if not settings.AUDIT_KEYS:
+        raise CommandError(
+            "REVERIE_AUDIT_KEYS (or REVERIE_AUDIT_KEYS_FILE) is not set; the audit trail is "
+            "signed with it. Generate one with "
+            '`python -c "import secrets; print(secrets.token_urlsafe(32))"` and keep it '
+            "outside the database and its backups (docs/operations.md, Audit trail)."
+        )
 
 
 class Command(BaseCommand):

@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from reverie.core import worker
+from reverie.core.management.commands.serve import check_audit_key
 
 
 class Command(BaseCommand):
@@ -17,6 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--poll", type=float, default=5.0, help="Seconds between passes.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        check_audit_key()
         if options["once"]:
             ran = worker.run_once()
             self.stdout.write(f"ran: {', '.join(ran) or 'nothing due'}")
