@@ -369,3 +369,19 @@ def test_a_checkpoint_line_is_also_sent_to_syslog(db, settings, tmp_path) -> Non
         receiver.close()
     assert made is not None
     assert "reverie-audit: " in message and made.mac in message
+
+
+@pytest.mark.parametrize("key_length", [1, 32, 63, 64, 65, 200])
+def test_the_precomputed_mac_is_the_standard_librarys_hmac_sha256(key_length: int) -> None:
+    import hashlib
+    import hmac
+    import random
+
+    from reverie.lib.hashchain import Mac
+
+    rng = random.Random(key_length)
+    key = rng.randbytes(key_length)
+    mac = Mac(key)
+    for size in (0, 1, 55, 64, 1000):
+        message = rng.randbytes(size)
+        assert mac.hexdigest(message) == hmac.new(key, message, hashlib.sha256).hexdigest()

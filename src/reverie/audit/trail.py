@@ -32,6 +32,7 @@ from reverie.lib.hashchain import (
     ChainWalk,
     Checkpoint,
     Keyring,
+    Mac,
     checkpoint_line,
     entry_digest,
     expected,
@@ -213,7 +214,7 @@ def create(
     return obj
 
 
-def _append(cursor: Any, entry: AuditEntry, head: tuple[int, str] | None, key: bytes) -> None:
+def _append(cursor: Any, entry: AuditEntry, head: tuple[int, str] | None, key: Mac) -> None:
     """Chain ``entry`` after the locked ``head`` (seq, hash), insert it and move the head."""
     if head is None:
         # A flushed or brand-new database may lack the head row; creating it at seq 0
@@ -264,13 +265,13 @@ class Verification:
         return not self.problems
 
 
-def _configured_keys() -> dict[str, bytes]:
+def _configured_keys() -> dict[str, Mac]:
     """Every configured key, for verifying; none configured verifies what it can and
     reports the keyed entries as unverifiable rather than stopping."""
     return dict(keyring().keys) if settings.AUDIT_KEYS else {}
 
 
-def _read_checkpoints(keys: dict[str, bytes]) -> tuple[list[Checkpoint], list[ChainProblem]]:
+def _read_checkpoints(keys: dict[str, Mac]) -> tuple[list[Checkpoint], list[ChainProblem]]:
     try:
         lines = checkpoints.read_lines()
     except OSError as exc:
@@ -430,7 +431,7 @@ def checkpoint(*, by: str, rewind_note: str = "") -> tuple[Checkpoint | None, Ve
     return new[0], result
 
 
-def _verify_since(latest: Checkpoint | None, keys: dict[str, bytes]) -> Verification:
+def _verify_since(latest: Checkpoint | None, keys: dict[str, Mac]) -> Verification:
     """Verify only the entries after ``latest``, anchored on it: the entry it names must
     still have its digest, and each later entry must chain from it. Hourly checkpoints
     therefore cost as much as the hour's entries, not the whole trail."""

@@ -68,14 +68,52 @@ def canonical(fields: Mapping[str, Any]) -> bytes:
     ).encode("utf-8")
 
 
-def entry_digest(fields: Mapping[str, Any], prev_hash: str, key: bytes | None = None) -> str:
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+_BLOCK = 64  # SHA-256's block size in bytes
+
+
+class Mac:
+    """HMAC-SHA256 (RFC 2104) under one key, with the two padded key blocks hashed once.
+
+    RFC 2104, section 4, suggests exactly this: the states after ``K XOR ipad`` and
+    ``K XOR opad`` are computed when the key is loaded and copied for each message. A MAC
+    then costs about as much as a plain SHA-256 of the message (two extra compressions),
+    where :func:`hmac.digest` set the key up again on every call and was about four times
+    as slow on OpenSSL 3. The audit trail computes one on every clinical read and write.
+
+    >>> Mac(b"Jefe").hexdigest(b"what do ya want for nothing?")  # RFC 4231, test case 2
+    '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843'
+    >>> long_key = bytes(range(100))  # longer than a block: hashed first, as RFC 2104 says
+    >>> Mac(long_key).hexdigest(b"m") == hmac.digest(long_key, b"m", "sha256").hex()
+    True
+    """
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) > _BLOCK:
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(_BLOCK, b"\0")
+        self._inner = hashlib.sha256(key.translate(_IPAD))
+        self._outer = hashlib.sha256(key.translate(_OPAD))
+
+    def hexdigest(self, message: bytes) -> str:
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
+
+
+def entry_digest(fields: Mapping[str, Any], prev_hash: str, key: Mac | bytes | None = None) -> str:
     """The digest over the previous digest and the entry's canonical encoding: SHA-256
-    without a key (legacy entries), HMAC-SHA256 with one. Both cost one pass of SHA-256
-    over the message (HMAC adds two blocks), so keying does not slow the hot path."""
+    without a key (legacy entries), HMAC-SHA256 with one."""
     message = prev_hash.encode("ascii") + b"\n" + canonical(fields)
     if key is None:
         return hashlib.sha256(message).hexdigest()
-    return hmac.digest(key, message, "sha256").hex()
+    mac = key if isinstance(key, Mac) else Mac(key)
+    return mac.hexdigest(message)
 
 
 def key_id(secret: str) -> str:
@@ -92,7 +130,7 @@ def key_id(secret: str) -> str:
 class Keyring:
     """The configured audit keys: the first signs, every one verifies."""
 
-    keys: Mapping[str, bytes]
+    keys: Mapping[str, Mac]
     signing_id: str
 
     @classmethod
@@ -102,11 +140,11 @@ class Keyring:
         for secret in secrets:
             if len(secret) < MIN_KEY_LENGTH:
                 raise ValueError(f"audit keys must be at least {MIN_KEY_LENGTH} characters long")
-        keys = {key_id(s): s.encode("utf-8") for s in secrets}
+        keys = {key_id(s): Mac(s.encode("utf-8")) for s in secrets}
         return cls(keys=keys, signing_id=key_id(secrets[0]))
 
     @property
-    def signing_key(self) -> bytes:
+    def signing_key(self) -> Mac:
         return self.keys[self.signing_id]
 
 
@@ -133,7 +171,7 @@ class ChainWalk:
     back, for comparison with checkpoints.
     """
 
-    keys: Mapping[str, bytes] = field(default_factory=dict)
+    keys: Mapping[str, Mac] = field(default_factory=dict)
     prev: str = GENESIS
     expected_seq: int = 1
     watch: frozenset[int] = frozenset()
@@ -199,7 +237,7 @@ class ChainWalk:
 
 def verify_chain(
     rows: Iterable[tuple[Mapping[str, Any], str, str]],
-    keys: Mapping[str, bytes] | None = None,
+    keys: Mapping[str, Mac] | None = None,
     *,
     expected_first_prev: str = GENESIS,
     expected_first_seq: int = 1,
@@ -245,8 +283,8 @@ def _line_fields(**values: Any) -> dict[str, Any]:
     }
 
 
-def _line_mac(fields: Mapping[str, Any], key: bytes) -> str:
-    return hmac.digest(key, _CHECKPOINT_DOMAIN + canonical(fields), "sha256").hex()
+def _line_mac(fields: Mapping[str, Any], key: Mac) -> str:
+    return key.hexdigest(_CHECKPOINT_DOMAIN + canonical(fields))
 
 
 def checkpoint_line(
@@ -290,7 +328,7 @@ def checkpoint_line(
 
 
 def read_checkpoints(
-    lines: Iterable[str], keys: Mapping[str, bytes]
+    lines: Iterable[str], keys: Mapping[str, Mac]
 ) -> tuple[list[Checkpoint], list[ChainProblem]]:
     """Parse and authenticate checkpoint lines. A line that fails is reported and not
     trusted; the lines after it are still read, so one bad line does not hide the rest."""
