@@ -27,6 +27,7 @@ practice_patterns = (
         path("users/<int:pk>/unlock/", admin_views.unlock, name="unlock"),
         path("users/<int:pk>/active/", admin_views.set_active, name="set_active"),
         path("audit/", audit_views.browse, name="audit"),
+        path("audit/export.csv", audit_views.export_csv, name="audit_csv"),
         path("outgoing-mail/", outbox_views.outgoing, name="outgoing"),
         path("outgoing-mail/<int:pk>/retry/", outbox_views.retry, name="retry_message"),
         path("grants/", care_admin_views.grants, name="grants"),

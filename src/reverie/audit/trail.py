@@ -129,13 +129,18 @@ def _entry(
     key_id: str,
 ) -> AuditEntry:
     otype, oid = _describe(obj)
+    practice_id = ctx.practice_id
+    if practice_id is None:
+        # A context without a practice (a failed sign-in, a command) takes the practice
+        # of the object, so that practice's admin sees the entry.
+        practice_id = getattr(obj, "practice_id", None)
     return AuditEntry(
         chain_version=KEYED,
         key_id=key_id,
         at=timezone.now(),
         actor=ctx.user,
         actor_label=ctx.actor_label,
-        practice_id=ctx.practice_id,
+        practice_id=practice_id,
         action=action,
         object_type=object_type or otype,
         object_id=str(object_id or oid),

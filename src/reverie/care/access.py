@@ -39,6 +39,12 @@ def administrative_clients(user: User) -> QuerySet[Client]:
     return clinical_clients(user)
 
 
+def client_names(user: User) -> dict[int, str]:
+    """``{id: display name}`` of the clients whose administrative record ``user`` may see,
+    in one query; the audit trail's pages name clients through this."""
+    return {client.pk: client.display_name for client in administrative_clients(user)}
+
+
 def get_clinical_client(user: User, pk: int) -> Client:
     """The client, or 404 — never 403, so that a stranger learns nothing about existence."""
     try:
