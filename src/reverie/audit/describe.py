@@ -37,6 +37,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "outcomes.dashboard": ("outcomes dashboard", "outcomes dashboards"),
     "outcomes.refreshstate": ("outcome summaries", "outcome summaries"),
     "outcomes.episodeoutcome": ("episode outcome", "episode outcomes"),
+    "outbox.message": ("queued email", "queued emails"),
 }
 
 # Things there is only one of: "the audit trail", not "an audit trail".
