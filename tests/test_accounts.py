@@ -33,19 +33,24 @@ def test_password_login_then_second_factor_for_therapist(world: World) -> None:
     http = HttpClient()
     response = _login(http, world.therapist.email, PASSWORD)
     assert response.status_code == 302
-    # Password alone: every page sends the therapist to two-factor enrolment.
-    assert http.get(reverse("care:caseload"))["Location"] == reverse("accounts:two_factor")
-    assert http.get(reverse("accounts:two_factor"))["Location"] == reverse(
-        "accounts:two_factor_setup"
+    # Password alone: every page sends the therapist to two-factor, then to enrolment, and
+    # the page they asked for travels along.
+    then = "?next=%2Fcaseload%2F"
+    assert http.get(reverse("care:caseload"))["Location"] == reverse("accounts:two_factor") + then
+    assert http.get(reverse("accounts:two_factor") + then)["Location"] == (
+        reverse("accounts:two_factor_setup") + then
     )
-    page = http.get(reverse("accounts:two_factor_setup"))
+    page = http.get(reverse("accounts:two_factor_setup") + then)
     assert page.status_code == 200 and b"data:image/svg+xml" in page.content
     device = TOTPDevice.objects.get(user=world.therapist, confirmed=False)
     code = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     code.time = time.time()
-    response = http.post(reverse("accounts:two_factor_setup"), {"token": f"{code.token():06d}"})
+    response = http.post(
+        reverse("accounts:two_factor_setup") + then, {"token": f"{code.token():06d}"}
+    )
     assert response.status_code == 200
     assert b"backup codes" in response.content
+    assert b'href="/caseload/"' in response.content
     assert http.get(reverse("care:caseload")).status_code == 200
     assert AuditEntry.objects.filter(action="otp_enroll", actor=world.therapist).count() == 1
 
@@ -57,7 +62,9 @@ def test_wrong_second_factor_code_is_refused(world: World) -> None:
     response = http.post(reverse("accounts:two_factor"), {"token": "000000"})
     assert response.status_code == 200
     assert b"not valid" in response.content
-    assert http.get(reverse("practice:users"))["Location"] == reverse("accounts:two_factor")
+    assert http.get(reverse("practice:users"))["Location"].startswith(
+        reverse("accounts:two_factor") + "?next="
+    )
 
 
 def test_clients_do_not_need_a_second_factor(world: World) -> None:
@@ -74,15 +81,17 @@ def test_demo_practice_staff_skip_second_factor(world: World) -> None:
     assert http.get(reverse("care:caseload")).status_code == 200
 
 
-def test_account_locks_after_repeated_failures_and_admin_can_unlock(world: World, as_user) -> None:
+def test_repeated_failures_back_off_and_admin_can_unlock(world: World, as_user) -> None:
     http = HttpClient()
-    for _ in range(settings.LOGIN_LOCKOUT_THRESHOLD):
+    for _ in range(settings.LOGIN_FREE_ATTEMPTS):
         assert _login(http, world.colleague.email, "wrong-password").status_code == 200
     response = _login(http, world.colleague.email, PASSWORD)
-    assert b"locked" in response.content
+    assert response.status_code == 429
+    assert b"Too many failed sign-ins" in response.content
     assert "_auth_user_id" not in http.session
     assert AuditEntry.objects.filter(action="locked", object_id=str(world.colleague.pk)).exists()
     as_user("admin").post(reverse("practice:unlock", args=[world.colleague.pk]))
+    assert AuditEntry.objects.filter(action="unlock", object_id=str(world.colleague.pk)).exists()
     assert _login(http, world.colleague.email, PASSWORD).status_code == 302
 
 

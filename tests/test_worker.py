@@ -68,7 +68,7 @@ def test_a_failing_job_records_its_error_and_others_still_run(db, monkeypatch) -
 
 def test_login_attempts_older_than_thirty_days_are_pruned(db) -> None:
     old = timezone.now() - datetime.timedelta(days=31)
-    LoginAttempt.objects.create(email="a@b.c", ip="127.0.0.1", succeeded=False, at=old)
-    LoginAttempt.objects.create(email="a@b.c", ip="127.0.0.1", succeeded=False)
+    LoginAttempt.objects.create(email="a@b.c", ip="127.0.0.1", outcome="failed", at=old)
+    LoginAttempt.objects.create(email="a@b.c", ip="127.0.0.1", outcome="failed")
     worker.REGISTRY["accounts.prune_login_attempts"].func()
     assert LoginAttempt.objects.count() == 1

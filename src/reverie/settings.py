@@ -23,6 +23,7 @@ from reverie.lib.env import (
     read_secret,
     read_str,
 )
+from reverie.lib.forwarded import parse_networks
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -68,14 +69,34 @@ if AUDIT_SYSLOG and not (AUDIT_SYSLOG.startswith("/") or AUDIT_SYSLOG.rpartition
 ALLOWED_HOSTS = read_list("REVERIE_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = read_list("REVERIE_CSRF_TRUSTED_ORIGINS", [])
 HTTPS = read_bool("REVERIE_HTTPS", False)
+# Reverse proxies whose X-Forwarded-For is believed (addresses, CIDR networks, or `unix`
+# for a peer on a Unix socket). Empty: nobody's is, and the connection's peer is the client.
+TRUSTED_PROXIES = read_list("REVERIE_TRUSTED_PROXIES", [])
+try:
+    parse_networks(TRUSTED_PROXIES)
+except ValueError as exc:
+    raise ConfigError(f"REVERIE_TRUSTED_PROXIES: {exc}") from None
 BASE_URL = read_str("REVERIE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # --- security policy ---------------------------------------------------------------------
 REQUIRE_2FA = read_bool("REVERIE_REQUIRE_2FA", True)
 STAFF_IDLE_TIMEOUT = read_int("REVERIE_STAFF_IDLE_MINUTES", 15, minimum=1, maximum=240) * 60
 CLIENT_IDLE_TIMEOUT = read_int("REVERIE_CLIENT_IDLE_MINUTES", 30, minimum=1, maximum=1440) * 60
-LOGIN_LOCKOUT_THRESHOLD = read_int("REVERIE_LOGIN_LOCKOUT_THRESHOLD", 5, minimum=2, maximum=50)
-LOGIN_LOCKOUT_MINUTES = read_int("REVERIE_LOGIN_LOCKOUT_MINUTES", 15, minimum=1, maximum=1440)
+# Sign-in back-off (accounts/backoff.py explains the rules). Nothing locks an account:
+# waits double after each failure past an allowance, and the owner can skip them by email.
+for _removed in ("REVERIE_LOGIN_LOCKOUT_THRESHOLD", "REVERIE_LOGIN_LOCKOUT_MINUTES"):
+    if _removed in os.environ:
+        raise ConfigError(
+            f"{_removed} is gone: sign-in no longer locks accounts. See REVERIE_LOGIN_* in "
+            "docs/configuration.md for the back-off settings that replace it."
+        )
+LOGIN_FREE_ATTEMPTS = read_int("REVERIE_LOGIN_FREE_ATTEMPTS", 5, minimum=2, maximum=50)
+LOGIN_ACCOUNT_FREE_ATTEMPTS = read_int(
+    "REVERIE_LOGIN_ACCOUNT_FREE_ATTEMPTS", 10, minimum=2, maximum=1000
+)
+LOGIN_BACKOFF_MAX_MINUTES = read_int(
+    "REVERIE_LOGIN_BACKOFF_MAX_MINUTES", 15, minimum=1, maximum=1440
+)
 LOGIN_IP_LIMIT = read_int("REVERIE_LOGIN_IP_LIMIT", 30, minimum=5, maximum=10000)
 # The practice whose public pages (psychoeducation, self-check, directory) anonymous
 # visitors see; empty means the only practice, or the demo practice.

@@ -25,6 +25,14 @@ ROUTES = [
         lambda w: reverse("accounts:two_factor_setup"),
         {**signed_in(200), "therapist": 302, "colleague": 302, "stranger": 302, "admin": 302},
     ),
+    # Anyone may ask for an unlock link; the answer is the same page for every email.
+    Route("accounts:unlock_request", lambda w: reverse("accounts:unlock_request"), everyone(200)),
+    Route("accounts:unlock_sent", lambda w: reverse("accounts:unlock_sent"), everyone(200)),
+    Route(
+        "accounts:unlock",
+        lambda w: reverse("accounts:unlock", args=["not-a-live-token"]),
+        everyone(200),
+    ),
     Route("accounts:password_reset", lambda w: reverse("accounts:password_reset"), everyone(200)),
     Route(
         "accounts:password_reset_done",

@@ -4,13 +4,22 @@ transaction as the change."""
 from __future__ import annotations
 
 import datetime
+import math
+import secrets
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
-from reverie.accounts.models import ApiToken, LoginAttempt, Practice, Role, User, hash_token
+from reverie.accounts import throttle
+from reverie.accounts.models import (
+    ApiToken,
+    LoginAttempt,
+    Practice,
+    Role,
+    UnlockLink,
+    User,
+    hash_token,
+)
 from reverie.audit import trail
 from reverie.audit.models import Action
 
@@ -41,42 +50,130 @@ def create_user(
     return user
 
 
-def register_login_attempt(
-    ctx: trail.Context, *, email: str, user: User | None, succeeded: bool
-) -> None:
-    """Count an attempt; lock the account after too many consecutive failures."""
+def begin_sign_in(*, email: str, ip: str | None, browser: str) -> LoginAttempt:
+    """Record a password attempt as failed *before* the password is checked.
+
+    Hashing takes a noticeable moment; counting the attempt first means guesses sent side
+    by side already count against each other. :func:`sign_in_succeeded` corrects the row.
+    """
+    return LoginAttempt.objects.create(
+        email=email[:254], ip=ip, outcome=LoginAttempt.Outcome.FAILED, browser=browser
+    )
+
+
+def sign_in_succeeded(attempt: LoginAttempt) -> None:
+    """The password was right: the attempt counts as a success, which clears the email's
+    back-off. (The sign-in itself is audited when the session starts.)"""
+    LoginAttempt.objects.filter(pk=attempt.pk).update(outcome=LoginAttempt.Outcome.SUCCEEDED)
+
+
+def sign_in_failed(attempt: LoginAttempt) -> None:
+    """Audit a failed attempt, and the back-off it starts, if any.
+
+    Both kinds of email take the same path (one lookup, one or two audit entries), so the
+    time a failure takes says nothing about whether the account exists. Attempts refused
+    while backed off are not audited one by one: that would let anyone write to the
+    hash-chained trail, whose appends are serialised, as fast as they can send requests.
+    """
+    user = User.objects.filter(email=attempt.email).select_related("practice").first()
+    ctx = trail.Context(user=None, ip=attempt.ip, practice=user.practice if user else None)
+    detail: dict[str, object] = {"known_browser": bool(attempt.browser)}
+    if user is None:
+        detail["reason"] = "unknown email"
+    after = throttle.verdict(attempt.email, attempt.ip, attempt.browser)
+    with transaction.atomic():
+        trail.record(ctx, Action.LOGIN_FAILED, user, detail=detail)
+        if not after.allowed:
+            trail.record(
+                ctx,
+                Action.LOCKED,
+                user,
+                detail={
+                    **detail,
+                    "backoff": after.scope,
+                    "failures": after.failures,
+                    "seconds": math.ceil(after.wait.total_seconds()),
+                },
+            )
+
+
+def unlock_user(ctx: trail.Context, user: User, via: str = "admin") -> None:
+    """Lift the back-off on ``user``'s email: failures before now stop counting."""
+    with transaction.atomic():
+        LoginAttempt.objects.create(
+            email=user.email, ip=ctx.ip, outcome=LoginAttempt.Outcome.UNLOCKED
+        )
+        trail.record(ctx, Action.UNLOCK, user, detail={"via": via})
+
+
+# An owner needs one link; a few allow for a lost message. More in an hour would only let
+# a stranger fill someone's inbox.
+UNLOCK_LINKS_PER_HOUR = 3
+
+
+def request_unlock(email: str) -> None:
+    """Email the owner of ``email`` a one-time unlock link, if there is such an owner.
+
+    The caller answers the same whatever happens here, so nobody learns from the page
+    whether the email has an account. Only a digest of the token is stored.
+    """
+    from reverie.accounts import emails
+
     now = timezone.now()
+    user = User.objects.filter(email=email.strip().lower(), is_active=True).first()
+    if user is None or not user.has_usable_password():
+        return
+    recent = UnlockLink.objects.filter(user=user, created_at__gte=now - datetime.timedelta(hours=1))
+    if recent.count() >= UNLOCK_LINKS_PER_HOUR:
+        return
+    raw = secrets.token_urlsafe(32)
+    with transaction.atomic():  # the link and its message exist together or not at all
+        UnlockLink.objects.create(
+            user=user, digest=hash_token(raw), created_at=now, expires_at=now + UnlockLink.LIFETIME
+        )
+        emails.unlock_link(user, raw)
+
+
+def find_unlock_link(raw: str) -> UnlockLink | None:
+    """The live (unused, unexpired) link for ``raw`` whose owner may still sign in."""
+    if not raw or len(raw) > 100:
+        return None
+    return (
+        UnlockLink.objects.select_related("user", "user__practice")
+        .filter(
+            digest=hash_token(raw),
+            used_at__isnull=True,
+            expires_at__gt=timezone.now(),
+            user__is_active=True,
+        )
+        .first()
+    )
+
+
+def use_unlock_link(raw: str, ip: str | None) -> User | None:
+    """Spend the link once and unlock its owner; ``None`` if it is not (or no longer) live."""
+    link = find_unlock_link(raw)
+    if link is None:
+        return None
     with transaction.atomic():
-        LoginAttempt.objects.create(email=email[:254], ip=ctx.ip, succeeded=succeeded, at=now)
-        if user is None:
-            trail.record(ctx, Action.LOGIN_FAILED, detail={"reason": "unknown email"})
-            return
-        if succeeded:
-            if user.failed_login_count:
-                User.objects.filter(pk=user.pk).update(failed_login_count=0, locked_until=None)
-            return
-        User.objects.filter(pk=user.pk).update(failed_login_count=F("failed_login_count") + 1)
-        user.refresh_from_db(fields=["failed_login_count", "locked_until"])
-        trail.record(ctx, Action.LOGIN_FAILED, user, detail={"failures": user.failed_login_count})
-        if user.failed_login_count >= settings.LOGIN_LOCKOUT_THRESHOLD:
-            until = now + datetime.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
-            User.objects.filter(pk=user.pk).update(locked_until=until, failed_login_count=0)
-            user.locked_until = until
-            trail.record(ctx, Action.LOCKED, user, detail={"until": until.isoformat()})
+        # The conditional update makes the link single-use even if opened twice at once.
+        claimed = UnlockLink.objects.filter(pk=link.pk, used_at__isnull=True).update(
+            used_at=timezone.now()
+        )
+        if not claimed:
+            return None
+        unlock_user(trail.Context(user=link.user, ip=ip), link.user, via="email link")
+    return link.user
 
 
-def ip_is_throttled(ip: str | None) -> bool:
-    if not ip:
-        return False
-    since = timezone.now() - datetime.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
-    failures = LoginAttempt.objects.filter(ip=ip, succeeded=False, at__gte=since).count()
-    return failures >= settings.LOGIN_IP_LIMIT
-
-
-def unlock_user(ctx: trail.Context, user: User) -> None:
+def password_chosen(ctx: trail.Context, user: User) -> None:
+    """The owner chose a password through an emailed link (reset or invitation): that
+    proves control of the email, so it also lifts any sign-in back-off."""
     with transaction.atomic():
-        User.objects.filter(pk=user.pk).update(locked_until=None, failed_login_count=0)
-        trail.record(ctx, Action.UNLOCK, user)
+        trail.record(ctx, Action.PASSWORD_RESET, user)
+        LoginAttempt.objects.create(
+            email=user.email, ip=ctx.ip, outcome=LoginAttempt.Outcome.UNLOCKED
+        )
 
 
 def set_active(ctx: trail.Context, user: User, active: bool) -> None:

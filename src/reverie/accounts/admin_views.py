@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from reverie.accounts import actions
+from reverie.accounts import actions, throttle
 from reverie.accounts.forms import InviteForm
 from reverie.accounts.models import Role, User
 from reverie.audit import trail
@@ -33,10 +33,23 @@ def users(request: HttpRequest) -> HttpResponse:
     role = request.GET.get("role", "")
     if role in Role.values:
         people = people.filter(role=role)
+    return _page(request, people, InviteForm(), role)
+
+
+def _page(
+    request: HttpRequest, people: QuerySet[User], form: InviteForm, role: str, status: int = 200
+) -> HttpResponse:
+    people_list = list(people)
+    # Whose sign-in is slowed for every browser not known to the account: the admin can
+    # lift it (the owner can too, by emailed link).
+    slowed = throttle.slowed(p.email for p in people_list)
+    for person in people_list:
+        person.slowed = slowed.get(person.email)  # type: ignore[attr-defined]
     return render(
         request,
         "accounts/practice_users.html",
-        {"people": people, "form": InviteForm(), "roles": Role.choices, "role": role},
+        {"people": people_list, "form": form, "roles": Role.choices, "role": role},
+        status=status,
     )
 
 
@@ -46,12 +59,7 @@ def invite(request: HttpRequest) -> HttpResponse:
     form = InviteForm(request.POST)
     if not form.is_valid():
         people = User.objects.filter(practice_id=request.user.practice_id)  # type: ignore[union-attr]
-        return render(
-            request,
-            "accounts/practice_users.html",
-            {"people": people, "form": form, "roles": Role.choices, "role": ""},
-            status=400,
-        )
+        return _page(request, people, form, "", status=400)
     ctx = trail.context(request)
     user = actions.create_user(
         ctx,
@@ -70,7 +78,7 @@ def invite(request: HttpRequest) -> HttpResponse:
 def unlock(request: HttpRequest, pk: int) -> HttpResponse:
     user = _practice_user(request, pk)
     actions.unlock_user(trail.context(request), user)
-    messages.success(request, f"{user.email} can sign in again.")
+    messages.success(request, f"Sign-in back-off lifted for {user.email}.")
     return redirect("practice:users")
 
 

@@ -38,3 +38,17 @@ def invitation(user: User, invited_by: str) -> None:
 def password_reset(to: str, context: dict, practice_id: int | None) -> None:
     """Django's password-reset message (its form renders the link into ``context``)."""
     enqueue("password_reset", to, context, practice_id=practice_id)
+
+
+def unlock_link(user: User, raw_token: str) -> None:
+    """A one-time link that lifts sign-in back-off for the browser that opens it (one hour)."""
+    enqueue(
+        "unlock_link",
+        user.email,
+        {
+            "user": user,
+            "practice": user.practice,
+            "link": settings.BASE_URL + reverse("accounts:unlock", args=[raw_token]),
+        },
+        practice_id=user.practice_id,
+    )

@@ -6,7 +6,7 @@ import datetime
 
 from django.utils import timezone
 
-from reverie.accounts.models import LoginAttempt
+from reverie.accounts.models import LoginAttempt, UnlockLink
 from reverie.core.worker import job
 
 
@@ -15,3 +15,5 @@ def prune_login_attempts() -> None:
     """Sign-in attempts matter for throttling for minutes; keep 30 days for inquiries."""
     cutoff = timezone.now() - datetime.timedelta(days=30)
     LoginAttempt.objects.filter(at__lt=cutoff).delete()
+    # Spent or expired unlock links are digests of nothing usable; keep them as long.
+    UnlockLink.objects.filter(expires_at__lt=cutoff).delete()

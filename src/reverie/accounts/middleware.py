@@ -72,5 +72,9 @@ class TwoFactorRequiredMiddleware:
         ):
             if request.path.startswith(("/api/", "/fhir/")):
                 return HttpResponse(status=401)
-            return HttpResponseRedirect(reverse("accounts:two_factor"))
+            url = reverse("accounts:two_factor")
+            if request.method == "GET":
+                # Back to this page after the code; the view checks it is a local path.
+                url = f"{url}?{urlencode({'next': request.get_full_path()})}"
+            return HttpResponseRedirect(url)
         return self.get_response(request)

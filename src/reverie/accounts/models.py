@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import secrets
 import zoneinfo
@@ -97,8 +98,6 @@ class User(AbstractBaseUser):
     role = models.CharField(max_length=16, choices=Role.choices)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
-    failed_login_count = models.PositiveIntegerField(default=0)
-    locked_until = models.DateTimeField(null=True, blank=True)
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -130,30 +129,62 @@ class User(AbstractBaseUser):
     def is_client(self) -> bool:
         return self.role == Role.CLIENT
 
-    def is_locked(self, now: Any = None) -> bool:
-        now = now or timezone.now()
-        return self.locked_until is not None and self.locked_until > now
-
     @property
     def display_name(self) -> str:
         return self.full_name or self.email
 
 
 class LoginAttempt(models.Model):
-    """Every password attempt, kept in the database so that throttling holds across
-    several app processes (a per-process cache would let an attacker multiply the limit)."""
+    """Every password attempt, and every lifting of sign-in back-off, kept in the database
+    so that throttling holds across several app processes and hosts (a per-process cache
+    would let an attacker multiply the limits). Rows are keyed by the email *as typed*,
+    whether or not an account has it, so back-off looks the same for both.
+    ``accounts/throttle.py`` reads them; ``accounts/backoff.py`` holds the rules."""
+
+    class Outcome(models.TextChoices):
+        FAILED = "failed", "failed"
+        SUCCEEDED = "succeeded", "succeeded"
+        # An admin, or the owner through an emailed link, lifted the back-off.
+        UNLOCKED = "unlocked", "unlocked"
 
     email = models.CharField(max_length=254)
     ip = models.GenericIPAddressField(null=True)
-    succeeded = models.BooleanField()
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    browser = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="The id of the known browser the attempt came from, if it was one.",
+    )
     at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
-        indexes: ClassVar = [models.Index(fields=["ip", "at"])]
+        indexes: ClassVar = [
+            models.Index(fields=["ip", "at"]),
+            models.Index(fields=["email", "at"]),
+        ]
 
     def __str__(self) -> str:
-        outcome = "ok" if self.succeeded else "failed"
-        return f"{outcome} sign-in for {self.email} at {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.outcome} sign-in for {self.email} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class UnlockLink(models.Model):
+    """A one-time link, emailed to an account's owner, that lifts sign-in back-off and lets
+    the browser that opens it skip the account's back-off from then on. Only the digest of
+    the random token is stored, so a copy of the database cannot be used to unlock."""
+
+    LIFETIME = datetime.timedelta(hours=1)
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="unlock_links")
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes: ClassVar = [models.Index(fields=["user", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"unlock link for {self.user} ({self.created_at:%Y-%m-%d %H:%M})"
 
 
 def hash_token(raw: str) -> str:

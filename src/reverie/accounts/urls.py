@@ -9,6 +9,9 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("2fa/", views.two_factor, name="two_factor"),
     path("2fa/setup/", views.two_factor_setup, name="two_factor_setup"),
+    path("unlock/", views.unlock_request, name="unlock_request"),
+    path("unlock/sent/", views.unlock_sent, name="unlock_sent"),
+    path("unlock/<str:token>/", views.unlock, name="unlock"),
     path("password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path("password-reset/sent/", views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path(

@@ -72,15 +72,11 @@ class Context:
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The peer address. ``X-Forwarded-For`` is trusted only when Reverie is told it sits
-    behind a proxy, because otherwise any client could write any address into the trail."""
-    from django.conf import settings
+    """The client's address: ``X-Forwarded-For`` counts only from ``REVERIE_TRUSTED_PROXIES``
+    (:func:`reverie.core.proxies.client_ip`, shared with sign-in throttling)."""
+    from reverie.core.proxies import client_ip as proxied_client_ip
 
-    if getattr(settings, "HTTPS", False):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
+    return proxied_client_ip(request)
 
 
 def context(request: HttpRequest) -> Context:

@@ -42,6 +42,7 @@ from reverie.care.models import (
     SessionSeries,
 )
 from reverie.core.decorators import role_required, signed_in_user
+from reverie.core.redirects import requested_next
 from reverie.measures.models import Administration, MeasureRequest
 
 THERAPIST = (Role.THERAPIST,)
@@ -416,7 +417,7 @@ def break_new(request: HttpRequest, pk: int) -> HttpResponse:
 def attendance(request: HttpRequest, pk: int) -> HttpResponse:
     user = signed_in_user(request)
     appointment = _appointment(user, pk)
-    back = request.POST.get("next") or reverse("care:client", args=[appointment.episode.client_id])
+    back = requested_next(request) or reverse("care:client", args=[appointment.episode.client_id])
     form = AttendanceForm(request.POST)
     if not form.is_valid():
         return _fail(request, ValueError("Choose what happened to the session."), back)

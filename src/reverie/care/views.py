@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -14,6 +14,7 @@ from reverie.care import actions, queries
 from reverie.care.access import clinical_clients
 from reverie.care.models import Alert, Appointment, Client
 from reverie.core.decorators import role_required, signed_in_user
+from reverie.core.redirects import redirect_next
 from reverie.measures.models import Administration
 
 
@@ -95,4 +96,4 @@ def acknowledge_alert(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such alert") from None
     actions.acknowledge_alert(trail.context(request), alert)
     messages.success(request, "Alert acknowledged.")
-    return redirect(request.POST.get("next") or "care:alerts")
+    return redirect_next(request, "care:alerts")

@@ -8,9 +8,15 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from reverie.lib.forwarded import UNIX
+
 
 def gunicorn_settings(
-    bind: str, workers: int, threads: int, access_log: bool = False
+    bind: str,
+    workers: int,
+    threads: int,
+    access_log: bool = False,
+    trusted_proxies: list[str] | None = None,
 ) -> dict[str, Any]:
     """The gunicorn configuration for ``reverie serve``.
 
@@ -24,11 +30,22 @@ def gunicorn_settings(
     their paths (``/clients/12/``, ``/fhir/Patient/12``) and would sit outside the audit
     trail's access rules, and writing them cost a submission about 2 % of its time.
 
+    Gunicorn believes forwarded scheme headers only from ``REVERIE_TRUSTED_PROXIES``, the
+    same peers whose ``X-Forwarded-For`` Reverie believes; none when the list is empty
+    (gunicorn always trusts a Unix-socket peer, so ``unix`` needs no entry here).
+
     >>> gunicorn_settings("127.0.0.1:8000", 4, 1)["worker_class"]
     'sync'
     >>> gunicorn_settings("127.0.0.1:8000", 2, 4)["worker_class"]
     'gthread'
+    >>> gunicorn_settings("0.0.0.0:8000", 2, 1, trusted_proxies=["10.0.0.0/8", "unix"])[
+    ...     "forwarded_allow_ips"
+    ... ]
+    '10.0.0.0/8'
+    >>> gunicorn_settings("0.0.0.0:8000", 2, 1)["forwarded_allow_ips"]
+    ''
     """
+    proxies = [p for p in (trusted_proxies or []) if p.lower() != UNIX]
     return {
         "bind": bind,
         "workers": workers,
@@ -37,7 +54,7 @@ def gunicorn_settings(
         "accesslog": "-" if access_log else None,
         "timeout": 60,
         "graceful_timeout": 20,
-        "forwarded_allow_ips": "127.0.0.1,::1",
+        "forwarded_allow_ips": ",".join(proxies),
         "pre_fork": _freeze_heap,
     }
 
@@ -57,7 +74,9 @@ def run_gunicorn(bind: str, workers: int, threads: int) -> None:
 
     class Server(BaseApplication):
         def load_config(self) -> None:
-            shape = gunicorn_settings(bind, workers, threads, settings.ACCESS_LOG)
+            shape = gunicorn_settings(
+                bind, workers, threads, settings.ACCESS_LOG, settings.TRUSTED_PROXIES
+            )
             for name, value in shape.items():
                 self.cfg.set(name, value)
 
