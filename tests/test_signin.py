@@ -548,3 +548,61 @@ def test_choosing_a_new_password_by_email_lifts_the_back_off(world: World) -> No
         action="password_reset", object_id=str(world.client_user.pk)
     ).exists()
     assert _login(HttpClient(), email, new, REMOTE_ADDR="192.0.2.3").status_code == 302
+
+
+def test_the_cli_lifts_back_off_and_says_so_in_the_trail(world: World) -> None:
+    import io
+
+    from django.core.management import call_command
+
+    for _ in range(settings.LOGIN_FREE_ATTEMPTS):
+        _login(HttpClient(), world.client_user.email, "wrong")
+    call_command("user", "unlock", "--email", world.client_user.email, stdout=io.StringIO())
+    assert AuditEntry.objects.get(action="unlock").detail == {"via": "cli"}
+    assert _login(HttpClient(), world.client_user.email, PASSWORD).status_code == 302
+
+
+# --- configuration --------------------------------------------------------------------------
+
+
+@override_settings(TRUSTED_PROXIES=["10.0.0.0/8", "unix"])
+def test_gunicorn_believes_forwarded_headers_from_the_same_proxies(monkeypatch) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    from reverie.core.management.commands import serve
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(
+        BaseApplication, "run", lambda self: seen.update(allow=self.cfg.forwarded_allow_ips)
+    )
+    serve.run_gunicorn("127.0.0.1:0", 1, 1)
+    assert seen["allow"] == ["10.0.0.0/8"]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("REVERIE_TRUSTED_PROXIES", "10.0.0.1/8", "REVERIE_TRUSTED_PROXIES"),
+        ("REVERIE_TRUSTED_PROXIES", "proxy.internal", "REVERIE_TRUSTED_PROXIES"),
+        ("REVERIE_LOGIN_LOCKOUT_THRESHOLD", "5", "no longer locks accounts"),
+        ("REVERIE_LOGIN_LOCKOUT_MINUTES", "15", "no longer locks accounts"),
+    ],
+)
+def test_bad_or_removed_sign_in_settings_stop_start_up(
+    tmp_path, variable: str, value: str, message: str
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "REVERIE_DATA_DIR": str(tmp_path), variable: value}
+    env.pop("REVERIE_DATABASE_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-c", "import reverie.settings"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert message in result.stderr

@@ -73,8 +73,9 @@ class TwoFactorRequiredMiddleware:
             if request.path.startswith(("/api/", "/fhir/")):
                 return HttpResponse(status=401)
             url = reverse("accounts:two_factor")
-            if request.method == "GET":
+            if request.method == "GET" and request.path != reverse("core:home"):
                 # Back to this page after the code; the view checks it is a local path.
+                # (Home is where the code page sends people anyway.)
                 url = f"{url}?{urlencode({'next': request.get_full_path()})}"
             return HttpResponseRedirect(url)
         return self.get_response(request)

@@ -30,7 +30,7 @@ class Command(BaseCommand):
             "--password-stdin", action="store_true", help="Read the password from stdin."
         )
         how.add_argument("--invite", action="store_true", help="Email an invitation (the default).")
-        unlock = sub.add_parser("unlock", help="Clear a lockout.")
+        unlock = sub.add_parser("unlock", help="Lift sign-in back-off for an account.")
         unlock.add_argument("--email", required=True)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -39,7 +39,7 @@ class Command(BaseCommand):
             user = User.objects.filter(email=options["email"].lower()).first()
             if user is None:
                 raise CommandError(f"no user with the email {options['email']}")
-            actions.unlock_user(ctx, user)
+            actions.unlock_user(ctx, user, via="cli")
             self.stdout.write(f"unlocked {user.email}")
             return
         try:
