@@ -53,6 +53,17 @@ HOSTILE_NEXT = [
 ]
 
 
+@pytest.fixture
+def mailed(django_capture_on_commit_callbacks):
+    """POST, then run what was queued for after commit (the outbox sends mail then)."""
+
+    def post(http: HttpClient, url: str, data: dict[str, str]):
+        with django_capture_on_commit_callbacks(execute=True):
+            return http.post(url, data)
+
+    return post
+
+
 def _login(http: HttpClient, email: str, password: str, **extra: Any):
     return http.post(LOGIN, {"username": email, "password": password}, **extra)
 
@@ -452,20 +463,24 @@ def test_every_email_costs_one_password_hash_and_a_backed_off_one_none(
         assert calls == [], email
 
 
-def test_password_reset_answers_the_same_for_existing_and_unknown_emails(world: World) -> None:
+def test_password_reset_answers_the_same_for_existing_and_unknown_emails(
+    world: World, mailed
+) -> None:
     url = reverse("accounts:password_reset")
-    known = HttpClient().post(url, {"email": world.client_user.email})
-    unknown = HttpClient().post(url, {"email": "no-such-person@harbour.test"})
+    known = mailed(HttpClient(), url, {"email": world.client_user.email})
+    unknown = mailed(HttpClient(), url, {"email": "no-such-person@harbour.test"})
     assert (known.status_code, known["Location"]) == (unknown.status_code, unknown["Location"])
     assert len(mail.outbox) == 1
     done = HttpClient().get(known["Location"])
     assert b"If the address belongs to an account" in done.content
 
 
-def test_unlock_request_answers_the_same_for_existing_and_unknown_emails(world: World) -> None:
+def test_unlock_request_answers_the_same_for_existing_and_unknown_emails(
+    world: World, mailed
+) -> None:
     url = reverse("accounts:unlock_request")
-    known = HttpClient().post(url, {"email": world.client_user.email})
-    unknown = HttpClient().post(url, {"email": "no-such-person@harbour.test"})
+    known = mailed(HttpClient(), url, {"email": world.client_user.email})
+    unknown = mailed(HttpClient(), url, {"email": "no-such-person@harbour.test"})
     assert (known.status_code, known["Location"]) == (unknown.status_code, unknown["Location"])
     assert known["Location"] == reverse("accounts:unlock_sent")
     assert [m.to for m in mail.outbox] == [[world.client_user.email]]
@@ -480,13 +495,15 @@ def _unlock_link() -> str:
     return found.group(1)
 
 
-def test_the_owner_unlocks_sign_in_by_email_while_an_attacker_keeps_trying(world: World) -> None:
+def test_the_owner_unlocks_sign_in_by_email_while_an_attacker_keeps_trying(
+    world: World, mailed
+) -> None:
     email = world.colleague.email
     for i in range(settings.LOGIN_ACCOUNT_FREE_ATTEMPTS + 2):
         _login(HttpClient(), email, "guess", REMOTE_ADDR=f"203.0.113.{i}")
     owner = HttpClient()
     assert _login(owner, email, PASSWORD, REMOTE_ADDR="192.0.2.10").status_code == 429
-    owner.post(reverse("accounts:unlock_request"), {"email": email})
+    mailed(owner, reverse("accounts:unlock_request"), {"email": email})
     link = _unlock_link()
     token = link.rstrip("/").rsplit("/", 1)[1]
     assert not UnlockLink.objects.filter(digest=token).exists()
@@ -507,8 +524,8 @@ def test_the_owner_unlocks_sign_in_by_email_while_an_attacker_keeps_trying(world
     assert b"This link has expired" in HttpClient().post(link).content
 
 
-def test_an_expired_unlock_link_does_nothing(world: World) -> None:
-    HttpClient().post(reverse("accounts:unlock_request"), {"email": world.client_user.email})
+def test_an_expired_unlock_link_does_nothing(world: World, mailed) -> None:
+    mailed(HttpClient(), reverse("accounts:unlock_request"), {"email": world.client_user.email})
     link = _unlock_link()
     UnlockLink.objects.update(expires_at=datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC))
     response = HttpClient().post(link)
@@ -517,28 +534,28 @@ def test_an_expired_unlock_link_does_nothing(world: World) -> None:
     assert browsers.COOKIE not in response.cookies
 
 
-def test_unlock_links_are_limited_per_hour_without_saying_so(world: World) -> None:
+def test_unlock_links_are_limited_per_hour_without_saying_so(world: World, mailed) -> None:
     for _ in range(5):
-        response = HttpClient().post(
-            reverse("accounts:unlock_request"), {"email": world.client_user.email}
+        response = mailed(
+            HttpClient(), reverse("accounts:unlock_request"), {"email": world.client_user.email}
         )
         assert response["Location"] == reverse("accounts:unlock_sent")
     assert len(mail.outbox) == 3
 
 
-def test_no_unlock_link_for_an_account_without_a_password(world: World) -> None:
+def test_no_unlock_link_for_an_account_without_a_password(world: World, mailed) -> None:
     world.client_user.set_unusable_password()
     world.client_user.save()
-    HttpClient().post(reverse("accounts:unlock_request"), {"email": world.client_user.email})
+    mailed(HttpClient(), reverse("accounts:unlock_request"), {"email": world.client_user.email})
     assert not mail.outbox
 
 
-def test_choosing_a_new_password_by_email_lifts_the_back_off(world: World) -> None:
+def test_choosing_a_new_password_by_email_lifts_the_back_off(world: World, mailed) -> None:
     email = world.client_user.email
     for i in range(settings.LOGIN_ACCOUNT_FREE_ATTEMPTS):
         _login(HttpClient(), email, "guess", REMOTE_ADDR=f"203.0.113.{i}")
     http = HttpClient()
-    http.post(reverse("accounts:password_reset"), {"email": email})
+    mailed(http, reverse("accounts:password_reset"), {"email": email})
     link = re.search(r"https?://[^/]+(/accounts/set-password/\S+/)", mail.outbox[0].body)
     assert link is not None
     form_page = http.get(link.group(1), follow=True)
