@@ -96,10 +96,13 @@ def test_actions_read_as_plain_verbs_and_kinds(
 def test_a_failed_sign_in_to_a_practice_account_shows_to_that_practice_admin(
     as_user, world: World
 ) -> None:
-    from reverie.accounts.actions import register_login_attempt
+    from django.test import Client as HttpClient
 
-    ctx = trail.Context(user=None, ip="198.51.100.9")
-    register_login_attempt(ctx, email=world.colleague.email, user=world.colleague, succeeded=False)
+    HttpClient().post(
+        reverse("accounts:login"),
+        {"username": world.colleague.email, "password": "wrong"},
+        REMOTE_ADDR="198.51.100.9",
+    )
     page = _page(as_user("admin"))
     assert "failed to sign in as Cora Colleague" in page
     assert "Not signed in" in page and "198.51.100.9" in page
