@@ -59,6 +59,16 @@ from typing import Final, Literal, NamedTuple, TypeAlias, TypeVar
 import numpy as np
 from numpy.random import PCG64, Generator
 
+from reverie.demo.material import (
+    ConsultationSpec,
+    JournalSpec,
+    ProcessNoteSpec,
+    ProgressNoteSpec,
+    ReflectionSpec,
+    RelationshipEpisodeSpec,
+    write_material,
+)
+
 __all__ = [
     "ARCHETYPES",
     "ATTENDANCE",
@@ -71,9 +81,15 @@ __all__ = [
     "SESSION_MINUTES",
     "TIMEPOINTS",
     "ClientSpec",
+    "ConsultationSpec",
     "EpisodeSpec",
     "Frequency",
+    "JournalSpec",
     "MeasurementSpec",
+    "ProcessNoteSpec",
+    "ProgressNoteSpec",
+    "ReflectionSpec",
+    "RelationshipEpisodeSpec",
     "SessionSpec",
     "SyntheticPractice",
     "TherapistSpec",
@@ -243,6 +259,23 @@ _END_REASON_WEIGHTS: Final[dict[str, dict[str, float]]] = {
 #: A recent PHQ-9 is one taken within this many days before ``today``.
 _CRISIS_WINDOW_DAYS: Final = 14
 
+#: Former clients placed on purpose so that the practice has psychodynamic episodes ended
+#: long enough ago for their 12-month follow-up: one client in this many (at least 10
+#: clients), whose course ended at least this many weeks before ``today``.
+_ALUMNI_EVERY: Final = 8
+_ALUMNI_MARGIN_WEEKS: Final = 56
+#: Every follow-up cell of psychodynamic work (psychodynamic + psychoanalysis episodes
+#: with paired scores) gets at least this many PHQ-9 follow-ups, so that the outcomes
+#: "after therapy" panel is not suppressed. The dashboard suppresses cells under 10
+#: (``reverie.outcomes.evidence.MIN_CELL``); a test keeps this target above it.
+FOLLOWUP_TARGET: Final = 12
+#: Every therapist has at least this many sessions on ``today`` (or one per open
+#: episode if fewer), so the demo's Today page is never empty, whatever the weekday.
+TODAY_MIN_SESSIONS: Final = 3
+_TODAY_HOURS: Final = tuple(range(9, 18))
+#: Consultation requests waiting in the intake queue.
+_CONSULTATION_REQUESTS: Final = 7
+
 # Graded response model item parameters: (discrimination a, thresholds b1 < b2 < b3).
 # They are hand-set for the synthetic model, not estimates from a calibration study. Item 9
 # (thoughts of being better off dead or of self-harm) has high thresholds so that it is
@@ -390,6 +423,9 @@ class EpisodeSpec:
     ``archetype`` names the trajectory the episode was generated from. It exists for the
     documentation and the tests; the seeding command should not store it as clinical data.
     ``end_date`` and ``end_reason`` are ``None`` unless ``status == "ended"``.
+
+    The last four fields are the clinical material written for the episode
+    (:mod:`reverie.demo.material`); their ``session_index`` points into ``sessions``.
     """
 
     therapist_index: int
@@ -403,11 +439,19 @@ class EpisodeSpec:
     archetype: str
     sessions: tuple[SessionSpec, ...]
     measurements: tuple[MeasurementSpec, ...]
+    progress_notes: tuple[ProgressNoteSpec, ...] = ()
+    process_notes: tuple[ProcessNoteSpec, ...] = ()
+    reflections: tuple[ReflectionSpec, ...] = ()
+    relationship_episodes: tuple[RelationshipEpisodeSpec, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class ClientSpec:
-    """A client. ``preferred_name`` is ``""`` when the client goes by the given name."""
+    """A client. ``preferred_name`` is ``""`` when the client goes by the given name.
+
+    ``journal`` is written only for clients with an open episode (they have a portal
+    account in the demo).
+    """
 
     given_name: str
     family_name: str
@@ -418,6 +462,7 @@ class ClientSpec:
     presenting_concerns: tuple[str, ...]
     referral_source: str
     episodes: tuple[EpisodeSpec, ...]
+    journal: tuple[JournalSpec, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -425,7 +470,7 @@ class SyntheticPractice:
     """The whole demo practice as of ``as_of``, which is 00:00 UTC on ``today``.
 
     Everything before ``as_of`` is history; the only things at or after it are sessions with
-    attendance ``"scheduled"``.
+    attendance ``"scheduled"``. ``consultation_requests`` wait in the intake queue.
     """
 
     seed: int
@@ -434,6 +479,7 @@ class SyntheticPractice:
     name: str
     therapists: tuple[TherapistSpec, ...]
     clients: tuple[ClientSpec, ...]
+    consultation_requests: tuple[ConsultationSpec, ...] = ()
 
     def iter_episodes(self) -> Iterator[tuple[ClientSpec, EpisodeSpec]]:
         """Yield every (client, episode) pair in client order."""
@@ -775,7 +821,7 @@ class _ClientPlan:
     referral_source: str
     phq9_intake: float
     gad7_intake: float
-    role: str  # "free", "recent_intake", "paused" or "first_of_two"
+    role: str  # "free", "recent_intake", "paused", "alumni" or "first_of_two"
     first: _EpisodePlan
 
 
@@ -1079,6 +1125,7 @@ def _plan_clients(
             )
         )
     _assign_first_archetypes(rng, plans)
+    _choose_alumni(rng, plans)
     # Some clients with a short first course come back later for a second one.
     for plan in plans:
         first = plan.first
@@ -1124,6 +1171,32 @@ def _assign_first_archetypes(rng: Generator, plans: Sequence[_ClientPlan]) -> No
                 )
             else:
                 plan.first.archetype = _draw_archetype(rng, modality, ongoing_only=True)
+
+
+def _choose_alumni(rng: Generator, plans: Sequence[_ClientPlan]) -> None:
+    """Make some freely placed psychodynamic clients former clients whose course ended at
+    least :data:`_ALUMNI_MARGIN_WEEKS` before ``today``.
+
+    Left to chance, a three-year window holds few psychodynamic courses that ended more
+    than a year ago (long-term work lasts one to three years), so the 6- and 12-month
+    follow-up cells of the outcomes dashboard would stay below its small-cell limit.
+    Early dropouts are not chosen: with one or two sessions they have no paired scores.
+    """
+    if len(plans) < 10:
+        return
+    wanted = round(len(plans) / _ALUMNI_EVERY)
+    candidates = [
+        p
+        for p in plans
+        if p.role == "free"
+        and p.first.modality in ("psychodynamic", "psychoanalysis")
+        and p.first.archetype != "early_dropout"
+    ]
+    if not candidates:
+        return
+    chosen = rng.choice(len(candidates), size=min(wanted, len(candidates)), replace=False)
+    for index in chosen:
+        candidates[int(index)].role = "alumni"
 
 
 def _ensure_archetype_coverage(rng: Generator, plans: Sequence[_ClientPlan]) -> None:
@@ -1260,8 +1333,10 @@ def _simulate_episode(
         hi = latest_start
         if role == "first_of_two":
             hi = min(hi, lo + dt.timedelta(days=400))
-        if plan.archetype in _ENDING_ARCHETYPES:
-            margin = _ENDING_MARGIN_WEEKS[plan.archetype]
+        margin = _ENDING_MARGIN_WEEKS.get(plan.archetype, 0)
+        if role == "alumni":
+            margin = max(margin, _ALUMNI_MARGIN_WEEKS)
+        if margin:
             if weeks is not None:
                 weeks = min(weeks, int(total_weeks - margin - 2))
             hi = min(hi, ctx.today - dt.timedelta(weeks=_needed_weeks(count, weeks, spw) + margin))
@@ -1371,17 +1446,118 @@ def _schedule_occasions(
         return
     base = _FOLLOWUP_RESPONSE[episode.end_reason]
     for step, (months, label) in enumerate(_FOLLOWUPS):
-        due = episode.end_date + dt.timedelta(days=round(_DAYS_PER_MONTH * months))
         responded = rng.random() < base * _FOLLOWUP_DECAY**step
-        answered_on = due + dt.timedelta(days=_int_between(rng, 0, 6))
-        taken_at = _at(answered_on, _int_between(rng, 8, 21), _int_between(rng, 0, 59))
-        # Not yet due, not answered, or superseded by a new episode: no questionnaire.
-        if not responded or taken_at + dt.timedelta(minutes=2) >= ctx.as_of:
+        occasion = _followup_occasion(rng, episode, months, label, ctx, next_start)
+        # Not answered, not yet due, or superseded by a new episode: no questionnaire.
+        if responded and occasion is not None:
+            occasions.append(occasion)
+
+
+def _followup_occasion(
+    rng: Generator,
+    episode: _EpisodeDraft,
+    months: int,
+    label: str,
+    ctx: _Context,
+    next_start: dt.date | None,
+) -> _Occasion | None:
+    """The follow-up ``months`` after the end, answered 0-6 days after it is due, or
+    ``None`` if that moment is not yet history or falls in the client's next episode."""
+    if episode.end_date is None:
+        return None
+    due = episode.end_date + dt.timedelta(days=round(_DAYS_PER_MONTH * months))
+    answered_on = due + dt.timedelta(days=_int_between(rng, 0, 6))
+    taken_at = _at(answered_on, _int_between(rng, 8, 21), _int_between(rng, 0, 59))
+    if taken_at + dt.timedelta(minutes=2) >= ctx.as_of:
+        return None
+    if next_start is not None and answered_on >= next_start:
+        return None
+    elapsed = (answered_on - episode.end_date).days / _DAYS_PER_MONTH
+    attended = sum(attendance == "attended" for _, attendance in episode.sessions)
+    return _Occasion(taken_at, label, None, attended, elapsed)
+
+
+def _has_paired_scores(episode: _EpisodeDraft) -> bool:
+    """Ended with two or more attended sessions and two or more in-treatment occasions:
+    the episodes the outcomes dashboard pairs (its "paired (PHQ-9)" definition)."""
+    attended = sum(attendance == "attended" for _, attendance in episode.sessions)
+    in_treatment = sum(o.timepoint in ("intake", "session") for o in episode.occasions)
+    return episode.status == "ended" and attended >= 2 and in_treatment >= 2
+
+
+def _ensure_followup_cells(
+    rng: Generator, drafts: Sequence[Sequence[_EpisodeDraft]], ctx: _Context
+) -> None:
+    """Give every follow-up timepoint of psychodynamic work :data:`FOLLOWUP_TARGET` answers.
+
+    For each of 1, 3, 6 and 12 months: if fewer paired psychodynamic or psychoanalytic
+    episodes than the target have that follow-up, missing follow-ups that are already
+    due are answered after all, chosen uniformly at random among the eligible episodes,
+    until the target is met or nobody is left. This raises the demo's follow-up response
+    above the rates of :data:`_FOLLOWUP_RESPONSE` for long-ago endings; it exists so the
+    "after therapy" panel has figures to show, and the documentation says so.
+    """
+    for months, label in _FOLLOWUPS:
+        have = 0
+        missing: list[tuple[_EpisodeDraft, dt.date | None]] = []
+        for client in drafts:
+            for e, episode in enumerate(client):
+                if episode.plan.modality == "cbt" or not _has_paired_scores(episode):
+                    continue
+                if any(o.timepoint == label for o in episode.occasions):
+                    have += 1
+                    continue
+                next_start = client[e + 1].start if e + 1 < len(client) else None
+                missing.append((episode, next_start))
+        order = rng.permutation(len(missing))
+        for index in order:
+            if have >= FOLLOWUP_TARGET:
+                break
+            episode, next_start = missing[int(index)]
+            occasion = _followup_occasion(rng, episode, months, label, ctx, next_start)
+            if occasion is None:
+                continue
+            episode.occasions.append(occasion)
+            episode.occasions.sort(key=lambda o: o.taken_at)
+            have += 1
+
+
+def _ensure_sessions_today(
+    rng: Generator,
+    therapists: Sequence[_TherapistDraft],
+    drafts: Sequence[Sequence[_EpisodeDraft]],
+    ctx: _Context,
+) -> None:
+    """Give every therapist :data:`TODAY_MIN_SESSIONS` sessions on ``today``.
+
+    The demo is run on whatever day someone tries it, a Sunday or a public holiday
+    included, and its Today page should not be empty then. Where a therapist has fewer
+    sessions today, open (intake or active) episodes without one get a one-off
+    scheduled session at a free hour between 09:00 and 17:00, chosen uniformly: an
+    extra session of the kind practices do offer. Sessions already on the calendar are
+    not moved, and paused episodes keep their pause.
+    """
+    for t in range(len(therapists)):
+        episodes = [ep for client in drafts for ep in client if ep.plan.therapist == t]
+        booked = [when for ep in episodes for when, _ in ep.sessions if when.date() == ctx.today]
+        open_without = [
+            ep
+            for ep in episodes
+            if ep.status in ("intake", "active")
+            and not any(when.date() == ctx.today for when, _ in ep.sessions)
+        ]
+        wanted = TODAY_MIN_SESSIONS - len(booked)
+        if wanted <= 0 or not open_without:
             continue
-        if next_start is not None and answered_on >= next_start:
-            continue
-        elapsed = (answered_on - episode.end_date).days / _DAYS_PER_MONTH
-        occasions.append(_Occasion(taken_at, label, None, ordinal, elapsed))
+        free = [h for h in _TODAY_HOURS if all(when.hour != h for when in booked)]
+        chosen = rng.choice(len(open_without), size=min(wanted, len(open_without)), replace=False)
+        for index in chosen:
+            if not free:
+                break
+            hour = free.pop(int(rng.integers(len(free))))
+            episode = open_without[int(index)]
+            episode.sessions.append((_at(ctx.today, hour), "scheduled"))
+            episode.sessions.sort(key=lambda s: s[0])
 
 
 def _dose_share(episode: _EpisodeDraft, dose: int) -> float:
@@ -1662,10 +1838,13 @@ def generate_practice(
                 draft.post_change = float(rng.normal(0.0, _POST_END_DRIFT_SD))
             next_start = drafts[e + 1].start if e + 1 < len(drafts) else None
             _schedule_occasions(rng, draft, ctx, next_start)
-        _score_client(rng, drafts)
         all_drafts.append(drafts)
 
+    _ensure_followup_cells(rng, all_drafts, ctx)
+    for drafts in all_drafts:
+        _score_client(rng, drafts)
     _ensure_recent_item9(rng, all_drafts, ctx)
+    _ensure_sessions_today(rng, therapists, all_drafts, ctx)
 
     clients = []
     for plan, drafts in zip(plans, all_drafts, strict=True):
@@ -1708,13 +1887,24 @@ def generate_practice(
         )
         for t in therapists
     )
+    # People asking for a first consultation: new names, drawn after everything else.
+    enquirers = [_draw_person_name(rng, used_names) for _ in range(_CONSULTATION_REQUESTS)]
+    written, consultations = write_material(
+        seed,
+        clients,
+        n_therapists=n_therapists,
+        as_of=ctx.as_of,
+        consultation_people=enquirers,
+        concerns=CONCERNS,
+    )
     return SyntheticPractice(
         seed=seed,
         today=today,
         as_of=ctx.as_of,
         name="Reverie Demo Group Practice",
         therapists=therapist_specs,
-        clients=tuple(clients),
+        clients=written,
+        consultation_requests=consultations,
     )
 
 
@@ -1737,6 +1927,9 @@ def describe(practice: SyntheticPractice) -> dict[str, object]:
     followup_episodes = sum(
         any(m.timepoint.startswith("followup") for m in e.measurements) for e in episodes
     )
+    notes = [n for e in episodes for n in e.progress_notes]
+    relationship = [r for e in episodes for r in e.relationship_episodes]
+    journal = [j for c in practice.clients for j in c.journal]
     return {
         "seed": practice.seed,
         "today": practice.today.isoformat(),
@@ -1754,4 +1947,15 @@ def describe(practice: SyntheticPractice) -> dict[str, object]:
         "measurements": len(measurements),
         "measurements_by_instrument": count([m.instrument for m in measurements], INSTRUMENTS),
         "measurements_by_timepoint": count([m.timepoint for m in measurements], TIMEPOINTS),
+        "progress_notes": len(notes),
+        "progress_note_drafts": sum(n.signed_at is None for n in notes),
+        "addenda": sum(bool(n.addendum) for n in notes),
+        "process_notes": sum(len(e.process_notes) for e in episodes),
+        "reflections": sum(len(e.reflections) for e in episodes),
+        "relationship_episodes": len(relationship),
+        "transference_episodes": sum(r.is_transference for r in relationship),
+        "journal_entries": len(journal),
+        "journal_entries_shared": sum(j.shared_at is not None for j in journal),
+        "consultation_requests": len(practice.consultation_requests),
+        "sessions_today": sum(s.start.date() == practice.today for s in sessions),
     }

@@ -3,6 +3,20 @@
 Seeding is idempotent: if the demo practice exists it is left as it is. It refuses to
 run against a database that holds a real practice, so demo credentials can only ever
 exist in a demo database.
+
+Seeding has three steps (``docs/demo-data.md``, *Seeding*, says why each is written the
+way it is):
+
+1. **The skeleton** -- practice, people, episodes, the calendar and three years of
+   questionnaires -- is written in bulk and recorded as one audited import, as before.
+2. **The clinical writing** (:mod:`reverie.demo.seed_content`): progress and process
+   notes, session reflections, relationship episodes and the CCRT, journals, consultation
+   requests, crisis alerts. Recent and current things go through the same actions a
+   person would use; the long history of notes and reflections is written in bulk, with
+   one audit entry per row as its action would write it, marked ``demo_history``.
+3. **After the outcome summaries are built**, what depends on them or on the worker: past
+   not-on-track alerts, the escalation of an unanswered crisis alert, the questionnaire
+   waiting for a client, and recurring-theme searches run through the worker's code.
 """
 
 from __future__ import annotations
@@ -22,7 +36,9 @@ from reverie.accounts.models import Practice, Role, User
 from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care.models import Appointment, Client, Episode
-from reverie.demo.model import SyntheticPractice, describe, generate_practice
+from reverie.demo import seed_content
+from reverie.demo.model import SyntheticPractice, generate_practice
+from reverie.demo.seed_content import Seeded
 from reverie.directory.models import TherapistProfile
 from reverie.directory.profiles import concern_key
 from reverie.measures import registry, scoring
@@ -30,6 +46,7 @@ from reverie.measures.models import Administration, Instrument
 
 DEMO_SLUG = "demo"
 ADMIN_EMAIL = "admin@demo.example.org"
+ADMIN_NAME = "Morgan Admin"
 LOGINS_FILE = "demo-logins.json"
 INSTRUMENT_CODES = {"phq9": "phq-9", "gad7": "gad-7"}
 
@@ -43,6 +60,8 @@ class Login:
     role: str
     email: str
     password: str
+    name: str = ""
+    note: str = ""
 
 
 def _concern_keys(concerns: tuple[str, ...]) -> list[str]:
@@ -55,21 +74,34 @@ def _sessions_per_week(frequency: object) -> float:
     return 0.5 if frequency == "fortnightly" else float(frequency)  # type: ignore[arg-type]
 
 
-def _score(code: str, answers: tuple[int, ...]) -> tuple[dict[str, int], int, str]:
+def _administration(code: str, answers: tuple[int, ...]) -> dict[str, object]:
+    """The scored fields of an administration, exactly as ``measures.actions.submit``
+    stores them (answers by item id, total, band, result, crisis flag, version)."""
     definition = registry.definition(code)
     item_ids = [item.id for item in definition.items if item.scored]
     answer_map = dict(zip(item_ids, answers, strict=True))
     result = scoring.score(definition, answer_map)
-    band = result.band.label if result.band is not None else ""
-    return answer_map, int(result.total), band
+    return {
+        "answers": answer_map,
+        "total": int(result.total),
+        "band": result.band.label if result.band is not None else "",
+        "result": {
+            "subscales": {s.id: s.score for s in result.subscales},
+            "critical": [hit.item_id for hit in result.critical_hits],
+            "missing": list(result.missing),
+            "prorated": result.prorated,
+        },
+        "has_critical": result.has_critical_hits,
+        "instrument_version": definition.version,
+    }
 
 
-def _write_practice(spec: SyntheticPractice, passwords: dict[str, str]) -> Practice:
+def _write_skeleton(spec: SyntheticPractice, passwords: dict[str, str]) -> Seeded:
     practice = Practice.objects.create(slug=DEMO_SLUG, name=f"{spec.name}", is_demo=True)
     hashes = {role: make_password(pw) for role, pw in passwords.items()}
-    User.objects.create(
+    admin = User.objects.create(
         email=ADMIN_EMAIL,
-        full_name="Morgan Admin",
+        full_name=ADMIN_NAME,
         practice=practice,
         role=Role.ADMIN,
         password=hashes[Role.ADMIN],
@@ -102,6 +134,7 @@ def _write_practice(spec: SyntheticPractice, passwords: dict[str, str]) -> Pract
         therapists.append(user)
     instruments = {i.code: i for i in Instrument.objects.all()}
     now = timezone.now()
+    seeded = Seeded(practice=practice, admin=admin, therapists=therapists)
     appointments: list[Appointment] = []
     administrations: list[Administration] = []
     for c in spec.clients:
@@ -129,6 +162,7 @@ def _write_practice(spec: SyntheticPractice, passwords: dict[str, str]) -> Pract
             referral_source=c.referral_source,
             is_synthetic=True,
         )
+        rows = []
         for e in c.episodes:
             episode = Episode.objects.create(
                 client=client,
@@ -141,7 +175,7 @@ def _write_practice(spec: SyntheticPractice, passwords: dict[str, str]) -> Pract
                 end_reason=e.end_reason or "",
                 goals=e.goal,
             )
-            appointments.extend(
+            sessions = [
                 Appointment(
                     episode=episode,
                     starts_at=s.start,
@@ -149,32 +183,40 @@ def _write_practice(spec: SyntheticPractice, passwords: dict[str, str]) -> Pract
                     attendance=s.attendance,
                 )
                 for s in e.sessions
-            )
+            ]
+            appointments.extend(sessions)
+            scored: list[Administration | None] = []
             for m in e.measurements:
                 if m.taken_at > now:
+                    scored.append(None)
                     continue
                 code = INSTRUMENT_CODES[m.instrument]
-                answers, total, band = _score(code, m.answers)
-                administrations.append(
-                    Administration(
-                        client=client,
-                        episode=episode,
-                        instrument=instruments[code],
-                        completed_at=m.taken_at,
-                        timepoint=m.timepoint,
-                        source="demo",
-                        answers=answers,
-                        total=total,
-                        band=band,
-                    )
+                row = Administration(
+                    client=client,
+                    episode=episode,
+                    instrument=instruments[code],
+                    completed_at=m.taken_at,
+                    received_at=m.taken_at,
+                    timepoint=m.timepoint,
+                    source="demo",
+                    **_administration(code, m.answers),
                 )
+                administrations.append(row)
+                scored.append(row)
+            rows.append(seed_content.EpisodeRows(e, episode, sessions, scored))
+        seeded.clients.append(seed_content.ClientRows(c, client, portal, rows))
     Appointment.objects.bulk_create(appointments, batch_size=2000)
     Administration.objects.bulk_create(administrations, batch_size=2000)
-    return practice
+    return seeded
 
 
 def logins_path() -> Path:
     return Path(settings.DATA_DIR) / LOGINS_FILE
+
+
+def outbox_path() -> Path:
+    """Where the demo's outgoing mail ends up as files (no mail server is configured)."""
+    return Path(settings.DATA_DIR) / "outbox"
 
 
 def _new_passwords() -> dict[str, str]:
@@ -184,26 +226,38 @@ def _new_passwords() -> dict[str, str]:
     }
 
 
-def _sample_logins(practice: Practice, passwords: dict[str, str]) -> list[Login]:
-    therapist = (
-        User.objects.filter(practice=practice, role=Role.THERAPIST).order_by("email").first()
-    )
-    client = (
-        User.objects.filter(
-            practice=practice, role=Role.CLIENT, client_record__administrations__isnull=False
+def _logins(practice: Practice, passwords: dict[str, str]) -> list[Login]:
+    """Every login the demo prints: the admin, each therapist, and two clients."""
+    logins = [Login("admin", ADMIN_EMAIL, passwords[Role.ADMIN], ADMIN_NAME)]
+    for therapist in User.objects.filter(practice=practice, role=Role.THERAPIST).order_by("pk"):
+        logins.append(
+            Login("therapist", therapist.email, passwords[Role.THERAPIST], therapist.full_name)
         )
-        .order_by("email")
-        .first()
-    )
-    logins = [Login("admin", ADMIN_EMAIL, passwords[Role.ADMIN])]
-    if therapist is not None:
-        logins.append(Login("therapist", therapist.email, passwords[Role.THERAPIST]))
-    if client is not None:
-        logins.append(Login("client", client.email, passwords[Role.CLIENT]))
+    for user, note in seed_content.featured_clients(practice):
+        logins.append(Login("client", user.email, passwords[Role.CLIENT], user.full_name, note))
     return logins
 
 
-def ensure_demo(today: datetime.date | None = None) -> tuple[list[Login], dict[str, object] | None]:
+def _store(passwords: dict[str, str]) -> None:
+    path = logins_path()
+    path.write_text(json.dumps(passwords), encoding="utf-8")
+    path.chmod(0o600)
+
+
+def _load_passwords() -> dict[str, str] | None:
+    try:
+        data = json.loads(logins_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    roles = (Role.ADMIN, Role.THERAPIST, Role.CLIENT)
+    if not isinstance(data, dict) or not all(isinstance(data.get(r), str) for r in roles):
+        return None
+    return {r: data[r] for r in roles}
+
+
+def ensure_demo(
+    today: datetime.date | None = None,
+) -> tuple[list[Login], dict[str, object] | None]:
     """Seed if needed; return the logins to print and, on a fresh seed, what was made."""
     real = Practice.objects.filter(is_demo=False)
     if real.exists():
@@ -211,7 +265,6 @@ def ensure_demo(today: datetime.date | None = None) -> tuple[list[Login], dict[s
             f"this database holds a real practice ({real.first()}); the demo only runs on its own "
             "database (unset REVERIE_DATABASE_URL, or point it at an empty database)"
         )
-    path = logins_path()
     practice = Practice.objects.filter(slug=DEMO_SLUG, is_demo=True).first()
     summary = None
     if practice is None:
@@ -219,30 +272,33 @@ def ensure_demo(today: datetime.date | None = None) -> tuple[list[Login], dict[s
         passwords = _new_passwords()
         with transaction.atomic():
             registry.sync_shipped_instruments()
-            practice = _write_practice(spec, passwords)
-            summary = describe(spec)
+            seeded = _write_skeleton(spec, passwords)
+            practice = seeded.practice
             trail.record(
                 trail.system("demo", practice=practice),
                 Action.IMPORT,
                 practice,
                 detail={"seed": spec.seed, "synthetic": True},
             )
-        path.write_text(json.dumps(passwords), encoding="utf-8")
-        path.chmod(0o600)
+            seed_content.write_clinical(seeded, spec)
         # The dashboard reads per-episode summaries that the worker maintains; build them
-        # now so a fresh demo shows its outcomes before the first worker pass.
+        # now so a fresh demo shows its outcomes before the first worker pass. This also
+        # raises not-on-track alerts for recent questionnaires, as the worker would.
         from reverie.outcomes import summary as outcome_summary
 
         outcome_summary.refresh(full=True)
+        with transaction.atomic():
+            seed_content.write_after_summaries(seeded, spec)
+        _store(passwords)
+        summary = seed_content.counts(practice)
     else:
-        try:
-            passwords = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        stored = _load_passwords()
+        if stored is None:
             # The file was lost: issue new demo passwords rather than print wrong ones.
-            passwords = _new_passwords()
-            for role, pw in passwords.items():
+            stored = _new_passwords()
+            for role, pw in stored.items():
                 hashed = make_password(pw)
                 User.objects.filter(practice=practice, role=role).update(password=hashed)
-            path.write_text(json.dumps(passwords), encoding="utf-8")
-            path.chmod(0o600)
-    return _sample_logins(practice, passwords), summary
+            _store(stored)
+        passwords = stored
+    return _logins(practice, passwords), summary

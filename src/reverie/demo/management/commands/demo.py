@@ -11,7 +11,13 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from reverie.core.management.commands.serve import run_gunicorn
-from reverie.demo.seed import SeedRefused, ensure_demo
+from reverie.demo.seed import Login, SeedRefused, ensure_demo, outbox_path
+
+
+def _count(value: object) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v:,}" for k, v in sorted(value.items()))
+    return f"{value:,}" if isinstance(value, int) else str(value)
 
 
 class Command(BaseCommand):
@@ -30,16 +36,29 @@ class Command(BaseCommand):
         except SeedRefused as exc:
             raise CommandError(str(exc)) from None
         if summary is not None:
-            self.stdout.write(f"Seeded the synthetic demo practice: {summary}")
+            self.stdout.write("Seeded the synthetic demo practice:")
+            for name, value in summary.items():
+                self.stdout.write(f"  {name:<46} {_count(value)}")
         self.stdout.write("")
-        self.stdout.write("Reverie demo — every person and score here is synthetic.")
+        self.stdout.write("Reverie demo — every person, note and score here is synthetic.")
         address = (
             settings.BASE_URL if options["bind"] == settings.BIND else f"http://{options['bind']}"
         )
         self.stdout.write(f"Open {address}/ and sign in as:")
-        for login in logins:
-            self.stdout.write(f"  {login.role:<10} {login.email:<40} password: {login.password}")
+        self._logins(logins)
         self.stdout.write("  (every demo account of a role shares that role's password)")
+        self.stdout.write("")
+        outbox = outbox_path()
+        self.stdout.write(
+            f"Mail is not sent anywhere: each message is written as a file to {outbox}"
+        )
+        self.stdout.write(
+            "  Open them with any text editor or pager, e.g. "
+            f"`ls -t {outbox} | head` and `less {outbox}/<file>`."
+        )
+        self.stdout.write(
+            "  The questionnaire invitation there holds a one-time link for the client above."
+        )
         self.stdout.write("")
         if options["no_serve"]:
             return
@@ -48,3 +67,10 @@ class Command(BaseCommand):
             run_gunicorn(options["bind"], workers=2, threads=4)
         finally:
             worker.terminate()
+
+    def _logins(self, logins: list[Login]) -> None:
+        for login in logins:
+            who = f"{login.role:<10} {login.name:<18} {login.email:<32} password: {login.password}"
+            self.stdout.write(f"  {who}")
+            if login.note:
+                self.stdout.write(f"  {'':<10} ({login.note})")
