@@ -1,22 +1,69 @@
+"""The seeded demo practice: every kind of data present, written as in real use.
+
+Seeding the whole practice takes seconds, so the checks on one seeded practice are
+helpers called by one test, not tests with a seed each.
+"""
+
 from __future__ import annotations
 
 import datetime
 import io
 import json
+import re
+from collections import Counter
 
 import pytest
+from django.core import mail
 from django.core.management import call_command
 from django.test import Client as HttpClient
 from django.test import override_settings
 from django.urls import reverse
 
 from reverie.accounts.models import Practice, Role, User
+from reverie.audit import trail
 from reverie.audit.models import AuditEntry
-from reverie.care.models import Client, Episode
+from reverie.care.models import Alert, Appointment, Client, Episode, ProgressNote
 from reverie.demo.seed import SeedRefused, ensure_demo, logins_path
-from reverie.measures.models import Administration
+from reverie.measures.models import Administration, MeasureRequest, RequestLink, RequestStatus
+from reverie.outcomes import dashboard
+from reverie.process.models import RecurringTheme, RelationshipEpisode
 
 TODAY = datetime.date(2026, 11, 22)
+
+#: Every kind the demo seeds; each must be there (a count above zero).
+SEEDED_KINDS = (
+    "therapists",
+    "clients",
+    "episodes",
+    "sessions",
+    "sessions today",
+    "questionnaires",
+    "psychodynamic PHQ-9 follow-ups at 6 months",
+    "psychodynamic PHQ-9 follow-ups at 12 months",
+    "progress notes",
+    "progress note drafts",
+    "addenda",
+    "process notes",
+    "session reflections",
+    "relationship episodes",
+    "transference episodes",
+    "confirmed formulation groups",
+    "suggested formulation groups",
+    "journal entries",
+    "shared journal entries",
+    "private journal entries",
+    "consultation requests",
+    "alerts open",
+    "alerts acknowledged",
+    "alerts escalated",
+    "crisis alerts",
+    "not-on-track alerts",
+    "questionnaires waiting",
+    "theme searches",
+    "themes accepted",
+    "themes dismissed",
+    "themes suggested",
+)
 
 
 @pytest.fixture
@@ -25,57 +72,174 @@ def data_dir(tmp_path, settings):
     return tmp_path
 
 
-def test_seed_builds_a_synthetic_practice_of_the_documented_size(db, data_dir) -> None:
+def sign_in(login) -> HttpClient:
+    http = HttpClient()
+    response = http.post(
+        reverse("accounts:login"), {"username": login.email, "password": login.password}
+    )
+    assert response.status_code == 302, login.role
+    return http
+
+
+def test_the_seeded_demo_shows_the_whole_product(db, data_dir) -> None:
     logins, summary = ensure_demo(TODAY)
     assert summary is not None
+    every_kind_is_there_in_every_state(summary)
+    the_audit_trail_records_the_seeded_writing_and_verifies()
+    every_printed_login_works_and_the_client_has_a_questionnaire_waiting(logins, data_dir)
+
+
+def every_kind_is_there_in_every_state(summary: dict[str, object]) -> None:
+    missing = [kind for kind in SEEDED_KINDS if not isinstance(summary[kind], int)]
+    assert not missing
+    empty = [kind for kind in SEEDED_KINDS if summary[kind] == 0]
+    assert not empty, f"the demo seeds none of: {', '.join(empty)}"
     practice = Practice.objects.get(slug="demo")
     assert practice.is_demo
-    assert User.objects.filter(practice=practice, role=Role.THERAPIST).count() == 4
+    assert summary["therapists"] == 4 and summary["clients"] == 60
     assert Client.objects.filter(practice=practice, is_synthetic=True).count() == 60
-    modalities = set(Episode.objects.values_list("modality", flat=True))
-    assert {"psychodynamic", "psychoanalysis", "cbt"} <= modalities
-    assert Episode.objects.filter(status="ended").exists()
-    assert Administration.objects.filter(timepoint__startswith="followup").exists()
+    assert {"psychodynamic", "psychoanalysis", "cbt"} <= set(
+        Episode.objects.values_list("modality", flat=True)
+    )
     assert not Administration.objects.filter(source__in=["portal", "fhir"]).exists()
-    assert [login.role for login in logins] == ["admin", "therapist", "client"]
-
-
-def test_seed_scores_match_the_item_answers(db, data_dir) -> None:
-    ensure_demo(TODAY)
-    for admin in Administration.objects.select_related("instrument")[:200]:
+    statuses = summary["consultation requests by status"]
+    assert isinstance(statuses, dict) and len(statuses) >= 3
+    # Every alert state: open, acknowledged, escalated; and an open one not escalated.
+    alerts = Alert.objects.filter(client__practice=practice)
+    assert alerts.filter(acknowledged_at__isnull=True, escalated_at__isnull=False).exists()
+    assert alerts.filter(acknowledged_at__isnull=True, escalated_at__isnull=True).exists()
+    assert alerts.filter(acknowledged_at__isnull=False, escalated_at__isnull=False).exists()
+    assert {"crisis", "not_on_track"} <= set(alerts.values_list("kind", flat=True))
+    # Transference episodes are those about the therapist.
+    assert (
+        RelationshipEpisode.objects.filter(other_person="therapist").count()
+        == (summary["transference episodes"])
+    )
+    # Drafts are recent: older notes were all signed.
+    drafts = ProgressNote.objects.filter(signed_at__isnull=True)
+    assert all(n.session_date >= TODAY - datetime.timedelta(days=10) for n in drafts)
+    # Questionnaires are scored like submissions.
+    rows = list(Administration.objects.select_related("instrument"))
+    for admin in rows[:300]:
         assert admin.total == sum(admin.answers.values())
-        assert admin.band
-
-
-def test_demo_logins_work(db, data_dir) -> None:
-    logins, _ = ensure_demo(TODAY)
-    for login in logins:
-        http = HttpClient()
-        response = http.post(
-            reverse("accounts:login"), {"username": login.email, "password": login.password}
+        assert admin.band and admin.instrument_version
+    critical = [a for a in rows if a.instrument.code == "phq-9" and a.answers.get("phq9-9")]
+    assert critical and all(a.has_critical for a in critical)
+    # Sessions on the day the demo is run, for every therapist.
+    # 22 November 2026 is a Sunday: the standing calendar has nothing on it.
+    assert TODAY.weekday() == 6
+    per_therapist = Counter(
+        Appointment.objects.filter(starts_at__date=TODAY).values_list(
+            "episode__therapist", flat=True
         )
-        assert response.status_code == 302, login.role
+    )
+    therapists = User.objects.filter(role=Role.THERAPIST)
+    assert all(per_therapist[t.pk] >= 1 for t in therapists)
+    assert sum(per_therapist.values()) >= 2 * therapists.count()
+    # The outcomes "after therapy" panel has figures for psychodynamic work.
+    board = dashboard.compute(dashboard.load_frame(practice.pk), scope="practice")
+    group = next(g for g in board.followup if g.label == "Psychodynamic and psychoanalysis")
+    cells = {cell.months: cell for cell in group.cells}
+    for months in (6, 12):
+        assert not cells[months].suppressed, months
+        assert cells[months].n >= dashboard.MIN_CELL
+
+
+def the_audit_trail_records_the_seeded_writing_and_verifies() -> None:
+    entry = AuditEntry.objects.get(action="import")
+    assert entry.detail["synthetic"] is True
+    assert trail.verify().ok
+    # Bulk history carries its action's entries, by the person who wrote it, flagged.
+    note = ProgressNote.objects.filter(signed_at__isnull=False).order_by("pk").first()
+    assert note is not None
+    entries = AuditEntry.objects.filter(object_type="care.progressnote", object_id=str(note.pk))
+    assert {e.action for e in entries} == {"create", "update"}
+    assert {e.actor_id for e in entries} == {note.author_id}
+    assert AuditEntry.objects.filter(detail__demo_history=True).exists()
+    # Recent writing went through the actions themselves (no history flag).
+    assert AuditEntry.objects.filter(
+        object_type="process.journalentry", action="create", actor__role=Role.CLIENT
+    ).exists()
+    out = io.StringIO()
+    call_command("audit", "verify", stdout=out)
+    assert "OK" in out.getvalue()
+    # A theme search ran through the worker's code with the word-overlap fallback.
+    themes = RecurringTheme.objects.all()
+    assert themes.exists() and all(t.fallback for t in themes)
+    assert themes.filter(status="accepted").exists() and themes.filter(status="dismissed").exists()
+
+
+def every_printed_login_works_and_the_client_has_a_questionnaire_waiting(logins, data_dir) -> None:
+    roles = [login.role for login in logins]
+    assert roles == [
+        "admin",
+        "therapist",
+        "therapist",
+        "therapist",
+        "therapist",
+        "client",
+        "client",
+    ]
+    assert all(login.name for login in logins)
+    waiting, journaling = logins[-2:]
+    assert "questionnaire waiting" in waiting.note
+    for login in logins:
+        http = sign_in(login)
         home = http.get(reverse("core:home"), follow=True)
         assert home.status_code == 200
         assert b"Synthetic demo data" in home.content
+    client = Client.objects.get(user__email=waiting.email)
+    assert client.progress_visible_to_client
+    requests = MeasureRequest.objects.filter(client=client, status=RequestStatus.OPEN)
+    assert requests.count() == 2 and all(r.is_answerable() for r in requests)
+    assert not Administration.objects.filter(request__in=requests).exists()
+    assert RequestLink.objects.filter(request__in=requests).exists()
+    portal = sign_in(waiting).get(reverse("measures:portal"))
+    assert portal.status_code == 200
+    answer = reverse("measures:answer", args=[requests.first().pk])  # type: ignore[union-attr]
+    assert answer.encode() in portal.content
+    other = Client.objects.get(user__email=journaling.email)
+    assert other.journal.filter(shared_at__isnull=False).exists()
+    # The invitation e-mail holds a one-time link that opens the questionnaire.
+    outbox = data_dir / "outbox"
+    sent = [p.read_text(encoding="utf-8") for p in outbox.iterdir()] if outbox.exists() else []
+    sent += [f"To: {', '.join(m.to)}\n{m.body}" for m in getattr(mail, "outbox", [])]
+    mine = [t for t in sent if waiting.email in t and "/m/" in t]
+    assert mine, "no questionnaire email for the featured client"
+    path = re.search(r"https?://[^/\s]+(/m/[^\s]+/)", mine[0])
+    assert path is not None
+    assert HttpClient().get(path.group(1)).status_code == 200
 
 
-def test_seeding_twice_keeps_the_data_and_the_passwords(db, data_dir) -> None:
+@override_settings(DEMO=True)
+def test_seeding_again_keeps_the_data_and_the_logins_and_the_command_prints_them(
+    db, data_dir
+) -> None:
     first, _ = ensure_demo(TODAY)
-    counts = (Client.objects.count(), Administration.objects.count())
+    counts = (Client.objects.count(), Administration.objects.count(), ProgressNote.objects.count())
     second, summary = ensure_demo(TODAY)
     assert summary is None
-    assert (Client.objects.count(), Administration.objects.count()) == counts
+    assert (
+        Client.objects.count(),
+        Administration.objects.count(),
+        ProgressNote.objects.count(),
+    ) == counts
     assert first == second
-
-
-def test_lost_logins_file_gets_new_passwords_that_work(db, data_dir) -> None:
-    ensure_demo(TODAY)
+    out = io.StringIO()
+    call_command("demo", "--no-serve", stdout=out)
+    printed = out.getvalue()
+    for login in first:
+        assert login.email in printed and login.password in printed and login.name in printed
+    assert "questionnaire waiting" in printed
+    assert str(data_dir / "outbox") in printed
+    assert Client.objects.count() == counts[0]
+    # A lost logins file gets new passwords, which work.
     logins_path().unlink()
     logins, _ = ensure_demo(TODAY)
     stored = json.loads(logins_path().read_text())
-    assert logins[0].password == stored["admin"]
-    assert User.objects.get(email=logins[0].email).check_password(logins[0].password)
+    assert logins[0].password == stored["admin"] != first[0].password
+    for login in logins:
+        assert User.objects.get(email=login.email).check_password(login.password)
 
 
 def test_seed_refuses_a_database_with_a_real_practice(db, data_dir) -> None:
@@ -83,15 +247,6 @@ def test_seed_refuses_a_database_with_a_real_practice(db, data_dir) -> None:
     with pytest.raises(SeedRefused):
         ensure_demo(TODAY)
     assert not Practice.objects.filter(is_demo=True).exists()
-
-
-def test_seed_is_one_audited_import_and_the_chain_verifies(db, data_dir) -> None:
-    ensure_demo(TODAY)
-    entry = AuditEntry.objects.get(action="import")
-    assert entry.detail["synthetic"] is True
-    out = io.StringIO()
-    call_command("audit", "verify", stdout=out)
-    assert "OK" in out.getvalue()
 
 
 @override_settings(DEMO=False)

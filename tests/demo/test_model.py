@@ -304,7 +304,10 @@ def test_no_history_after_today_only_scheduled_sessions(practice: SyntheticPract
 
 
 def test_breaks_show_as_gaps(practice: SyntheticPractice) -> None:
-    days = [s.start.date() for e in episodes(practice) for s in e.sessions]
+    # The day the demo is run is the exception: it always has sessions (tested below).
+    days = [
+        s.start.date() for e in episodes(practice) for s in e.sessions if s.start.date() != TODAY
+    ]
     assert not [d for d in days if (d.month, d.day) in ((12, 25), (1, 1), (7, 4))]
     assert not [d for d in days if d.weekday() >= 5]
     for index, therapist in enumerate(practice.therapists):
@@ -475,3 +478,190 @@ def test_clients_are_a_plain_dataclass_tree(practice: SyntheticPractice) -> None
     client = practice.clients[0]
     assert isinstance(client, ClientSpec)
     assert isinstance(client.episodes, tuple) and isinstance(client.episodes[0].sessions, tuple)
+
+
+# --- the day the demo is run ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "today",
+    [
+        dt.date(2026, 11, 22),  # a Sunday
+        dt.date(2026, 12, 5),  # a Saturday
+        dt.date(2026, 12, 25),  # the practice's winter break
+        dt.date(2027, 3, 10),  # an ordinary Wednesday
+    ],
+)
+def test_every_therapist_has_sessions_on_the_day_the_demo_is_run(today: dt.date) -> None:
+    p = generate_practice(today=today)
+    for index in range(len(p.therapists)):
+        mine = [e for e in episodes(p) if e.therapist_index == index]
+        today_sessions = [s for e in mine for s in e.sessions if s.start.date() == today]
+        open_episodes = [e for e in mine if e.status in ("intake", "active")]
+        assert len(today_sessions) >= min(model.TODAY_MIN_SESSIONS, len(open_episodes))
+        assert today_sessions, index
+        assert all(s.attendance == "scheduled" for s in today_sessions)
+        hours = [s.start.hour for s in today_sessions]
+        assert len(hours) == len(set(hours)), "a therapist is double-booked today"
+
+
+# --- follow-ups --------------------------------------------------------------------------
+
+
+def test_the_follow_up_target_clears_the_dashboards_small_cell_limit() -> None:
+    from reverie.outcomes.evidence import MIN_CELL
+
+    assert model.FOLLOWUP_TARGET >= MIN_CELL
+
+
+def paired_followups(p: SyntheticPractice, label: str) -> int:
+    total = 0
+    for e in episodes(p):
+        if e.modality == "cbt" or e.status != "ended" or attended(e) < 2:
+            continue
+        if len(in_treatment(e)) < 2:
+            continue
+        total += any(m.timepoint == label for m in phq9(e))
+    return total
+
+
+@pytest.mark.parametrize("today", [TODAY, dt.date(2027, 3, 6), dt.date(2027, 8, 15)])
+def test_psychodynamic_follow_up_cells_are_filled(today: dt.date) -> None:
+    from reverie.outcomes.evidence import MIN_CELL
+
+    p = generate_practice(today=today)
+    for label in ("followup_1m", "followup_3m", "followup_6m", "followup_12m"):
+        assert paired_followups(p, label) >= MIN_CELL, label
+
+
+# --- clinical material ---------------------------------------------------------------------
+
+
+def test_every_kind_of_clinical_material_is_written(practice: SyntheticPractice) -> None:
+    summary = describe(practice)
+    for key in (
+        "progress_notes",
+        "progress_note_drafts",
+        "addenda",
+        "process_notes",
+        "reflections",
+        "relationship_episodes",
+        "transference_episodes",
+        "journal_entries",
+        "journal_entries_shared",
+        "consultation_requests",
+        "sessions_today",
+    ):
+        assert count(summary, key) > 0, key
+    journal = [j for c in practice.clients for j in c.journal]
+    assert any(j.shared_at is None for j in journal)
+    assert {j.kind for j in journal} == {"dream", "fantasy", "association", "thought"}
+    statuses = {c.status for c in practice.consultation_requests}
+    assert {"new", "contacted", "booked", "closed"} <= statuses
+
+
+def test_notes_belong_to_past_sessions_that_took_place(practice: SyntheticPractice) -> None:
+    for episode in episodes(practice):
+        for note in episode.progress_notes:
+            session = episode.sessions[note.session_index]
+            assert session.start < practice.as_of
+            assert session.attendance in ("attended", "no_show")
+            assert note.attendance == session.attendance
+            assert note.written_at > session.start and note.written_at < practice.as_of
+            if note.signed_at is None:
+                assert session.start >= practice.as_of - dt.timedelta(days=10)
+            else:
+                assert note.written_at <= note.signed_at < practice.as_of
+            if note.addendum:
+                assert note.signed_at is not None and note.addendum_at is not None
+        for item in (*episode.reflections, *episode.process_notes):
+            assert episode.sessions[item.session_index].attendance == "attended"
+        assert not (episode.modality == "cbt" and episode.process_notes)
+        for reflection in episode.reflections:
+            assert len(reflection.scores) == 7 and all(0 <= x <= 6 for x in reflection.scores)
+
+
+def test_a_session_with_item9_has_a_risk_assessment_that_says_so(
+    practice: SyntheticPractice,
+) -> None:
+    seen = 0
+    for episode in episodes(practice):
+        flagged = {
+            m.session_index
+            for m in phq9(episode)
+            if m.session_index is not None and m.answers[8] > 0
+        }
+        for note in episode.progress_notes:
+            if note.session_index in flagged and note.attendance == "attended":
+                assert "item 9" in note.risk_assessment
+                seen += 1
+    assert seen > 0
+
+
+def test_cbt_sessions_rate_lower_on_the_psychodynamic_features(
+    practice: SyntheticPractice,
+) -> None:
+    by_modality: dict[str, list[tuple[int, ...]]] = {}
+    for episode in episodes(practice):
+        for r in episode.reflections:
+            by_modality.setdefault(episode.modality, []).append(r.scores)
+    dynamic = np.array(by_modality["psychodynamic"], dtype=float).mean(axis=0)
+    cbt = np.array(by_modality["cbt"], dtype=float).mean(axis=0)
+    assert (cbt < dynamic).all()
+    # past, the therapeutic relationship and fantasy differ most (by more than 1.5 points)
+    assert (dynamic[[3, 5, 6]] - cbt[[3, 5, 6]] > 1.5).all()
+
+
+def test_therapists_have_profiles_of_their_own(practice: SyntheticPractice) -> None:
+    means = []
+    for index in range(len(practice.therapists)):
+        rows = [
+            r.scores
+            for e in episodes(practice)
+            if e.therapist_index == index and e.modality == "psychodynamic"
+            for r in e.reflections
+        ]
+        if rows:
+            means.append(np.array(rows, dtype=float).mean(axis=0))
+    assert len(means) >= 3
+    spread = np.ptp(np.array(means), axis=0)
+    assert spread.max() > 0.5
+
+
+def test_relationship_episodes_have_formulations_and_some_are_transference(
+    practice: SyntheticPractice,
+) -> None:
+    res = [r for e in episodes(practice) for r in e.relationship_episodes]
+    assert all(r.narrative and r.wish and r.response_of_other and r.response_of_self for r in res)
+    assert all(r.ro_valence in ("positive", "negative") for r in res)
+    transference = [r for r in res if r.is_transference]
+    assert transference and all("I " in r.narrative for r in transference)
+    assert any(r.journal_index is not None for r in res)
+    for client in practice.clients:
+        for e in client.episodes:
+            for r in e.relationship_episodes:
+                if r.journal_index is not None:
+                    assert client.journal[r.journal_index].shared_at is not None
+    # A client's formulations recur word for word, which is what lets them be grouped.
+    by_wish = Counter(r.wish for r in res)
+    assert by_wish.most_common(1)[0][1] >= 5
+
+
+def test_the_writing_is_synthetic_and_reproducible(practice: SyntheticPractice) -> None:
+    again = generate_practice(today=TODAY)
+    assert again.clients[5].journal == practice.clients[5].journal
+    for request in practice.consultation_requests:
+        assert request.email.endswith("@example.org")
+        assert request.phone == "" or request.phone.startswith("555-01")
+    people = {(c.given_name, c.family_name) for c in practice.clients}
+    assert not people & {(r.given_name, r.family_name) for r in practice.consultation_requests}
+    texts = [n.content for e in episodes(practice) for n in e.progress_notes]
+    assert len(set(texts)) > 0.9 * len(texts), "the notes hardly vary"
+    assert all("{" not in t and "}" not in t for t in texts)
+
+
+def test_feature_order_matches_the_reflection_module() -> None:
+    from reverie.demo.material import FEATURE_KEYS
+    from reverie.process.reflection import FEATURE_KEYS as PROCESS_KEYS
+
+    assert PROCESS_KEYS == FEATURE_KEYS

@@ -290,7 +290,7 @@ def ensure_demo(
         with transaction.atomic():
             seed_content.write_after_summaries(seeded, spec)
         _store(passwords)
-        summary = seed_content.counts(practice)
+        summary = seed_content.counts(practice, spec.today)
     else:
         stored = _load_passwords()
         if stored is None:

@@ -824,7 +824,7 @@ def featured_clients(practice: Practice) -> list[tuple[User, str]]:
     return out
 
 
-def counts(practice: Practice) -> dict[str, object]:
+def counts(practice: Practice, today: datetime.date) -> dict[str, object]:
     """How many of each kind the demo holds, for printing and for the tests."""
     clients = Client.objects.filter(practice=practice)
     episodes = Episode.objects.filter(client__practice=practice)
@@ -834,7 +834,6 @@ def counts(practice: Practice) -> dict[str, object]:
     relationship = RelationshipEpisode.objects.filter(client__practice=practice)
     themes = RecurringTheme.objects.filter(client__practice=practice)
     requests = ConsultationRequest.objects.filter(practice=practice)
-    today = timezone.localdate()
     followups = Administration.objects.filter(
         client__practice=practice,
         instrument__code="phq-9",
