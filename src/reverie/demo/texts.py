@@ -587,7 +587,7 @@ def progress_note(
     else:
         risk = words.expand("{risk_none}", b)
     if modality == "cbt":
-        parts = ["Agenda: {cbt_agenda}.", "{cbt_body}", "{cbt_body}"]
+        parts = ["Agenda: {cbt_agenda}.", *words.sample(_RULES["cbt_body"], 2)]
         content = words.expand(" ".join(parts), b)
         return NoteText(
             content, words.expand("{cbt_interventions}", b), risk, words.expand("{cbt_plan}", b)
@@ -599,7 +599,7 @@ def progress_note(
             "The session opened with {topic}.",
         )
     )
-    middle = " ".join(["{pd_middle}"] * words.between(1, 3))
+    middle = " ".join(words.sample(_RULES["pd_middle"], words.between(1, 3)))
     content = words.expand(f"{opening} {middle} {{pd_close}}", b)
     return NoteText(
         content, words.expand("{pd_interventions}", b), risk, words.expand("{pd_plan}", b)
@@ -609,7 +609,7 @@ def progress_note(
 def process_note(words: Words, case: CaseMaterial) -> str:
     """The therapist's private note: reactions, hunches, what stays with them."""
     b = _bindings(words, case)
-    return words.expand(" ".join(["{process}"] * words.between(2, 4)), b)
+    return words.expand(" ".join(words.sample(_RULES["process"], words.between(2, 4))), b)
 
 
 def reflection_comment(words: Words, case: CaseMaterial) -> str:
