@@ -543,7 +543,14 @@ def _crisis_alerts(seeded: Seeded, spec: SyntheticPractice, words: Words) -> Non
             continue
         created = administration.completed_at + datetime.timedelta(seconds=words.between(1, 20))
         escalated = None
-        if words.chance(_ESCALATED_SHARE):
+        acknowledger = ep.episode.therapist
+        if _nobody_in_care(rows, administration):
+            # A follow-up after treatment ended: no therapist is responsible any more, so
+            # the alert goes to the practice admins at once, and an admin acknowledges it.
+            escalated = created + datetime.timedelta(minutes=1)
+            acknowledged = escalated + datetime.timedelta(minutes=words.between(30, 600))
+            acknowledger = seeded.admin
+        elif words.chance(_ESCALATED_SHARE):
             escalated = created + escalation + datetime.timedelta(minutes=words.between(1, 5))
             acknowledged = escalated + datetime.timedelta(minutes=words.between(30, 600))
         else:
@@ -559,13 +566,22 @@ def _crisis_alerts(seeded: Seeded, spec: SyntheticPractice, words: Words) -> Non
                     source_id=str(administration.pk),
                     created_at=created,
                     acknowledged_at=acknowledged,
-                    acknowledged_by=ep.episode.therapist,
+                    acknowledged_by=acknowledger,
                     escalated_at=escalated,
                 ),
                 rows.portal,
             )
         )
     _write_history_alerts(seeded, history, raised_by="measures")
+
+
+def _nobody_in_care(rows: ClientRows, administration: Administration) -> bool:
+    """Whether no episode of the client was open when the questionnaire came in."""
+    day = _local_date(administration.completed_at)
+    return not any(
+        e.episode.start_date <= day and (e.episode.end_date is None or day <= e.episode.end_date)
+        for e in rows.episodes
+    )
 
 
 def _hits(administration: Administration) -> tuple[CriticalHit, ...]:
