@@ -172,7 +172,7 @@ _NO_SHOW_NOTE: Final = 0.5
 _DRAFT_DAYS: Final = 10
 _DRAFT_SHARE: Final = 0.35
 #: Signed notes older than a month get an addendum with this probability (at least 3).
-_ADDENDUM_SHARE: Final = 0.01
+_ADDENDUM_SHARE: Final = 0.004
 _MIN_ADDENDA: Final = 3
 
 #: Per therapist, the share of sessions reflected on and (psychodynamic work only) the
