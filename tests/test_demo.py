@@ -24,6 +24,7 @@ from reverie.audit import trail
 from reverie.audit.models import AuditEntry
 from reverie.care.models import Alert, Appointment, Client, Episode, ProgressNote
 from reverie.demo.seed import SeedRefused, ensure_demo, logins_path
+from reverie.measures import actions as measure_actions
 from reverie.measures.models import Administration, MeasureRequest, RequestLink, RequestStatus
 from reverie.outcomes import dashboard
 from reverie.process.models import RecurringTheme, RelationshipEpisode
@@ -225,6 +226,11 @@ def test_seeding_again_keeps_the_data_and_the_logins_and_the_command_prints_them
         ProgressNote.objects.count(),
     ) == counts
     assert first == second
+    # The featured client stays featured after the questionnaire is no longer waiting.
+    therapist = User.objects.filter(role=Role.THERAPIST).first()
+    for request in MeasureRequest.objects.filter(status=RequestStatus.OPEN):
+        measure_actions.cancel_request(trail.Context(user=therapist), request)
+    assert ensure_demo(TODAY)[0] == first
     out = io.StringIO()
     call_command("demo", "--no-serve", stdout=out)
     printed = out.getvalue()

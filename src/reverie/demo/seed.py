@@ -227,32 +227,62 @@ def _new_passwords() -> dict[str, str]:
 
 
 def _logins(practice: Practice, passwords: dict[str, str]) -> list[Login]:
-    """Every login the demo prints: the admin, each therapist, and two clients."""
+    """Every login the demo prints: the admin, each therapist, and two clients.
+
+    The two clients are those chosen when the demo was seeded (kept beside the passwords),
+    so the list stays the same after the featured client has answered the questionnaire.
+    """
     logins = [Login("admin", ADMIN_EMAIL, passwords[Role.ADMIN], ADMIN_NAME)]
     for therapist in User.objects.filter(practice=practice, role=Role.THERAPIST).order_by("pk"):
         logins.append(
             Login("therapist", therapist.email, passwords[Role.THERAPIST], therapist.full_name)
         )
-    for user, note in seed_content.featured_clients(practice):
-        logins.append(Login("client", user.email, passwords[Role.CLIENT], user.full_name, note))
+    featured = _load_featured()
+    if featured is None:
+        featured = [(u.email, note) for u, note in seed_content.featured_clients(practice)]
+        _store(passwords, featured)
+    users = {
+        u.email: u
+        for u in User.objects.filter(
+            practice=practice, role=Role.CLIENT, email__in=[email for email, _ in featured]
+        )
+    }
+    for email, note in featured:
+        if email in users:
+            name = users[email].full_name
+            logins.append(Login("client", email, passwords[Role.CLIENT], name, note))
     return logins
 
 
-def _store(passwords: dict[str, str]) -> None:
+def _read() -> dict[str, object]:
+    try:
+        data = json.loads(logins_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _store(passwords: dict[str, str], featured: list[tuple[str, str]]) -> None:
     path = logins_path()
-    path.write_text(json.dumps(passwords), encoding="utf-8")
+    data = {**passwords, "featured": [list(pair) for pair in featured]}
+    path.write_text(json.dumps(data), encoding="utf-8")
     path.chmod(0o600)
 
 
 def _load_passwords() -> dict[str, str] | None:
-    try:
-        data = json.loads(logins_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    data = _read()
     roles = (Role.ADMIN, Role.THERAPIST, Role.CLIENT)
-    if not isinstance(data, dict) or not all(isinstance(data.get(r), str) for r in roles):
+    if not all(isinstance(data.get(r), str) for r in roles):
         return None
-    return {r: data[r] for r in roles}
+    return {r: str(data[r]) for r in roles}
+
+
+def _load_featured() -> list[tuple[str, str]] | None:
+    featured = _read().get("featured")
+    if not isinstance(featured, list):
+        return None
+    pairs = [tuple(p) for p in featured if isinstance(p, list) and len(p) == 2]
+    return [(str(email), str(note)) for email, note in pairs]
 
 
 def ensure_demo(
@@ -289,7 +319,7 @@ def ensure_demo(
         outcome_summary.refresh(full=True)
         with transaction.atomic():
             seed_content.write_after_summaries(seeded, spec)
-        _store(passwords)
+        _store(passwords, [(u.email, n) for u, n in seed_content.featured_clients(practice)])
         summary = seed_content.counts(practice, spec.today)
     else:
         stored = _load_passwords()
@@ -299,6 +329,6 @@ def ensure_demo(
             for role, pw in stored.items():
                 hashed = make_password(pw)
                 User.objects.filter(practice=practice, role=role).update(password=hashed)
-            _store(stored)
+            _store(stored, [(u.email, n) for u, n in seed_content.featured_clients(practice)])
         passwords = stored
     return _logins(practice, passwords), summary
