@@ -82,8 +82,11 @@ def sign_in(login) -> HttpClient:
     return http
 
 
-def test_the_seeded_demo_shows_the_whole_product(db, data_dir) -> None:
-    logins, summary = ensure_demo(TODAY)
+def test_the_seeded_demo_shows_the_whole_product(
+    db, data_dir, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):  # the outbox sends after commit
+        logins, summary = ensure_demo(TODAY)
     assert summary is not None
     every_kind_is_there_in_every_state(summary)
     the_audit_trail_records_the_seeded_writing_and_verifies()
