@@ -824,7 +824,7 @@ def featured_clients(practice: Practice) -> list[tuple[User, str]]:
         .first()
     )
     if waiting is not None and waiting.client.user is not None:
-        out.append((waiting.client.user, "has a questionnaire waiting (PHQ-9 and GAD-7)"))
+        out.append((waiting.client.user, "has a questionnaire waiting now: PHQ-9 and GAD-7"))
     shared = Counter(
         JournalEntry.objects.filter(client__practice=practice, shared_at__isnull=False)
         .exclude(client__user__isnull=True)
@@ -836,7 +836,7 @@ def featured_clients(practice: Practice) -> list[tuple[User, str]]:
         top = max(shared.items(), key=lambda kv: (kv[1], -kv[0]))[0]
         client = Client.objects.select_related("user").get(pk=top)
         if client.user is not None:
-            out.append((client.user, "keeps a journal of dreams, some of it shared"))
+            out.append((client.user, "keeps a journal of dreams and daydreams, some shared"))
     return out
 
 

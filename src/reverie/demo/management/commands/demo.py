@@ -56,9 +56,11 @@ class Command(BaseCommand):
             "  Open them with any text editor or pager, e.g. "
             f"`ls -t {outbox} | head` and `less {outbox}/<file>`."
         )
-        self.stdout.write(
-            "  The questionnaire invitation there holds a one-time link for the client above."
-        )
+        waiting = next((login for login in logins if "questionnaire" in login.note), None)
+        if waiting is not None:
+            self.stdout.write(
+                f"  The questionnaire invitation to {waiting.email} there holds a one-time link."
+            )
         self.stdout.write("")
         if options["no_serve"]:
             return
