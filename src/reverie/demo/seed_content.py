@@ -487,7 +487,10 @@ def _consultations(seeded: Seeded, spec: SyntheticPractice) -> None:
                 triage_notes=request_spec.triage_note,
                 assigned_therapist=seeded.therapists[assigned] if assigned is not None else None,
             )
-            updated = request_spec.created_at + datetime.timedelta(hours=20)
+            updated = min(
+                request_spec.created_at + datetime.timedelta(hours=20),
+                timezone.now() - datetime.timedelta(minutes=1),
+            )
         moved.append((request, {"created_at": request_spec.created_at, "updated_at": updated}))
     _backdate(ConsultationRequest, moved)
 
