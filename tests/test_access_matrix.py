@@ -35,6 +35,19 @@ def test_every_route_has_an_access_entry() -> None:
     assert not missing, f"routes without an access-matrix entry: {sorted(missing)}"
 
 
+#: The pages that show nothing about any person, and so may be cached when asked for
+#: anonymously (``core.decorators.public_page``). Everything else answers ``no-store``.
+PUBLIC_PAGES = {
+    "core:landing",
+    "directory:learn",
+    "directory:learn_page",
+    "directory:selfcheck",
+    "directory:therapists",
+    "directory:therapist",
+    "directory:therapist_photo",
+    "outcomes:public",
+}
+
 CASES = [(route, persona) for route in ROUTES for persona in PERSONAS]
 
 
@@ -54,6 +67,15 @@ def test_access(route: Route, persona: str, world: World, as_user, client) -> No
     assert response.status_code == route.expect[persona], (
         f"{route.name} as {persona}: got {response.status_code}, expected {route.expect[persona]}"
     )
+    # Nothing answered to a signed-in person, no API or FHIR answer and no one-time link
+    # may be kept by a browser or proxy; only the public pages, asked for anonymously.
+    cacheable = persona == "anonymous" and route.name in PUBLIC_PAGES and route.method == "get"
+    cache_control = response.get("Cache-Control", "")
+    assert ("no-store" in cache_control) == (not cacheable), (
+        f"{route.name} as {persona}: Cache-Control {cache_control!r}"
+    )
+    if not cacheable:
+        assert response["Pragma"] == "no-cache"
 
 
 def test_api_errors_are_problem_json(client, world: World) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from reverie.accounts.models import User
 
 View = Callable[..., HttpResponse]
+V = TypeVar("V", bound=View)
 
 
 def role_required(*roles: str) -> Callable[[View], View]:
@@ -38,3 +39,11 @@ def signed_in_user(request: HttpRequest) -> User:
     if not isinstance(user, User):
         raise PermissionDenied("Sign in first.")
     return user
+
+
+def public_page(view: V) -> V:
+    """Mark a page that shows nothing about any person, so that its answers to anonymous
+    GET requests may be cached as usual. Everything else Reverie answers carries
+    ``Cache-Control: no-store`` (:mod:`reverie.core.middleware`)."""
+    view.public_page = True  # type: ignore[attr-defined]
+    return view

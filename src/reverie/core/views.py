@@ -7,8 +7,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from reverie.accounts.models import Role
+from reverie.core.decorators import public_page
 
 
+@public_page
 @require_GET
 def landing(request: HttpRequest) -> HttpResponse:
     return render(request, "core/landing.html")

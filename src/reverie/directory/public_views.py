@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from reverie.accounts.models import Practice, Role, User
 from reverie.audit import trail
+from reverie.core.decorators import public_page
 from reverie.directory import actions, content, selfcheck
 from reverie.directory.forms import (
     MODALITY_LABELS,
@@ -67,6 +68,7 @@ def _render(
 # --- psychoeducation -----------------------------------------------------------------------
 
 
+@public_page
 @require_GET
 def learn(request: HttpRequest) -> HttpResponse:
     practice = public_practice(request)
@@ -75,6 +77,7 @@ def learn(request: HttpRequest) -> HttpResponse:
     )
 
 
+@public_page
 @require_GET
 def learn_page(request: HttpRequest, slug: str) -> HttpResponse:
     if slug not in content.PAGES:
@@ -107,6 +110,7 @@ def _result_context(
     }
 
 
+@public_page
 @require_http_methods(["GET", "POST"])
 def selfcheck_view(request: HttpRequest) -> HttpResponse:
     """GET shows the questions; the browser works the result out. Without scripts the form
@@ -206,6 +210,7 @@ def _suggestions(entries: list[Entry]) -> dict[str, list[str]]:
     }
 
 
+@public_page
 @require_http_methods(["GET", "POST"])
 def therapists(request: HttpRequest) -> HttpResponse:
     """The directory, ranked for what the person asked for, with the reasons for each match.
@@ -274,6 +279,7 @@ def _public_entry(request: HttpRequest, pk: int) -> tuple[Practice, Entry]:
     return practice, found[0]
 
 
+@public_page
 @require_GET
 def therapist(request: HttpRequest, pk: int) -> HttpResponse:
     practice, entry = _public_entry(request, pk)
@@ -293,6 +299,7 @@ def therapist(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@public_page
 @require_GET
 def therapist_photo(request: HttpRequest, pk: int) -> HttpResponse:
     practice = require_public_practice(request)

@@ -366,7 +366,6 @@ def episode_schedule(request: HttpRequest, pk: int) -> JsonResponse:
 
 @require_GET
 def openapi(request: HttpRequest) -> JsonResponse:
-    """The OpenAPI 3.1 description of every /api/v1/ route. Public: it holds no data."""
-    response = JsonResponse(document())
-    response["Cache-Control"] = "public, max-age=300"
-    return response
+    """The OpenAPI 3.1 description of every /api/v1/ route. Public: it holds no data
+    (but, like every API answer, it is not cached: see ``core.middleware``)."""
+    return JsonResponse(document())

@@ -26,7 +26,7 @@ from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care.access import get_clinical_client
 from reverie.care.models import Client
-from reverie.core.decorators import role_required, signed_in_user
+from reverie.core.decorators import public_page, role_required, signed_in_user
 from reverie.directory.public import public_practice
 from reverie.outcomes import actions, charts, dashboard, reports, summary, trajectory
 from reverie.outcomes.models import EpisodeOutcome, PracticeSettings
@@ -286,6 +286,7 @@ def publish(request: HttpRequest) -> HttpResponse:
 # --------------------------------------------------------------------------------------------
 
 
+@public_page
 @require_GET
 def public(request: HttpRequest) -> HttpResponse:
     practice = public_practice(request)
