@@ -11,16 +11,17 @@ import secrets
 import sys
 from pathlib import Path
 
+from reverie.lib.files import make_private_dir, use_private_umask, write_private_file
+
 
 def _demo_environment() -> None:
     os.environ["REVERIE_DEMO"] = "1"
     if not os.environ.get("REVERIE_SECRET_KEY") and not os.environ.get("REVERIE_SECRET_KEY_FILE"):
         data_dir = Path(os.environ.get("REVERIE_DATA_DIR", ".reverie")).expanduser().resolve()
-        data_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dir(data_dir)
         key_file = data_dir / "demo-secret-key"
         if not key_file.exists():
-            key_file.write_text(secrets.token_urlsafe(50), encoding="utf-8")
-            key_file.chmod(0o600)
+            write_private_file(key_file, secrets.token_urlsafe(50))
         os.environ["REVERIE_SECRET_KEY_FILE"] = str(key_file)
     if not os.environ.get("REVERIE_ENCRYPTION_KEYS") and not os.environ.get(
         "REVERIE_ENCRYPTION_KEYS_FILE"
@@ -28,11 +29,10 @@ def _demo_environment() -> None:
         from cryptography.fernet import Fernet
 
         data_dir = Path(os.environ.get("REVERIE_DATA_DIR", ".reverie")).expanduser().resolve()
-        data_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dir(data_dir)
         enc_file = data_dir / "demo-encryption-key"
         if not enc_file.exists():
-            enc_file.write_text(Fernet.generate_key().decode("ascii"), encoding="utf-8")
-            enc_file.chmod(0o600)
+            write_private_file(enc_file, Fernet.generate_key().decode("ascii"))
         os.environ["REVERIE_ENCRYPTION_KEYS_FILE"] = str(enc_file)
     if not os.environ.get("REVERIE_AUDIT_KEYS") and not os.environ.get("REVERIE_AUDIT_KEYS_FILE"):
         data_dir = Path(os.environ.get("REVERIE_DATA_DIR", ".reverie")).expanduser().resolve()
@@ -45,6 +45,9 @@ def _demo_environment() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    # First of all: every file and folder this process creates (data directory,
+    # database, WAL, mail files, keys) is private to its account (reverie.lib.files).
+    use_private_umask()
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] == "demo":
         _demo_environment()

@@ -18,17 +18,21 @@ from reverie.lib.env import (
     ConfigError,
     parse_database_url,
     read_bool,
+    read_choice,
     read_int,
     read_list,
     read_secret,
     read_str,
 )
+from reverie.lib.files import make_private_dir
 from reverie.lib.forwarded import parse_networks
 
 BASE_DIR = Path(__file__).resolve().parent
 
 # --- where data lives -------------------------------------------------------------------
 DATA_DIR = Path(read_str("REVERIE_DATA_DIR", ".reverie")).expanduser().resolve()
+# Private from the start (0700); CoreConfig.ready narrows an existing wider one and says so.
+make_private_dir(DATA_DIR)
 DEMO = read_bool("REVERIE_DEMO", False)
 DEBUG = read_bool("REVERIE_DEBUG", False)
 
@@ -202,10 +206,15 @@ if _database_url:
     _db["TEST"] = {"NAME": f"test_{_db['NAME']}"}
     DATABASES = {"default": _db}
 else:
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    # FULL syncs the write-ahead log at every commit, so an acknowledged submission
+    # survives a power cut or kernel crash; NORMAL syncs only at checkpoints and may lose
+    # the last commits then (never on a process crash). Measured in
+    # bench/bench_fhir_submissions.py; figures in bench/RESULTS.md.
+    _synchronous = read_choice("REVERIE_SQLITE_SYNCHRONOUS", "FULL", ("FULL", "NORMAL"))
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            # Django's backend, creating the database file private (see its docstring).
+            "ENGINE": "reverie.core.sqlite3",
             "NAME": DATA_DIR / ("demo.sqlite3" if DEMO else "reverie.sqlite3"),
             # Reusing the connection avoids a WAL checkpoint on every close (~9 ms a
             # request, measured in bench/bench_fhir_submissions.py).
@@ -217,7 +226,7 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
                 "init_command": (
-                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                    f"PRAGMA journal_mode=WAL; PRAGMA synchronous={_synchronous}; "
                     "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=20000;"
                 ),
             },
