@@ -108,6 +108,9 @@ def test_api_caseload_lists_only_own_clients(client, world: World) -> None:
 
 
 def test_client_home_shows_only_own_scores(as_user, world: World) -> None:
+    from reverie.care.models import Client
+
+    Client.objects.filter(user__isnull=False).update(progress_visible_to_client=True)
     own = as_user("client").get(reverse("care:client_home")).content.decode()
     other = as_user("other_client").get(reverse("care:client_home")).content.decode()
     assert "Hello, Cleo" in own and ">17<" in own

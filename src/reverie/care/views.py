@@ -1,17 +1,16 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from reverie.accounts.models import Role, User
+from reverie.accounts.models import Role
 from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care import actions, queries
-from reverie.care.access import clinical_clients
+from reverie.care.access import visible_alerts
 from reverie.care.models import Alert, Appointment, Client
 from reverie.core.decorators import role_required, signed_in_user
 from reverie.core.redirects import redirect_next
@@ -33,10 +32,14 @@ def caseload(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.CLIENT)
 def client_home(request: HttpRequest) -> HttpResponse:
-    """The client's home: their sessions and their own questionnaire history."""
+    """The client's home: their sessions and their own questionnaire history. Scores and
+    severity bands appear only when the therapist shares the client's charts with them
+    (``progress_visible_to_client``); otherwise the history says what was completed when."""
     client = Client.objects.filter(user=signed_in_user(request)).first()
     context: dict[str, object] = {"client": client}
     if client is not None:
+        shared = client.progress_visible_to_client
+        context["shared"] = shared
         now = timezone.now()
         context["upcoming"] = list(
             Appointment.objects.filter(episode__client=client, starts_at__gte=now)
@@ -44,36 +47,26 @@ def client_home(request: HttpRequest) -> HttpResponse:
             .select_related("episode__therapist")[:5]
         )
         context["episodes"] = list(client.episodes.select_related("therapist"))
-        context["measures"] = list(
-            Administration.objects.filter(client=client)
-            .select_related("instrument")
-            .order_by("-completed_at")[:12]
-        )
+        measures = Administration.objects.filter(client=client).order_by("-completed_at")
+        if not shared:
+            # Not even loaded: what the page is not to show cannot leak from it.
+            measures = measures.only("completed_at", "instrument")
+        context["measures"] = list(measures.select_related("instrument")[:12])
         trail.record(
             trail.context(request),
             Action.VIEW,
             client,
             client_id=client.pk,
-            detail={"view": "client_home"},
+            detail={"view": "client_home", "scores_shown": shared},
         )
     return render(request, "care/client_home.html", context)
-
-
-def _visible_alerts(user: User) -> QuerySet[Alert]:
-    """Therapists see alerts of clients in their care; admins see escalated ones, which
-    reach them because the treating therapist did not respond."""
-    if user.role == Role.ADMIN:
-        return Alert.objects.filter(
-            client__practice_id=user.practice_id, escalated_at__isnull=False
-        )
-    return Alert.objects.filter(client__in=clinical_clients(user))
 
 
 @role_required(Role.THERAPIST, Role.ADMIN)
 def alerts(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
     show = request.GET.get("show", "open")
-    rows = _visible_alerts(user).select_related("client", "episode", "acknowledged_by")
+    rows = visible_alerts(user).select_related("client", "episode", "acknowledged_by")
     if show != "all":
         rows = rows.filter(acknowledged_at__isnull=True)
     rows = rows[:200]
@@ -91,7 +84,7 @@ def alerts(request: HttpRequest) -> HttpResponse:
 def acknowledge_alert(request: HttpRequest, pk: int) -> HttpResponse:
     user = signed_in_user(request)
     try:
-        alert = _visible_alerts(user).get(pk=pk)
+        alert = visible_alerts(user).get(pk=pk)
     except Alert.DoesNotExist:
         raise Http404("No such alert") from None
     actions.acknowledge_alert(trail.context(request), alert)
