@@ -7,6 +7,10 @@ one place and the access-matrix tests exercise them all.
   not clinical content (scores, notes): practice-wide figures reach admins de-identified.
 - A client sees only themselves.
 - Nothing crosses practices.
+- Alerts follow *current* care: a therapist sees and counts the alerts of clients they
+  treat now (an episode of theirs that has not ended) or cover now (a grant not revoked).
+  A former therapist keeps read access to the record they wrote, but a crisis alert is
+  for whoever is responsible today. Admins see the alerts that were escalated to them.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from reverie.accounts.models import Role, User
-from reverie.care.models import CareGrant, Client, Episode
+from reverie.care.models import Alert, CareGrant, Client, Episode, EpisodeStatus
 
 
 def clinical_clients(user: User) -> QuerySet[Client]:
@@ -51,3 +55,32 @@ def get_clinical_client(user: User, pk: int) -> Client:
         return clinical_clients(user).get(pk=pk)
     except Client.DoesNotExist:
         raise Http404("No such client") from None
+
+
+def current_care_clients(user: User) -> QuerySet[Client]:
+    """Clients in ``user``'s care now: a therapist's episode that has not ended, or a
+    grant that has not been revoked. Everyone else: none."""
+    if user.role != Role.THERAPIST:
+        return Client.objects.none()
+    treats = Episode.objects.filter(client=OuterRef("pk"), therapist=user).exclude(
+        status=EpisodeStatus.ENDED
+    )
+    covers = CareGrant.objects.filter(
+        client=OuterRef("pk"), therapist=user, revoked_at__isnull=True
+    )
+    return Client.objects.filter(practice_id=user.practice_id).filter(
+        Q(Exists(treats)) | Q(Exists(covers))
+    )
+
+
+def visible_alerts(user: User) -> QuerySet[Alert]:
+    """The alerts ``user`` sees, counts and may acknowledge: a therapist's for the clients
+    in their care now; an admin's, those escalated in their practice (they reach admins
+    because nobody responsible answered in time)."""
+    if user.role == Role.ADMIN:
+        return Alert.objects.filter(
+            client__practice_id=user.practice_id, escalated_at__isnull=False
+        )
+    if user.role == Role.THERAPIST:
+        return Alert.objects.filter(client__in=current_care_clients(user))
+    return Alert.objects.none()

@@ -18,7 +18,7 @@ from reverie.accounts.models import Role, User
 from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care import actions, crypto
-from reverie.care.access import administrative_clients, clinical_clients
+from reverie.care.access import administrative_clients, clinical_clients, visible_alerts
 from reverie.care.forms import (
     AddendumForm,
     AttendanceForm,
@@ -32,7 +32,6 @@ from reverie.care.forms import (
     SeriesForm,
 )
 from reverie.care.models import (
-    Alert,
     Appointment,
     Client,
     Episode,
@@ -214,7 +213,10 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
             .select_related("instrument")
             .order_by("-completed_at")[:15]
         )
-        context["alerts"] = list(Alert.objects.filter(client=client, acknowledged_at__isnull=True))
+        # Only someone in the client's care now sees their open alerts (care/access.py).
+        context["alerts"] = list(
+            visible_alerts(user).filter(client=client, acknowledged_at__isnull=True)
+        )
         context["followups"] = list(
             MeasureRequest.objects.filter(client=client, timepoint__startswith="followup_")
             .select_related("instrument", "episode")
@@ -724,7 +726,8 @@ def today(request: HttpRequest) -> HttpResponse:
     ):
         plans.setdefault(note.episode_id, note.plan)
     alert_counts = dict(
-        Alert.objects.filter(client_id__in=client_ids, acknowledged_at__isnull=True)
+        visible_alerts(user)
+        .filter(client_id__in=client_ids, acknowledged_at__isnull=True)
         .values_list("client_id")
         .annotate(n=Count("pk"))
         .values_list("client_id", "n")

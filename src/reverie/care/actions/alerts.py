@@ -60,7 +60,10 @@ def raise_alert(
     episode: Episode | None = None,
     source: models.Model | None = None,
 ) -> Alert:
-    """Open an alert and tell the treating therapist at once, in the app and by email.
+    """Open an alert and tell the therapists caring for the client now, in the app and by
+    email. A crisis alert with nobody in current care (a follow-up questionnaire after
+    the episode ended) goes to the practice admins at once instead of after the
+    escalation delay: nobody else would see it.
 
     The email is queued in the outbox in the same transaction as the alert and sent after
     it commits, so the alert (and the submission that raised it) is stored and visible
@@ -87,21 +90,54 @@ def raise_alert(
             source_id=source_id,
         )
         trail.record(ctx, Action.CREATE, alert, client_id=client.pk, detail={"kind": kind})
-        for therapist in alert_recipients(alert):
+        recipients = alert_recipients(alert)
+        for therapist in recipients:
             emails.alert_raised(alert, therapist)
+        if not recipients and kind == AlertKind.CRISIS:
+            _escalate(alert, timezone.now(), reason="no_current_therapist")
     return alert
 
 
 def alert_recipients(alert: Alert) -> list[User]:
-    """The therapist of the alert's episode, or of the client's open episodes."""
-    if alert.episode is not None:
-        return [alert.episode.therapist]
-    therapist_ids = (
-        Episode.objects.filter(client=alert.client)
-        .exclude(status=EpisodeStatus.ENDED)
-        .values_list("therapist_id", flat=True)
-    )
-    return list(User.objects.filter(pk__in=list(therapist_ids), is_active=True))
+    """Who is told of a new alert: the therapists caring for the client now, as
+    ``care.access.visible_alerts`` decides who sees it. That is the therapist of the
+    alert's episode while it runs, else the therapists of the client's running episodes;
+    a therapist whose episode ended is not told (and no longer sees the alert)."""
+    episode = alert.episode
+    if episode is not None and episode.status != EpisodeStatus.ENDED:
+        therapist_ids = [episode.therapist_id]
+    else:
+        therapist_ids = list(
+            Episode.objects.filter(client_id=alert.client_id)
+            .exclude(status=EpisodeStatus.ENDED)
+            .values_list("therapist_id", flat=True)
+        )
+    return list(User.objects.filter(pk__in=therapist_ids, is_active=True).order_by("pk"))
+
+
+def _escalate(alert: Alert, now: datetime.datetime, *, reason: str) -> bool:
+    """Escalate the alert to the practice admins, once: claim it with a conditional UPDATE
+    (whichever worker or request gets there first), audit it and queue the admins' emails,
+    all in one transaction; the outbox sends them after commit. False when it had been
+    escalated already."""
+    with transaction.atomic():
+        if not Alert.objects.filter(pk=alert.pk, escalated_at__isnull=True).update(
+            escalated_at=now
+        ):
+            return False
+        alert.escalated_at = now
+        practice = alert.client.practice
+        trail.record(
+            trail.system("care.escalation", practice=practice),
+            Action.UPDATE,
+            alert,
+            client_id=alert.client_id,
+            detail={"escalated": True, "reason": reason},
+        )
+        admins = User.objects.filter(practice_id=practice.pk, role=Role.ADMIN, is_active=True)
+        for admin in admins.order_by("pk"):
+            emails.alert_escalated(alert, admin)
+    return True
 
 
 def acknowledge_alert(ctx: trail.Context, alert: Alert) -> None:
@@ -135,19 +171,8 @@ def escalate_unacknowledged(now: datetime.datetime | None = None) -> int:
         created_at__lte=cutoff,
     ).values_list("pk", flat=True)
     escalated = 0
-    for pk in list(due):
-        with transaction.atomic():
-            if not Alert.objects.filter(pk=pk, escalated_at__isnull=True).update(escalated_at=now):
-                continue
-            alert = Alert.objects.select_related("client__practice").get(pk=pk)
-            ctx = trail.system("worker", practice=alert.client.practice)
-            trail.record(
-                ctx, Action.UPDATE, alert, client_id=alert.client_id, detail={"escalated": True}
-            )
-            admins = User.objects.filter(
-                practice_id=alert.client.practice_id, role=Role.ADMIN, is_active=True
-            )
-            for admin in admins.order_by("pk"):
-                emails.alert_escalated(alert, admin)
+    for alert in Alert.objects.filter(pk__in=list(due)).select_related("client__practice"):
+        if not _escalate(alert, now, reason="unacknowledged"):
+            continue  # another worker escalated it first
         escalated += 1
     return escalated
