@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime
 
+from django.db import transaction
 from django.utils import timezone
 
 from reverie.accounts.models import LoginAttempt, UnlockLink
+from reverie.audit import trail
+from reverie.audit.models import Action
 from reverie.core.worker import job
 
 
@@ -14,6 +17,21 @@ from reverie.core.worker import job
 def prune_login_attempts() -> None:
     """Sign-in attempts matter for throttling for minutes; keep 30 days for inquiries."""
     cutoff = timezone.now() - datetime.timedelta(days=30)
-    LoginAttempt.objects.filter(at__lt=cutoff).delete()
-    # Spent or expired unlock links are digests of nothing usable; keep them as long.
-    UnlockLink.objects.filter(expires_at__lt=cutoff).delete()
+    with transaction.atomic():
+        deleted, _ = LoginAttempt.objects.filter(at__lt=cutoff).delete()
+        if deleted:
+            trail.record(
+                trail.system("accounts.prune_login_attempts"),
+                Action.DELETE,
+                object_type="accounts.loginattempt",
+                detail={"deleted": deleted, "before": cutoff.isoformat()},
+            )
+        # Spent or expired unlock links are digests of nothing usable; keep them as long.
+        deleted, _ = UnlockLink.objects.filter(expires_at__lt=cutoff).delete()
+        if deleted:
+            trail.record(
+                trail.system("accounts.prune_login_attempts"),
+                Action.DELETE,
+                object_type="accounts.unlocklink",
+                detail={"deleted": deleted, "before": cutoff.isoformat()},
+            )

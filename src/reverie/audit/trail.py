@@ -21,6 +21,7 @@ from django.utils import timezone
 from reverie.audit import checkpoints
 from reverie.audit.models import Action, AuditEntry, AuditHead, TrailCheck
 from reverie.core import rowsql
+from reverie.core.worker import current_job
 from reverie.lib.env import ConfigError
 from reverie.lib.hashchain import (
     CHECKPOINT,
@@ -85,8 +86,14 @@ def context(request: HttpRequest) -> Context:
 
 
 def system(label: str, practice: Practice | None = None) -> Context:
-    """A context for commands and workers, named so the trail says which process acted."""
-    return Context(user=None, label=f"system:{label}", practice=practice)
+    """A context for commands and workers, named so the trail says which process acted.
+
+    Inside a background job the job names itself, whatever ``label`` the code it runs
+    chose: ``system:worker.<job name>``. Code shared by a job and a command (the outcome
+    refresh, say) is thus told apart in the trail without passing a label down."""
+    job = current_job()
+    name = f"worker.{job}" if job is not None else label
+    return Context(user=None, label=f"system:{name}", practice=practice)
 
 
 def _describe(obj: models.Model | None) -> tuple[str, str]:

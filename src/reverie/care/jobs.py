@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import Q
-from django.utils import timezone
-
 from reverie.care import actions
-from reverie.care.models import EpisodeStatus, SessionSeries
 from reverie.core.worker import job
 
 
@@ -25,9 +21,4 @@ def send_reminders() -> None:
 @job("care.extend_series", every=datetime.timedelta(hours=12))
 def extend_series() -> None:
     """Keep twelve weeks of sessions bookable ahead of every running series."""
-    today = timezone.localdate()
-    running = SessionSeries.objects.filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today)).exclude(
-        episode__status=EpisodeStatus.ENDED
-    )
-    for series in running.select_related("episode"):
-        actions.materialize_series(series)
+    actions.extend_running_series()

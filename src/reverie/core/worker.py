@@ -11,12 +11,14 @@ healthchecks ``sendalerts`` pattern; a broker is added only when measured load a
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
 import os
 import socket
 import time
 import traceback
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.db.models import Q
@@ -37,15 +39,34 @@ class Job:
 
 REGISTRY: dict[str, Job] = {}
 
+_running: ContextVar[str | None] = ContextVar("reverie_running_job", default=None)
+
+
+def current_job() -> str | None:
+    """The name of the job this code runs in, or None outside one. The audit trail uses
+    it to say which job wrote a row (``audit.trail.system``)."""
+    return _running.get()
+
 
 def job(
     name: str, *, every: datetime.timedelta, lock_for: datetime.timedelta | None = None
 ) -> Callable[[Callable[[], object]], Callable[[], object]]:
+    """Register ``func`` as the periodic job ``name``. Whatever it writes, it writes as
+    the job: while it runs, :func:`current_job` names it."""
+
     def register(func: Callable[[], object]) -> Callable[[], object]:
+        @functools.wraps(func)
+        def run() -> object:
+            token = _running.set(name)
+            try:
+                return func()
+            finally:
+                _running.reset(token)
+
         REGISTRY[name] = Job(
-            name, every, func, lock_for or max(every, datetime.timedelta(minutes=5))
+            name, every, run, lock_for or max(every, datetime.timedelta(minutes=5))
         )
-        return func
+        return run
 
     return register
 

@@ -400,7 +400,15 @@ def convert_to_client(
 def prune_attempts(now: dt.datetime | None = None) -> int:
     """Forget rate-limit counts older than a day; they only ever matter for an hour."""
     cutoff = (now or timezone.now()) - dt.timedelta(days=1)
-    deleted, _ = ConsultationAttempt.objects.filter(at__lt=cutoff).delete()
+    with transaction.atomic():
+        deleted, _ = ConsultationAttempt.objects.filter(at__lt=cutoff).delete()
+        if deleted:
+            trail.record(
+                trail.system("directory.prune_attempts"),
+                Action.DELETE,
+                object_type="directory.consultationattempt",
+                detail={"deleted": deleted, "before": cutoff.isoformat()},
+            )
     return deleted
 
 
@@ -417,14 +425,21 @@ def remind_waiting(now: dt.datetime | None = None) -> dict[int, int]:
         created_at__lte=now - REPLY_REMINDER_AFTER,
     ).values_list("pk", "practice_id")
     counts: dict[int, int] = {}
-    # Claims and reminders commit together: a request is marked reminded only if its
-    # reminder is queued.
+    # Claims, their audit entries and reminders commit together: a request is marked
+    # reminded only if its reminder is queued.
     with transaction.atomic():
         for pk, practice_id in due:
             claimed = ConsultationRequest.objects.filter(pk=pk, reminded_at__isnull=True).update(
                 reminded_at=now
             )
             if claimed:
+                trail.record(
+                    trail.system("directory.remind_waiting", practice=Practice(pk=practice_id)),
+                    Action.UPDATE,
+                    object_type="directory.consultationrequest",
+                    object_id=pk,
+                    detail={"reminded": True},
+                )
                 counts[practice_id] = counts.get(practice_id, 0) + 1
         for practice in Practice.objects.filter(pk__in=counts):
             admins = User.objects.filter(practice=practice, role=Role.ADMIN, is_active=True)

@@ -35,7 +35,9 @@ from django.db.models import Count, DateField, F, Max, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from reverie.accounts.models import Practice
 from reverie.audit import trail
+from reverie.audit.models import Action
 from reverie.care.models import Alert, AlertKind, Appointment, Episode, EpisodeStatus
 from reverie.core.worker import worker_id
 from reverie.measures.models import Administration, Timepoint
@@ -191,7 +193,16 @@ _UPDATE_FIELDS = [
 ]
 
 
+def _system(practice_id: int) -> trail.Context:
+    # Inside the worker the context names the running job (outcomes.refresh or
+    # outcomes.daily); from ``reverie outcomes`` or the demo seeding, this label.
+    return trail.system("outcomes.refresh", practice=Practice(pk=practice_id))
+
+
 def _write(rows: list[EpisodeOutcome]) -> None:
+    """Store the summary rows and audit them, one entry per practice with the episode
+    ids, in the caller's transaction. Summaries are derived from audited scores, so one
+    entry per practice and batch says what was recomputed without an entry per client."""
     EpisodeOutcome.objects.bulk_create(
         rows,
         update_conflicts=True,
@@ -199,6 +210,16 @@ def _write(rows: list[EpisodeOutcome]) -> None:
         update_fields=_UPDATE_FIELDS,
         batch_size=500,
     )
+    by_practice: dict[int, list[int]] = defaultdict(list)
+    for row in rows:
+        by_practice[row.practice_id].append(row.episode_id)
+    for practice_id, episode_ids in sorted(by_practice.items()):
+        trail.record(
+            _system(practice_id),
+            Action.UPDATE,
+            object_type="outcomes.episodeoutcome",
+            detail={"episodes": sorted(episode_ids)},
+        )
 
 
 def stale_episode_ids(watermark: int) -> set[int]:
@@ -322,11 +343,18 @@ def fit_practice_curves(practice_id: int, code: str) -> ExpectedCurves:
         ],
         "higher_is_better": meta["higher_is_better"],
     }
-    row, _ = ExpectedCurves.objects.update_or_create(
-        practice_id=practice_id,
-        instrument=code,
-        defaults={"curves": payload, "n_episodes": n_episodes, "fitted_at": timezone.now()},
-    )
+    with transaction.atomic():
+        row, created = ExpectedCurves.objects.update_or_create(
+            practice_id=practice_id,
+            instrument=code,
+            defaults={"curves": payload, "n_episodes": n_episodes, "fitted_at": timezone.now()},
+        )
+        trail.record(
+            _system(practice_id),
+            Action.CREATE if created else Action.UPDATE,
+            row,
+            detail={"instrument": code, "n_episodes": n_episodes},
+        )
     return row
 
 
@@ -372,8 +400,6 @@ def practice_curve_sets(practice_id: int) -> dict[str, CurveSet]:
 
 
 def fit_all_curves(practice_ids: Iterable[int] | None = None) -> int:
-    from reverie.accounts.models import Practice
-
     ids = (
         list(practice_ids)
         if practice_ids is not None
@@ -418,8 +444,30 @@ def _flag_latest(episode_ids: Sequence[int], instrument_ids: dict[int, str]) -> 
         if bool(expected.not_on_track([totals[-1]], [len(totals)], curve)[0]):
             flagged.append(episode_id)
     with transaction.atomic():
+        before = list(
+            EpisodeOutcome.objects.filter(episode_id__in=episode_ids).values_list(
+                "episode_id", "practice_id", "not_on_track"
+            )
+        )
         EpisodeOutcome.objects.filter(episode_id__in=episode_ids).update(not_on_track=False)
         EpisodeOutcome.objects.filter(episode_id__in=flagged).update(not_on_track=True)
+        # Audit what changed, per practice: newly flagged and newly cleared episodes.
+        now_flagged = set(flagged)
+        changes: dict[int, dict[str, list[int]]] = defaultdict(
+            lambda: {"not_on_track": [], "back_on_track": []}
+        )
+        for episode_id, practice_id, was in before:
+            if episode_id in now_flagged and not was:
+                changes[practice_id]["not_on_track"].append(episode_id)
+            elif was and episode_id not in now_flagged:
+                changes[practice_id]["back_on_track"].append(episode_id)
+        for practice_id, detail in sorted(changes.items()):
+            trail.record(
+                _system(practice_id),
+                Action.UPDATE,
+                object_type="outcomes.episodeoutcome",
+                detail={key: sorted(ids) for key, ids in detail.items()},
+            )
 
 
 def check_new_administrations(since_id: int, instrument_ids: dict[int, str]) -> int:
@@ -483,7 +531,7 @@ def check_new_administrations(since_id: int, instrument_ids: dict[int, str]) -> 
         if not bool(expected.not_on_track([admin.total], [session], curve)[0]):
             continue
         raise_alert(
-            trail.system("outcomes.refresh", practice=admin.client.practice),
+            _system(admin.client.practice_id),
             client=admin.client,
             episode=admin.episode,
             kind=AlertKind.NOT_ON_TRACK,

@@ -509,12 +509,20 @@ def execute(run: ThemeRun, make_embedder: Callable[[ThemeRun], Embedder] = embed
                 stage="Finished",
                 finished_at=timezone.now(),
             )
+            # The documents were read for the therapist who asked (process notes are
+            # readable by their author only); the themes are written by the worker, as
+            # the system, on their behalf.
             trail.record(
-                ctx,
+                trail.system("process.themes", practice=run.client.practice),
                 Action.UPDATE,
                 run,
                 client_id=run.client_id,
-                detail={"via": "worker", "status": "done", **result},
+                detail={
+                    "via": "worker",
+                    "for": run.requested_by_id,
+                    "status": "done",
+                    **result,
+                },
             )
         return RunStatus.DONE
     except RunCancelled:

@@ -6,6 +6,7 @@ import datetime
 import secrets
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from reverie.accounts.models import Role, User, hash_token
@@ -247,9 +248,48 @@ def send_due_reminders(
             ):
                 continue
             appointment = Appointment.objects.select_related("episode__client__practice").get(pk=pk)
+            trail.record(
+                trail.system("care.reminders", practice=appointment.episode.client.practice),
+                Action.UPDATE,
+                appointment,
+                client_id=appointment.episode.client_id,
+                detail={"reminder_sent": True},
+            )
             emails.appointment_reminder(appointment)
         sent += 1
     return sent
+
+
+def extend_running_series(today: datetime.date | None = None) -> int:
+    """Keep :data:`HORIZON_WEEKS` of sessions bookable ahead of every running series (the
+    ``care.extend_series`` job). Each series' new sessions are created and audited, as
+    the system, in one transaction; returns how many sessions were created."""
+    today = today or timezone.localdate()
+    running = (
+        SessionSeries.objects.filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+        .exclude(episode__status=EpisodeStatus.ENDED)
+        .select_related("episode__client__practice")
+    )
+    total = 0
+    for series in running:
+        with transaction.atomic():
+            known = set(Appointment.objects.filter(series=series).values_list("pk", flat=True))
+            created = materialize_series(series)
+            if not created:
+                continue
+            new = sorted(
+                set(Appointment.objects.filter(series=series).values_list("pk", flat=True)) - known
+            )
+            client = series.episode.client
+            trail.record(
+                trail.system("care.extend_series", practice=client.practice),
+                Action.CREATE,
+                object_type="care.appointment",
+                client_id=client.pk,
+                detail={"series": series.pk, "appointments": new},
+            )
+        total += created
+    return total
 
 
 def create_calendar_feed(ctx: trail.Context, therapist: User) -> str:

@@ -1,0 +1,203 @@
+"""Every background job's writes are in the audit trail, as the system.
+
+For each registered job (``@job`` in ``*/jobs.py``) a case below arranges the work the
+job exists for, runs the job as the worker does, and checks that every write it made is
+audited by ``system:worker.<job name>`` (never by a person), with the rows the case
+expects. Reads a job makes on somebody's behalf (a theme search reads the requesting
+therapist's notes as them) may name that person. A new job fails
+``test_every_job_has_an_audit_case`` until a case is added here.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+
+import pytest
+from django.db.models import Max
+from django.utils import timezone
+
+from reverie.accounts.models import LoginAttempt
+from reverie.audit import trail
+from reverie.audit.models import Action, AuditEntry
+from reverie.care.models import Alert, Appointment, Client, SessionSeries
+from reverie.core import worker
+from reverie.directory import actions as directory_actions
+from reverie.directory.models import ConsultationAttempt, ConsultationRequest
+from reverie.measures import scheduling
+from reverie.measures.models import Instrument, MeasureRequest
+from reverie.process import actions as process_actions
+from reverie.testing import World
+
+#: (action, object type, object id or None for any, client id or None)
+Expected = tuple[str, str, str | None, int | None]
+WRITES = (Action.CREATE, Action.UPDATE, Action.DELETE)
+
+
+def _ago(**delta: float) -> datetime.datetime:
+    return timezone.now() - datetime.timedelta(**delta)
+
+
+def _request(world: World) -> MeasureRequest:
+    return scheduling.create_manual_request(
+        trail.system("test"),
+        episode=world.episode,
+        instrument=Instrument.objects.get(code="phq-9"),
+        now=_ago(minutes=1),
+    )
+
+
+def escalate_alerts(world: World) -> list[Expected]:
+    alert = Alert.objects.create(
+        client=world.client, episode=world.episode, kind="crisis", summary="PHQ-9 item 9"
+    )
+    Alert.objects.filter(pk=alert.pk).update(created_at=_ago(hours=2))
+    return [(Action.UPDATE, "care.alert", str(alert.pk), world.client.pk)]
+
+
+def send_session_reminders(world: World) -> list[Expected]:
+    Client.objects.filter(pk=world.client.pk).update(consent_email_reminders=True)
+    soon = Appointment.objects.create(episode=world.episode, starts_at=_ago(hours=-3))
+    return [(Action.UPDATE, "care.appointment", str(soon.pk), world.client.pk)]
+
+
+def extend_series(world: World) -> list[Expected]:
+    SessionSeries.objects.create(
+        episode=world.episode,
+        weekdays=[0, 3],
+        every_weeks=1,
+        start_time=datetime.time(9, 0),
+        starts_on=timezone.localdate(),
+        created_by=world.therapist,
+    )
+    return [(Action.CREATE, "care.appointment", None, world.client.pk)]
+
+
+def prune_consultation_attempts(world: World) -> list[Expected]:
+    ConsultationAttempt.objects.create(ip_digest="a" * 64, at=_ago(days=2))
+    return [(Action.DELETE, "directory.consultationattempt", None, None)]
+
+
+def remind_waiting(world: World) -> list[Expected]:
+    request = directory_actions.submit_consultation(
+        trail.Context(user=None, label="public:consultation form", practice=world.practice),
+        world.practice,
+        name="Waiting Person",
+        email="waiting@example.org",
+    )
+    ConsultationRequest.objects.filter(pk=request.pk).update(created_at=_ago(days=3))
+    return [(Action.UPDATE, "directory.consultationrequest", str(request.pk), None)]
+
+
+def open_session_requests(world: World) -> list[Expected]:
+    Appointment.objects.create(episode=world.episode, starts_at=_ago(hours=-20))
+    return [(Action.CREATE, "measures.measurerequest", None, world.client.pk)]
+
+
+def send_links(world: World) -> list[Expected]:
+    request = _request(world)
+    return [(Action.UPDATE, "measures.measurerequest", str(request.pk), world.client.pk)]
+
+
+def send_measure_reminders(world: World) -> list[Expected]:
+    request = _request(world)
+    MeasureRequest.objects.filter(pk=request.pk).update(
+        link_sent_at=_ago(hours=1), remind_at=_ago(minutes=1)
+    )
+    return [(Action.UPDATE, "measures.measurerequest", str(request.pk), world.client.pk)]
+
+
+def close_lapsed_requests(world: World) -> list[Expected]:
+    request = _request(world)
+    MeasureRequest.objects.filter(pk=request.pk).update(expires_at=_ago(seconds=1))
+    return [(Action.UPDATE, "measures.measurerequest", str(request.pk), world.client.pk)]
+
+
+def refresh_outcomes(world: World) -> list[Expected]:
+    # The world's episodes have no summaries yet, so the refresh writes all of them.
+    return [(Action.UPDATE, "outcomes.episodeoutcome", None, None)]
+
+
+def daily_outcomes(world: World) -> list[Expected]:
+    return [
+        (Action.CREATE, "outcomes.expectedcurves", None, None),
+        (Action.UPDATE, "outcomes.episodeoutcome", None, None),
+    ]
+
+
+def theme_runs(world: World) -> list[Expected]:
+    run = process_actions.queue_theme_run(
+        trail.Context(user=world.therapist), client=world.client, use_fallback=True
+    )
+    return [(Action.UPDATE, "process.themerun", str(run.pk), world.client.pk)]
+
+
+def prune_login_attempts(world: World) -> list[Expected]:
+    LoginAttempt.objects.create(email="a@b.c", ip="127.0.0.1", succeeded=False, at=_ago(days=31))
+    return [(Action.DELETE, "accounts.loginattempt", None, None)]
+
+
+CASES: dict[str, Callable[[World], list[Expected]]] = {
+    "care.escalate_alerts": escalate_alerts,
+    "care.send_reminders": send_session_reminders,
+    "care.extend_series": extend_series,
+    "directory.prune_attempts": prune_consultation_attempts,
+    "directory.remind_waiting": remind_waiting,
+    "measures.open_session_requests": open_session_requests,
+    "measures.send_links": send_links,
+    "measures.send_reminders": send_measure_reminders,
+    "measures.close_lapsed_requests": close_lapsed_requests,
+    "outcomes.refresh": refresh_outcomes,
+    "outcomes.daily": daily_outcomes,
+    "process.theme_runs": theme_runs,
+    "accounts.prune_login_attempts": prune_login_attempts,
+}
+
+
+def test_every_job_has_an_audit_case() -> None:
+    assert set(worker.REGISTRY) == set(CASES)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_a_jobs_writes_are_audited_as_the_system(name: str, world: World) -> None:
+    expected = CASES[name](world)
+    mark = AuditEntry.objects.aggregate(m=Max("seq"))["m"] or 0
+
+    worker.REGISTRY[name].func()
+
+    rows = list(AuditEntry.objects.filter(seq__gt=mark).order_by("seq"))
+    writes = [r for r in rows if r.action in WRITES]
+    assert writes, f"{name} wrote no audit rows"
+    for row in writes:
+        assert (row.actor_id, row.actor_label) == (None, f"system:worker.{name}"), row
+        assert row.practice_id in (None, world.practice.pk, world.other_practice.pk)
+    found = {(r.action, r.object_type, r.object_id, r.client_id) for r in writes}
+    for action, object_type, object_id, client_id in expected:
+        assert any(
+            (a, t, c) == (action, object_type, client_id) and object_id in (None, i)
+            for a, t, i, c in found
+        ), f"{name}: no {action} of {object_type} {object_id or ''} in {sorted(found)}"
+
+
+def test_new_sessions_of_a_series_are_audited_with_their_ids(world: World) -> None:
+    series = SessionSeries.objects.create(
+        episode=world.episode,
+        weekdays=[1],
+        every_weeks=1,
+        start_time=datetime.time(10, 0),
+        starts_on=timezone.localdate(),
+        created_by=world.therapist,
+    )
+    worker.REGISTRY["care.extend_series"].func()
+    created = sorted(Appointment.objects.filter(series=series).values_list("pk", flat=True))
+    assert len(created) >= 11  # twelve weeks ahead, less today if it is a Tuesday
+    entry = AuditEntry.objects.get(actor_label="system:worker.care.extend_series")
+    assert (entry.practice_id, entry.client_id) == (world.practice.pk, world.client.pk)
+    assert entry.detail == {"series": series.pk, "appointments": created}
+    # The next run finds nothing to add, and writes nothing.
+    worker.REGISTRY["care.extend_series"].func()
+    assert AuditEntry.objects.filter(actor_label="system:worker.care.extend_series").count() == 1
+
+
+def test_outside_a_job_a_system_context_keeps_its_own_label(world: World) -> None:
+    assert trail.system("cli").actor_label == "system:cli"
