@@ -57,7 +57,7 @@ def _reverie(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=300,
         check=True,
-        preexec_fn=lambda: os.umask(0o022),  # noqa: PLW1509  (no threads involved)
+        umask=0o022,
     )
 
 
@@ -102,14 +102,14 @@ def test_an_exposed_data_directory_is_narrowed_at_start_and_the_change_logged(
 def test_the_web_entry_point_sets_the_private_umask(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REVERIE_", "DJANGO_"))}
     env.update({"PYTHONPATH": SRC, "REVERIE_DATA_DIR": str(tmp_path)})
-    out = subprocess.run(  # noqa: S603
+    out = subprocess.run(
         [sys.executable, "-c", "import os, reverie.wsgi; print(oct(os.umask(0)))"],
         env=env,
         capture_output=True,
         text=True,
         timeout=300,
         check=True,
-        preexec_fn=lambda: os.umask(0o022),  # noqa: PLW1509
+        umask=0o022,
     )
     assert out.stdout.strip() == "0o77"
 
