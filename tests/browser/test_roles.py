@@ -9,6 +9,7 @@ import pytest
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from reverie.care.models import Client
 from reverie.testing import PASSWORD, build_world
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -66,6 +67,8 @@ def test_admin_signs_in_with_code_and_browses_people_and_audit(page, shot) -> No
 
 def test_client_signs_in_on_a_phone_and_sees_own_scores(phone, shot) -> None:
     world = build_world()
+    # Scores are on the home page only when the therapist shares the client's charts.
+    Client.objects.filter(pk=world.client.pk).update(progress_visible_to_client=True)
     _password_step(phone, world.client_user.email)
     phone.wait_for_url("**/me/")
     phone.get_by_role("heading", name="Hello, Cleo").wait_for()
