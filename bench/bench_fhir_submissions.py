@@ -21,7 +21,9 @@ Targets (issue 3): at least 300 submissions per second and p95 under 100 ms, zer
 
 Run: ``.venv/bin/python bench/bench_fhir_submissions.py [--seconds 60] [--clients 50]
 [--rate 300] [--db sqlite,postgres] [--workers N --threads M] [--pg-socket DIR]``.
-Without ``--workers``/``--threads`` the server runs with its shipped defaults.
+Without ``--workers``/``--threads`` the server runs with its shipped defaults. Settings
+come from the environment, so ``REVERIE_SQLITE_SYNCHRONOUS=NORMAL .venv/bin/python
+bench/...`` compares SQLite's commit durability modes.
 Loopback only; every phase is bounded by ``--seconds``.
 """
 
@@ -469,10 +471,11 @@ def main() -> None:
         if args.workers or args.threads
         else "shipped defaults"
     )
+    synchronous = os.environ.get("REVERIE_SQLITE_SYNCHRONOUS", "FULL (default)")
     print(
         f"FHIR submissions: {args.clients} concurrent clients, {args.seconds:.0f} s per phase, "
         f"reverie serve with {shape}, {os.cpu_count()} CPU cores, "
-        f"Python {sys.version.split()[0]}"
+        f"Python {sys.version.split()[0]}, SQLite synchronous={synchronous}"
     )
     for db in [d.strip() for d in args.db.split(",") if d.strip()]:
         r = bench(db, args.seconds, args.clients, args.rate, args.workers, args.threads)
