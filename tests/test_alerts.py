@@ -149,7 +149,7 @@ def _sees(http, world: World, alert: Alert) -> dict[str, bool]:
 
 
 def test_after_an_episode_ends_only_the_current_therapist_sees_and_counts_the_alert(
-    world: World, as_user
+    world: World, as_user, django_capture_on_commit_callbacks
 ) -> None:
     # A session today on each episode, so both therapists' Today pages have the client.
     start = timezone.localtime().replace(hour=0, minute=30, second=0, microsecond=0)
@@ -158,7 +158,8 @@ def test_after_an_episode_ends_only_the_current_therapist_sees_and_counts_the_al
     Appointment.objects.create(episode=current, starts_at=start + datetime.timedelta(hours=1))
     Alert.objects.filter(pk=world.alert.pk).update(acknowledged_at=timezone.now())
     mail.outbox.clear()
-    alert = _crisis_in(world, current)
+    with django_capture_on_commit_callbacks(execute=True):  # sent when the alert commits
+        alert = _crisis_in(world, current)
 
     assert [m.to for m in mail.outbox] == [[world.colleague.email]]
     assert _sees(as_user("colleague"), world, alert) == dict.fromkeys(
@@ -217,7 +218,7 @@ def test_admins_see_only_escalated_alerts(world: World, as_user, settings) -> No
 
 
 def test_a_crisis_with_nobody_in_current_care_goes_to_the_admins_at_once(
-    world: World, as_user
+    world: World, as_user, django_capture_on_commit_callbacks
 ) -> None:
     actions.end_episode(
         trail.Context(user=world.therapist),
@@ -226,7 +227,8 @@ def test_a_crisis_with_nobody_in_current_care_goes_to_the_admins_at_once(
         end_date=timezone.localdate(),
     )
     mail.outbox.clear()
-    alert = _crisis_in(world, world.episode)  # a follow-up questionnaire after ending
+    with django_capture_on_commit_callbacks(execute=True):
+        alert = _crisis_in(world, world.episode)  # a follow-up questionnaire after ending
 
     alert.refresh_from_db()
     assert alert.escalated_at is not None
