@@ -120,6 +120,8 @@ def test_demo_keys_are_written_private(tmp_path: Path, monkeypatch: pytest.Monke
         "REVERIE_SECRET_KEY_FILE",
         "REVERIE_ENCRYPTION_KEYS",
         "REVERIE_ENCRYPTION_KEYS_FILE",
+        "REVERIE_AUDIT_KEYS",
+        "REVERIE_AUDIT_KEYS_FILE",
         "REVERIE_DEMO",
     ):
         # Set, then removed: monkeypatch then restores each after the test, including
@@ -135,3 +137,4 @@ def test_demo_keys_are_written_private(tmp_path: Path, monkeypatch: pytest.Monke
     assert _mode(tmp_path / "demo") == 0o700
     assert _mode(tmp_path / "demo" / "demo-secret-key") == 0o600
     assert _mode(tmp_path / "demo" / "demo-encryption-key") == 0o600
+    assert _mode(tmp_path / "demo" / "demo-audit-key") == 0o600

@@ -36,11 +36,10 @@ def _demo_environment() -> None:
         os.environ["REVERIE_ENCRYPTION_KEYS_FILE"] = str(enc_file)
     if not os.environ.get("REVERIE_AUDIT_KEYS") and not os.environ.get("REVERIE_AUDIT_KEYS_FILE"):
         data_dir = Path(os.environ.get("REVERIE_DATA_DIR", ".reverie")).expanduser().resolve()
-        data_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dir(data_dir)
         audit_file = data_dir / "demo-audit-key"
         if not audit_file.exists():
-            audit_file.write_text(secrets.token_urlsafe(32), encoding="utf-8")
-            audit_file.chmod(0o600)
+            write_private_file(audit_file, secrets.token_urlsafe(32))
         os.environ["REVERIE_AUDIT_KEYS_FILE"] = str(audit_file)
 
 
