@@ -10,6 +10,7 @@ from django.test import Client as HttpClient
 from django.urls import reverse
 from django.utils import timezone
 
+from reverie.accounts.models import UnlockLink, hash_token
 from reverie.audit import trail
 from reverie.measures import actions, scheduling
 from reverie.measures.models import Instrument
@@ -57,3 +58,22 @@ def test_even_the_api_description_which_needs_no_token_is_not_cached(
     response = client.get(reverse("api:openapi"))
     assert response.status_code == 200
     assert _no_store(response) and "public" not in response["Cache-Control"]
+
+
+def test_a_live_unlock_link_is_never_cached(world: World) -> None:
+    raw = "a-live-unlock-token"
+    now = timezone.now()
+    UnlockLink.objects.create(
+        user=world.therapist,
+        digest=hash_token(raw),
+        created_at=now,
+        expires_at=now + UnlockLink.LIFETIME,
+    )
+    browser = HttpClient()
+    opened = browser.get(reverse("accounts:unlock", args=[raw]))
+    assert opened.status_code == 200
+    assert _no_store(opened) and opened["Pragma"] == "no-cache"
+    # Spending it sets the known-browser cookie on a redirect: that answer is private too.
+    spent = browser.post(reverse("accounts:unlock", args=[raw]))
+    assert spent.status_code == 302
+    assert _no_store(spent) and spent["Pragma"] == "no-cache"

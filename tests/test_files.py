@@ -90,11 +90,23 @@ def test_an_exposed_data_directory_is_narrowed_at_start_and_the_change_logged(
     database.touch()
     mail = data / "outbox" / "20260101-reset.log"
     mail.write_text("a password-reset link", encoding="utf-8")
-    for path, mode in ((data, 0o755), (data / "outbox", 0o755), (database, 0o644), (mail, 0o644)):
+    (data / "audit-checkpoints").mkdir()
+    checkpoint = data / "audit-checkpoints" / "audit-checkpoints.jsonl"
+    checkpoint.write_text("", encoding="utf-8")
+    exposed = {
+        data: 0o755,
+        data / "outbox": 0o755,
+        data / "audit-checkpoints": 0o755,
+        database: 0o644,
+        mail: 0o644,
+        checkpoint: 0o644,
+    }
+    for path, mode in exposed.items():
         path.chmod(mode)
     result = _reverie(data, "check")
-    assert (_mode(data), _mode(data / "outbox")) == (0o700, 0o700)
-    assert (_mode(database), _mode(mail)) == (0o600, 0o600)
+    assert {path: _mode(path) for path in exposed} == {
+        path: 0o700 if path.is_dir() else 0o600 for path in exposed
+    }
     assert f"{data} was readable by other accounts (mode 755); narrowed to 700" in result.stderr
     assert f"{mail} was readable by other accounts (mode 644); narrowed to 600" in result.stderr
 

@@ -17,7 +17,7 @@ import pytest
 from django.db.models import Max
 from django.utils import timezone
 
-from reverie.accounts.models import LoginAttempt
+from reverie.accounts.models import LoginAttempt, UnlockLink
 from reverie.audit import trail
 from reverie.audit.models import Action, AuditEntry
 from reverie.care import actions as care_actions
@@ -135,8 +135,16 @@ def theme_runs(world: World) -> list[Expected]:
 
 
 def prune_login_attempts(world: World) -> list[Expected]:
-    LoginAttempt.objects.create(email="a@b.c", ip="127.0.0.1", succeeded=False, at=_ago(days=31))
-    return [(Action.DELETE, "accounts.loginattempt", None, None)]
+    LoginAttempt.objects.create(
+        email="a@b.c", ip="127.0.0.1", outcome=LoginAttempt.Outcome.FAILED, at=_ago(days=31)
+    )
+    UnlockLink.objects.create(
+        user=world.therapist, digest="b" * 64, created_at=_ago(days=32), expires_at=_ago(days=31)
+    )
+    return [
+        (Action.DELETE, "accounts.loginattempt", None, None),
+        (Action.DELETE, "accounts.unlocklink", None, None),
+    ]
 
 
 CASES: dict[str, Callable[[World], list[Expected]]] = {

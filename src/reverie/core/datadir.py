@@ -44,11 +44,17 @@ def _private_tree(folder: Path) -> None:
 
 
 def secure() -> None:
-    """Make the data directory, the files in it (database, WAL, keys) and the mail
-    outbox private; create the outbox private when mail is written to files."""
+    """Make the data directory, the files in it (database, WAL, keys), the audit
+    checkpoints and the mail outbox private; create the outbox private when mail is
+    written to files."""
     data_dir = Path(settings.DATA_DIR)
     make_private_dir(data_dir)
     _private_tree(data_dir)
+    # Created private by audit.checkpoints; one copied in from elsewhere may not be. It
+    # may live outside the data directory (REVERIE_AUDIT_CHECKPOINT_DIR).
+    checkpoints = Path(settings.AUDIT_CHECKPOINT_DIR)
+    if checkpoints.is_dir() and not checkpoints.is_symlink():
+        _private_tree(checkpoints)
     outbox = getattr(settings, "EMAIL_FILE_PATH", None)
     if outbox is None:
         return
