@@ -56,6 +56,7 @@ urlpatterns = [
     path("accounts/", include("reverie.accounts.urls")),
     path("outcomes/", include("reverie.outcomes.urls")),
     path("process/", include("reverie.process.urls")),
+    path("records/", include("reverie.lifecycle.urls")),
     path("practice/", include(practice_patterns)),
     path("", include("reverie.care.urls")),
     path("", include("reverie.directory.urls")),

@@ -1,0 +1,9 @@
+"""Data lifecycle: a client's complete record as one download, and retention review."""
+
+from django.apps import AppConfig
+
+
+class LifecycleConfig(AppConfig):
+    name = "reverie.lifecycle"
+    label = "lifecycle"
+    verbose_name = "Data lifecycle"

@@ -1,0 +1,90 @@
+"""Which models an export carries, and why the others are left out.
+
+Every model with a chain of foreign keys to ``care.Client`` is about a client. Each must
+be named here, either in :data:`EXPORTED` (with where it appears) or in :data:`EXCLUDED`
+(with the reason). ``tests/lifecycle/test_coverage.py`` walks Django's app registry and
+fails for a model that is in neither, so a new model cannot silently escape the export;
+it also checks that every model in :data:`EXPORTED` is actually read by an export.
+"""
+
+from __future__ import annotations
+
+from django.apps import apps
+from django.db import models
+
+#: ``app_label.ModelName`` → where in the archive the model appears.
+EXPORTED: dict[str, str] = {
+    "care.Client": "record.html (the client), fhir-bundle.json (Patient)",
+    "care.Episode": "record.html (episodes), fhir-bundle.json (EpisodeOfCare)",
+    "care.SessionSeries": "record.html (each episode's recurring sessions)",
+    "care.Break": "record.html (each episode's breaks)",
+    "care.FrequencyChange": "record.html (each episode's frequency history)",
+    "care.Appointment": "record.html (sessions and attendance), fhir-bundle.json (Encounter)",
+    "care.ProgressNote": "record.html, fhir-bundle.json (DocumentReference); signed notes only",
+    "care.NoteAddendum": "with their progress note, in record.html and fhir-bundle.json",
+    "care.Alert": "record.html (alerts)",
+    "care.CareGrant": "record.html (access given to other therapists)",
+    "measures.Administration": (
+        "record.html (answers and scores), scores.csv, "
+        "fhir-bundle.json (QuestionnaireResponse, Observation)"
+    ),
+    "measures.MeasureRequest": "record.html (questionnaires asked for)",
+    "measures.MeasureSchedule": "record.html (each episode's questionnaire plan)",
+    "process.SessionReflection": "record.html (session reflections)",
+    "process.RelationshipEpisode": "record.html (relationship episodes)",
+    "process.FormulationGroup": "record.html (groups of formulations)",
+    "process.FormulationAssignment": "record.html (with each relationship episode)",
+    "process.JournalEntry": (
+        "journal.txt and record.html: every entry in the client's copy, shared entries in "
+        "the practice's copy"
+    ),
+    "directory.ConsultationRequest": "record.html (consultation request)",
+}
+
+#: ``app_label.ModelName`` → why it is not in the export.
+EXCLUDED: dict[str, str] = {
+    "care.ProcessNote": (
+        "psychotherapy notes: private to their author and never exported (HIPAA excludes "
+        "them from the right of access, 45 CFR 164.524(a)(1)(i); definition in 164.501)"
+    ),
+    "measures.RequestLink": (
+        "security material (digests of one-time link tokens), not information about the client"
+    ),
+    "measures.Draft": (
+        "answers typed into a questionnaire not yet submitted; like an unsigned note, not "
+        "part of the record (the submitted answers are exported)"
+    ),
+    "outcomes.EpisodeOutcome": (
+        "a derived summary recomputed by the worker from the episodes and scores, which "
+        "are exported"
+    ),
+    "process.ThemeRun": "worker bookkeeping of a theme search (status, progress, timings)",
+    "process.RecurringTheme": (
+        "a therapist's private, machine-suggested themes: they may rest on that therapist's "
+        "process notes, so they are kept to their owner like the notes themselves"
+    ),
+    "process.ThemeEvidence": (
+        "sentences quoted from documents that are exported in full, or spans of process "
+        "notes; belongs to the private themes above"
+    ),
+}
+
+
+def _reaches_client(model: type[models.Model], seen: frozenset[type[models.Model]]) -> bool:
+    client = apps.get_model("care", "Client")
+    if model is client:
+        return True
+    for field in model._meta.get_fields():
+        if not (field.many_to_one or field.one_to_one) or field.auto_created:
+            continue
+        target = field.related_model
+        if not isinstance(target, type) or target in seen:
+            continue
+        if _reaches_client(target, seen | {model}):
+            return True
+    return False
+
+
+def models_about_a_client() -> set[str]:
+    """Labels of every installed model with a foreign-key path to ``care.Client``."""
+    return {model._meta.label for model in apps.get_models() if _reaches_client(model, frozenset())}

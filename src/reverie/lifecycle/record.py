@@ -1,0 +1,204 @@
+"""Gathering one client's complete record for export.
+
+:func:`gather` reads, with a fixed number of queries whatever the record's size, every
+part of a client's record that an export carries, for one *audience*:
+
+- ``client`` — the client's own copy (their right of access). Their whole journal,
+  shared or not: it is theirs.
+- ``clinician`` and ``admin`` — the practice's copy, asked for by a therapist with
+  clinical access or by the practice admin (e.g. to answer a records request or to hand
+  the record to the client's next clinician). The journal entries the client shared
+  only: an unshared entry is private to the client, and the practice never sees it.
+
+Process (psychotherapy) notes are in no copy. US HIPAA defines them (45 CFR §164.501)
+as notes kept apart from the rest of the record and leaves them out of the client's right
+of access (§164.524(a)(1)(i)); Reverie's brief goes further and keeps them out of every
+export, so a note only its author can read never sits in a file on someone's disk. The
+model is not read here at all; ``tests/lifecycle/test_coverage.py`` checks that.
+
+Draft (unsigned) progress notes are not part of the record yet and are left out, as in
+``Patient/$everything``. Text fields are read through the model attributes, so
+encryption at rest (done in the models) stays invisible here.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from reverie.care.models import (
+    Alert,
+    Appointment,
+    CareGrant,
+    Client,
+    Episode,
+    NoteAddendum,
+    ProgressNote,
+)
+from reverie.directory.models import ConsultationRequest
+from reverie.measures.models import Administration, MeasureRequest, MeasureSchedule
+from reverie.process.models import (
+    FormulationAssignment,
+    FormulationGroup,
+    JournalEntry,
+    RelationshipEpisode,
+    SessionReflection,
+)
+
+
+class Audience(StrEnum):
+    CLIENT = "client"
+    CLINICIAN = "clinician"
+    ADMIN = "admin"
+
+    @property
+    def is_client(self) -> bool:
+        return self is Audience.CLIENT
+
+
+PROCESS_NOTE_STATEMENT = (
+    "Process (psychotherapy) notes are not part of this export. They are a therapist's "
+    "private notes, kept apart from the clinical record and readable only by their author. "
+    "US HIPAA excludes psychotherapy notes, as defined in 45 CFR 164.501, from an "
+    "individual's right of access (45 CFR 164.524(a)(1)(i)); Reverie leaves them out of "
+    "every export, the client's and the practice's alike."
+)
+
+
+@dataclass
+class ClientRecord:
+    """Everything one export carries, already read from the database."""
+
+    client: Client
+    audience: Audience
+    generated_at: datetime.datetime
+    episodes: list[Episode]
+    appointments: list[Appointment]
+    progress_notes: list[ProgressNote]
+    reflections: list[SessionReflection]
+    relationship_episodes: list[RelationshipEpisode]
+    formulation_groups: list[FormulationGroup]
+    journal: list[JournalEntry]
+    alerts: list[Alert]
+    consultation: ConsultationRequest | None
+    administrations: list[Administration]
+    measure_requests: list[MeasureRequest]
+    grants: list[CareGrant]
+
+    @property
+    def journal_scope(self) -> str:
+        if self.audience.is_client:
+            return "every entry of the client's journal, shared or not"
+        return "only the journal entries the client shared with their clinicians"
+
+    def counts(self) -> dict[str, int]:
+        """How many of each part the export holds (identifiers only, for the audit)."""
+        return {
+            "episodes": len(self.episodes),
+            "sessions": len(self.appointments),
+            "progress_notes": len(self.progress_notes),
+            "reflections": len(self.reflections),
+            "relationship_episodes": len(self.relationship_episodes),
+            "journal_entries": len(self.journal),
+            "alerts": len(self.alerts),
+            "consultation_request": int(self.consultation is not None),
+            "questionnaires": len(self.administrations),
+        }
+
+
+def gather(client: Client, audience: Audience) -> ClientRecord:
+    """Read ``client``'s record for ``audience``. The caller has checked access."""
+    episodes = list(
+        Episode.objects.filter(client=client)
+        .select_related("therapist")
+        .prefetch_related(
+            "series",
+            "breaks",
+            "frequency_changes",
+            Prefetch(
+                "measure_schedules",
+                queryset=MeasureSchedule.objects.select_related("instrument"),
+            ),
+        )
+        .order_by("start_date", "pk")
+    )
+    appointments = list(
+        Appointment.objects.filter(episode__client=client).order_by("starts_at", "pk")
+    )
+    notes = list(
+        ProgressNote.objects.filter(episode__client=client, signed_at__isnull=False)
+        .select_related("author", "episode")
+        .prefetch_related(
+            Prefetch("addenda", queryset=NoteAddendum.objects.select_related("author"))
+        )
+        .order_by("session_date", "pk")
+    )
+    reflections = list(
+        SessionReflection.objects.filter(episode__client=client)
+        .select_related("author")
+        .order_by("session_date", "pk")
+    )
+    relationship_episodes = list(
+        RelationshipEpisode.objects.filter(client=client)
+        .select_related("author")
+        .prefetch_related(
+            Prefetch(
+                "assignments",
+                queryset=FormulationAssignment.objects.select_related("group").order_by(
+                    "component"
+                ),
+            )
+        )
+        .order_by("occurred_on", "pk")
+    )
+    groups = list(FormulationGroup.objects.filter(client=client).order_by("component", "label"))
+    journal = JournalEntry.objects.filter(client=client)
+    if not audience.is_client:
+        journal = journal.filter(shared_at__isnull=False)
+    alerts = list(
+        Alert.objects.filter(client=client)
+        .select_related("acknowledged_by")
+        .order_by("created_at", "pk")
+    )
+    consultation = (
+        ConsultationRequest.objects.filter(client=client)
+        .select_related("assigned_therapist")
+        .prefetch_related("preferred_therapists")
+        .first()
+    )
+    administrations = list(
+        Administration.objects.filter(client=client)
+        .select_related("instrument")
+        .order_by("completed_at", "pk")
+    )
+    requests = list(
+        MeasureRequest.objects.filter(client=client)
+        .select_related("instrument")
+        .order_by("opens_at", "pk")
+    )
+    grants = list(
+        CareGrant.objects.filter(client=client)
+        .select_related("therapist", "granted_by")
+        .order_by("created_at", "pk")
+    )
+    return ClientRecord(
+        client=client,
+        audience=audience,
+        generated_at=timezone.now(),
+        episodes=episodes,
+        appointments=appointments,
+        progress_notes=notes,
+        reflections=reflections,
+        relationship_episodes=relationship_episodes,
+        formulation_groups=groups,
+        journal=list(journal.order_by("entry_date", "created_at", "pk")),
+        alerts=alerts,
+        consultation=consultation,
+        administrations=administrations,
+        measure_requests=requests,
+        grants=grants,
+    )

@@ -1,0 +1,158 @@
+"""A client's complete record as one ZIP: what each copy holds and leaves out, and that
+every download is audited."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+
+import pytest
+from django.urls import reverse
+
+from lifecycle_data import (
+    ADDENDUM_TEXT,
+    CONSULTATION_TEXT,
+    NARRATIVE_TEXT,
+    NOTE_TEXT,
+    PRIVATE_ENTRY_TEXT,
+    PROCESS_NOTE_TEXT,
+    REFLECTION_TEXT,
+    SHARED_ENTRY_TEXT,
+    FullRecord,
+    unzip,
+)
+from reverie.audit.models import AuditEntry
+from reverie.fhir import resources
+from reverie.lifecycle import archive
+from reverie.measures.models import Administration
+
+pytestmark = pytest.mark.django_db
+
+
+def _download(as_user, persona: str, full: FullRecord) -> dict[str, str]:
+    if persona in ("client", "other_client"):
+        url = reverse("lifecycle:my_export")
+    else:
+        url = reverse("lifecycle:client_export", args=[full.world.client.pk])
+    response = as_user(persona).post(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/zip"
+    assert response["Content-Disposition"].startswith('attachment; filename="record-')
+    files = unzip(response.content)
+    # Text in the HTML is escaped; compare what a reader sees.
+    files["record.html"] = html.unescape(files["record.html"])
+    return files
+
+
+def test_the_client_copy_holds_the_whole_record_and_their_whole_journal(
+    full_record: FullRecord, as_user
+) -> None:
+    files = _download(as_user, "client", full_record)
+    assert list(files) == list(archive.MEMBERS)
+    page = files["record.html"]
+    for text in (
+        NOTE_TEXT,
+        ADDENDUM_TEXT,
+        NARRATIVE_TEXT,
+        REFLECTION_TEXT,
+        CONSULTATION_TEXT,
+        SHARED_ENTRY_TEXT,
+        PRIVATE_ENTRY_TEXT,
+        "summer break",
+        "cover in August",
+        "To be held in mind",
+        full_record.world.alert.summary,
+    ):
+        assert text in page, text
+    assert SHARED_ENTRY_TEXT in files["journal.txt"]
+    assert PRIVATE_ENTRY_TEXT in files["journal.txt"]
+
+
+def test_no_copy_holds_a_process_note_and_every_copy_says_why(
+    full_record: FullRecord, as_user
+) -> None:
+    for persona in ("client", "therapist", "admin"):
+        files = _download(as_user, persona, full_record)
+        everything = "".join(files.values())
+        assert PROCESS_NOTE_TEXT not in everything
+        assert "164.524(a)(1)(i)" in files["README.txt"]
+        assert "164.524(a)(1)(i)" in files["record.html"]
+
+
+def test_the_practice_copy_holds_only_the_journal_entries_the_client_shared(
+    full_record: FullRecord, as_user
+) -> None:
+    for persona in ("therapist", "admin"):
+        files = _download(as_user, persona, full_record)
+        for name in ("journal.txt", "record.html"):
+            assert SHARED_ENTRY_TEXT in files[name]
+            assert PRIVATE_ENTRY_TEXT not in files[name]
+        assert NOTE_TEXT in files["record.html"]
+
+
+def test_the_bundle_is_a_valid_fhir_collection_of_the_record(
+    full_record: FullRecord, as_user
+) -> None:
+    bundle = json.loads(_download(as_user, "client", full_record)["fhir-bundle.json"])
+    assert resources.validated(bundle) == bundle
+    assert bundle["type"] == "collection"
+    kinds = {e["resource"]["resourceType"] for e in bundle["entry"]}
+    assert kinds >= {
+        "Patient",
+        "EpisodeOfCare",
+        "Encounter",
+        "QuestionnaireResponse",
+        "Observation",
+        "DocumentReference",
+    }
+    patient = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
+    )
+    assert patient["id"] == str(full_record.world.client.pk)
+
+
+def test_scores_csv_has_every_total_score(full_record: FullRecord, as_user) -> None:
+    text = _download(as_user, "therapist", full_record)["scores.csv"]
+    rows = list(csv.DictReader(io.StringIO(text)))
+    stored = Administration.objects.filter(client=full_record.world.client).order_by(
+        "completed_at", "pk"
+    )
+    totals = [
+        (r["administration_id"], r["value"], r["band"]) for r in rows if r["score"] == "total"
+    ]
+    assert totals == [(str(a.pk), str(a.total), a.band) for a in stored]
+    assert {r["instrument"] for r in rows} == {"phq-9"}
+
+
+def test_every_download_is_audited_as_an_export(full_record: FullRecord, as_user) -> None:
+    for persona, audience in (("client", "client"), ("therapist", "clinician"), ("admin", "admin")):
+        _download(as_user, persona, full_record)
+        entry = AuditEntry.objects.filter(action="export").order_by("-seq").first()
+        assert entry is not None
+        assert entry.client_id == full_record.world.client.pk
+        assert entry.actor == full_record.world.user(persona)
+        assert entry.detail["audience"] == audience
+        assert entry.detail["counts"]["journal_entries"] == (2 if audience == "client" else 1)
+        assert entry.detail["counts"]["progress_notes"] == 1
+        # Identifiers and counts only: no clinical text in the trail.
+        assert NOTE_TEXT not in json.dumps(entry.detail)
+
+
+def test_a_colleague_gets_nothing_and_leaves_no_export_in_the_trail(
+    full_record: FullRecord, as_user
+) -> None:
+    url = reverse("lifecycle:client_export", args=[full_record.world.client.pk])
+    assert as_user("colleague").post(url).status_code == 404
+    assert as_user("therapist").get(url).status_code == 405
+    assert not AuditEntry.objects.filter(action="export").exists()
+
+
+def test_the_buttons_are_on_the_client_page_and_in_the_portal(world, as_user) -> None:
+    page = as_user("therapist").get(reverse("care:client", args=[world.client.pk]))
+    assert reverse("lifecycle:client_export", args=[world.client.pk]) in page.content.decode()
+    page = as_user("admin").get(reverse("care:client", args=[world.client.pk]))
+    assert reverse("lifecycle:client_export", args=[world.client.pk]) in page.content.decode()
+    portal = as_user("client").get(reverse("care:client_home"))
+    assert reverse("lifecycle:my_export") in portal.content.decode()

@@ -1,0 +1,163 @@
+"""A client record with a row in every model an export carries, written through the
+actions where one exists, and sentinel texts to look for in the archive. Shared by
+``tests/lifecycle/`` and the browser test."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import zipfile
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from reverie.audit import trail
+from reverie.care.actions import notes
+from reverie.care.models import (
+    Appointment,
+    Break,
+    CareGrant,
+    FrequencyChange,
+    ProcessNote,
+    ProgressNote,
+    SessionSeries,
+)
+from reverie.directory.models import ConsultationRequest
+from reverie.measures.models import MeasureRequest, MeasureSchedule
+from reverie.process import actions as process_actions
+from reverie.process.models import FormulationAssignment, FormulationGroup, SessionReflection
+from reverie.testing import World
+
+PROCESS_NOTE_TEXT = "PRIVATE-PROCESS-NOTE countertransference sentinel"
+SHARED_ENTRY_TEXT = "SHARED-ENTRY I dreamt of the sea at my grandmother's house."
+PRIVATE_ENTRY_TEXT = "UNSHARED-ENTRY Something I have not told anyone yet."
+NOTE_TEXT = "PROGRESS-NOTE She spoke about her father's silences."
+ADDENDUM_TEXT = "ADDENDUM The date of the next session was agreed."
+NARRATIVE_TEXT = "RE-NARRATIVE Her partner forgot the dinner and she said nothing."
+REFLECTION_TEXT = "REFLECTION-COMMENT Much about the break."
+CONSULTATION_TEXT = "CONSULTATION-MESSAGE I keep ending up in the same kind of relationship."
+
+
+@dataclass
+class FullRecord:
+    world: World
+    process_note: ProcessNote
+    progress_note: ProgressNote
+
+
+def build_full_record(w: World) -> FullRecord:
+    therapist_ctx = trail.Context(user=w.therapist)
+    client_ctx = trail.Context(user=w.client_user)
+    session = Appointment.objects.filter(episode=w.episode).order_by("starts_at").first()
+    assert session is not None
+    today = timezone.localdate()
+    SessionSeries.objects.create(
+        episode=w.episode,
+        weekdays=[1],
+        start_time=datetime.time(10, 0),
+        starts_on=w.episode.start_date,
+        created_by=w.therapist,
+    )
+    Break.objects.create(
+        episode=w.episode,
+        starts_on=today - datetime.timedelta(days=30),
+        ends_on=today - datetime.timedelta(days=23),
+        reason="summer break",
+    )
+    FrequencyChange.objects.create(
+        episode=w.episode,
+        effective_from=w.episode.start_date,
+        sessions_per_week=2,
+        changed_by=w.therapist,
+    )
+    MeasureSchedule.objects.create(episode=w.episode, instrument=w.phq9, followup_months=[1, 3])
+    MeasureRequest.objects.create(
+        client=w.client,
+        episode=w.episode,
+        instrument=w.phq9,
+        opens_at=timezone.now(),
+        expires_at=timezone.now() + datetime.timedelta(days=3),
+    )
+    CareGrant.objects.create(
+        client=w.client,
+        therapist=w.colleague,
+        granted_by=w.admin,
+        reason="cover in August",
+        # Revoked, so the colleague keeps no access: the grant is history in the record.
+        revoked_at=timezone.now(),
+    )
+    note = notes.save_progress_note(
+        therapist_ctx,
+        episode=w.episode,
+        appointment=session,
+        fields={"session_date": session.starts_at.date(), "content": NOTE_TEXT, "plan": ""},
+    )
+    notes.sign_progress_note(therapist_ctx, note)
+    notes.add_addendum(therapist_ctx, note, ADDENDUM_TEXT)
+    process_note = notes.save_process_note(
+        therapist_ctx, episode=w.episode, text=PROCESS_NOTE_TEXT, appointment=session
+    )
+    process_actions.save_reflection(
+        therapist_ctx,
+        appointment=session,
+        scores=dict.fromkeys(("affect", "avoidance", "patterns", "past", "relationships"), 4)
+        | {"therapy_relationship": 2, "fantasy": 5},
+        comment=REFLECTION_TEXT,
+    )
+    episode = process_actions.save_relationship_episode(
+        therapist_ctx,
+        client=w.client,
+        fields={
+            "occurred_on": today,
+            "source": "session",
+            "appointment": None,
+            "journal_entry": None,
+            "other_person": "partner",
+            "other_person_note": "",
+            "narrative": NARRATIVE_TEXT,
+            "wish": "to be remembered",
+            "response_of_other": "forgets her",
+            "ro_valence": "negative",
+            "response_of_self": "swallows her hurt",
+            "rs_valence": "negative",
+        },
+    )
+    group = FormulationGroup.objects.create(
+        client=w.client, component="wish", label="To be held in mind", created_by=w.therapist
+    )
+    FormulationAssignment.objects.create(
+        relationship_episode=episode,
+        component="wish",
+        group=group,
+        status="confirmed",
+        method="by hand",
+        updated_by=w.therapist,
+    )
+    for text, share in ((SHARED_ENTRY_TEXT, True), (PRIVATE_ENTRY_TEXT, False)):
+        process_actions.create_journal_entry(
+            client_ctx,
+            fields={
+                "kind": "dream",
+                "title": "",
+                "text": text,
+                "mood": 3,
+                "tags": ["sea"],
+                "entry_date": today,
+            },
+            share=share,
+        )
+    ConsultationRequest.objects.create(
+        practice=w.practice,
+        name="Cleo Client",
+        email=w.client.email,
+        message=CONSULTATION_TEXT,
+        client=w.client,
+        status="converted",
+    )
+    assert SessionReflection.objects.filter(appointment=session).exists()
+    return FullRecord(world=w, process_note=process_note, progress_note=note)
+
+
+def unzip(body: bytes) -> dict[str, str]:
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        return {name: archive.read(name).decode("utf-8") for name in archive.namelist()}
