@@ -45,6 +45,12 @@ api_patterns = (
     "api",
 )
 
+# Under /api/ and /fhir/ an unknown path, a refused request and a server error answer in
+# JSON (a problem document or an OperationOutcome); elsewhere with the HTML pages.
+handler400 = "reverie.core.errors.bad_request"
+handler404 = "reverie.core.errors.page_not_found"
+handler500 = "reverie.core.errors.server_error"
+
 # Django tries these in order on every request. The APIs come first: a FHIR submission
 # used to be matched against every page pattern before reaching /fhir/, a measurable
 # share of its time (bench/bench_fhir_submissions.py). No two patterns match the same

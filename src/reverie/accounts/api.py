@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
 
-from reverie.core.http import api_view
+from reverie.core.http import api_methods, api_view
 
 
-@require_GET
+@api_methods("GET")
 @api_view()
 def me(request: HttpRequest) -> JsonResponse:
     user = request.user

@@ -1,16 +1,15 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
 
 from reverie.accounts.models import Role
 from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care import queries
-from reverie.core.http import api_view
+from reverie.core.http import api_methods, api_view
 
 
-@require_GET
+@api_methods("GET")
 @api_view(Role.THERAPIST)
 def caseload(request: HttpRequest) -> JsonResponse:
     rows = queries.caseload(request.user)  # type: ignore[arg-type]

@@ -1,4 +1,5 @@
-"""JSON API plumbing: bearer-token authentication and RFC 9457 problem responses."""
+"""JSON API plumbing: bearer-token authentication, RFC 9457 problem responses, and
+reading a JSON body that may be hostile (:func:`read_json`)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,17 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from reverie.accounts.models import ApiToken, User, hash_token
 from reverie.core import rowsql
+from reverie.lib import safejson
+from reverie.lib.safejson import Rejected
+
+__all__ = ["Rejected", "api_methods", "api_view", "bearer_user", "problem", "read_json"]
 
 
 def problem(status: int, title: str, detail: str = "", **extra: Any) -> JsonResponse:
@@ -25,6 +31,53 @@ def problem(status: int, title: str, detail: str = "", **extra: Any) -> JsonResp
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="reverie"'
     return response
+
+
+ApiView = Callable[..., HttpResponse]
+
+
+def read_json(request: HttpRequest, *, max_bytes: int = safejson.MAX_BYTES) -> Any:
+    """The request's body as a JSON object, or :class:`Rejected` with the status to answer.
+
+    Every view that reads a JSON body (``/api/v1`` and ``/fhir``) comes through here, so the
+    limits of :mod:`reverie.lib.safejson` hold everywhere. A declared ``Content-Length``
+    over the limit is refused before anything is read; Django's own ceiling
+    (``DATA_UPLOAD_MAX_MEMORY_SIZE``, which would otherwise end in an HTML 400) is answered
+    with the same 413.
+    """
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > max_bytes:
+        raise Rejected(413, f"The body has {declared} bytes; at most {max_bytes} are accepted.")
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        raise Rejected(413, f"The body is larger than {max_bytes} bytes.") from None
+    return safejson.loads(raw, max_bytes=max_bytes)
+
+
+def api_methods(*allowed: str) -> Callable[[ApiView], ApiView]:
+    """Like Django's ``require_http_methods``, but a refused method gets a problem document
+    (with ``Allow``) instead of an empty HTML 405."""
+
+    def decorator(view: ApiView) -> ApiView:
+        # Exempt like api_view: the refusal must not become CSRF's HTML 403 first.
+        @csrf_exempt
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method not in allowed:
+                response = problem(
+                    405, "Method not allowed", f"{request.method} is not supported here."
+                )
+                response["Allow"] = ", ".join(allowed)
+                return response
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
 
 
 # One statement, not the ORM's filter-and-join: every API call runs it, and building the
@@ -59,9 +112,6 @@ def bearer_user(request: HttpRequest) -> User | None:
     if last_used is None or now - last_used > datetime.timedelta(minutes=1):
         ApiToken.objects.filter(pk=token_id).update(last_used_at=now)
     return user
-
-
-ApiView = Callable[..., HttpResponse]
 
 
 def api_view(*roles: str) -> Callable[[ApiView], ApiView]:

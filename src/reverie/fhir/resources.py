@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import datetime
 import json
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -147,6 +148,13 @@ def _validate_entry(model: Any, entry: dict[str, Any]) -> None:
             _VALID_ENTRIES.popitem(last=False)
 
 
+# An absolute URI (RFC 3986 §4.3: a scheme, a colon, then the rest) without whitespace,
+# which FHIR's uri type excludes (R4 §2.24.0.1, uri: regex ``\S*``). Identifier.system
+# "establishes the namespace for the value" (R4 §2.24.0.12), so a relative reference, an
+# empty string or a name with spaces cannot be one. The R4B model accepts all three.
+_ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S+")
+
+
 def identifier_problem(value: Any) -> str | None:
     """Why ``value`` is not a valid R4B Identifier, or ``None`` when it is.
 
@@ -166,6 +174,9 @@ def identifier_problem(value: Any) -> str | None:
             for e in error.errors()
         )
         return f"identifier is not a valid Identifier ({details})"
+    system = value.get("system")
+    if system is not None and not (isinstance(system, str) and _ABSOLUTE_URI.fullmatch(system)):
+        return "identifier.system must be an absolute URI without spaces, such as urn:uuid:…"
     return None
 
 

@@ -16,12 +16,12 @@ urlpatterns = [
         name="questionnaire_response_create",
     ),
     path(
-        "QuestionnaireResponse/<int:pk>",
+        "QuestionnaireResponse/<id:pk>",
         views.questionnaire_response_read,
         name="questionnaire_response",
     ),
     path("Observation", views.observation_search, name="observation_search"),
     path("Observation/<str:observation_id>", views.observation_read, name="observation"),
-    path("Patient/<int:pk>", views.patient_read, name="patient"),
-    path("Patient/<int:pk>/$everything", views.patient_everything, name="patient_everything"),
+    path("Patient/<id:pk>", views.patient_read, name="patient"),
+    path("Patient/<id:pk>/$everything", views.patient_everything, name="patient_everything"),
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -24,9 +25,10 @@ from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care.access import administrative_clients, clinical_clients
 from reverie.care.models import Client, Episode
-from reverie.core.http import bearer_user
+from reverie.core.http import Rejected, bearer_user, read_json
 from reverie.fhir import everything, resources
 from reverie.fhir.lookup import submission_target
+from reverie.lib.ids import parse_id
 from reverie.measures import actions
 from reverie.measures.fhir_questionnaire import answers_from_questionnaire_response
 from reverie.measures.models import (
@@ -89,6 +91,16 @@ def outcome_many(status: int, issues: list[tuple[str, str, str | None]]) -> Http
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="reverie"'
     return response
+
+
+#: OperationOutcome issue type for each status ``core.errors`` answers with
+#: (http://hl7.org/fhir/R4/valueset-issue-type.html).
+_ISSUE_FOR_STATUS = {400: "structure", 404: "not-found", 413: "too-long", 500: "exception"}
+
+
+def error_outcome(status: int, title: str, detail: str) -> HttpResponse:
+    """The OperationOutcome for an error answered outside a view (see ``core.errors``)."""
+    return outcome(status, _ISSUE_FOR_STATUS.get(status, "processing"), f"{title}: {detail}")
 
 
 def fhir_view(*roles: str, public: bool = False) -> Callable[[FhirView], FhirView]:
@@ -285,24 +297,46 @@ def _submission_target(
     user: User, reference: str, instrument: Instrument
 ) -> tuple[Client, Episode | None, MeasureRequest | None] | None:
     kind, _, raw_id = reference.rpartition("/")
-    if not kind.endswith("Patient") or not raw_id.isdigit():
+    pk = parse_id(raw_id)
+    if not kind.endswith("Patient") or pk is None:
         return None
-    return submission_target(user, int(raw_id), instrument, timezone.now())
+    return submission_target(user, pk, instrument, timezone.now())
 
 
-def _authored(value: Any) -> datetime.datetime | str | None:
-    """QuestionnaireResponse.authored as an aware datetime; a string is an error message."""
+# FHIR R4 dateTime (http://hl7.org/fhir/R4/datatypes.html#dateTime) as a day, or to the
+# second with an optional zone (none is read as UTC, as before). Python's ``fromisoformat``
+# alone accepts far more (week dates, a space for the "T"), so the shape is checked first.
+_DATETIME = re.compile(
+    r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?"
+    r"(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00))?)?"
+)
+#: A questionnaire is not completed before this (nor in year 1, where a positive UTC offset
+#: used to overflow Python's datetime when the time was converted to UTC).
+_EARLIEST_AUTHORED = datetime.datetime(1900, 1, 1, tzinfo=datetime.UTC)
+
+
+def _authored(value: Any) -> tuple[int, datetime.datetime | str | None]:
+    """QuestionnaireResponse.authored: (0, aware UTC datetime or None), or (status, why)."""
     if value is None:
-        return None
+        return 0, None
+    if not isinstance(value, str) or not _DATETIME.fullmatch(value):
+        return 400, (
+            "authored is not a FHIR dateTime to the day or the second "
+            "(e.g. 2026-11-20T09:30:00+01:00)"
+        )
     try:
-        moment = datetime.datetime.fromisoformat(str(value))
-    except ValueError:
-        return "authored is not a valid dateTime"
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.UTC)
+        moment = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=datetime.UTC)
+        moment = moment.astimezone(datetime.UTC)
+    except (ValueError, OverflowError):
+        return 400, "authored is not a date and time that exists"
+    if moment < _EARLIEST_AUTHORED:
+        return 400, "authored lies before 1900"
     if moment > timezone.now() + datetime.timedelta(minutes=5):
-        return "authored lies in the future"
-    return moment
+        return 422, "authored lies in the future"
+    return 0, moment
 
 
 @csrf_exempt
@@ -320,10 +354,12 @@ def questionnaire_response_create(request: HttpRequest) -> HttpResponse:
     if content_type not in _JSON_TYPES:
         return outcome(415, "not-supported", "Send the resource as application/fhir+json.")
     try:
-        body = json.loads(request.body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        return outcome(400, "structure", f"The body is not valid JSON: {error}")
-    if not isinstance(body, dict) or body.get("resourceType") != "QuestionnaireResponse":
+        body = read_json(request)
+    except Rejected as error:
+        return outcome(
+            error.status, "too-long" if error.status == 413 else "structure", error.reason
+        )
+    if body.get("resourceType") != "QuestionnaireResponse":
         return outcome(400, "invalid", "Expected a QuestionnaireResponse resource.")
     unknown = sorted(set(body) - _QR_ELEMENTS)
     if unknown:
@@ -358,9 +394,10 @@ def questionnaire_response_create(request: HttpRequest) -> HttpResponse:
             "QuestionnaireResponse.subject",
         )
     client, episode, measure_request = target
-    authored = _authored(body.get("authored"))
+    status, authored = _authored(body.get("authored"))
     if isinstance(authored, str):
-        return outcome(422, "value", authored, "QuestionnaireResponse.authored")
+        code = "value" if status == 400 else "business-rule"
+        return outcome(status, code, authored, "QuestionnaireResponse.authored")
     definition = definition_for(instrument)
     try:
         answers = answers_from_questionnaire_response(definition, body)
@@ -434,8 +471,7 @@ def questionnaire_response_read(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _patient_id(value: str) -> int | None:
-    raw = value.rpartition("/")[2] if "/" in value else value
-    return int(raw) if raw.isdigit() else None
+    return parse_id(value.rpartition("/")[2] if "/" in value else value)
 
 
 @_methods("GET")
@@ -492,12 +528,9 @@ def observation_search(request: HttpRequest) -> HttpResponse:
 @_methods("GET")
 @fhir_view(Role.THERAPIST, Role.CLIENT)
 def observation_read(request: HttpRequest, observation_id: str) -> HttpResponse:
-    pk, _, part = observation_id.partition("-")
-    row = (
-        _clinical_administrations(_user(request)).filter(pk=int(pk)).first()
-        if pk.isdigit()
-        else None
-    )
+    raw_pk, _, part = observation_id.partition("-")
+    pk = parse_id(raw_pk)
+    row = _clinical_administrations(_user(request)).filter(pk=pk).first() if pk else None
     match = (
         next((o for o in resources.observations(row) if o["id"] == observation_id), None)
         if row is not None and part

@@ -9,18 +9,16 @@ relationship answer 404. Every read of clinical data is audited; every change go
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.http import Http404, HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from reverie.accounts.models import Role, User
 from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care.access import clinical_clients
 from reverie.care.models import Client, Episode
-from reverie.core.http import api_view, problem
+from reverie.core.http import Rejected, api_methods, api_view, problem, read_json
 from reverie.measures import actions, answers, scheduling
 from reverie.measures.models import Administration, Draft, Instrument, MeasureRequest, Source
 from reverie.measures.openapi import document
@@ -43,9 +41,10 @@ def _json_body(request: HttpRequest) -> tuple[Any, JsonResponse | None]:
     if content_type != "application/json":
         return None, problem(415, "Unsupported media type", "Send the body as application/json.")
     try:
-        return json.loads(request.body or b"null"), None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        return None, problem(400, "Malformed JSON", f"The body is not valid JSON: {error}")
+        return read_json(request), None
+    except Rejected as error:
+        title = "Body too large" if error.status == 413 else "Malformed JSON"
+        return None, problem(error.status, title, error.reason)
 
 
 def _not_found(what: str) -> JsonResponse:
@@ -140,14 +139,14 @@ def _crisis_json(client: Client) -> dict[str, Any]:
 # --- instruments ----------------------------------------------------------------------------
 
 
-@require_GET
+@api_methods("GET")
 @api_view()
 def instruments(request: HttpRequest) -> JsonResponse:
     rows = visible_instruments(_user(request).practice_id)
     return JsonResponse({"results": [instrument_json(i) for i in rows]})
 
 
-@require_GET
+@api_methods("GET")
 @api_view()
 def instrument(request: HttpRequest, code: str) -> JsonResponse:
     row = visible_instruments(_user(request).practice_id).filter(code=code).first()
@@ -166,7 +165,7 @@ def _request_for(user: User, pk: int) -> MeasureRequest | None:
     return rows.filter(pk=pk, client__in=clinical_clients(user)).first()
 
 
-@require_GET
+@api_methods("GET")
 @api_view(Role.CLIENT)
 def measure_requests(request: HttpRequest) -> JsonResponse:
     user = _user(request)
@@ -182,7 +181,7 @@ def measure_requests(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"results": [request_json(r) for r in rows]})
 
 
-@require_GET
+@api_methods("GET")
 @api_view(Role.CLIENT, Role.THERAPIST)
 def measure_request(request: HttpRequest, pk: int) -> JsonResponse:
     row = _request_for(_user(request), pk)
@@ -201,7 +200,7 @@ def _answers_from(body: Any, row: MeasureRequest) -> tuple[dict[str, int | None]
     return answers.from_json(definition_for(row.instrument), body["answers"])
 
 
-@require_POST
+@api_methods("POST")
 @api_view(Role.CLIENT)
 def measure_request_draft(request: HttpRequest, pk: int) -> JsonResponse:
     """Save partial answers; a crisis answer comes back with the practice's crisis text."""
@@ -225,7 +224,7 @@ def measure_request_draft(request: HttpRequest, pk: int) -> JsonResponse:
     return JsonResponse(out)
 
 
-@require_POST
+@api_methods("POST")
 @api_view(Role.CLIENT)
 def measure_request_submit(request: HttpRequest, pk: int) -> JsonResponse:
     """Submit the answers. ``Idempotency-Key`` (or the draft's key) makes a retry safe: the
@@ -266,7 +265,7 @@ def _clinical_client(user: User, pk: int) -> Client | None:
     return clinical_clients(user).filter(pk=pk).first()
 
 
-@require_GET
+@api_methods("GET")
 @api_view(Role.THERAPIST, Role.CLIENT)
 def client_administrations(request: HttpRequest, pk: int) -> JsonResponse:
     client = _clinical_client(_user(request), pk)
@@ -290,7 +289,7 @@ def client_administrations(request: HttpRequest, pk: int) -> JsonResponse:
     return JsonResponse({"results": [administration_json(r) for r in rows]})
 
 
-@require_GET
+@api_methods("GET")
 @api_view(Role.THERAPIST, Role.CLIENT)
 def administration(request: HttpRequest, pk: int) -> JsonResponse:
     row = (
@@ -318,7 +317,7 @@ def _schedule_json(episode: Episode) -> dict[str, Any]:
     }
 
 
-@require_http_methods(["GET", "POST"])
+@api_methods("GET", "POST")
 @api_view(Role.THERAPIST)
 def episode_schedule(request: HttpRequest, pk: int) -> JsonResponse:
     user = _user(request)
@@ -364,7 +363,7 @@ def episode_schedule(request: HttpRequest, pk: int) -> JsonResponse:
     return JsonResponse(_schedule_json(episode))
 
 
-@require_GET
+@api_methods("GET")
 def openapi(request: HttpRequest) -> JsonResponse:
     """The OpenAPI 3.1 description of every /api/v1/ route. Public: it holds no data
     (but, like every API answer, it is not cached: see ``core.middleware``)."""
