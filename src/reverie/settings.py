@@ -142,6 +142,7 @@ INSTALLED_APPS = [
     "reverie.outcomes",
     "reverie.process",
     "reverie.fhir",
+    "reverie.paperwork",
     "reverie.lifecycle",
     "reverie.demo",
 ]

@@ -63,6 +63,7 @@ urlpatterns = [
     path("outcomes/", include("reverie.outcomes.urls")),
     path("process/", include("reverie.process.urls")),
     path("records/", include("reverie.lifecycle.urls")),
+    path("paperwork/", include("reverie.paperwork.urls")),
     path("practice/", include(practice_patterns)),
     path("", include("reverie.care.urls")),
     path("", include("reverie.directory.urls")),

@@ -180,7 +180,13 @@ def test_converting_makes_a_client_an_intake_episode_and_a_portal_invitation(
         client,
         world.therapist,
     )
-    assert new_entries(before) == [
+    entries = new_entries(before)
+    # The intake forms go out with the invitation (paperwork, tests/paperwork/).
+    assert {e[1] for e in entries if e[1].startswith("paperwork.")} == {
+        "paperwork.formversion",
+        "paperwork.formrequest",
+    }
+    assert [e for e in entries if not e[1].startswith("paperwork.")] == [
         ("create", "care.client", str(client.pk), client.pk, {}),
         ("create", "care.episode", str(episode.pk), client.pk, {"modality": "psychodynamic"}),
         (
@@ -200,8 +206,9 @@ def test_converting_makes_a_client_an_intake_episode_and_a_portal_invitation(
         ),
         ("invite", "accounts.user", str(portal.pk), client.pk, {}),
     ]
-    [invitation] = mail.outbox
-    assert invitation.to == ["rowan@example.org"] and "invited" in invitation.subject.lower()
+    [invitation] = [m for m in mail.outbox if "invited" in m.subject.lower()]
+    [forms] = [m for m in mail.outbox if "forms to sign" in m.subject.lower()]
+    assert invitation.to == forms.to == ["rowan@example.org"] and len(mail.outbox) == 2
     # The treating therapist now sees the client; the request cannot be converted twice.
     assert admin.get(url).status_code == 302
     with pytest.raises(actions.DirectoryActionError, match="already become a client"):

@@ -57,6 +57,8 @@ class CaseloadRow:
     not_on_track_alert: bool = False
     overdue_alert: bool = False
     flagged_not_on_track: bool = False
+    #: Short notes from other apps (care/hooks.py), e.g. forms not yet signed.
+    notes: tuple[str, ...] = ()
     now: datetime.datetime = field(default_factory=timezone.now)
 
     @property

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from reverie.accounts.models import Role, User
 from reverie.audit import trail
 from reverie.audit.models import Action
-from reverie.care import actions, crypto
+from reverie.care import actions, crypto, hooks
 from reverie.care.access import administrative_clients, clinical_clients, visible_alerts
 from reverie.care.forms import (
     AddendumForm,
@@ -732,6 +732,7 @@ def today(request: HttpRequest) -> HttpResponse:
         .annotate(n=Count("pk"))
         .values_list("client_id", "n")
     )
+    notes = hooks.flags(client_ids)
     rows = []
     for a in appointments:
         last = scores.get(a.episode_id, [])
@@ -744,6 +745,7 @@ def today(request: HttpRequest) -> HttpResponse:
                 "plan": plans.get(a.episode_id, ""),
                 "alerts": alert_counts.get(a.episode.client_id, 0),
                 "weeks": a.episode.weeks_in_treatment(day),
+                "notes": notes.get(a.episode.client_id, []),
             }
         )
     trail.record(

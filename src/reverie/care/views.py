@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -9,7 +11,7 @@ from django.views.decorators.http import require_POST
 from reverie.accounts.models import Role
 from reverie.audit import trail
 from reverie.audit.models import Action
-from reverie.care import actions, queries
+from reverie.care import actions, hooks, queries
 from reverie.care.access import visible_alerts
 from reverie.care.models import Alert, Appointment, Client
 from reverie.core.decorators import role_required, signed_in_user
@@ -21,6 +23,8 @@ from reverie.measures.models import Administration
 def caseload(request: HttpRequest) -> HttpResponse:
     """The therapist's home: everyone currently in their care."""
     rows = queries.caseload(request.user)  # type: ignore[arg-type]
+    notes = hooks.flags(r.episode.client_id for r in rows)
+    rows = [replace(r, notes=tuple(notes.get(r.episode.client_id, ()))) for r in rows]
     trail.record(
         trail.context(request),
         Action.LIST,

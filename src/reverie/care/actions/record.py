@@ -11,6 +11,7 @@ from django.db import transaction
 from reverie.accounts.models import Role, User
 from reverie.audit import trail
 from reverie.audit.models import Action
+from reverie.care import hooks
 from reverie.care.actions.alerts import CareActionError
 from reverie.care.models import Client, EndReason, Episode, EpisodeStatus, FrequencyChange
 
@@ -223,3 +224,4 @@ def link_portal_account(ctx: trail.Context, client: Client, user: User) -> None:
         Client.objects.filter(pk=client.pk).update(user=user)
         client.user = user
         trail.record(ctx, Action.UPDATE, client, client_id=client.pk, detail={"fields": ["user"]})
+        hooks.portal_account_linked.send(Client, ctx=ctx, client=client)
