@@ -19,9 +19,16 @@ from reverie.paperwork.models import FormRequest, FormVersion, IntakeForm
 from reverie.testing import World
 
 
-def sent(world: World) -> dict[str, FormRequest]:
-    rows = actions.send_forms(trail.Context(user=world.therapist), world.client)
+def sent(world: World, *kinds: str) -> dict[str, FormRequest]:
+    ctx = trail.Context(user=world.therapist)
+    if kinds:
+        rows = actions.send_forms(ctx, world.client, kinds=kinds)
+    else:
+        rows = actions.send_forms(ctx, world.client)
     return {r.version.form.kind: r for r in rows}
+
+
+EVERY = documents.SENT_TO_EVERY_CLIENT
 
 
 def entries_since(before: int) -> list[tuple[str, str, int | None, dict]]:
@@ -50,7 +57,8 @@ def test_sending_creates_the_practice_forms_and_one_email_with_only_a_link(
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         requests = sent(world)
-    assert sorted(requests) == sorted(documents.KINDS)
+    # A release of information names someone, so it is sent only when needed.
+    assert sorted(requests) == sorted(EVERY) and "release_of_information" not in requests
     assert IntakeForm.objects.filter(practice=world.practice).count() == len(documents.KINDS)
     [message] = mail.outbox
     assert message.to == [world.client_user.email]
@@ -160,7 +168,7 @@ def test_a_form_cannot_be_signed_twice(world: World) -> None:
 
 
 def test_a_release_needs_a_recipient_scope_and_an_end_date_and_expires(world: World) -> None:
-    release = sent(world)["release_of_information"]
+    release = sent(world, "release_of_information")["release_of_information"]
     ctx = trail.Context(user=world.client_user)
     base = {
         "typed_name": "Cleo Client",
@@ -243,7 +251,7 @@ def test_a_new_version_that_must_be_signed_again_is_sent_and_the_old_request_clo
         body="Tell us 24 hours before.",
         requires_resigning=False,
     )
-    assert FormRequest.objects.filter(client=world.client).count() == len(documents.KINDS) + 1
+    assert FormRequest.objects.filter(client=world.client).count() == len(EVERY) + 1
     # The superseded consent cannot be signed any more.
     with pytest.raises(actions.PaperworkError, match="newer version"):
         actions.sign(
@@ -304,16 +312,32 @@ def test_the_portal_lists_the_forms_and_today_shows_who_has_not_signed(
 ) -> None:
     sent(world)
     page = as_user("client").get(reverse("paperwork:mine")).content.decode()
-    assert page.count("Read and sign") == len(documents.KINDS)
+    assert page.count("Read and sign") == len(EVERY)
     from reverie.care.models import Appointment
 
     Appointment.objects.create(episode=world.episode, starts_at=timezone.now())
     today = as_user("therapist").get(reverse("care:today")).content.decode()
-    assert f"{len(documents.KINDS)} forms unsigned" in today
+    assert f"{len(EVERY)} forms unsigned" in today
     caseload = as_user("therapist").get(reverse("care:caseload")).content.decode()
-    assert f"{len(documents.KINDS)} forms unsigned" in caseload
+    assert f"{len(EVERY)} forms unsigned" in caseload
     staff = as_user("admin").get(reverse("paperwork:client", args=[world.client.pk]))
-    assert staff.content.decode().count("Waiting for signature") == len(documents.KINDS)
+    text = staff.content.decode()
+    assert text.count("Waiting for signature") == len(EVERY) and text.count("Not sent") == 1
+
+
+def test_staff_send_a_release_when_needed_and_a_forged_kind_changes_nothing(
+    world: World, as_user
+) -> None:
+    admin = as_user("admin")
+    url = reverse("paperwork:send", args=[world.client.pk])
+    before = FormRequest.objects.count()
+    response = admin.post(url, {"kind": "no_such_form"}, follow=True)
+    assert "There is no such form." in response.content.decode()
+    assert FormRequest.objects.count() == before
+    admin.post(url, {"kind": "release_of_information"})
+    [release] = FormRequest.objects.filter(client=world.client)
+    assert release.version.form.kind == "release_of_information"
+    assert release.sent_by == world.admin
 
 
 def test_an_outbox_message_is_queued_in_the_sending_transaction(world: World) -> None:

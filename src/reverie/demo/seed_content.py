@@ -60,6 +60,9 @@ from reverie.measures import actions as measure_actions
 from reverie.measures import registry, scoring
 from reverie.measures.models import Administration, Instrument, MeasureRequest, RequestStatus
 from reverie.measures.scoring import CriticalHit
+from reverie.paperwork import actions as paperwork_actions
+from reverie.paperwork.documents import SENT_TO_EVERY_CLIENT
+from reverie.paperwork.models import FormRequest
 from reverie.process import actions as process_actions
 from reverie.process import theme_runs
 from reverie.process.models import (
@@ -182,6 +185,7 @@ def write_clinical(seeded: Seeded, spec: SyntheticPractice) -> None:
     _consultations(seeded, spec)
     _crisis_alerts(seeded, spec, words)
     _chart_visibility(seeded, words)
+    _paperwork(seeded)
 
 
 def _choose_featured(seeded: Seeded, spec: SyntheticPractice) -> None:
@@ -493,6 +497,63 @@ def _consultations(seeded: Seeded, spec: SyntheticPractice) -> None:
             )
         moved.append((request, {"created_at": request_spec.created_at, "updated_at": updated}))
     _backdate(ConsultationRequest, moved)
+
+
+def _paperwork(seeded: Seeded) -> None:
+    """Intake forms for every client in care with a portal account. Clients still in
+    intake have signed nothing yet (Today and the caseload flag them); the others signed
+    the forms two days before their episode began, a third of them also a release of
+    information to their family doctor (most since expired). The featured client has the
+    telehealth consent still to sign, so their portal shows the signing."""
+    admin = seeded.ctx(seeded.admin)
+    paperwork_actions.ensure_forms(admin, seeded.practice)
+    moved: list[tuple[Model, dict[str, Any]]] = []
+    for index, rows in enumerate(seeded.clients):
+        current = _open_episode(rows)
+        if rows.portal is None or current is None:
+            continue
+        kinds = list(SENT_TO_EVERY_CLIENT)
+        if index % 3 == 0 and current.episode.status != EpisodeStatus.INTAKE:
+            kinds.append("release_of_information")
+        requests = paperwork_actions.send_forms(admin, rows.client, kinds=kinds, notify=False)
+        start = datetime.datetime.combine(
+            current.episode.start_date - datetime.timedelta(days=2),
+            datetime.time(19, 30),
+            tzinfo=timezone.get_current_timezone(),
+        )
+        moved.extend((r, {"sent_at": start - datetime.timedelta(days=1)}) for r in requests)
+        if current.episode.status == EpisodeStatus.INTAKE:
+            continue
+        ctx = trail.Context(user=rows.portal, ip=f"192.0.2.{10 + index % 200}")  # RFC 5737
+        for request in requests:
+            kind = request.version.form.kind
+            if rows is seeded.waiting and kind in ("telehealth_consent", "release_of_information"):
+                continue
+            extra: dict[str, Any] = {}
+            if kind == "release_of_information":
+                extra = {
+                    "recipient": "Family doctor (synthetic demo practice)",
+                    "scope": "Dates of attendance and a short summary, for continuity of care.",
+                    "expires_on": timezone.localdate() + datetime.timedelta(days=30),
+                }
+            if kind == "history_questionnaire":
+                concerns = (
+                    ", ".join(rows.client.concern_labels).lower() or "how I have been feeling"
+                )
+                extra = {"answers": {"reason": f"Synthetic demo answer: {concerns}."}}
+            paperwork_actions.sign(
+                ctx,
+                request,
+                typed_name=f"{rows.client.given_name} {rows.client.family_name}",
+                esign_consent=True,
+                document_sha256=request.version.sha256,
+                **extra,
+            )
+            values: dict[str, Any] = {"signed_at": start, "esign_consent_at": start}
+            if kind == "release_of_information":
+                values["expires_on"] = start.date() + datetime.timedelta(days=180)
+            moved.append((request, values))
+    _backdate(FormRequest, moved)
 
 
 def _crisis_alerts(seeded: Seeded, spec: SyntheticPractice, words: Words) -> None:
@@ -904,6 +965,17 @@ def counts(practice: Practice, today: datetime.date) -> dict[str, object]:
         "not-on-track alerts": alerts.filter(kind=AlertKind.NOT_ON_TRACK).count(),
         "questionnaires waiting": MeasureRequest.objects.filter(
             client__practice=practice, status=RequestStatus.OPEN
+        ).count(),
+        "intake forms signed": FormRequest.objects.filter(
+            client__practice=practice, signed_at__isnull=False
+        ).count(),
+        "intake forms waiting": FormRequest.objects.filter(
+            client__practice=practice, signed_at__isnull=True
+        ).count(),
+        "releases of information expired": FormRequest.objects.filter(
+            client__practice=practice,
+            version__form__kind="release_of_information",
+            expires_on__lt=today,
         ).count(),
         "theme searches": ThemeRun.objects.filter(client__practice=practice).count(),
         "themes accepted": themes.filter(status=ThemeStatus.ACCEPTED).count(),

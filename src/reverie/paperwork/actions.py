@@ -21,7 +21,7 @@ from reverie.audit.models import Action
 from reverie.care import crypto
 from reverie.care.models import Client
 from reverie.paperwork import documents, emails
-from reverie.paperwork.documents import HISTORY_QUESTIONS, Status
+from reverie.paperwork.documents import HISTORY_QUESTIONS, SENT_TO_EVERY_CLIENT, Status
 from reverie.paperwork.models import FormKind, FormRequest, FormVersion, IntakeForm
 
 
@@ -130,7 +130,12 @@ def publish_version(
 
 
 def _send(
-    ctx: trail.Context, client: Client, versions: Iterable[FormVersion], *, sent_by: User | None
+    ctx: trail.Context,
+    client: Client,
+    versions: Iterable[FormVersion],
+    *,
+    sent_by: User | None,
+    notify: bool = True,
 ) -> list[FormRequest]:
     made = []
     for version in versions:
@@ -146,14 +151,15 @@ def _send(
                 detail={"version": version.pk, "form": version.form_id},
             )
             made.append(request)
-    if made and client.user is not None and client.user.email:
+    if notify and made and client.user is not None and client.user.email:
         emails.forms_waiting(client, made)
     return made
 
 
-def forms_to_send(client: Client) -> list[FormVersion]:
-    """The newest version of each form the client has no valid signature for and has not
-    been sent yet."""
+def forms_to_send(client: Client, kinds: Iterable[str] = SENT_TO_EVERY_CLIENT) -> list[FormVersion]:
+    """The newest version of each form of ``kinds`` the client has no valid signature for
+    and has not been sent yet."""
+    wanted = set(kinds)
     newest = current_versions(client.practice)
     thresholds = resign_thresholds(client.practice)
     requests = FormRequest.objects.filter(client=client).select_related("version")
@@ -166,20 +172,32 @@ def forms_to_send(client: Client) -> list[FormVersion]:
     return [
         v
         for form_id, v in sorted(newest.items())
-        if v.pk not in have and form_id not in valid_signed
+        if v.form.kind in wanted and v.pk not in have and form_id not in valid_signed
     ]
 
 
-def send_forms(ctx: trail.Context, client: Client) -> list[FormRequest]:
-    """Send the client every form they still have to sign, with one email (a link, nothing
-    else). Nothing to send is not an error: the result is empty."""
+def send_forms(
+    ctx: trail.Context,
+    client: Client,
+    *,
+    kinds: Iterable[str] = SENT_TO_EVERY_CLIENT,
+    notify: bool = True,
+) -> list[FormRequest]:
+    """Send the client every form of ``kinds`` they still have to sign, with one email (a
+    link, nothing else; ``notify=False`` only for the demo's history). Nothing to send is
+    not an error: the result is empty."""
+    kinds = tuple(kinds)
+    unknown = set(kinds) - set(documents.KINDS)
+    if unknown:
+        raise PaperworkError("there is no such form")
     if client.user_id is None:
         raise PaperworkError(
             "this client has no portal account yet: invite them to the portal first"
         )
     ensure_forms(ctx, client.practice)
     with transaction.atomic():
-        return _send(ctx, client, forms_to_send(client), sent_by=ctx.user)
+        versions = forms_to_send(client, kinds)
+        return _send(ctx, client, versions, sent_by=ctx.user, notify=notify)
 
 
 # --- signing ---------------------------------------------------------------------------

@@ -33,6 +33,12 @@ KINDS: Final[tuple[str, ...]] = (
     "history_questionnaire",
 )
 
+#: The forms every new client is sent. A release of information is sent when one is needed
+#: (the client's Forms page), because it names someone the client chooses.
+SENT_TO_EVERY_CLIENT: Final[tuple[str, ...]] = tuple(
+    k for k in KINDS if k != "release_of_information"
+)
+
 #: The history questionnaire's questions (key, question). Answers are optional.
 HISTORY_QUESTIONS: Final[tuple[tuple[str, str], ...]] = (
     ("reason", "What brings you to therapy now?"),

@@ -227,8 +227,12 @@ def client_forms(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def send(request: HttpRequest, pk: int) -> HttpResponse:
     client = _staff_client(signed_in_user(request), pk)
+    kind = request.POST.get("kind", "")
     try:
-        sent = actions.send_forms(trail.context(request), client)
+        if kind:
+            sent = actions.send_forms(trail.context(request), client, kinds=[kind])
+        else:
+            sent = actions.send_forms(trail.context(request), client)
     except actions.PaperworkError as exc:
         messages.error(request, _sentence(exc))
     else:
