@@ -34,7 +34,19 @@ def objects(w: World) -> dict[str, Any]:
         document_sha256=consent.version.sha256,
     )
     unsigned = FormRequest.objects.filter(client=w.client, signed_at__isnull=True).first()
-    cached = {"signed": consent, "unsigned": unsigned, "form": consent.version.form}
+    document = actions.upload_document(
+        trail.Context(user=w.therapist),
+        w.client,
+        kind="referral",
+        name="letter.pdf",
+        data=b"%PDF-1.4\n% a referral letter for the matrix\n",
+    )
+    cached = {
+        "signed": consent,
+        "unsigned": unsigned,
+        "form": consent.version.form,
+        "document": document,
+    }
     w._paperwork_objects = cached  # type: ignore[attr-defined]
     return cached
 
@@ -70,6 +82,19 @@ ROUTES = [
         lambda w: reverse("paperwork:send", args=[w.client.pk]),
         staff(302),
         method="post",
+    ),
+    # Without a file the upload is refused as bad input (400), after the access check.
+    Route(
+        "paperwork:upload",
+        lambda w: reverse("paperwork:upload", args=[w.client.pk]),
+        staff(400),
+        method="post",
+        data={"kind": "referral"},
+    ),
+    Route(
+        "paperwork:document",
+        lambda w: reverse("paperwork:document", args=[objects(w)["document"].pk]),
+        staff(200),
     ),
     Route("paperwork:forms", lambda w: reverse("paperwork:forms"), only({"admin": 200})),
     Route(

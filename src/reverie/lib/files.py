@@ -63,6 +63,13 @@ def write_private_file(path: Path, text: str) -> None:
         handle.write(text)
 
 
+def write_private_bytes(path: Path, data: bytes) -> None:
+    """:func:`write_private_file` for bytes (an uploaded document, already encrypted)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
 def tighten(path: Path, mode: int) -> tuple[int, int] | None:
     """Remove every permission bit ``mode`` does not allow. Returns (old, new) when the
     mode changed, else None; bits are only ever taken away, never added."""

@@ -7,10 +7,12 @@ Views call these; they never save paperwork models themselves. Errors are
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from cryptography.fernet import InvalidToken
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -19,10 +21,18 @@ from reverie.accounts.models import Practice, Role, User
 from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care import crypto
+from reverie.care.access import administrative_clients
 from reverie.care.models import Client
-from reverie.paperwork import documents, emails
+from reverie.paperwork import documents, emails, filetypes, storage
 from reverie.paperwork.documents import HISTORY_QUESTIONS, SENT_TO_EVERY_CLIENT, Status
-from reverie.paperwork.models import FormKind, FormRequest, FormVersion, IntakeForm
+from reverie.paperwork.models import (
+    Document,
+    DocumentKind,
+    FormKind,
+    FormRequest,
+    FormVersion,
+    IntakeForm,
+)
 
 
 class PaperworkError(ValueError):
@@ -384,3 +394,75 @@ def unsigned_counts(client_ids: Iterable[int]) -> dict[int, int]:
         if newest.get((client_id, form_id)) == number:
             counts[client_id] = counts.get(client_id, 0) + 1
     return counts
+
+
+# --- uploaded documents ----------------------------------------------------------------
+
+
+def upload_document(
+    ctx: trail.Context, client: Client, *, kind: str, name: str, data: bytes
+) -> Document:
+    """Keep a file with the client's record: PDF, PNG or JPEG as judged from its first
+    bytes, at most ``filetypes.MAX_BYTES``, encrypted in a private file. A refused file
+    leaves nothing behind."""
+    user = ctx.user
+    if user is None or user.role not in (Role.THERAPIST, Role.ADMIN):
+        raise PaperworkError("only the client's therapist or the practice admin may add files")
+    if not administrative_clients(user).filter(pk=client.pk).exists():
+        raise PaperworkError("this client is not in your care")
+    if kind not in DocumentKind.values:
+        raise PaperworkError("choose what kind of document this is")
+    if not data:
+        raise PaperworkError("the file is empty")
+    if len(data) > filetypes.MAX_BYTES:
+        raise PaperworkError(f"the file is larger than {filetypes.MAX_BYTES // (1024 * 1024)} MB")
+    content_type = filetypes.detect(data[:16])
+    if content_type is None:
+        raise PaperworkError(
+            "only PDF files and PNG or JPEG images can be added (judged from the file's "
+            "content, not its name)"
+        )
+    if not crypto.available():
+        raise PaperworkError("files cannot be kept yet: the practice has not set up encryption")
+    name = (name.replace("\\", "/").rsplit("/", 1)[-1].strip() or "document")[:200]
+    stored_name = storage.write(client.practice_id, client.pk, crypto.cipher().encrypt(data))
+    try:
+        with transaction.atomic():
+            document = Document.objects.create(
+                client=client,
+                kind=kind,
+                name_ciphertext=crypto.encrypt(name),
+                content_type=content_type,
+                size=len(data),
+                sha256=hashlib.sha256(data).hexdigest(),
+                stored_name=stored_name,
+                uploaded_by=user,
+            )
+            trail.record(
+                ctx,
+                Action.CREATE,
+                document,
+                client_id=client.pk,
+                detail={"kind": kind, "type": content_type, "size": len(data)},
+            )
+    except BaseException:
+        storage.remove(stored_name)  # the row was not written: the file must not stay
+        raise
+    return document
+
+
+def document_name(document: Document) -> str:
+    return crypto.decrypt(document.name_ciphertext)
+
+
+def document_bytes(document: Document) -> bytes:
+    """The plaintext of a stored document, checked against its SHA-256."""
+    try:
+        data = crypto.cipher().decrypt(storage.read(document.stored_name))
+    except InvalidToken as exc:
+        raise crypto.EncryptionUnavailable(
+            "this file was encrypted with a key that is no longer configured"
+        ) from exc
+    if hashlib.sha256(data).hexdigest() != document.sha256:
+        raise PaperworkError("the stored file does not match its fingerprint")
+    return data

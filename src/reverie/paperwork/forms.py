@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from reverie.paperwork.documents import HISTORY_QUESTIONS
+from reverie.paperwork.models import DocumentKind
 
 
 class SignatureForm(forms.Form):
@@ -69,4 +70,12 @@ class VersionForm(forms.Form):
         label="Clients who signed an earlier version must sign this one",
         required=False,
         help_text="They are sent the new version with an email that links to the portal.",
+    )
+
+
+class UploadForm(forms.Form):
+    kind = forms.ChoiceField(label="What it is", choices=DocumentKind.choices)
+    file = forms.FileField(
+        label="File (PDF, PNG or JPEG, up to 10 MB)",
+        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,image/png,image/jpeg"}),
     )

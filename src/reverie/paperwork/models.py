@@ -111,3 +111,39 @@ class FormRequest(models.Model):
     @property
     def is_signed(self) -> bool:
         return self.signed_at is not None
+
+
+class DocumentKind(models.TextChoices):
+    REFERRAL = "referral", "Referral letter"
+    REPORT = "report", "Previous report"
+    OTHER = "other", "Other document"
+
+
+class Document(models.Model):
+    """A file kept with a client's record: a referral letter, an earlier report.
+
+    The bytes live outside the database, under the data directory, encrypted (Fernet, the
+    practice keys) in a file only the service's account may read (``stored_name``). The
+    name the uploader gave the file is encrypted in ``name_ciphertext``; the type was
+    judged from the content (``paperwork/filetypes.py``) and ``sha256`` is of the
+    plaintext, so an export can be checked against the original.
+    """
+
+    client = models.ForeignKey("care.Client", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=16, choices=DocumentKind.choices)
+    name_ciphertext = models.BinaryField()
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    stored_name = models.CharField(max_length=80, unique=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-uploaded_at"]
+        indexes: ClassVar = [models.Index(fields=["client", "uploaded_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for client {self.client_id}"

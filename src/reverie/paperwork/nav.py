@@ -2,5 +2,5 @@ from reverie.core.nav import NavItem
 
 ITEMS = [
     NavItem("Forms", "paperwork:mine", ("client",), order=25),
-    NavItem("Intake forms", "paperwork:forms", ("admin",), order=70),
+    NavItem("Paperwork", "paperwork:forms", ("admin",), order=70),
 ]

@@ -12,6 +12,8 @@ urlpatterns = [
     # A client's forms for their therapists and the practice admin.
     path("clients/<int:pk>/", views.client_forms, name="client"),
     path("clients/<int:pk>/send/", views.send, name="send"),
+    path("clients/<int:pk>/documents/", views.upload, name="upload"),
+    path("documents/<int:pk>/", views.document, name="document"),
     # The practice admin's forms and their versions.
     path("forms/", views.practice_forms, name="forms"),
     path("forms/<int:pk>/", views.form_edit, name="form_edit"),

@@ -12,7 +12,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from reverie.accounts.models import Role, User
@@ -23,10 +22,9 @@ from reverie.care.access import administrative_clients
 from reverie.care.models import Client
 from reverie.core.decorators import role_required, signed_in_user
 from reverie.directory.content import render as render_markdown
-from reverie.paperwork import actions, pdf
-from reverie.paperwork.documents import HISTORY_QUESTIONS
-from reverie.paperwork.forms import SignatureForm, VersionForm
-from reverie.paperwork.models import FormKind, FormRequest, IntakeForm
+from reverie.paperwork import actions, exports, filetypes
+from reverie.paperwork.forms import SignatureForm, UploadForm, VersionForm
+from reverie.paperwork.models import Document, FormKind, FormRequest, IntakeForm
 
 STAFF = (Role.THERAPIST, Role.ADMIN)
 
@@ -145,42 +143,11 @@ def signed_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     if not form_request.is_signed:
         raise Http404("This form is not signed")
     try:
-        content = actions.signed_content(form_request)
+        body = exports.signed_copy_pdf(form_request)
     except crypto.EncryptionUnavailable as exc:
         messages.error(request, _sentence(exc))
         return redirect("core:home")
-    version = form_request.version
     client = form_request.client
-    questions = dict(HISTORY_QUESTIONS)
-    tz = timezone.get_current_timezone()
-
-    def when(value: object) -> str:
-        return f"{timezone.localtime(value, tz):%Y-%m-%d %H:%M:%S %Z}" if value else "—"  # type: ignore[arg-type]
-
-    copy = pdf.SignedCopy(
-        practice=client.practice.name,
-        title=version.title,
-        version=version.number,
-        body=version.body,
-        sha256=form_request.document_sha256,
-        client_name=f"{client.given_name} {client.family_name}",
-        typed_name=content.typed_name if content else "",
-        account=form_request.signer.email if form_request.signer else "",
-        signed_at=when(form_request.signed_at),
-        signed_from=form_request.signed_from or "",
-        esign_consent_at=when(form_request.esign_consent_at),
-        answers=(
-            [(questions[k], content.answers.get(k, "")) for k in questions]
-            if content and version.form.kind == FormKind.HISTORY
-            else (
-                [("Recipient", content.recipient), ("What may be shared", content.scope)]
-                if content and content.recipient
-                else []
-            )
-        ),
-        expires_on=f"{form_request.expires_on:%Y-%m-%d}" if form_request.expires_on else "",
-    )
-    body = pdf.render(copy)
     trail.record(
         trail.context(request),
         Action.EXPORT,
@@ -189,9 +156,8 @@ def signed_pdf(request: HttpRequest, pk: int) -> HttpResponse:
         detail={"format": "pdf"},
     )
     response = HttpResponse(body, content_type="application/pdf")
-    response["Content-Disposition"] = (
-        f'attachment; filename="{version.form.kind}-v{version.number}-signed.pdf"'
-    )
+    name = exports.signed_copy_name(form_request)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 
@@ -204,12 +170,35 @@ def client_forms(request: HttpRequest, pk: int) -> HttpResponse:
     client = _staff_client(user, pk)
     actions.ensure_forms(trail.context(request), client.practice)
     rows = actions.statuses(client)
+    return _client_page(request, user, client, rows, UploadForm())
+
+
+def _client_page(
+    request: HttpRequest,
+    user: User,
+    client: Client,
+    rows: list[actions.FormStatus],
+    upload_form: UploadForm,
+    status: int = 200,
+) -> HttpResponse:
+    files = list(Document.objects.filter(client=client).select_related("uploaded_by"))
+    names = {}
+    if crypto.available():
+        for d in files:
+            try:
+                names[d.pk] = actions.document_name(d)
+            except crypto.EncryptionUnavailable:
+                names[d.pk] = "(name unreadable: key missing)"
     trail.record(
         trail.context(request),
         Action.VIEW,
         client,
         client_id=client.pk,
-        detail={"view": "paperwork", "requests": [r.latest.pk for r in rows if r.latest]},
+        detail={
+            "view": "paperwork",
+            "requests": [r.latest.pk for r in rows if r.latest],
+            "documents": [d.pk for d in files],
+        },
     )
     return render(
         request,
@@ -217,9 +206,12 @@ def client_forms(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "client": client,
             "rows": rows,
+            "files": [(d, names.get(d.pk, "")) for d in files],
+            "upload_form": upload_form,
             "can_send": client.user_id is not None and bool(actions.forms_to_send(client)),
             "is_admin": user.role == Role.ADMIN,
         },
+        status=status,
     )
 
 
@@ -245,6 +237,65 @@ def send(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.info(request, "Nothing to send: every form is signed or waiting.")
     return redirect("paperwork:client", pk=client.pk)
+
+
+# --- uploaded documents ----------------------------------------------------------------
+
+
+@role_required(*STAFF)
+@require_POST
+def upload(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add a file to the client's record; a refused file is explained on the page."""
+    user = signed_in_user(request)
+    client = _staff_client(user, pk)
+    form = UploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        upload_file = form.cleaned_data["file"]
+        try:
+            if upload_file.size > filetypes.MAX_BYTES:
+                raise actions.PaperworkError(
+                    f"the file is larger than {filetypes.MAX_BYTES // (1024 * 1024)} MB"
+                )
+            actions.upload_document(
+                trail.context(request),
+                client,
+                kind=form.cleaned_data["kind"],
+                name=upload_file.name or "",
+                data=upload_file.read(),
+            )
+        except actions.PaperworkError as exc:
+            form.add_error("file", _sentence(exc))
+        else:
+            messages.success(request, "The file was added to the record.")
+            return redirect("paperwork:client", pk=client.pk)
+    return _client_page(request, user, client, actions.statuses(client), form, status=400)
+
+
+@role_required(*STAFF)
+def document(request: HttpRequest, pk: int) -> HttpResponse:
+    """One stored file, for the client's therapists and the practice admin, as a download
+    (never shown inline, so a file cannot run as a page of this site)."""
+    user = signed_in_user(request)
+    try:
+        doc = Document.objects.get(pk=pk, client__in=administrative_clients(user))
+    except Document.DoesNotExist:
+        raise Http404("No such document") from None
+    try:
+        data = actions.document_bytes(doc)
+    except (crypto.EncryptionUnavailable, actions.PaperworkError, OSError) as exc:
+        messages.error(request, _sentence(exc))
+        return redirect("paperwork:client", pk=doc.client_id)
+    trail.record(
+        trail.context(request),
+        Action.VIEW,
+        doc,
+        client_id=doc.client_id,
+        detail={"view": "document"},
+    )
+    response = HttpResponse(data, content_type=doc.content_type)
+    ext = filetypes.extension(doc.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{doc.kind}-{doc.pk}.{ext}"'
+    return response
 
 
 # --- the practice's forms --------------------------------------------------------------
