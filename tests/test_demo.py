@@ -63,6 +63,7 @@ SEEDED_KINDS = (
     "intake forms signed",
     "intake forms waiting",
     "releases of information expired",
+    "uploaded documents",
     "theme searches",
     "themes accepted",
     "themes dismissed",

@@ -62,7 +62,7 @@ from reverie.measures.models import Administration, Instrument, MeasureRequest, 
 from reverie.measures.scoring import CriticalHit
 from reverie.paperwork import actions as paperwork_actions
 from reverie.paperwork.documents import SENT_TO_EVERY_CLIENT
-from reverie.paperwork.models import FormRequest
+from reverie.paperwork.models import Document, FormRequest
 from reverie.process import actions as process_actions
 from reverie.process import theme_runs
 from reverie.process.models import (
@@ -554,6 +554,52 @@ def _paperwork(seeded: Seeded) -> None:
                 values["expires_on"] = start.date() + datetime.timedelta(days=180)
             moved.append((request, values))
     _backdate(FormRequest, moved)
+    _referral_letters(seeded)
+
+
+def _referral_letter_pdf(rows: ClientRows) -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 14)
+    pdf.cell(0, 10, "Referral letter - SYNTHETIC DEMO DATA", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 11)
+    concerns = ", ".join(rows.client.concern_labels).lower() or "low mood"
+    pdf.multi_cell(
+        0,
+        6,
+        f"Dear colleague, I would be grateful if you could see {rows.client.given_name} "
+        f"{rows.client.family_name} for an assessment for psychotherapy. They describe "
+        f"{concerns}. This letter was generated for Reverie's demo practice; the person "
+        "and the doctor do not exist.",
+    )
+    return bytes(pdf.output())
+
+
+def _referral_letters(seeded: Seeded) -> None:
+    """A referral letter (a generated PDF, labelled synthetic) in the record of every
+    client still in intake, added by the practice admin."""
+    admin = seeded.ctx(seeded.admin)
+    moved: list[tuple[Model, dict[str, Any]]] = []
+    for rows in seeded.clients:
+        current = _open_episode(rows)
+        if current is None or current.episode.status != EpisodeStatus.INTAKE:
+            continue
+        document = paperwork_actions.upload_document(
+            admin,
+            rows.client,
+            kind="referral",
+            name=f"referral-{rows.client.family_name.lower()}.pdf",
+            data=_referral_letter_pdf(rows),
+        )
+        when = datetime.datetime.combine(
+            current.episode.start_date - datetime.timedelta(days=5),
+            datetime.time(10, 0),
+            tzinfo=timezone.get_current_timezone(),
+        )
+        moved.append((document, {"uploaded_at": when}))
+    _backdate(Document, moved)
 
 
 def _crisis_alerts(seeded: Seeded, spec: SyntheticPractice, words: Words) -> None:
@@ -972,6 +1018,7 @@ def counts(practice: Practice, today: datetime.date) -> dict[str, object]:
         "intake forms waiting": FormRequest.objects.filter(
             client__practice=practice, signed_at__isnull=True
         ).count(),
+        "uploaded documents": Document.objects.filter(client__practice=practice).count(),
         "releases of information expired": FormRequest.objects.filter(
             client__practice=practice,
             version__form__kind="release_of_information",
