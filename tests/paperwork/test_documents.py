@@ -152,3 +152,33 @@ def test_the_client_s_files_for_the_export_hold_signed_forms_and_documents(
     assert files[0].name.endswith("-signed.pdf") and files[0].data.startswith(b"%PDF-")
     assert files[1].name.endswith("-referral.pdf") and files[1].data == PDF
     assert exports.client_files(world.other_client) == []
+
+
+def test_the_client_s_export_archive_carries_the_paperwork(world: World) -> None:
+    import io
+    import zipfile
+
+    from reverie.lifecycle import archive
+    from reverie.lifecycle.record import Audience, gather
+
+    requests = actions.send_forms(trail.Context(user=world.therapist), world.client)
+    history = next(r for r in requests if r.version.form.kind == "history_questionnaire")
+    actions.sign(
+        trail.Context(user=world.client_user),
+        history,
+        typed_name="Cleo Client",
+        esign_consent=True,
+        document_sha256=history.version.sha256,
+    )
+    actions.upload_document(
+        trail.Context(user=world.therapist), world.client, kind="report", name="r", data=PNG
+    )
+    names = {}
+    for audience in (Audience.CLIENT, Audience.ADMIN):
+        data = archive.zip_bytes(gather(world.client, audience))
+        names[audience] = sorted(zipfile.ZipFile(io.BytesIO(data)).namelist())
+    paperwork = [n for n in names[Audience.CLIENT] if n.startswith("paperwork/")]
+    assert len(paperwork) == 2 and paperwork[0].startswith("paperwork/documents/")
+    assert paperwork[1].endswith("history_questionnaire-v1-signed.pdf")
+    # The practice admin's copy has the document but not the history questionnaire.
+    assert [n for n in names[Audience.ADMIN] if n.startswith("paperwork/")] == paperwork[:1]

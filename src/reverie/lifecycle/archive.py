@@ -25,9 +25,10 @@ from typing import IO, Any
 from django.template.loader import render_to_string
 
 from reverie.fhir import everything, resources
-from reverie.lifecycle.record import PROCESS_NOTE_STATEMENT, ClientRecord
+from reverie.lifecycle.record import PROCESS_NOTE_STATEMENT, Audience, ClientRecord
 from reverie.measures.models import Administration
 from reverie.measures.registry import definition_for
+from reverie.paperwork import exports as paperwork_exports
 
 #: The members of every archive, in order.
 MEMBERS = ("README.txt", "record.html", "fhir-bundle.json", "scores.csv", "journal.txt")
@@ -174,6 +175,8 @@ def readme(record: ClientRecord) -> str:
         "                  system to import (a Bundle of type collection)\n"
         "scores.csv        every questionnaire score, one row per score\n"
         f"journal.txt       {record.journal_scope}\n"
+        "paperwork/        signed intake forms as signed PDF copies, and uploaded\n"
+        "                  documents (referral letters, reports) as they were uploaded\n"
         "\n"
         f"{PROCESS_NOTE_STATEMENT}\n"
         "\n"
@@ -197,6 +200,12 @@ def write_zip(record: ClientRecord, target: IO[bytes], progress: Progress | None
             if progress is not None:
                 progress(name)
             archive.writestr(name, makers[name]().encode("utf-8"))
+        # Signed intake forms (as their signed PDFs) and uploaded documents, byte for byte.
+        files = paperwork_exports.client_files(
+            record.client, include_history=record.audience is not Audience.ADMIN
+        )
+        for item in files:
+            archive.writestr(f"paperwork/{item.name}", item.data)
 
 
 def zip_bytes(record: ClientRecord) -> bytes:

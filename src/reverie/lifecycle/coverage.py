@@ -39,6 +39,11 @@ EXPORTED: dict[str, str] = {
         "the practice's copy"
     ),
     "directory.ConsultationRequest": "record.html (consultation request)",
+    "paperwork.FormRequest": (
+        "paperwork/forms/*.pdf: each signed form as its signed copy (forms sent and not "
+        "signed are not part of the record); the history questionnaire not in the admin's copy"
+    ),
+    "paperwork.Document": "paperwork/documents/: each uploaded document as uploaded",
 }
 
 #: ``app_label.ModelName`` → why it is not in the export.

@@ -64,14 +64,18 @@ def signed_copy_name(form_request: FormRequest) -> str:
     return f"{version.form.kind}-v{version.number}-signed.pdf"
 
 
-def client_files(client: Client) -> list[ExportFile]:
-    """Every signed form (as its PDF) and every uploaded document of the client."""
+def client_files(client: Client, *, include_history: bool = True) -> list[ExportFile]:
+    """Every signed form (as its PDF) and every uploaded document of the client. Without
+    ``include_history`` (the practice admin's copy) the history questionnaire is left out:
+    its answers are clinical, and the admin's signed-copy download refuses it too."""
     files: list[ExportFile] = []
     signed = (
         FormRequest.objects.filter(client=client, signed_at__isnull=False)
         .select_related("version__form", "client__practice", "signer")
         .order_by("signed_at")
     )
+    if not include_history:
+        signed = signed.exclude(version__form__kind=FormKind.HISTORY)
     for form_request in signed:
         files.append(
             ExportFile(
