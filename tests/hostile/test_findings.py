@@ -314,3 +314,33 @@ def test_the_largest_64_bit_id_is_an_ordinary_404(client, world: World) -> None:
     largest = str(2**63 - 1)
     _problem(client.get(f"/api/v1/administrations/{largest}", **_token(world, "therapist")), 404)
     _outcome(client.get(f"/fhir/Patient/{largest}", **_token(world, "therapist")), 404)
+
+
+# --- the OpenAPI document ---------------------------------------------------------------------
+
+
+def test_the_openapi_document_lists_the_answers_the_api_really_gives(client, db) -> None:
+    """It used to leave out the 403, 404 and 415 answers (and 405 and 413 did not exist)."""
+    doc = client.get("/api/v1/openapi.json").json()
+    ops = {
+        (path, method): set(op["responses"])
+        for path, item in doc["paths"].items()
+        for method, op in item.items()
+    }
+    assert {"401", "403", "404", "405"} <= ops[("/api/v1/administrations/{pk}", "get")]
+    assert {"400", "401", "403", "404", "405", "409", "413", "415"} <= ops[
+        ("/api/v1/measures/requests/{pk}/submit", "post")
+    ]
+    assert {"400", "413", "415"} <= ops[("/api/v1/episodes/{pk}/schedule", "post")]
+    # Only the routes some role may not call say 403; every authenticated one says 401.
+    assert "403" not in ops[("/api/v1/me", "get")]
+    assert "401" not in ops[("/api/v1/openapi.json", "get")]
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            for status, answer in op["responses"].items():
+                if status.startswith(("4", "5")):
+                    media = answer["content"]["application/problem+json"]
+                    assert media["schema"]["$ref"] == "#/components/schemas/Problem", path
+            if "{pk}" in path:
+                (param,) = (p for p in op["parameters"] if p["name"] == "pk")
+                assert param["schema"]["maximum"] == 2**63 - 1, (path, method)

@@ -15,6 +15,9 @@ from typing import Any
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from reverie.lib.ids import MAX_ID
+from reverie.lib.safejson import MAX_BYTES, MAX_DEPTH, MAX_NUMBER_CHARS
+
 __all__ = ["OPERATIONS", "SCHEMAS", "Operation", "UndocumentedRoute", "api_routes", "document"]
 
 
@@ -39,10 +42,33 @@ class UndocumentedRoute(LookupError):
     """A route of the ``api`` namespace has no entry in :data:`OPERATIONS`."""
 
 
-_PROBLEM = ("Problem", "Problem")
 _AUTH = {"401": ("No or invalid bearer token.", "Problem")}
 _FORBIDDEN = {"403": ("The caller's role may not use this route.", "Problem")}
 _NOT_FOUND = {"404": ("No such object, or outside the caller's relationship.", "Problem")}
+_ALL_ROLES = frozenset({"admin", "therapist", "client"})
+
+# Answers every route of a kind gives, added by :func:`responses` so that no entry can
+# forget one. Each is produced by shared code: ``core.http.api_methods`` (405),
+# ``core.http.api_view`` (401, 403), the ``<id:pk>`` converter and ``core.errors`` (404),
+# ``core.http.read_json`` through the views' body reader (400, 413, 415).
+_METHOD = {"405": ("This method is not supported on this route; see `Allow`.", "Problem")}
+_PATH_NOT_FOUND = {
+    "404": (
+        "No such object, or outside the caller's relationship; also an id that is not "
+        f"1 to 19 digits up to {MAX_ID}.",
+        "Problem",
+    )
+}
+_BODY = {
+    "400": (
+        f"The body is not one JSON object: malformed, nested deeper than {MAX_DEPTH} levels, "
+        f"a number longer than {MAX_NUMBER_CHARS} characters, invalid UTF-8, NaN, or a "
+        "string holding U+0000 or a lone surrogate. Nothing changed.",
+        "Problem",
+    ),
+    "413": (f"The body is larger than {MAX_BYTES} bytes. Nothing changed.", "Problem"),
+    "415": ("The body is not application/json.", "Problem"),
+}
 
 OPERATIONS: dict[str, tuple[Operation, ...]] = {
     "api:me": (
@@ -114,7 +140,6 @@ OPERATIONS: dict[str, tuple[Operation, ...]] = {
                 "200": ("Saved. `crisis` is set when a crisis item was answered.", "Request"),
                 "400": ("An answer is not allowed; `errors` names each item.", "Problem"),
                 "409": ("The request is closed.", "Problem"),
-                "415": ("The body is not application/json.", "Problem"),
                 **_AUTH,
                 **_NOT_FOUND,
             },
@@ -134,7 +159,6 @@ OPERATIONS: dict[str, tuple[Operation, ...]] = {
                     "Problem",
                 ),
                 "409": ("The request is closed.", "Problem"),
-                "415": ("The body is not application/json.", "Problem"),
                 **_AUTH,
                 **_NOT_FOUND,
             },
@@ -345,13 +369,37 @@ def api_routes() -> list[tuple[str, str]]:
     return out
 
 
+def responses(path: str, op: Operation) -> dict[str, tuple[str, str | None]]:
+    """Every answer ``op`` on ``path`` gives: its own, then those shared code gives it."""
+    shared: dict[str, tuple[str, str | None]] = {**_METHOD}
+    if not op.public:
+        shared.update(_AUTH)
+        if op.roles and set(op.roles) != _ALL_ROLES:
+            shared.update(_FORBIDDEN)
+    if "{" in path:
+        shared.update(_PATH_NOT_FOUND)
+    if op.request_schema:
+        shared.update(_BODY)
+    out = {**op.responses}
+    for status, (description, schema) in shared.items():
+        if status in out:  # the route's own words first, then the shared case
+            out[status] = (f"{out[status][0]} Or: {description}", out[status][1])
+        else:
+            out[status] = (description, schema)
+    return dict(sorted(out.items()))
+
+
+_ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+_CODE_SCHEMA = {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$"}  # Django's slug converter
+
+
 def _parameters(path: str, op: Operation) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = [
         {
             "name": name,
             "in": "path",
             "required": True,
-            "schema": {"type": "string"} if name == "code" else {"type": "integer"},
+            "schema": _CODE_SCHEMA if name == "code" else _ID_SCHEMA,
         }
         for name in re.findall(r"{(\w+)}", path)
     ]
@@ -396,7 +444,7 @@ def document() -> dict[str, Any]:
                         if schema
                         else {"description": description}
                     )
-                    for status, (description, schema) in op.responses.items()
+                    for status, (description, schema) in responses(path, op).items()
                 },
             }
             if op.roles:
