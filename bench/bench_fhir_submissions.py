@@ -48,8 +48,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-REVERIE = str(ROOT / ".venv" / "bin" / "reverie")
-PYTHON = str(ROOT / ".venv" / "bin" / "python")
+# The interpreter running this script, with this checkout's src/ first on the path, so a
+# git worktree sharing another checkout's virtualenv measures its own code.
+PYTHON = sys.executable
+REVERIE = [PYTHON, "-m", "reverie"]
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 #: Set by ``--pg-socket DIR``: the app reaches PostgreSQL through its Unix socket.
 PG_SOCKET: str | None = None
@@ -115,8 +117,9 @@ ADMINISTRATION = (
 )
 AUDIT = (
     "INSERT INTO bench_audit_auditentry (seq, at, actor_id, actor_label, practice_id, action, "
-    "object_type, object_id, client_id, ip, detail, prev_hash, hash) VALUES (%s, %s, NULL, "
-    "'bench', NULL, 'create', 'measures.administration', %s, 1, '127.0.0.1', '{}', %s, %s)"
+    "object_type, object_id, client_id, ip, detail, prev_hash, hash, chain_version, key_id) "
+    "VALUES (%s, %s, NULL, 'bench', NULL, 'create', 'measures.administration', %s, 1, "
+    "'127.0.0.1', '{}', %s, %s, 2, 'bench')"
 )
 answers = json.dumps({f"phq9-{i}": 1 for i in range(1, 10)})
 now = datetime.datetime.now(datetime.UTC)
@@ -162,6 +165,9 @@ def environment(db: str, port: int) -> Iterator[dict[str, str]]:
         "REVERIE_BIND": f"127.0.0.1:{port}",
         "REVERIE_BASE_URL": f"http://127.0.0.1:{port}",
         "REVERIE_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH", "")) if p
+        ),
     }
     env.pop("REVERIE_DATABASE_URL", None)
     db_name = f"reverie_bench_{os.getpid()}"
@@ -403,10 +409,10 @@ def bench(
             env["REVERIE_WEB_WORKERS"] = str(workers)
         if threads:
             env["REVERIE_WEB_THREADS"] = str(threads)
-        subprocess.run([REVERIE, "migrate", "-v", "0"], env=env, check=True)  # noqa: S603
+        subprocess.run([*REVERIE, "migrate", "-v", "0"], env=env, check=True)  # noqa: S603
         setup = run_py(SETUP, env, str(n_clients))
         server = subprocess.Popen(  # noqa: S603  (the reverie command itself)
-            [REVERIE, "serve"],
+            [*REVERIE, "serve"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
