@@ -92,6 +92,13 @@ ROUTES = [
         data={"attendance": "attended"},
     ),
     Route(
+        "care:session_video",
+        lambda w: reverse("care:session_video", args=[objects(w)["past"].pk]),
+        own(302),
+        method="post",
+        data={"video_link": "https://meet.example.org/harbour/theo"},
+    ),
+    Route(
         "care:progress_note",
         lambda w: reverse("care:progress_note", args=[objects(w)["note"].pk]),
         own(200),

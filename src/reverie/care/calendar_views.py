@@ -55,7 +55,7 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
             starts_at__gte=now - datetime.timedelta(days=30),
             starts_at__lte=now + datetime.timedelta(days=120),
         )
-        .select_related("episode__client")
+        .select_related("episode__client", "series")
         .order_by("starts_at")
     )
     cal = Calendar()
@@ -69,6 +69,9 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
         event.add("dtstart", a.starts_at)
         event.add("dtend", a.starts_at + datetime.timedelta(minutes=a.duration_minutes))
         event.add("dtstamp", now)
+        if a.join_link:
+            # The video link is where the session happens; calendar apps offer to open it.
+            event.add("location", a.join_link)
         if a.attendance in (Attendance.CANCELLED, Attendance.LATE_CANCEL):
             event.add("status", "CANCELLED")
         cal.add_component(event)

@@ -13,6 +13,7 @@ from reverie.care.models import (
     Client,
     EndReason,
     Modality,
+    Place,
     ProgressNote,
 )
 
@@ -123,6 +124,13 @@ class SeriesForm(forms.Form):
     starts_on = forms.DateField(
         widget=forms.DateInput(attrs={"type": "date"}), initial=timezone.localdate, label="Starting"
     )
+    video_link = forms.CharField(
+        max_length=500,
+        required=False,
+        label="Video link (for sessions by video)",
+        help_text="Any https address of the practice's video service, or your own room's.",
+        widget=forms.URLInput(attrs={"inputmode": "url", "placeholder": "https://"}),
+    )
 
 
 class BreakForm(forms.Form):
@@ -137,6 +145,10 @@ class BreakForm(forms.Form):
         return data
 
 
+class VideoLinkForm(forms.Form):
+    video_link = forms.CharField(max_length=500, required=False, label="Video link")
+
+
 class AttendanceForm(forms.Form):
     attendance = forms.ChoiceField(choices=[c for c in Attendance.choices if c[0] != "scheduled"])
     reason = forms.CharField(max_length=200, required=False)
@@ -149,6 +161,7 @@ class ProgressNoteForm(forms.ModelForm):
             "session_date",
             "attendance",
             "duration_minutes",
+            "place",
             "content",
             "risk_assessment",
             "interventions",
@@ -162,6 +175,20 @@ class ProgressNoteForm(forms.ModelForm):
             "plan": forms.Textarea(attrs={"rows": 3}),
         }
         labels = {"content": "Session"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A client that posts no place (an older page, a script) keeps what the note had,
+        # or what the session suggests, rather than being refused.
+        self.fields["place"].required = False
+
+    def clean_place(self) -> str:
+        place = self.cleaned_data.get("place")
+        if place:
+            return str(place)
+        if self.instance.pk:
+            return self.instance.place
+        return str(self.initial.get("place") or Place.IN_PERSON)
 
 
 class AddendumForm(forms.Form):

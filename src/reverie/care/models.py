@@ -163,6 +163,9 @@ class SessionSeries(models.Model):
     start_time = models.TimeField()
     duration_minutes = models.PositiveSmallIntegerField(default=50)
     time_zone = models.CharField(max_length=64, default="UTC")
+    video_link = models.URLField(
+        max_length=500, blank=True, help_text="Video sessions: the https address to join."
+    )
     starts_on = models.DateField()
     ends_on = models.DateField(null=True, blank=True)
     created_by = models.ForeignKey(
@@ -210,6 +213,9 @@ class Appointment(models.Model):
     attendance = models.CharField(max_length=12, choices=Attendance.choices, default="scheduled")
     cancel_reason = models.CharField(max_length=200, blank=True)
     reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    video_link = models.URLField(
+        max_length=500, blank=True, help_text="This session only; otherwise the series' link."
+    )
 
     class Meta:
         ordering = ["starts_at"]
@@ -224,6 +230,14 @@ class Appointment(models.Model):
 
     def __str__(self) -> str:
         return f"session at {self.starts_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def join_link(self) -> str:
+        """The video link of this session: its own, else its series' (may be empty).
+        Read with ``select_related("series")`` on lists."""
+        if self.video_link:
+            return self.video_link
+        return self.series.video_link if self.series_id and self.series else ""
 
 
 class CareGrant(models.Model):
@@ -313,6 +327,11 @@ class FrequencyChange(models.Model):
         return f"{self.sessions_per_week}/week from {self.effective_from}"
 
 
+class Place(models.TextChoices):
+    IN_PERSON = "in_person", "In person"
+    TELEHEALTH = "telehealth", "Telehealth (video)"
+
+
 class ProgressNote(models.Model):
     """The progress note: part of the clinical record. Once signed it is locked; later
     changes are addenda."""
@@ -325,6 +344,12 @@ class ProgressNote(models.Model):
     session_date = models.DateField()
     attendance = models.CharField(max_length=12, choices=Attendance.choices, default="attended")
     duration_minutes = models.PositiveSmallIntegerField(default=50)
+    place = models.CharField(
+        max_length=12,
+        choices=Place.choices,
+        default=Place.IN_PERSON,
+        help_text="Where the session took place (billing: place of service).",
+    )
     risk_assessment = models.TextField(blank=True)
     interventions = models.TextField(blank=True)
     content = models.TextField(blank=True, help_text="What happened in the session.")

@@ -30,12 +30,14 @@ from reverie.care.forms import (
     ProcessNoteForm,
     ProgressNoteForm,
     SeriesForm,
+    VideoLinkForm,
 )
 from reverie.care.models import (
     Appointment,
     Client,
     Episode,
     EpisodeStatus,
+    Place,
     ProcessNote,
     ProgressNote,
     SessionSeries,
@@ -69,7 +71,7 @@ def _episode(user: User, pk: int) -> Episode:
 
 def _appointment(user: User, pk: int) -> Appointment:
     try:
-        return Appointment.objects.select_related("episode__client").get(
+        return Appointment.objects.select_related("episode__client", "series").get(
             pk=pk, episode__client__in=clinical_clients(user)
         )
     except Appointment.DoesNotExist:
@@ -193,7 +195,9 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context: dict[str, Any] = {"client": client, "episodes": episodes, "clinical": clinical}
     if clinical:
         now = timezone.now()
-        appointments = Appointment.objects.filter(episode__client=client).select_related("episode")
+        appointments = Appointment.objects.filter(episode__client=client).select_related(
+            "episode", "series"
+        )
         context["upcoming"] = list(
             appointments.filter(starts_at__gte=now).order_by("starts_at")[:10]
         )
@@ -374,6 +378,7 @@ def series_change(request: HttpRequest, pk: int) -> HttpResponse:
         "start_time": series.start_time,
         "duration_minutes": series.duration_minutes,
         "starts_on": timezone.localdate() + datetime.timedelta(days=1),
+        "video_link": series.video_link,
     }
     form = SeriesForm(request.POST or None, initial=initial)
     form.fields["starts_on"].label = "From"
@@ -436,6 +441,24 @@ def attendance(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(back)
 
 
+@role_required(*THERAPIST)
+@require_POST
+def session_video(request: HttpRequest, pk: int) -> HttpResponse:
+    """Give one session its own video link, or clear it (back to the series' link)."""
+    user = signed_in_user(request)
+    appointment = _appointment(user, pk)
+    back = requested_next(request) or reverse("care:client", args=[appointment.episode.client_id])
+    form = VideoLinkForm(request.POST)
+    if not form.is_valid():
+        return _fail(request, ValueError("A video link may be at most 500 characters long."), back)
+    try:
+        actions.set_video_link(trail.context(request), appointment, form.cleaned_data["video_link"])
+    except actions.CareActionError as exc:
+        return _fail(request, exc, back)
+    messages.success(request, "Video link saved.")
+    return redirect(back)
+
+
 # --- progress notes ------------------------------------------------------------------------
 
 
@@ -465,6 +488,7 @@ def progress_note_new(request: HttpRequest, pk: int) -> HttpResponse:
             if appointment.attendance != "scheduled"
             else "attended",
             "duration_minutes": appointment.duration_minutes,
+            "place": Place.TELEHEALTH if appointment.join_link else Place.IN_PERSON,
         }
     form = ProgressNoteForm(request.POST or None, initial=initial)
     if request.method == "POST":

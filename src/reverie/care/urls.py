@@ -28,6 +28,7 @@ urlpatterns = [
     ),
     path("series/<int:pk>/change/", record_views.series_change, name="series_change"),
     path("sessions/<int:pk>/attendance/", record_views.attendance, name="attendance"),
+    path("sessions/<int:pk>/video/", record_views.session_video, name="session_video"),
     path("notes/<int:pk>/", record_views.progress_note, name="progress_note"),
     path("notes/<int:pk>/save/", record_views.progress_note_save, name="progress_note_save"),
     path("notes/<int:pk>/sign/", record_views.progress_note_sign, name="progress_note_sign"),

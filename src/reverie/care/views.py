@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime
 from dataclasses import replace
 
 from django.contrib import messages
@@ -11,7 +12,7 @@ from django.views.decorators.http import require_POST
 from reverie.accounts.models import Role
 from reverie.audit import trail
 from reverie.audit.models import Action
-from reverie.care import actions, hooks, queries
+from reverie.care import actions, hooks, queries, telehealth
 from reverie.care.access import visible_alerts
 from reverie.care.models import Alert, Appointment, Client
 from reverie.core.decorators import role_required, signed_in_user
@@ -45,11 +46,19 @@ def client_home(request: HttpRequest) -> HttpResponse:
         shared = client.progress_visible_to_client
         context["shared"] = shared
         now = timezone.now()
-        context["upcoming"] = list(
-            Appointment.objects.filter(episode__client=client, starts_at__gte=now)
+        # A session under way still counts as upcoming, so its "Join" button stays.
+        upcoming = list(
+            Appointment.objects.filter(
+                episode__client=client, starts_at__gte=now - datetime.timedelta(hours=3)
+            )
             .exclude(attendance="cancelled")
-            .select_related("episode__therapist")[:5]
+            .select_related("episode__therapist", "series")[:6]
         )
+        context["upcoming"] = [
+            (a, telehealth.can_join(a.starts_at, a.duration_minutes, now))
+            for a in upcoming
+            if a.starts_at + datetime.timedelta(minutes=a.duration_minutes) >= now
+        ][:5]
         context["episodes"] = list(client.episodes.select_related("therapist"))
         measures = Administration.objects.filter(client=client).order_by("-completed_at")
         if not shared:

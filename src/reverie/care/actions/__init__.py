@@ -37,6 +37,7 @@ from reverie.care.actions.sessions import (
     record_attendance,
     revoke_calendar_feed,
     send_due_reminders,
+    set_video_link,
 )
 
 __all__ = [
@@ -66,6 +67,7 @@ __all__ = [
     "save_progress_note",
     "send_due_reminders",
     "set_episode_status",
+    "set_video_link",
     "sign_progress_note",
     "update_client",
 ]

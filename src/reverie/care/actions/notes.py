@@ -18,6 +18,7 @@ PROGRESS_FIELDS = (
     "session_date",
     "attendance",
     "duration_minutes",
+    "place",
     "risk_assessment",
     "interventions",
     "content",

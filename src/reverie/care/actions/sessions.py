@@ -12,7 +12,7 @@ from django.utils import timezone
 from reverie.accounts.models import Role, User, hash_token
 from reverie.audit import trail
 from reverie.audit.models import Action
-from reverie.care import emails
+from reverie.care import emails, telehealth
 from reverie.care.actions.alerts import CareActionError
 from reverie.care.models import (
     Appointment,
@@ -82,6 +82,7 @@ def create_series(
     start_time: datetime.time,
     starts_on: datetime.date,
     duration_minutes: int = 50,
+    video_link: str = "",
 ) -> SessionSeries:
     if ctx.user is None:
         raise CareActionError("this change needs a signed-in person")
@@ -89,8 +90,10 @@ def create_series(
         raise CareActionError("an ended episode cannot have new sessions")
     weekdays = sorted(set(weekdays))
     _validate_series(weekdays, every_weeks, duration_minutes)
+    video_link = _video_link(video_link)
     with transaction.atomic():
         series = SessionSeries.objects.create(
+            video_link=video_link,
             episode=episode,
             weekdays=weekdays,
             every_weeks=every_weeks,
@@ -106,7 +109,12 @@ def create_series(
             Action.CREATE,
             series,
             client_id=episode.client_id,
-            detail={"weekdays": weekdays, "every_weeks": every_weeks, "sessions": created},
+            detail={
+                "weekdays": weekdays,
+                "every_weeks": every_weeks,
+                "sessions": created,
+                "video": bool(video_link),
+            },
         )
     return series
 
@@ -120,6 +128,7 @@ def change_series_from(
     every_weeks: int,
     start_time: datetime.time,
     duration_minutes: int,
+    video_link: str | None = None,
 ) -> SessionSeries:
     """Change the pattern from a date on. The old series ends the day before; its future
     sessions that have not happened are removed; everything before stays as it was."""
@@ -142,6 +151,7 @@ def change_series_from(
             start_time=start_time,
             starts_on=from_date,
             duration_minutes=duration_minutes,
+            video_link=series.video_link if video_link is None else video_link,
         )
         trail.record(
             ctx,
@@ -155,6 +165,34 @@ def change_series_from(
             },
         )
     return new
+
+
+def _video_link(url: str) -> str:
+    url = url.strip()
+    if url:
+        problem = telehealth.check_video_link(url)
+        if problem:
+            raise CareActionError(problem)
+    return url
+
+
+def set_video_link(ctx: trail.Context, appointment: Appointment, url: str) -> None:
+    """Give one session its own video link (empty: use the series' link, if any)."""
+    if ctx.user is None:
+        raise CareActionError("this change needs a signed-in person")
+    url = _video_link(url)
+    if appointment.video_link == url:
+        return
+    with transaction.atomic():
+        appointment.video_link = url
+        appointment.save(update_fields=["video_link"])
+        trail.record(
+            ctx,
+            Action.UPDATE,
+            appointment,
+            client_id=appointment.episode.client_id,
+            detail={"fields": ["video_link"], "video": bool(url)},
+        )
 
 
 def add_break(
@@ -247,7 +285,9 @@ def send_due_reminders(
                 reminder_sent_at=now
             ):
                 continue
-            appointment = Appointment.objects.select_related("episode__client__practice").get(pk=pk)
+            appointment = Appointment.objects.select_related(
+                "episode__client__practice", "series"
+            ).get(pk=pk)
             trail.record(
                 trail.system("care.reminders", practice=appointment.episode.client.practice),
                 Action.UPDATE,
