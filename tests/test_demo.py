@@ -64,6 +64,7 @@ SEEDED_KINDS = (
     "intake forms waiting",
     "releases of information expired",
     "uploaded documents",
+    "sessions by video",
     "theme searches",
     "themes accepted",
     "themes dismissed",

@@ -186,6 +186,7 @@ def write_clinical(seeded: Seeded, spec: SyntheticPractice) -> None:
     _crisis_alerts(seeded, spec, words)
     _chart_visibility(seeded, words)
     _paperwork(seeded)
+    _telehealth(seeded, spec.as_of)
 
 
 def _choose_featured(seeded: Seeded, spec: SyntheticPractice) -> None:
@@ -555,6 +556,27 @@ def _paperwork(seeded: Seeded) -> None:
             moved.append((request, values))
     _backdate(FormRequest, moved)
     _referral_letters(seeded)
+
+
+def _telehealth(seeded: Seeded, as_of: datetime.datetime) -> None:
+    """Video sessions: every therapist who offers telehealth has a room at the (reserved,
+    RFC 2606) example.org address, and the coming sessions of one open client in three, and
+    of the featured client, are by video, set through the same action as the client page."""
+    for index, rows in enumerate(seeded.clients):
+        current = _open_episode(rows)
+        if current is None:
+            continue
+        therapist = current.episode.therapist
+        profile = getattr(therapist, "profile", None)
+        if profile is None or not profile.telehealth:
+            continue
+        if index % 3 != 1 and rows is not seeded.waiting:
+            continue
+        room = f"https://video.example.org/demo/{therapist.full_name.split()[0].lower()}"
+        ctx = seeded.ctx(therapist)
+        for session in current.sessions:
+            if session.starts_at >= as_of and session.attendance == "scheduled":
+                care_actions.set_video_link(ctx, session, room)
 
 
 def _referral_letter_pdf(rows: ClientRows) -> bytes:
@@ -1019,6 +1041,9 @@ def counts(practice: Practice, today: datetime.date) -> dict[str, object]:
             client__practice=practice, signed_at__isnull=True
         ).count(),
         "uploaded documents": Document.objects.filter(client__practice=practice).count(),
+        "sessions by video": Appointment.objects.filter(episode__client__practice=practice)
+        .exclude(video_link="")
+        .count(),
         "releases of information expired": FormRequest.objects.filter(
             client__practice=practice,
             version__form__kind="release_of_information",
