@@ -163,3 +163,25 @@ def test_the_progress_note_of_a_video_session_records_telehealth(world: World, a
     )
     assert response.status_code == 302
     assert ProgressNote.objects.get(appointment=session).place == "telehealth"
+
+
+def test_a_therapist_s_own_room_starts_every_new_series(world: World, as_user) -> None:
+    http = as_user("therapist")
+    before = AuditEntry.objects.count()
+    http.post(reverse("care:calendar"), {"action": "room", "video_room": ROOM})
+    assert world.therapist.video_room.url == ROOM
+    [entry] = AuditEntry.objects.order_by("seq")[before:]
+    assert (entry.action, entry.object_type) == ("create", "care.videoroom")
+    form = http.get(reverse("care:series_new", args=[world.episode.pk])).content.decode()
+    assert f'value="{ROOM}"' in form
+    # A bad room is refused with the reason and the saved one stays.
+    page = http.post(
+        reverse("care:calendar"),
+        {"action": "room", "video_room": "http://x.example.org"},
+        follow=True,
+    )
+    assert "must start with https://" in page.content.decode()
+    world.therapist.video_room.refresh_from_db()
+    assert world.therapist.video_room.url == ROOM
+    http.post(reverse("care:calendar"), {"action": "room", "video_room": ""})
+    assert not type(world.therapist.video_room).objects.filter(therapist=world.therapist).exists()

@@ -16,7 +16,7 @@ from reverie.accounts.models import Role, hash_token
 from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care import actions
-from reverie.care.models import Appointment, Attendance, CalendarFeed
+from reverie.care.models import Appointment, Attendance, CalendarFeed, VideoRoom
 from reverie.core.decorators import role_required, signed_in_user
 
 
@@ -25,6 +25,14 @@ def calendar_settings(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
     new_url = ""
     if request.method == "POST":
+        if request.POST.get("action") == "room":
+            try:
+                actions.set_video_room(trail.context(request), request.POST.get("video_room", ""))
+            except actions.CareActionError as exc:
+                messages.error(request, str(exc))
+            else:
+                messages.success(request, "Your video room is saved; new series start with it.")
+            return redirect("care:calendar")
         if request.POST.get("action") == "revoke":
             actions.revoke_calendar_feed(trail.context(request), user)
             messages.success(
@@ -34,7 +42,12 @@ def calendar_settings(request: HttpRequest) -> HttpResponse:
         raw = actions.create_calendar_feed(trail.context(request), user)
         new_url = request.build_absolute_uri(reverse("care:calendar_feed", args=[raw]))
     active = CalendarFeed.objects.filter(therapist=user, revoked_at__isnull=True).first()
-    return render(request, "care/calendar.html", {"active": active, "new_url": new_url})
+    room = VideoRoom.objects.filter(therapist=user).first()
+    return render(
+        request,
+        "care/calendar.html",
+        {"active": active, "new_url": new_url, "room": room},
+    )
 
 
 @require_GET

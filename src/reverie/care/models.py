@@ -405,6 +405,19 @@ class ProcessNote(models.Model):
         return f"process note {self.pk}"
 
 
+class VideoRoom(models.Model):
+    """A therapist's own video room: the link new series start with (telehealth)."""
+
+    therapist = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="video_room"
+    )
+    url = models.URLField(max_length=500)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"video room of {self.therapist}"
+
+
 class CalendarFeed(models.Model):
     """A therapist's private iCalendar feed. The URL's token is stored only as a digest."""
 

@@ -41,6 +41,7 @@ from reverie.care.models import (
     ProcessNote,
     ProgressNote,
     SessionSeries,
+    VideoRoom,
 )
 from reverie.core.decorators import role_required, signed_in_user
 from reverie.core.redirects import requested_next
@@ -353,9 +354,10 @@ def series_new(request: HttpRequest, pk: int) -> HttpResponse:
         series = actions.create_series(trail.context(request), episode, **data)
         return f"Series scheduled: {series.appointments.count()} sessions in the next twelve weeks."
 
+    room = VideoRoom.objects.filter(therapist=user).first()
     return _form_page(
         request,
-        SeriesForm(request.POST or None),
+        SeriesForm(request.POST or None, initial={"video_link": room.url if room else ""}),
         "care/series_form.html",
         {"episode": episode},
         apply,

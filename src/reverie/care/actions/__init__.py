@@ -38,6 +38,7 @@ from reverie.care.actions.sessions import (
     revoke_calendar_feed,
     send_due_reminders,
     set_video_link,
+    set_video_room,
 )
 
 __all__ = [
@@ -68,6 +69,7 @@ __all__ = [
     "send_due_reminders",
     "set_episode_status",
     "set_video_link",
+    "set_video_room",
     "sign_progress_note",
     "update_client",
 ]

@@ -22,6 +22,7 @@ from reverie.care.models import (
     Episode,
     EpisodeStatus,
     SessionSeries,
+    VideoRoom,
 )
 from reverie.lib.recurrence import occurrences
 
@@ -193,6 +194,25 @@ def set_video_link(ctx: trail.Context, appointment: Appointment, url: str) -> No
             client_id=appointment.episode.client_id,
             detail={"fields": ["video_link"], "video": bool(url)},
         )
+
+
+def set_video_room(ctx: trail.Context, url: str) -> None:
+    """Set (or, with an empty ``url``, remove) the signed-in therapist's own video room."""
+    user = ctx.user
+    if user is None or user.role != Role.THERAPIST:
+        raise CareActionError("only a therapist has a video room")
+    url = _video_link(url)
+    with transaction.atomic():
+        if not url:
+            room = VideoRoom.objects.filter(therapist=user).first()
+            if room is not None:
+                trail.record(ctx, Action.DELETE, room)
+                room.delete()
+            return
+        room, created = VideoRoom.objects.update_or_create(
+            therapist=user, defaults={"url": url, "updated_at": timezone.now()}
+        )
+        trail.record(ctx, Action.CREATE if created else Action.UPDATE, room)
 
 
 def add_break(
