@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from reverie.accounts.models import Role, User
 from reverie.audit import trail
 from reverie.audit.models import Action
-from reverie.care import actions, crypto, hooks
+from reverie.care import actions, crypto, daily, hooks
 from reverie.care.access import administrative_clients, clinical_clients, visible_alerts
 from reverie.care.forms import (
     AddendumForm,
@@ -724,62 +724,73 @@ def process_note_save(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(*THERAPIST)
 def today(request: HttpRequest) -> HttpResponse:
-    """The day's sessions, each with a snapshot of where the client stands."""
+    """A day (``?day=YYYY-MM-DD``, today by default) or its week (``&view=week``): the
+    sessions with a snapshot of each client, notes still to write or sign, open alerts and
+    questionnaires returned since each client's last session."""
     user = signed_in_user(request)
-    day = timezone.localdate()
-    tz = timezone.get_current_timezone()
-    start = datetime.datetime.combine(day, datetime.time.min, tzinfo=tz)
-    end = start + datetime.timedelta(days=1)
-    appointments = list(
-        Appointment.objects.filter(episode__therapist=user, starts_at__gte=start, starts_at__lt=end)
-        .select_related("episode__client")
-        .order_by("starts_at")
-    )
-    episode_ids = {a.episode_id for a in appointments}
-    client_ids = {a.episode.client_id for a in appointments}
-    scores: dict[int, list[Administration]] = {}
-    for adm in (
-        Administration.objects.filter(episode_id__in=episode_ids, instrument__code="phq-9")
-        .select_related("instrument")
-        .order_by("episode_id", "-completed_at")
-    ):
-        bucket = scores.setdefault(adm.episode_id or 0, [])
-        if len(bucket) < 2:
-            bucket.append(adm)
-    plans: dict[int, str] = {}
-    for note in ProgressNote.objects.filter(episode_id__in=episode_ids).order_by(
-        "episode_id", "-session_date"
-    ):
-        plans.setdefault(note.episode_id, note.plan)
-    alert_counts = dict(
-        visible_alerts(user)
-        .filter(client_id__in=client_ids, acknowledged_at__isnull=True)
-        .values_list("client_id")
-        .annotate(n=Count("pk"))
-        .values_list("client_id", "n")
-    )
-    notes = hooks.flags(client_ids)
-    rows = []
-    for a in appointments:
-        last = scores.get(a.episode_id, [])
-        rows.append(
-            {
-                "appointment": a,
-                "client": a.episode.client,
-                "last": last[0] if last else None,
-                "trend": (last[0].total - last[1].total) if len(last) == 2 else None,
-                "plan": plans.get(a.episode_id, ""),
-                "alerts": alert_counts.get(a.episode.client_id, 0),
-                "weeks": a.episode.weeks_in_treatment(day),
-                "notes": notes.get(a.episode.client_id, []),
-            }
+    now = timezone.now()
+    this_day = timezone.localdate()
+    day = daily.parse_day(request.GET.get("day"), this_day)
+    if day is None:
+        return render(
+            request,
+            "care/today.html",
+            {"error": "That is not a date. Use the form YYYY-MM-DD, e.g. 2026-12-07."},
+            status=400,
         )
+    week_view = request.GET.get("view") == "week"
+    week = daily.week_of(day)
+    first, last = (week[0], week[-1]) if week_view else (day, day)
+    appointments = list(daily.sessions(user, first, last))
+    snaps = daily.snapshots(user, appointments, day)
+    # Other domains' reminders about a client (unsigned forms, …), through care.hooks.
+    flags = hooks.flags({a.episode.client_id for a in appointments})
+    rows: list[dict[str, Any]] = [
+        {
+            "appointment": a,
+            "client": a.episode.client,
+            "snap": snaps[a.episode_id],
+            "weeks": a.episode.weeks_in_treatment(day),
+            "notes": flags.get(a.episode.client_id, []),
+        }
+        for a in appointments
+    ]
+    by_day: dict[datetime.date, list[dict[str, Any]]] = {}
+    for a, row in zip(appointments, rows, strict=True):
+        by_day.setdefault(timezone.localdate(a.starts_at), []).append(row)
+    days = [{"day": d, "rows": by_day.get(d, [])} for d in week]
+    notes = daily.notes_to_do(user, now)
+    alerts = list(daily.open_alerts(user)[:50])
+    returned = daily.returned_since_last_session(user, now)
+    step = datetime.timedelta(days=7 if week_view else 1)
+    client_ids = (
+        {a.episode.client_id for a in appointments}
+        | {n.episode.client_id for n in notes}
+        | {a.client_id for a in alerts}
+        | {a.client_id for a in returned}
+    )
     trail.record(
         trail.context(request),
         Action.LIST,
         object_type="care.client",
-        detail={"view": "today", "clients": sorted(client_ids)},
+        detail={"view": "today", "day": day.isoformat(), "clients": sorted(client_ids)},
     )
     return render(
-        request, "care/today.html", {"rows": rows, "day": day, "attendance_form": AttendanceForm()}
+        request,
+        "care/today.html",
+        {
+            "rows": rows,
+            "days": days,
+            "day": day,
+            "is_today": day == this_day,
+            "this_day": this_day,
+            "week_view": week_view,
+            "week": week,
+            "previous": day - step,
+            "next": day + step,
+            "notes": notes,
+            "alerts": alerts,
+            "returned": returned,
+            "attendance_form": AttendanceForm(),
+        },
     )
