@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 
 from django.core import mail
 from django.urls import reverse
@@ -214,7 +215,31 @@ def test_admins_see_only_escalated_alerts(world: World, as_user, settings) -> No
     actions.escalate_unacknowledged(
         now=timezone.now() + datetime.timedelta(minutes=settings.ALERT_ESCALATION_MINUTES + 1)
     )
-    assert alert.summary in admin.get(reverse("care:alerts")).content.decode()
+    page = admin.get(reverse("care:alerts")).content.decode()
+    assert alert.summary in page
+    assert "Escalated alerts" in page
+    assert re.search(r"Escalated \d{1,2} \w{3} \d\d:\d\d", page)  # when, on its row
+
+
+def test_the_navigation_counts_the_open_alerts_each_person_sees(
+    world: World, as_user, settings
+) -> None:
+    badge = '<span class="badge" aria-label="{} open">'
+    # The world's one open alert (not on track) is the therapist's; the colleague has none.
+    assert badge.format(1) in as_user("therapist").get(reverse("care:today")).content.decode()
+    colleague = as_user("colleague").get(reverse("care:today")).content.decode()
+    assert 'class="badge"' not in colleague
+    _crisis_in(world, world.episode)
+    assert badge.format(2) in as_user("therapist").get(reverse("care:caseload")).content.decode()
+    admin = as_user("admin")
+    assert 'class="badge"' not in admin.get(reverse("care:alerts")).content.decode()
+    actions.escalate_unacknowledged(
+        now=timezone.now() + datetime.timedelta(minutes=settings.ALERT_ESCALATION_MINUTES + 1)
+    )
+    assert badge.format(1) in admin.get(reverse("care:alerts")).content.decode()
+    for alert in Alert.objects.all():
+        actions.acknowledge_alert(trail.Context(user=world.therapist), alert)
+    assert 'class="badge"' not in as_user("therapist").get(reverse("care:today")).content.decode()
 
 
 def test_a_crisis_with_nobody_in_current_care_goes_to_the_admins_at_once(

@@ -32,6 +32,41 @@ def _draft(world: World) -> ProgressNote:
     )
 
 
+def test_sign_and_lock_asks_first_and_says_signing_is_final(world: World, as_user) -> None:
+    note = _draft(world)
+    http = as_user("therapist")
+    editor = http.get(reverse("care:progress_note", args=[note.pk])).content.decode()
+    confirm_url = reverse("care:progress_note_sign", args=[note.pk])
+    assert f'href="{confirm_url}"' in editor  # a link to the confirmation, not a signing form
+    page = http.get(confirm_url).content.decode()
+    assert "Signing is final" in page and 'method="post"' in page
+    note.refresh_from_db()
+    assert not note.is_signed  # asking signs nothing
+    assert http.post(confirm_url).status_code == 302
+    note.refresh_from_db()
+    assert note.is_signed
+    # Once signed, the confirmation step just leads back to the note.
+    assert http.get(confirm_url)["Location"] == reverse("care:progress_note", args=[note.pk])
+
+
+def test_client_search_finds_preferred_and_family_names_as_the_list_shows_them(
+    world: World, as_user
+) -> None:
+    from reverie.care.models import Client
+
+    Client.objects.create(
+        practice=world.practice, given_name="Abigail", preferred_name="Abby", family_name="Alvarez"
+    )
+    actions_http = as_user("admin")
+    for query in ("Abb", "abby alv", "Alvarez", "Abigail"):
+        page = actions_http.get(reverse("care:clients"), {"q": query}).content.decode()
+        assert "Abby Alvarez" in page, query
+    assert (
+        "Abby Alvarez"
+        not in actions_http.get(reverse("care:clients"), {"q": "Abby Client"}).content.decode()
+    )
+
+
 def test_signed_progress_note_is_locked_and_takes_addenda(world: World, as_user) -> None:
     note = _draft(world)
     http = as_user("therapist")

@@ -115,6 +115,11 @@ ROUTES = [
         own(302),
         method="post",
     ),
+    Route(  # the confirmation step, before anything is signed
+        "care:progress_note_sign",
+        lambda w: reverse("care:progress_note_sign", args=[objects(w)["note"].pk]),
+        own(200),
+    ),
     Route(
         "care:progress_note_addendum",
         lambda w: reverse("care:progress_note_addendum", args=[objects(w)["note"].pk]),

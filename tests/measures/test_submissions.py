@@ -243,6 +243,34 @@ def test_crisis_answer_in_a_draft_alerts_at_once_and_submission_does_not_alert_a
     assert len(mail.outbox) == 1
     assert Alert.objects.filter(kind="crisis", client=world.client).count() == 1
     assert not Draft.objects.filter(request=request).exists()
+    # The alert now follows the questionnaire: submitted, no longer "not yet submitted".
+    alert.refresh_from_db()
+    assert alert.summary == "PHQ-9 item 9 at or above the crisis threshold"
+    assert AuditEntry.objects.filter(
+        action="update", object_type="care.alert", object_id=str(alert.pk)
+    ).exists()
+
+
+def test_a_crisis_answer_changed_before_submitting_leaves_the_alert_saying_so(
+    world: World, make_request
+) -> None:
+    request = make_request()
+    draft, alert = actions.save_draft(trail.Context(user=world.client_user), request, {"phq9-9": 2})
+    assert alert is not None
+    care_actions.acknowledge_alert(trail.Context(user=world.therapist), alert)
+    actions.submit(
+        trail.Context(user=world.client_user),
+        client=world.client,
+        instrument=request.instrument,
+        answers=phq9_answers(1, 0, 0, 0, 0, 0, 0, 0, 0),
+        source="portal",
+        request=request,
+        key=actions.idempotency_key("request", request.pk, draft.key),
+    )
+    alert.refresh_from_db()
+    assert "not yet submitted" not in alert.summary
+    assert "the submitted answers are below it" in alert.summary
+    assert alert.acknowledged_at is not None  # restating never reopens an alert
 
 
 def test_acknowledging_a_crisis_alert_is_audited(world: World) -> None:

@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from reverie.accounts.models import Role, User
 from reverie.audit import trail
@@ -114,7 +114,14 @@ def client_list(request: HttpRequest) -> HttpResponse:
     )
     query = request.GET.get("q", "").strip()
     if query:
-        clients = clients.filter(Q(family_name__icontains=query) | Q(given_name__icontains=query))
+        # Each word must match a name as the list shows it (preferred or given name, family
+        # name): "Abb" finds Abby Alvarez, "abby alv" too.
+        for word in query.split()[:5]:
+            clients = clients.filter(
+                Q(family_name__icontains=word)
+                | Q(given_name__icontains=word)
+                | Q(preferred_name__icontains=word)
+            )
     rows = list(clients[:500])
     trail.record(
         trail.context(request),
@@ -599,10 +606,24 @@ def progress_note_save(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(*THERAPIST)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def progress_note_sign(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks for confirmation and says that signing is final (a page, not a script
+    dialog: the Content-Security-Policy allows no inline script, and the step works without
+    JavaScript); POST signs."""
     user = signed_in_user(request)
     note = _progress_note(user, pk)
+    if request.method == "GET":
+        if note.is_signed:
+            return redirect("care:progress_note", note.pk)
+        trail.record(
+            trail.context(request),
+            Action.VIEW,
+            note,
+            client_id=note.episode.client_id,
+            detail={"view": "sign_confirm"},
+        )
+        return render(request, "care/progress_note_sign.html", {"note": note})
     try:
         actions.sign_progress_note(trail.context(request), note)
     except actions.CareActionError as exc:

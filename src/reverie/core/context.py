@@ -18,7 +18,12 @@ def reverie(request: HttpRequest) -> dict[str, Any]:
     if user is not None and user.is_authenticated:
         current = request.resolver_match.view_name if request.resolver_match else ""
         nav = [
-            {"label": i.label, "url": reverse(i.url_name), "current": i.url_name == current}
+            {
+                "label": i.label,
+                "url": reverse(i.url_name),
+                "current": i.url_name == current,
+                "badge": i.badge(user) if i.badge is not None else 0,
+            }
             for i in items_for(user.role)
         ]
     return {

@@ -8,8 +8,10 @@ without editing the shared template.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from django.apps import apps
 
@@ -20,6 +22,9 @@ class NavItem:
     url_name: str
     roles: tuple[str, ...]
     order: int = 50
+    #: A number shown beside the label (open alerts, …), from the signed-in user; 0 hides
+    #: it. A function, so that core need not import the app that counts.
+    badge: Callable[[Any], int] | None = None
 
 
 @cache

@@ -27,8 +27,8 @@ from django.utils import timezone
 from reverie.accounts.models import Practice, Role, User, hash_token
 from reverie.audit import trail
 from reverie.audit.models import Action
-from reverie.care.actions import raise_alert
-from reverie.care.models import Alert, Client, Episode, EpisodeStatus
+from reverie.care.actions import raise_alert, restate_alert
+from reverie.care.models import Alert, AlertKind, Client, Episode, EpisodeStatus
 from reverie.measures import emails, scheduling
 from reverie.measures.answers import AnswerProblems, check
 from reverie.measures.definitions import InstrumentDefinition, load_definition
@@ -152,6 +152,29 @@ def _crisis_summary(
     return f"{definition.short_name} {noun} {numbers} at or above the crisis threshold{state}"
 
 
+def _restate_draft_alert(
+    ctx: trail.Context,
+    definition: InstrumentDefinition,
+    request: MeasureRequest | None,
+    hits: tuple[CriticalHit, ...],
+) -> None:
+    drafted = Alert.objects.filter(
+        kind=AlertKind.CRISIS,
+        source_type=MeasureRequest._meta.label_lower,
+        source_id=str(request.pk if request is not None else ""),
+    ).first()
+    if drafted is None:
+        return
+    if hits:
+        summary = _crisis_summary(definition, hits)
+    else:
+        summary = (
+            f"{definition.short_name}: an answer saved in progress was at or above the crisis "
+            "threshold; the submitted answers are below it"
+        )
+    restate_alert(ctx, drafted, summary=summary)
+
+
 def _result_json(result: ScoreResult) -> dict[str, Any]:
     return {
         "subscales": {s.id: s.score for s in result.subscales},
@@ -259,8 +282,13 @@ def submit(
                     "critical": bool(result.critical_hits),
                 },
             )
+            had_draft = False
             if request is not None:
-                Draft.objects.filter(request=request).delete()
+                had_draft = Draft.objects.filter(request=request).delete()[0] > 0
+            if had_draft:
+                # A crisis answer saved in progress raised its alert already; now that the
+                # questionnaire is in, the alert says so (and what the submitted answers were).
+                _restate_draft_alert(ctx, definition, request, result.critical_hits)
             if result.critical_hits:
                 # Alert and administration commit together: an answered crisis item can
                 # never be stored without its alert.

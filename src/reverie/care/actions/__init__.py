@@ -9,6 +9,7 @@ from reverie.care.actions.alerts import (
     escalate_unacknowledged,
     grant_access,
     raise_alert,
+    restate_alert,
     revoke_grant,
 )
 from reverie.care.actions.notes import (
@@ -62,6 +63,7 @@ __all__ = [
     "raise_alert",
     "read_process_note",
     "record_attendance",
+    "restate_alert",
     "revoke_calendar_feed",
     "revoke_grant",
     "save_process_note",

@@ -98,6 +98,19 @@ def raise_alert(
     return alert
 
 
+def restate_alert(ctx: trail.Context, alert: Alert, *, summary: str) -> None:
+    """Bring an alert's factual summary up to date with its source (a crisis answer saved
+    in progress, then submitted), audited. It changes nothing else: an acknowledged alert
+    stays acknowledged, an escalated one escalated."""
+    summary = summary[:200]
+    if alert.summary == summary:
+        return
+    with transaction.atomic():
+        alert.summary = summary
+        alert.save(update_fields=["summary"])
+        trail.record(ctx, Action.UPDATE, alert, client_id=alert.client_id, detail={"summary": True})
+
+
 def alert_recipients(alert: Alert) -> list[User]:
     """Who is told of a new alert: the therapists caring for the client now, as
     ``care.access.visible_alerts`` decides who sees it. That is the therapist of the
