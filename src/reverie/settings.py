@@ -133,6 +133,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "reverie.core",
+    "reverie.vault",
     "reverie.outbox",
     "reverie.accounts",
     "reverie.audit",
