@@ -164,6 +164,8 @@ MIDDLEWARE = [
     "reverie.accounts.middleware.TwoFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Innermost, so it sees a view's exception first.
+    "reverie.vault.middleware.VaultUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "reverie.urls"

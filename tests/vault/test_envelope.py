@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from cryptography.fernet import Fernet
+from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
+from django.urls import reverse
 from django.utils import timezone
 
 from reverie.audit import trail
@@ -134,3 +138,36 @@ def test_data_migration_seals_old_plaintext_and_can_undo_it(world: World) -> Non
     assert JournalEntry.objects.get(pk=entry.pk).text == "written before the vault"
     backward(before, None)
     assert _stored(entry) == "written before the vault"
+
+
+def test_without_a_practice_key_the_journal_page_says_so_and_saves_nothing(
+    world: World, as_user, settings
+) -> None:
+    http = as_user("client")
+    settings.ENCRYPTION_KEYS = []
+    response = http.post(
+        reverse("process:journal_new"),
+        {
+            "kind": "dream",
+            "entry_date": timezone.localdate().isoformat(),
+            "title": "",
+            "text": TEXT,
+            "tags": "",
+        },
+    )
+    assert response.status_code == 503
+    assert "REVERIE_ENCRYPTION_KEYS" in response.content.decode()
+    assert not JournalEntry.objects.exists()
+
+
+def test_keys_rotate_rewraps_data_keys(world: World, settings) -> None:
+    entry = _entry(world)
+    old = settings.ENCRYPTION_KEYS[0]
+    new = Fernet.generate_key().decode()
+    settings.ENCRYPTION_KEYS = [new, old]
+    out = io.StringIO()
+    call_command("keys", "rotate", stdout=out, stderr=io.StringIO())
+    assert "re-wrapped 1 data key;" in out.getvalue()
+    settings.ENCRYPTION_KEYS = [new]
+    envelope.clear_cache()
+    assert JournalEntry.objects.get(pk=entry.pk).text == TEXT
