@@ -8,6 +8,7 @@ from django.test import Client as HttpClient
 
 from reverie.audit import protection
 from reverie.testing import World, build_world, sign_in
+from reverie.vault import envelope
 
 
 def _is_transactional(request: pytest.FixtureRequest) -> bool:
@@ -40,6 +41,13 @@ def _audit_checkpoints(settings, tmp_path_factory: pytest.TempPathFactory) -> No
     """Each test has its own checkpoint file: the database is rolled back after each test
     but a file is not, and a checkpoint left by one test would fail the next one's trail."""
     settings.AUDIT_CHECKPOINT_DIR = tmp_path_factory.mktemp("audit-checkpoints")
+
+
+@pytest.fixture(autouse=True)
+def _vault_cache() -> None:
+    """Each test starts with no unwrapped data keys cached: the rollback that ends a test
+    frees key ids for the next test, so a cached key could belong to a former test."""
+    envelope.clear_cache()
 
 
 @pytest.fixture

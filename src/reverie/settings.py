@@ -133,6 +133,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "reverie.core",
+    "reverie.vault",
     "reverie.outbox",
     "reverie.accounts",
     "reverie.audit",
@@ -163,6 +164,8 @@ MIDDLEWARE = [
     "reverie.accounts.middleware.TwoFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Innermost, so it sees a view's exception first.
+    "reverie.vault.middleware.VaultUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "reverie.urls"

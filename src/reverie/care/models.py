@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from reverie.vault.fields import EncryptedTextField
+
 #: Presenting concerns in clinicians' words. The keys are the shared vocabulary of the front
 #: door (``directory.selfcheck.CONCERNS``, which words them for the public); a test keeps
 #: the two key sets equal.
@@ -350,10 +352,12 @@ class ProgressNote(models.Model):
         default=Place.IN_PERSON,
         help_text="Where the session took place (billing: place of service).",
     )
-    risk_assessment = models.TextField(blank=True)
-    interventions = models.TextField(blank=True)
-    content = models.TextField(blank=True, help_text="What happened in the session.")
-    plan = models.TextField(blank=True)
+    risk_assessment = EncryptedTextField(owner="episode.client_id", blank=True)
+    interventions = EncryptedTextField(owner="episode.client_id", blank=True)
+    content = EncryptedTextField(
+        owner="episode.client_id", blank=True, help_text="What happened in the session."
+    )
+    plan = EncryptedTextField(owner="episode.client_id", blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     signed_at = models.DateTimeField(null=True, blank=True)
@@ -373,7 +377,7 @@ class ProgressNote(models.Model):
 class NoteAddendum(models.Model):
     note = models.ForeignKey(ProgressNote, on_delete=models.PROTECT, related_name="addenda")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    text = models.TextField()
+    text = EncryptedTextField(owner="note.episode.client_id")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -15,6 +15,7 @@ from django.db import models
 from django.utils import timezone
 
 from reverie.process.reflection import FEATURE_KEYS, SCALE_MAX, SCALE_MIN
+from reverie.vault.fields import EncryptedTextField
 
 
 def _rating(label: str) -> models.PositiveSmallIntegerField:
@@ -123,12 +124,12 @@ class RelationshipEpisode(models.Model):
         related_name="relationship_episodes",
     )
     other_person = models.CharField(max_length=10, choices=OtherPerson.choices)
-    other_person_note = models.CharField(max_length=100, blank=True)
-    narrative = models.TextField()
-    wish = models.TextField(blank=True)
-    response_of_other = models.TextField(blank=True)
+    other_person_note = EncryptedTextField(max_length=100, blank=True)
+    narrative = EncryptedTextField()
+    wish = EncryptedTextField(blank=True)
+    response_of_other = EncryptedTextField(blank=True)
     ro_valence = models.CharField(max_length=10, choices=Valence.choices, blank=True)
-    response_of_self = models.TextField(blank=True)
+    response_of_self = EncryptedTextField(blank=True)
     rs_valence = models.CharField(max_length=10, choices=Valence.choices, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -273,8 +274,8 @@ class JournalEntry(models.Model):
 
     client = models.ForeignKey("care.Client", on_delete=models.PROTECT, related_name="journal")
     kind = models.CharField(max_length=12, choices=JournalKind.choices)
-    title = models.CharField(max_length=120, blank=True)
-    text = models.TextField()
+    title = EncryptedTextField(max_length=120, blank=True)
+    text = EncryptedTextField()
     mood = models.PositiveSmallIntegerField(choices=Mood.choices, null=True, blank=True)
     tags = models.JSONField(default=list, blank=True)
     entry_date = models.DateField(help_text="The day it happened or came to mind.")

@@ -1,4 +1,9 @@
-"""``reverie keys generate|rotate``: encryption keys for process notes."""
+"""``reverie keys generate|rotate``: the practice encryption keys.
+
+``rotate`` re-wraps every client's data key (:mod:`reverie.vault`) under the newest
+practice key and re-encrypts process notes, which are still sealed by the practice key
+itself. It lives in ``care`` because process notes do; the vault part is one call.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care import crypto
 from reverie.care.models import ProcessNote
+from reverie.vault import envelope
 
 
 class Command(BaseCommand):
@@ -20,7 +26,9 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="verb", required=True)
         sub.add_parser("generate", help="Print a new Fernet key.")
         sub.add_parser(
-            "rotate", help="Re-encrypt every process note with the first configured key."
+            "rotate",
+            help="Re-wrap every data key and re-encrypt every process note with the first "
+            "configured key.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -31,6 +39,11 @@ class Command(BaseCommand):
             crypto.cipher()
         except crypto.EncryptionUnavailable as exc:
             raise CommandError(str(exc)) from None
+        try:
+            rewrapped = envelope.rewrap_all()
+        except envelope.VaultUnavailable as exc:
+            raise CommandError(str(exc)) from None
+        self.stderr.write(f"re-wrapped {rewrapped} data key{'s' if rewrapped != 1 else ''}")
         total = ProcessNote.objects.count()
         done = 0
         for pk in ProcessNote.objects.order_by("pk").values_list("pk", flat=True).iterator():
@@ -50,6 +63,13 @@ class Command(BaseCommand):
             object_type="care.processnote",
             detail={"rotated": done},
         )
+        trail.record(
+            trail.system("keys"),
+            Action.UPDATE,
+            object_type="vault.datakey",
+            detail={"rewrapped": rewrapped},
+        )
         self.stdout.write(
+            f"re-wrapped {rewrapped} data key{'s' if rewrapped != 1 else ''}; "
             f"re-encrypted {done} process note{'s' if done != 1 else ''} under the newest key"
         )

@@ -1,0 +1,162 @@
+"""Nothing a client or therapist writes is stored as plaintext.
+
+Every encrypted field is written through the real views (as the person who writes it),
+with a distinctive sentence per field; each is read back through the ORM to prove it was
+stored, and then none of the sentences may appear in the database: the whole SQLite file
+(a ``VACUUM INTO`` copy, free pages included) or, on PostgreSQL, every column of every
+table. A new encrypted field that this test does not write fails it, so coverage cannot
+silently fall behind the models.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+
+import pytest
+from django.apps import apps
+from django.db import connection, models
+from django.test import Client as HttpClient
+from django.urls import reverse
+from django.utils import timezone
+
+from reverie.care.models import NoteAddendum, ProgressNote
+from reverie.process.models import JournalEntry, RelationshipEpisode
+from reverie.testing import World, build_world, sign_in
+from reverie.vault.fields import EncryptedTextField
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def secret(model: type[models.Model], field: str) -> str:
+    # Distinct per field, and unlikely anywhere else in the database.
+    return f"Secret-{model._meta.label_lower}-{field} about the locked room upstairs"
+
+
+def _as(world: World, persona: str) -> HttpClient:
+    user = world.user(persona)
+    assert user is not None
+    return sign_in(HttpClient(), user)
+
+
+def _journal(world: World) -> list[tuple[models.Model, str]]:
+    http = _as(world, "client")
+    response = http.post(
+        reverse("process:journal_new"),
+        {
+            "kind": "dream",
+            "entry_date": timezone.localdate().isoformat(),
+            "title": secret(JournalEntry, "title"),
+            "text": secret(JournalEntry, "text"),
+            "mood": "2",
+            "tags": "",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    entry = JournalEntry.objects.get()
+    return [(entry, "title"), (entry, "text")]
+
+
+def _ccrt(world: World) -> list[tuple[models.Model, str]]:
+    http = _as(world, "therapist")
+    names = ["other_person_note", "narrative", "wish", "response_of_other", "response_of_self"]
+    form = {
+        "occurred_on": timezone.localdate().isoformat(),
+        "source": "session",
+        "appointment": "",
+        "other_person": "parent",
+        "ro_valence": "negative",
+        "rs_valence": "negative",
+        # other_person_note is a short field (100 characters).
+        **{name: secret(RelationshipEpisode, name)[:100] for name in names},
+    }
+    response = http.post(reverse("process:relationship_new", args=[world.client.pk]), form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    episode = RelationshipEpisode.objects.get()
+    return [(episode, name) for name in names]
+
+
+def _progress_note(world: World) -> list[tuple[models.Model, str]]:
+    http = _as(world, "therapist")
+    names = ["risk_assessment", "interventions", "content", "plan"]
+    response = http.post(
+        reverse("care:progress_note_new", args=[world.episode.pk]),
+        {
+            "session_date": timezone.localdate().isoformat(),
+            "attendance": "attended",
+            "duration_minutes": "50",
+            **{name: secret(ProgressNote, name) for name in names},
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    note = ProgressNote.objects.get()
+    http.post(reverse("care:progress_note_sign", args=[note.pk]))
+    response = http.post(
+        reverse("care:progress_note_addendum", args=[note.pk]),
+        {"text": secret(NoteAddendum, "text")},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return [(note, name) for name in names] + [(NoteAddendum.objects.get(), "text")]
+
+
+WRITERS: list[Callable[[World], list[tuple[models.Model, str]]]] = [
+    _journal,
+    _ccrt,
+    _progress_note,
+]
+
+
+def _expected(row: models.Model, name: str) -> str:
+    field = row._meta.get_field(name)
+    limit = getattr(field, "max_length", None)
+    text = secret(type(row), name)
+    return text[:limit] if limit else text
+
+
+def _database_contains(needles: list[bytes]) -> set[bytes]:
+    found: set[bytes] = set()
+    if connection.vendor == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "copy.sqlite3")
+            with connection.cursor() as cursor:
+                cursor.execute("VACUUM INTO %s", [path])
+            with open(path, "rb") as handle:
+                data = handle.read()
+        return {needle for needle in needles if needle in data}
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names(cursor):
+            cursor.execute(f'SELECT * FROM "{table}"')  # noqa: S608 (names from introspection)
+            text = repr(cursor.fetchall()).encode()
+            found |= {needle for needle in needles if needle in text}
+    return found
+
+
+def test_every_encrypted_field_is_ciphertext_in_the_database() -> None:
+    world = build_world()
+    written: list[tuple[models.Model, str]] = []
+    for writer in WRITERS:
+        written += writer(world)
+
+    # Each field holds what was typed: the views really wrote these fields.
+    for row, name in written:
+        row.refresh_from_db()
+        assert getattr(row, name) == _expected(row, name), (row, name)
+
+    covered = {(type(row)._meta.label, name) for row, name in written}
+    declared = {
+        (model._meta.label, field.name)
+        for model in apps.get_models()
+        for field in model._meta.get_fields()
+        if isinstance(field, EncryptedTextField)
+    }
+    assert declared - covered == set(), "encrypted fields this test does not write"
+
+    needles = [_expected(row, name).encode() for row, name in written]
+    # Sanity: the scan finds a sentence that is stored in plain text.
+    world.practice.crisis_info = "Plain-canary-in-the-practice-row"
+    world.practice.save(update_fields=["crisis_info"])
+    assert _database_contains([b"Plain-canary-in-the-practice-row"]) == {
+        b"Plain-canary-in-the-practice-row"
+    }
+    assert _database_contains(needles) == set()
