@@ -21,7 +21,7 @@ from reverie.accounts.models import LoginAttempt, UnlockLink
 from reverie.audit import trail
 from reverie.audit.models import Action, AuditEntry
 from reverie.care import actions as care_actions
-from reverie.care.models import Alert, Appointment, Client, SessionSeries
+from reverie.care.models import Alert, Appointment, Client, Episode, SessionSeries
 from reverie.core import worker
 from reverie.directory import actions as directory_actions
 from reverie.directory.models import ConsultationAttempt, ConsultationRequest
@@ -150,6 +150,13 @@ def expire_exports(world: World) -> list[Expected]:
     return [(Action.DELETE, "lifecycle.recordexport", str(export.pk), world.client.pk)]
 
 
+def retention_review(world: World) -> list[Expected]:
+    Episode.objects.filter(pk=world.other_episode.pk).update(
+        start_date=datetime.date(2001, 1, 1), end_date=datetime.date(2002, 1, 1), status="ended"
+    )
+    return [(Action.CREATE, "lifecycle.retentioncandidate", None, world.other_client.pk)]
+
+
 def prune_login_attempts(world: World) -> list[Expected]:
     LoginAttempt.objects.create(
         email="a@b.c", ip="127.0.0.1", outcome=LoginAttempt.Outcome.FAILED, at=_ago(days=31)
@@ -178,6 +185,7 @@ CASES: dict[str, Callable[[World], list[Expected]]] = {
     "process.theme_runs": theme_runs,
     "lifecycle.build_exports": build_exports,
     "lifecycle.expire_exports": expire_exports,
+    "lifecycle.retention_review": retention_review,
     "accounts.prune_login_attempts": prune_login_attempts,
 }
 

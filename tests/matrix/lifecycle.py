@@ -43,6 +43,7 @@ ROUTES = [
         lambda w: reverse("lifecycle:export", args=[_therapists_export(w, built=False)]),
         REQUESTER_ONLY,
     ),
+    Route("lifecycle:retention", lambda w: reverse("lifecycle:retention"), only({"admin": 200})),
     Route(
         "lifecycle:export_download",
         lambda w: reverse("lifecycle:export_download", args=[_therapists_export(w, built=True)]),

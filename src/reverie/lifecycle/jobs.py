@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 
 from reverie.core.worker import job, worker_id
-from reverie.lifecycle import exports
+from reverie.lifecycle import exports, review
 
 
 @job("lifecycle.build_exports", every=datetime.timedelta(seconds=5))
@@ -18,3 +18,9 @@ def build_exports() -> None:
 def expire_exports() -> None:
     """Delete prepared archives whose download link has expired."""
     exports.expire()
+
+
+@job("lifecycle.retention_review", every=datetime.timedelta(hours=24))
+def retention_review() -> None:
+    """List the records past their practice's retention date for the admin to review."""
+    review.review()

@@ -6,6 +6,7 @@ import datetime
 from typing import ClassVar
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -79,3 +80,51 @@ class RecordExport(models.Model):
             and self.expires_at is not None
             and self.expires_at > (now or timezone.now())
         )
+
+
+class RetentionPolicy(models.Model):
+    """How long a practice keeps a record (see ``lifecycle/retention.py`` for the rule and
+    docs/data-lifecycle.md for the law behind the defaults). Edited by the admin."""
+
+    practice = models.OneToOneField(
+        "accounts.Practice", on_delete=models.CASCADE, related_name="retention_policy"
+    )
+    years_after_last_episode = models.PositiveSmallIntegerField(
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="Years to keep a record after the client's last episode ended.",
+    )
+    years_after_majority = models.PositiveSmallIntegerField(
+        default=7,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="For someone treated as a child: years to keep it after they turned 18.",
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "retention policies"
+
+    def __str__(self) -> str:
+        return f"retention policy of practice {self.practice_id}"
+
+
+class RetentionCandidate(models.Model):
+    """A record past its retention date, listed by the ``lifecycle.retention_review`` job
+    for the admin to review. Listing erases nothing."""
+
+    client = models.OneToOneField(
+        "care.Client", on_delete=models.CASCADE, related_name="retention_candidate"
+    )
+    practice = models.ForeignKey("accounts.Practice", on_delete=models.CASCADE, related_name="+")
+    last_ended_on = models.DateField(help_text="When the last episode ended (or the record began).")
+    keep_until = models.DateField()
+    listed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["keep_until", "pk"]
+
+    def __str__(self) -> str:
+        return f"client {self.client_id} past retention since {self.keep_until}"

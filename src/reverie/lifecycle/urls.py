@@ -9,4 +9,5 @@ urlpatterns = [
     path("me/export/", views.my_export, name="my_export"),
     path("exports/<int:pk>/", views.export_status, name="export"),
     path("exports/<int:pk>/download/", views.export_download, name="export_download"),
+    path("retention/", views.retention, name="retention"),
 ]

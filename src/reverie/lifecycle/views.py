@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import cast
 
+from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -18,9 +19,11 @@ from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care.models import Client
 from reverie.core.decorators import role_required, signed_in_user
-from reverie.lifecycle import exports
+from reverie.core.models import PeriodicJob
+from reverie.lifecycle import actions, exports, review
 from reverie.lifecycle.access import exportable_clients
-from reverie.lifecycle.models import RecordExport
+from reverie.lifecycle.forms import RetentionPolicyForm
+from reverie.lifecycle.models import RecordExport, RetentionCandidate
 
 ANYONE = (Role.ADMIN, Role.THERAPIST, Role.CLIENT)
 
@@ -96,3 +99,47 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponse:
         path.open("rb"), as_attachment=True, filename=name, content_type="application/zip"
     )
     return cast(HttpResponse, response)
+
+
+@role_required(Role.ADMIN)
+def retention(request: HttpRequest) -> HttpResponse:
+    """The practice's retention policy, and the records past it for the admin to review."""
+    user = signed_in_user(request)
+    practice = user.practice
+    policy = review.policy_for(practice)
+    if request.method == "POST":
+        form = RetentionPolicyForm(request.POST)
+        if form.is_valid():
+            actions.set_retention_policy(trail.context(request), **form.cleaned_data)
+            messages.success(
+                request, "Saved. The list below is brought up to date at the next daily review."
+            )
+            return redirect("lifecycle:retention")
+        status = 400
+    else:
+        form = RetentionPolicyForm(
+            initial={
+                "years_after_last_episode": policy.years_after_last_episode,
+                "years_after_majority": policy.years_after_majority,
+            }
+        )
+        status = 200
+    candidates = list(RetentionCandidate.objects.filter(practice=practice).select_related("client"))
+    trail.record(
+        trail.context(request),
+        Action.LIST,
+        None,
+        detail={"view": "lifecycle.retention", "clients": [c.client_id for c in candidates]},
+    )
+    last_run = PeriodicJob.objects.filter(name="lifecycle.retention_review").first()
+    return render(
+        request,
+        "lifecycle/retention.html",
+        {
+            "form": form,
+            "policy": policy,
+            "candidates": candidates,
+            "last_review": last_run.last_finished_at if last_run else None,
+        },
+        status=status,
+    )
