@@ -37,9 +37,13 @@ def _encounters(client: Client) -> list[dict[str, Any]]:
 
 
 def _administrations(client: Client) -> list[Administration]:
+    # The instrument is prefetched, not joined: a join would decode its whole definition
+    # (a large JSON document) once per administration; a prefetch reads each instrument
+    # once and shares it (bench/bench_export.py).
     return list(
         Administration.objects.filter(client=client)
-        .select_related("instrument", "entered_by")
+        .select_related("entered_by")
+        .prefetch_related("instrument")
         .order_by("completed_at")
     )
 

@@ -170,14 +170,16 @@ def gather(client: Client, audience: Audience) -> ClientRecord:
         .prefetch_related("preferred_therapists")
         .first()
     )
+    # Instruments are prefetched, not joined: a join decodes an instrument's whole
+    # definition (a large JSON document) once per row; a prefetch once per instrument.
     administrations = list(
         Administration.objects.filter(client=client)
-        .select_related("instrument")
+        .prefetch_related("instrument")
         .order_by("completed_at", "pk")
     )
     requests = list(
         MeasureRequest.objects.filter(client=client)
-        .select_related("instrument")
+        .prefetch_related("instrument")
         .order_by("opens_at", "pk")
     )
     grants = list(

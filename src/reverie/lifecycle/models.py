@@ -1,0 +1,130 @@
+"""Data lifecycle: prepared exports of a client's record."""
+
+from __future__ import annotations
+
+import datetime
+from typing import ClassVar
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", "Waiting for the worker"
+    RUNNING = "running", "Being prepared"
+    DONE = "done", "Ready to download"
+    FAILED = "failed", "Failed"
+    EXPIRED = "expired", "Expired and deleted"
+
+
+ACTIVE_EXPORT_STATUSES = (ExportStatus.QUEUED, ExportStatus.RUNNING)
+
+
+class RecordExport(models.Model):
+    """One request for a client's complete record, and the file it produced.
+
+    Small records are prepared in the request itself; large ones wait for the worker
+    (``lifecycle.build_exports``), which claims them with a conditional UPDATE. The file
+    lives under ``DATA_DIR/exports/`` with mode 0600 until ``expires_at``, when the
+    ``lifecycle.expire_exports`` job deletes it. Only the person who asked may see the
+    request or download the file. ``message`` never holds clinical text.
+    """
+
+    client = models.ForeignKey("care.Client", on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    audience = models.CharField(max_length=10)
+    status = models.CharField(
+        max_length=10, choices=ExportStatus.choices, default=ExportStatus.QUEUED
+    )
+    stage = models.CharField(max_length=120, blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    #: The archive's name inside ``DATA_DIR/exports/``: random, so it cannot be guessed.
+    file_name = models.CharField(max_length=64, blank=True)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    message = models.CharField(max_length=300, blank=True)
+    locked_by = models.CharField(max_length=100, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes: ClassVar = [
+            models.Index(fields=["status", "created_at"]),
+            models.Index(fields=["status", "expires_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"record export {self.pk} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_EXPORT_STATUSES
+
+    @property
+    def percent(self) -> int:
+        if not self.progress_total:
+            return 0
+        return min(100, round(100 * self.progress_done / self.progress_total))
+
+    def is_downloadable(self, now: datetime.datetime | None = None) -> bool:
+        return (
+            self.status == ExportStatus.DONE
+            and self.expires_at is not None
+            and self.expires_at > (now or timezone.now())
+        )
+
+
+class RetentionPolicy(models.Model):
+    """How long a practice keeps a record (see ``lifecycle/retention.py`` for the rule and
+    docs/data-lifecycle.md for the law behind the defaults). Edited by the admin."""
+
+    practice = models.OneToOneField(
+        "accounts.Practice", on_delete=models.CASCADE, related_name="retention_policy"
+    )
+    years_after_last_episode = models.PositiveSmallIntegerField(
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="Years to keep a record after the client's last episode ended.",
+    )
+    years_after_majority = models.PositiveSmallIntegerField(
+        default=7,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="For someone treated as a child: years to keep it after they turned 18.",
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "retention policies"
+
+    def __str__(self) -> str:
+        return f"retention policy of practice {self.practice_id}"
+
+
+class RetentionCandidate(models.Model):
+    """A record past its retention date, listed by the ``lifecycle.retention_review`` job
+    for the admin to review. Listing erases nothing."""
+
+    client = models.OneToOneField(
+        "care.Client", on_delete=models.CASCADE, related_name="retention_candidate"
+    )
+    practice = models.ForeignKey("accounts.Practice", on_delete=models.CASCADE, related_name="+")
+    last_ended_on = models.DateField(help_text="When the last episode ended (or the record began).")
+    keep_until = models.DateField()
+    listed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["keep_until", "pk"]
+
+    def __str__(self) -> str:
+        return f"client {self.client_id} past retention since {self.keep_until}"
