@@ -38,6 +38,10 @@ KINDS: dict[str, tuple[str, str]] = {
     "outcomes.refreshstate": ("outcome summaries", "outcome summaries"),
     "outcomes.episodeoutcome": ("episode outcome", "episode outcomes"),
     "outbox.message": ("queued email", "queued emails"),
+    "care.videoroom": ("video room", "video rooms"),
+    "paperwork.formversion": ("intake form version", "intake form versions"),
+    "paperwork.formrequest": ("intake form", "intake forms"),
+    "paperwork.document": ("stored document", "stored documents"),
 }
 
 # Things there is only one of: "the audit trail", not "an audit trail".
