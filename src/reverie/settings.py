@@ -143,6 +143,7 @@ INSTALLED_APPS = [
     "reverie.process",
     "reverie.fhir",
     "reverie.paperwork",
+    "reverie.overview",
     "reverie.lifecycle",
     "reverie.demo",
 ]
