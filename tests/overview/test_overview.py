@@ -85,3 +85,5 @@ def test_the_admin_sees_the_overview_and_the_read_is_audited(world: World, as_us
     assert "Intake queue" in page and "Last backup" in page and "<svg" in page
     entry = AuditEntry.objects.filter(actor=world.admin).latest("pk")
     assert (entry.action, entry.object_type) == ("view", "overview.practice")
+    trail_page = as_user("admin").get(reverse("practice:audit")).content.decode()
+    assert "viewed the practice overview" in trail_page
