@@ -84,6 +84,8 @@ def test_the_admin_reads_who_did_what_to_which_client_when_and_from_where(
             "created a questionnaire response",
         ),
         (Action.UPDATE, {"object_type": "care.episode"}, "updated an episode"),
+        (Action.UPDATE, {"object_type": "paperwork.formrequest"}, "updated an intake form"),
+        (Action.CREATE, {"object_type": "paperwork.document"}, "created a stored document"),
     ],
 )
 def test_actions_read_as_plain_verbs_and_kinds(

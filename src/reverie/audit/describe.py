@@ -35,13 +35,23 @@ KINDS: dict[str, tuple[str, str]] = {
     "measures.requestlink": ("one-time questionnaire link", "one-time questionnaire links"),
     "measures.draft": ("questionnaire draft", "questionnaire drafts"),
     "outcomes.dashboard": ("outcomes dashboard", "outcomes dashboards"),
+    "overview.practice": ("practice overview", "practice overviews"),
     "outcomes.refreshstate": ("outcome summaries", "outcome summaries"),
     "outcomes.episodeoutcome": ("episode outcome", "episode outcomes"),
     "outbox.message": ("queued email", "queued emails"),
+    "care.videoroom": ("video room", "video rooms"),
+    "paperwork.formversion": ("intake form version", "intake form versions"),
+    "paperwork.formrequest": ("intake form", "intake forms"),
+    "paperwork.document": ("stored document", "stored documents"),
 }
 
 # Things there is only one of: "the audit trail", not "an audit trail".
-SINGULAR_THE = {"audit.auditentry", "outcomes.dashboard", "outcomes.refreshstate"}
+SINGULAR_THE = {
+    "audit.auditentry",
+    "outcomes.dashboard",
+    "outcomes.refreshstate",
+    "overview.practice",
+}
 
 # Exports and reports named in ``detail``.
 EXPORTS = {

@@ -1,0 +1,3 @@
+from reverie.core.nav import NavItem
+
+ITEMS = [NavItem("Overview", "overview:practice", ("admin",), order=3)]
