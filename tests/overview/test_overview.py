@@ -87,3 +87,17 @@ def test_the_admin_sees_the_overview_and_the_read_is_audited(world: World, as_us
     assert (entry.action, entry.object_type) == ("view", "overview.practice")
     trail_page = as_user("admin").get(reverse("practice:audit")).content.decode()
     assert "viewed the practice overview" in trail_page
+
+
+def test_last_backup_is_the_newest_successful_run(db) -> None:
+    from reverie.backups.models import BackupRun
+
+    assert figures.last_backup() == figures.Backup(True, None)
+    good = timezone.now() - datetime.timedelta(days=2)
+    BackupRun.objects.create(started_at=good, finished_at=good, ok=True, by="worker")
+    failed = timezone.now() - datetime.timedelta(hours=1)
+    BackupRun.objects.create(
+        started_at=failed, finished_at=failed, ok=False, by="worker", error="disk full"
+    )
+    # The failed run is newer, but the last backup the practice can restore is the good one.
+    assert figures.last_backup() == figures.Backup(True, good)

@@ -245,22 +245,16 @@ class Backup:
 
 
 def last_backup() -> Backup:
-    """The newest backup, when the backups app is installed and records them. Read through
-    the app registry, not an import: the overview works the same without that app."""
+    """The newest *successful* backup, when the backups app is installed. Read through the
+    app registry, not an import: backups sits above the overview in the app order, and the
+    overview works the same without it. A failed run (``ok`` false) is not a backup."""
     if not apps.is_installed("reverie.backups"):
         return Backup(False, None)
-    for model in apps.get_app_config("backups").get_models():
-        field = next(
-            (
-                f.name
-                for f in model._meta.get_fields()
-                if f.name in ("finished_at", "completed_at", "created_at")
-            ),
-            None,
-        )
-        if field is not None:
-            newest = (
-                model._default_manager.order_by(f"-{field}").values_list(field, flat=True).first()
-            )
-            return Backup(True, newest)
-    return Backup(True, None)
+    run = apps.get_model("backups", "BackupRun")
+    newest = (
+        run._default_manager.filter(ok=True)
+        .order_by("-finished_at")
+        .values_list("finished_at", flat=True)
+        .first()
+    )
+    return Backup(True, newest)
