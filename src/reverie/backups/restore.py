@@ -39,6 +39,7 @@ from django.core.management import call_command
 from django.core.management.color import no_style
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.db.migrations.loader import MigrationLoader
+from django.db.models.functions import Cast
 from django.db.utils import load_backend
 
 from reverie.audit import trail
@@ -48,6 +49,7 @@ from reverie.backups.archive import ArchiveError
 from reverie.lib.files import make_private_dir
 from reverie.lib.hashchain import CP
 from reverie.paperwork import storage
+from reverie.vault.fields import EncryptedTextField
 
 #: Rows that ``migrate`` itself writes (or the worker's bookkeeping): a database with only
 #: these counts as empty.
@@ -302,10 +304,19 @@ def _copy_rows(chosen: list[type[models.Model]], batch: int = 2000) -> None:
             columns = ", ".join(quote(f.column) for f in fields)
             marks = ", ".join(["%s"] * len(fields))
             sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
+            # Encrypted text is copied as the stored token, never decrypted: a cast to plain
+            # text skips the field's decryption, and the token is valid in the target because
+            # the wrapped data keys are copied with it.
+            selected = [
+                Cast(f.attname, output_field=models.TextField())
+                if isinstance(f, EncryptedTextField)
+                else f.attname
+                for f in fields
+            ]
             rows = (
                 model._base_manager.using(_SOURCE)
                 .order_by()
-                .values_list(*[f.attname for f in fields])
+                .values_list(*selected)
                 .iterator(chunk_size=batch)
             )
             pending: list[list[Any]] = []
