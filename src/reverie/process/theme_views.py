@@ -18,7 +18,7 @@ from reverie.care import crypto
 from reverie.care.models import ProcessNote
 from reverie.core.decorators import role_required, signed_in_user
 from reverie.process import access, actions, theme_runs
-from reverie.process.embeddings import NLP_INSTALL_HINT, nlp_available
+from reverie.process.embeddings import NLP_INSTALL_COMMAND, nlp_available
 from reverie.process.forms import ThemeRunForm
 from reverie.process.models import (
     EvidenceKind,
@@ -111,7 +111,7 @@ def themes(request: HttpRequest, pk: int) -> HttpResponse:
             "client": client,
             "form": form,
             "model_available": model_available,
-            "install_hint": NLP_INSTALL_HINT,
+            "install_command": NLP_INSTALL_COMMAND,
             "run": _run_context(run),
             "open": [_theme_row(t) for t in rows if t.status != ThemeStatus.DISMISSED],
             "dismissed": [_theme_row(t) for t in rows if t.status == ThemeStatus.DISMISSED],
