@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from django.db.models import Max
 from django.utils import timezone
+from pyrage import x25519
 
 from reverie.accounts.models import LoginAttempt, UnlockLink
 from reverie.audit import trail
@@ -170,6 +172,14 @@ def prune_login_attempts(world: World) -> list[Expected]:
     ]
 
 
+def scheduled_backup(world: World) -> list[Expected]:
+    # REVERIE_BACKUP_DIR and a recipient are set for every case (see the test below).
+    return [
+        (Action.CREATE, "backups.backuprun", None, None),
+        (Action.DELETE, "backups.archive", None, None),  # the oldest archive kept is pruned
+    ]
+
+
 CASES: dict[str, Callable[[World], list[Expected]]] = {
     "care.escalate_alerts": escalate_alerts,
     "care.send_reminders": send_session_reminders,
@@ -187,6 +197,7 @@ CASES: dict[str, Callable[[World], list[Expected]]] = {
     "lifecycle.expire_exports": expire_exports,
     "lifecycle.retention_review": retention_review,
     "accounts.prune_login_attempts": prune_login_attempts,
+    "backups.scheduled": scheduled_backup,
 }
 
 
@@ -222,7 +233,15 @@ def test_a_bookkeeping_job_writes_no_audit_rows(name: str, world: World) -> None
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_a_jobs_writes_are_audited_as_the_system(name: str, world: World) -> None:
+def test_a_jobs_writes_are_audited_as_the_system(
+    name: str, world: World, settings, tmp_path: Path
+) -> None:
+    # Scheduled backups are on, with one archive too many already in the folder.
+    settings.BACKUP_DIR = str(tmp_path / "backups")
+    settings.BACKUP_RECIPIENTS = [str(x25519.Identity.generate().to_public())]
+    settings.BACKUP_KEEP = 1
+    Path(settings.BACKUP_DIR).mkdir()
+    (Path(settings.BACKUP_DIR) / "reverie-20000101T000000Z.rvbackup").write_bytes(b"old")
     expected = CASES[name](world)
     mark = AuditEntry.objects.aggregate(m=Max("seq"))["m"] or 0
 

@@ -6,6 +6,7 @@ from django.urls import include, path
 from reverie.accounts import admin_views, outbox_views
 from reverie.accounts import api as accounts_api
 from reverie.audit import views as audit_views
+from reverie.backups import views as backup_views
 from reverie.care import admin_views as care_admin_views
 from reverie.care import api as care_api
 from reverie.core import views as core_views
@@ -30,6 +31,7 @@ practice_patterns = (
         path("audit/export.csv", audit_views.export_csv, name="audit_csv"),
         path("outgoing-mail/", outbox_views.outgoing, name="outgoing"),
         path("outgoing-mail/<int:pk>/retry/", outbox_views.retry, name="retry_message"),
+        path("backups/", backup_views.backups, name="backups"),
         path("grants/", care_admin_views.grants, name="grants"),
         path("grants/<int:pk>/revoke/", care_admin_views.revoke, name="revoke_grant"),
     ],

@@ -81,6 +81,8 @@ def create(ctx: trail.Context, out_dir: Path, *, by: str) -> Made:
             sha256=archive.sha256_file(out),
             audit_seq=found["audit_head"]["seq"],
         )
+        # The row is a write; the archive is a read of every record there is.
+        trail.record(ctx, Action.CREATE, run, detail={"ok": True})
         trail.record(
             ctx,
             Action.EXPORT,
@@ -105,4 +107,18 @@ def prune(out_dir: Path, keep: int) -> list[Path]:
     gone = archives[:-keep] if keep > 0 else []
     for path in gone:
         path.unlink(missing_ok=True)
+    return gone
+
+
+def prune_recorded(ctx: trail.Context, out_dir: Path, keep: int) -> list[Path]:
+    """:func:`prune`, with the deleted archives named in the audit trail."""
+    gone = prune(out_dir, keep)
+    if gone:
+        with transaction.atomic():
+            trail.record(
+                ctx,
+                Action.DELETE,
+                object_type="backups.archive",
+                detail={"files": [p.name for p in gone], "kept": keep},
+            )
     return gone

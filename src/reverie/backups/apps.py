@@ -7,3 +7,6 @@ class BackupsConfig(AppConfig):
     name = "reverie.backups"
     label = "backups"
     verbose_name = "backups"
+
+    def ready(self) -> None:
+        from reverie.backups import jobs  # noqa: F401  (registers the daily backup)

@@ -1,0 +1,3 @@
+from reverie.core.nav import NavItem
+
+ITEMS = [NavItem("Backups", "practice:backups", ("admin",), order=92)]
