@@ -17,10 +17,16 @@ For each database (SQLite, then PostgreSQL) this script:
    the real tables, so the real audit chain is untouched), from one connection, with no
    HTTP, no Django and no scoring. That is the floor the API rate is printed beside.
 
-Targets (issue 3): at least 300 submissions per second and p95 under 100 ms, zero lost.
+Targets (issues 3 and 13): at 300 submissions/s offered, all answered with p95 under
+100 ms; a closed-loop ceiling of at least a quarter of ``GET /healthz`` on the same server;
+zero lost; the audit chain verifies.
 
 Run: ``.venv/bin/python bench/bench_fhir_submissions.py [--seconds 60] [--clients 50]
-[--rate 300] [--db sqlite,postgres] [--workers N --threads M] [--pg-socket DIR]``.
+[--rate 300] [--db sqlite,postgres] [--runs N] [--waits] [--workers N --threads M]
+[--pg-socket DIR]``. The acceptance run (issue 13) is ``--seconds 20 --runs 5``: every run
+prints pass or fail, and the last lines count the runs that met the target on each
+database. ``--waits`` samples PostgreSQL's ``pg_stat_activity`` during both loops and
+prints what the sessions spent their time on (running, a lock, the WAL flush, idle).
 Without ``--workers``/``--threads`` the server runs with its shipped defaults. Settings
 come from the environment, so ``REVERIE_SQLITE_SYNCHRONOUS=NORMAL .venv/bin/python
 bench/...`` compares SQLite's commit durability modes.
@@ -394,6 +400,69 @@ def load(
     }
 
 
+class WaitSampler:
+    """Samples what the benchmark database's sessions are doing, every ``interval`` s.
+
+    PostgreSQL reports, per session, whether it is running, waiting (and on what: a row
+    lock held by another transaction, the WAL flush at commit, ...), or idle waiting for
+    the application (between requests, or between statements of an open transaction).
+    Counting those states across thousands of samples shows where a submission's time
+    goes on the database side without instrumenting the application. The sampler's own
+    session is excluded; its query costs the server well under a millisecond.
+    """
+
+    def __init__(self, url: str, db_name: str, interval: float = 0.01) -> None:
+        self.url, self.db_name, self.interval = url, db_name, interval
+        self.counts: dict[str, int] = {}
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> WaitSampler:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self._stop.is_set():
+                rows = conn.execute(
+                    "SELECT state, wait_event_type, wait_event FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid() "
+                    "AND backend_type = 'client backend'",
+                    [self.db_name],
+                ).fetchall()
+                self.samples += 1
+                for state, kind, event in rows:
+                    if state == "active":
+                        label = f"waiting: {kind}:{event}" if kind else "running (CPU)"
+                    elif state == "idle in transaction":
+                        label = "idle in transaction (the application is working)"
+                    else:
+                        label = f"{state or 'unknown'} (waiting for the application)"
+                    self.counts[label] = self.counts.get(label, 0) + 1
+                self._stop.wait(self.interval)
+
+    def summary(self) -> list[tuple[str, float]]:
+        """Each state's share of all sampled sessions, largest first."""
+        total = sum(self.counts.values()) or 1
+        return sorted(((label, n / total) for label, n in self.counts.items()), key=lambda x: -x[1])
+
+
+def _pg_wait_sampler(env: dict[str, str]) -> WaitSampler | contextlib.nullcontext[None]:
+    url = env.get("REVERIE_DATABASE_URL")
+    if not url:
+        return contextlib.nullcontext()
+    return WaitSampler(PG_ADMIN_URL, url.rsplit("/", 1)[1].split("?")[0])
+
+
 def bench(
     db: str,
     seconds: float,
@@ -425,8 +494,12 @@ def bench(
             token, clients = setup["token"], setup["clients"]
             # Warm every worker (imports, connections, prepared statements) before timing.
             result["warm"] = load(port, token, clients, 3.0, None, "warm")
-            result["open"] = load(port, token, clients, seconds, rate, "open")
-            result["closed"] = load(port, token, clients, seconds, None, "closed")
+            with _pg_wait_sampler(env) as sampler:
+                result["open"] = load(port, token, clients, seconds, rate, "open")
+            result["open_waits"] = sampler.summary() if sampler else []
+            with _pg_wait_sampler(env) as sampler:
+                result["closed"] = load(port, token, clients, seconds, None, "closed")
+            result["closed_waits"] = sampler.summary() if sampler else []
             result["trivial"] = load(
                 port, token, clients, min(seconds, 10.0), None, "trivial", path="/healthz"
             )
@@ -455,12 +528,70 @@ def _line(label: str, r: dict[str, Any], verdict: str) -> str:
     )
 
 
+#: The issue-13 target: the ceiling must reach this share of ``GET /healthz`` on the same
+#: server, so the figure does not depend on how fast (or how loaded) the machine is.
+CEILING_SHARE = 0.25
+
+
+def verdict(r: dict[str, Any], rate: float) -> tuple[bool, list[str]]:
+    """Whether one run met the targets, and the reasons it did not."""
+    o, c, t = r["open"], r["closed"], r["trivial"]
+    share = c["rate"] / t["rate"] if t["rate"] else 0.0
+    failures = []
+    if o["rate"] < rate * 0.99:
+        failures.append(f"answered {o['rate']:.0f}/s of {rate:.0f}/s offered")
+    if not o["p95"] < 0.1:
+        failures.append(f"open-loop p95 {o['p95'] * 1000:.0f} ms >= 100 ms")
+    if share < CEILING_SHARE:
+        failures.append(f"ceiling {share:.2f} of /healthz < {CEILING_SHARE}")
+    if r["lost"]:
+        failures.append(f"{r['lost']} acknowledged submissions lost")
+    if not r["chain_ok"]:
+        failures.append("audit chain does not verify")
+    return not failures, failures
+
+
+def report(r: dict[str, Any], rate: float, waits: bool) -> bool:
+    o, c, t = r["open"], r["closed"], r["trivial"]
+    met, failures = verdict(r, rate)
+    share = c["rate"] / t["rate"] if t["rate"] else 0.0
+    print(f"\n{r['db']} (1-min load average before the run {r['load_before']:.2f})")
+    print(
+        f"  {'phase':<26} {'answered':>8} {'rate/s':>8} {'p50 ms':>7} {'p95 ms':>7} "
+        f"{'max ms':>8} {'errors':>6}"
+    )
+    print(_line(f"open loop, {rate:.0f}/s offered", o, "target: p95 < 100 ms"))
+    print(_line("closed loop (ceiling)", c, f"{share:.2f} of /healthz (target >= 0.25)"))
+    print(_line("trivial endpoint (floor)", t, "GET /healthz, same server"))
+    print(f"  raw inserts of the same rows: {r['raw_rate']:.0f}/s (one connection, no HTTP)")
+    print(
+        f"  acknowledged {r['acknowledged']}, stored {r['stored']}, lost {r['lost']}, "
+        f"audit 'create' rows {r['audit_creates']}, audit chain verifies: {r['chain_ok']}"
+    )
+    if waits:
+        for phase in ("open", "closed"):
+            shares = r.get(f"{phase}_waits") or []
+            if shares:
+                print(f"  PostgreSQL sessions during the {phase} loop (share of samples):")
+                for label, part in shares[:8]:
+                    print(f"    {part * 100:5.1f} %  {label}")
+    print(f"  target met: {'yes' if met else 'NO (' + '; '.join(failures) + ')'}")
+    sys.stdout.flush()
+    return met
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--rate", type=float, default=300.0, help="offered rate, open loop")
     parser.add_argument("--db", default="sqlite,postgres")
+    parser.add_argument("--runs", type=int, default=1, help="repeat each database N times")
+    parser.add_argument(
+        "--waits",
+        action="store_true",
+        help="print what PostgreSQL's sessions were doing during each loop (sampled)",
+    )
     parser.add_argument("--workers", type=int, help="override REVERIE_WEB_WORKERS")
     parser.add_argument("--threads", type=int, help="override REVERIE_WEB_THREADS")
     parser.add_argument(
@@ -483,26 +614,18 @@ def main() -> None:
         f"reverie serve with {shape}, {os.cpu_count()} CPU cores, "
         f"Python {sys.version.split()[0]}, SQLite synchronous={synchronous}"
     )
-    for db in [d.strip() for d in args.db.split(",") if d.strip()]:
-        r = bench(db, args.seconds, args.clients, args.rate, args.workers, args.threads)
-        o, c, t = r["open"], r["closed"], r["trivial"]
-        met = o["rate"] >= args.rate * 0.99 and o["p95"] < 0.1 and c["rate"] >= args.rate
-        met = met and r["lost"] == 0 and r["chain_ok"]
-        print(f"\n{db} (1-min load average before the run {r['load_before']:.2f})")
-        print(
-            f"  {'phase':<26} {'answered':>8} {'rate/s':>8} {'p50 ms':>7} {'p95 ms':>7} "
-            f"{'max ms':>8} {'errors':>6}"
-        )
-        print(_line(f"open loop, {args.rate:.0f}/s offered", o, "target: p95 < 100 ms"))
-        print(_line("closed loop (ceiling)", c, f"target: >= {args.rate:.0f}/s"))
-        print(_line("trivial endpoint (floor)", t, "GET /healthz, same server"))
-        print(f"  raw inserts of the same rows: {r['raw_rate']:.0f}/s (one connection, no HTTP)")
-        print(
-            f"  acknowledged {r['acknowledged']}, stored {r['stored']}, lost {r['lost']}, "
-            f"audit 'create' rows {r['audit_creates']}, audit chain verifies: {r['chain_ok']}"
-        )
-        print(f"  target met: {'yes' if met else 'NO'}")
-        sys.stdout.flush()
+    passed: dict[str, list[bool]] = {}
+    for run in range(1, args.runs + 1):
+        for db in [d.strip() for d in args.db.split(",") if d.strip()]:
+            if args.runs > 1:
+                print(f"\n--- run {run} of {args.runs}: {db}")
+            r = bench(db, args.seconds, args.clients, args.rate, args.workers, args.threads)
+            passed.setdefault(db, []).append(report(r, args.rate, args.waits))
+    if args.runs > 1:
+        print()
+        for db, results in passed.items():
+            marks = " ".join("pass" if ok else "FAIL" for ok in results)
+            print(f"{db}: {sum(results)} of {len(results)} runs met the target ({marks})")
 
 
 if __name__ == "__main__":
