@@ -385,3 +385,100 @@ def test_the_precomputed_mac_is_the_standard_librarys_hmac_sha256(key_length: in
     for size in (0, 1, 55, 64, 1000):
         message = rng.randbytes(size)
         assert mac.hexdigest(message) == hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+# --- concurrent appends --------------------------------------------------------------------
+# Every audited transaction appends to the one chain. These tests commit for real, from
+# several connections at once, and check that the chain stays one unbroken line.
+
+only_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="the late head lock is PostgreSQL's; SQLite's write lock serialises appends",
+)
+
+
+def _append_in_own_transaction(label: str, count: int, errors: list[BaseException]) -> None:
+    from django.db import connection as thread_connection
+    from django.db import transaction
+
+    try:
+        for n in range(count):
+            with transaction.atomic():
+                trail.record(trail.system(label), Action.VIEW, object_type="t", object_id=n)
+    except BaseException as error:  # reported by the test, not lost in the thread
+        errors.append(error)
+    finally:
+        thread_connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_appends_from_many_connections_form_one_unbroken_chain() -> None:
+    import threading
+
+    threads_, per_thread = 6, 15
+    errors: list[BaseException] = []
+    threads = [
+        threading.Thread(target=_append_in_own_transaction, args=(f"t{i}", per_thread, errors))
+        for i in range(threads_)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    seqs = list(AuditEntry.objects.order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(1, threads_ * per_thread + 1))
+    labels = AuditEntry.objects.values_list("actor_label", flat=True)
+    assert {label: list(labels).count(label) for label in set(labels)} == {
+        f"system:t{i}": per_thread for i in range(threads_)
+    }
+    head = AuditHead.objects.get(pk=1)
+    assert head.seq == threads_ * per_thread
+    assert trail.verify(use_checkpoints=False).ok
+
+
+@only_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_an_append_that_loses_the_race_is_signed_again_on_the_new_head(monkeypatch) -> None:
+    """Between reading the head and moving it, another connection appends and commits:
+    the first append must not overwrite the head or fork the chain, but chain after the
+    other entry."""
+    import threading
+
+    from django.db import transaction
+
+    real_digest = trail.entry_digest
+    raced: list[bool] = []
+    errors: list[BaseException] = []
+
+    def digest_with_a_rival(*args: object) -> str:
+        if not raced:
+            raced.append(True)
+            rival = threading.Thread(target=_append_in_own_transaction, args=("rival", 1, errors))
+            rival.start()
+            rival.join(timeout=30)
+            assert not rival.is_alive(), "the rival append was blocked by a lock"
+        return real_digest(*args)  # type: ignore[arg-type]
+
+    trail.record(trail.system("first"), Action.VIEW, object_type="t", object_id=0)
+    monkeypatch.setattr(trail, "entry_digest", digest_with_a_rival)
+    with transaction.atomic():
+        mine = trail.record(trail.system("mine"), Action.VIEW, object_type="t", object_id=1)
+    assert errors == []
+    rival = AuditEntry.objects.get(actor_label="system:rival")
+    assert (rival.seq, mine.seq) == (2, 3)
+    assert AuditEntry.objects.get(pk=mine.pk).prev_hash == rival.hash
+    assert AuditHead.objects.get(pk=1).seq == 3
+    assert trail.verify(use_checkpoints=False).ok
+
+
+@only_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_after_losing_every_race_an_append_locks_the_head_and_still_chains(monkeypatch) -> None:
+    monkeypatch.setattr(trail, "LATE_ATTEMPTS", 0)
+    entries = [
+        trail.record(trail.system("locked"), Action.VIEW, object_type="t", object_id=n)
+        for n in range(3)
+    ]
+    assert [e.seq for e in entries] == [1, 2, 3]
+    assert trail.verify(use_checkpoints=False).ok

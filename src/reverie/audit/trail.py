@@ -168,22 +168,26 @@ def record(
     Every clinical read and write calls this, so it is on the hottest path Reverie has
     (a FHIR submission spent a fifth of its time here when it went through the ORM's
     ``get_or_create`` and ``save``). It therefore speaks plain statements to the database:
-    lock and read the head, then insert the entry and move the head (one statement on
-    PostgreSQL, two on SQLite). Values are still prepared by the model's own fields, so
-    what is stored is exactly what ``save`` would store, and the append-only triggers
-    guard the table as before.
+    read the head, then insert the entry and move the head (one statement on PostgreSQL,
+    two on SQLite). Values are still prepared by the model's own fields, so what is stored
+    is exactly what ``save`` would store, and the append-only triggers guard the table as
+    before. On PostgreSQL the head is locked only by that last statement
+    (:func:`_append_late`), so the lock every audited transaction must take is held from
+    there to the commit, not while the application computes.
     """
     ring = keyring()
     entry = _entry(ctx, action, obj, object_type, object_id, client_id, detail, ring.signing_id)
     # No savepoint: the entry belongs to the caller's transaction, and if this fails the
     # whole change must roll back with it anyway.
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        # FOR UPDATE serialises appends across PostgreSQL connections; SQLite has no row
-        # locks and needs none, because Reverie's IMMEDIATE transactions hold its write lock.
-        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-        cursor.execute(_HEAD_SQL + lock)
+        cursor.execute(_HEAD_SQL)
         row = cursor.fetchone()
-        _append(cursor, entry, row, ring.signing_key)
+        if connection.vendor == "postgresql":
+            _append_late(cursor, entry, row, ring.signing_key)
+        else:
+            # SQLite has no row locks and needs none: Reverie's IMMEDIATE transactions
+            # hold its single write lock from their first statement.
+            _append(cursor, entry, row, ring.signing_key)
     return entry
 
 
@@ -208,18 +212,83 @@ def create(
         return obj
     insert_sql, fields = rowsql.insert_statement(type(obj))
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        # The head is read in a scalar subquery so that the row comes back even when a
-        # flushed database has no head yet (the INSERT runs either way).
+        # The head is read (not locked: see _append_late) in a scalar subquery so that
+        # the row comes back even when a flushed database has no head yet.
         cursor.execute(
-            f"WITH head AS ({_HEAD_SQL} FOR UPDATE), created AS ({insert_sql}) "  # noqa: S608
+            f"WITH head AS ({_HEAD_SQL}), created AS ({insert_sql}) "  # noqa: S608
             "SELECT created.*, (SELECT seq FROM head), (SELECT hash FROM head) FROM created",
             rowsql.insert_values(obj, fields),
         )
         pk, seq, digest = cursor.fetchone()
         rowsql.inserted(obj, pk)
         entry = _entry(ctx, Action.CREATE, obj, "", "", client_id, detail, ring.signing_id)
-        _append(cursor, entry, None if seq is None else (seq, digest), ring.signing_key)
+        _append_late(cursor, entry, None if seq is None else (seq, digest), ring.signing_key)
     return obj
+
+
+#: Attempts at appending after an unlocked read of the head before falling back to
+#: locking it first. Each failed attempt means another transaction appended in between.
+LATE_ATTEMPTS = 3
+
+
+def _append_late(cursor: Any, entry: AuditEntry, head: tuple[int, str] | None, key: Mac) -> None:
+    """Chain ``entry`` after ``head``, read without a lock, locking the head only in the
+    statement that moves it (PostgreSQL).
+
+    Every audited transaction must move the one head row, so whoever holds its lock holds
+    up every other writer until it commits. Locking it with ``SELECT … FOR UPDATE`` first
+    kept it locked while the application built and signed the entry, sent the next
+    statement and, on a busy machine, waited for a CPU; sampling ``pg_stat_activity``
+    during bench/bench_fhir_submissions.py showed the holder mostly "idle in transaction"
+    then, with the other writers queued behind it (bench/RESULTS.md, 2026-12-05).
+
+    Here the entry is signed against the head as read, and one statement moves the head
+    only if it is still that head (compare and swap) and inserts the entry only if the
+    head moved. Under READ COMMITTED, a writer that finds the head locked waits for the
+    holder's commit and then re-checks the condition against the committed row, which no
+    longer matches, so nothing is written and the entry is signed again on the new head.
+    A chain link can therefore never be skipped or duplicated; the unique ``seq`` stays
+    as a second guard. After ``LATE_ATTEMPTS`` lost races the head is locked first, so
+    an append always finishes.
+    """
+    for _ in range(LATE_ATTEMPTS):
+        if head is None:
+            break  # no head row yet: _append creates it under a lock
+        entry.seq = head[0] + 1
+        entry.prev_hash = head[1]
+        entry.hash = entry_digest(entry.chain_fields(), entry.prev_hash, key)
+        sql, fields = _late_insert_statement()
+        cursor.execute(
+            sql,
+            [entry.seq, entry.hash, head[0], head[1], *rowsql.insert_values(entry, fields)],
+        )
+        row = cursor.fetchone()
+        if row is not None:
+            rowsql.inserted(entry, row[0])
+            return
+        cursor.execute(_HEAD_SQL)
+        head = cursor.fetchone()
+    cursor.execute(_HEAD_SQL + " FOR UPDATE")
+    _append(cursor, entry, cursor.fetchone(), key)
+
+
+@functools.cache
+def _late_insert_statement() -> tuple[str, list[Any]]:
+    """``WITH moved AS (UPDATE head … WHERE it is still the head read) INSERT … SELECT
+    … FROM moved``: the entry is inserted only when the head moved. The values are cast
+    to their columns' types because, unlike in ``VALUES``, PostgreSQL cannot infer a
+    parameter's type from the target column in a ``SELECT`` list."""
+    _, fields = rowsql.insert_statement(AuditEntry)
+    meta = AuditEntry._meta
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(f.column) for f in fields)
+    casts = ", ".join(f"%s::{f.db_type(connection)}" for f in fields)
+    sql = (
+        f"WITH moved AS ({_MOVE_HEAD_SQL} AND seq = %s AND hash = %s RETURNING 1) "  # noqa: S608
+        f"INSERT INTO {quote(meta.db_table)} ({names}) "
+        f"SELECT {casts} FROM moved RETURNING {quote(meta.pk.column)}"
+    )
+    return sql, fields
 
 
 def _append(cursor: Any, entry: AuditEntry, head: tuple[int, str] | None, key: Mac) -> None:
