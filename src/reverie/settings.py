@@ -70,6 +70,15 @@ if AUDIT_SYSLOG and not (AUDIT_SYSLOG.startswith("/") or AUDIT_SYSLOG.rpartition
         f"REVERIE_AUDIT_SYSLOG must be a socket path (/dev/log) or host:port; got {AUDIT_SYSLOG!r}"
     )
 
+# --- backups (docs/operations.md, "Backup and restore") ---------------------------------------
+# Archives are encrypted to these age public keys (age1..., comma-separated). The matching
+# private key (the identity) is needed only to restore and never sits beside the database.
+BACKUP_RECIPIENTS = read_list("REVERIE_BACKUP_RECIPIENTS", [])
+BACKUP_IDENTITY_FILE = read_str("REVERIE_BACKUP_IDENTITY_FILE", "")
+# The worker writes a daily archive here when set, keeping the newest BACKUP_KEEP.
+BACKUP_DIR = read_str("REVERIE_BACKUP_DIR", "")
+BACKUP_KEEP = read_int("REVERIE_BACKUP_KEEP", 14, minimum=1, maximum=1000)
+
 ALLOWED_HOSTS = read_list("REVERIE_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = read_list("REVERIE_CSRF_TRUSTED_ORIGINS", [])
 HTTPS = read_bool("REVERIE_HTTPS", False)
@@ -145,6 +154,7 @@ INSTALLED_APPS = [
     "reverie.paperwork",
     "reverie.overview",
     "reverie.lifecycle",
+    "reverie.backups",
     "reverie.demo",
 ]
 

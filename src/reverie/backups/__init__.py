@@ -1,0 +1,1 @@
+"""Backup and restore of a Reverie installation (docs/operations.md, "Backup and restore")."""

@@ -1,0 +1,207 @@
+"""The backup archive: a tar of a manifest and its members, encrypted with age.
+
+No Django here: this module packs files that :mod:`reverie.backups.snapshot` produced and
+unpacks them again, checking each against the manifest. The layout of the decrypted tar:
+
+* ``manifest.json`` — first, so a reader learns what to expect before anything else;
+* the members it lists (``database.sqlite3`` or ``database.pgdump``), each with its
+  SHA-256 and size.
+
+Encryption is age (https://age-encryption.org/v1) through ``pyrage``, to X25519
+recipients. age authenticates every 64 KiB chunk (ChaCha20-Poly1305), so a flipped bit
+anywhere fails decryption; the manifest's hashes then tie each member to the manifest,
+so a member swapped inside a re-encrypted tar fails too. age does not say *who*
+encrypted: anyone holding a recipient (public) key can make an archive that decrypts,
+which is why the restore also checks row counts and the audit chain, and why the docs
+ask for the archives to be stored where only the backup process can write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tarfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyrage
+from pyrage import x25519
+
+FORMAT = "reverie-backup/1"
+MANIFEST = "manifest.json"
+#: Members a manifest may name: nothing else is ever extracted (no paths, no links).
+ALLOWED_MEMBERS = frozenset({"database.sqlite3", "database.pgdump"})
+SUFFIX = ".rvbackup"
+_CHUNK = 1 << 20
+
+
+class ArchiveError(Exception):
+    """The archive cannot be used; the message says why and is meant for the operator."""
+
+
+@dataclass(frozen=True)
+class Unpacked:
+    manifest: dict[str, Any]
+    folder: Path
+
+    def member(self, name: str) -> Path:
+        return self.folder / name
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(_CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def parse_recipients(keys: Iterable[str]) -> list[x25519.Recipient]:
+    """age public keys (``age1...``); a wrong one is a configuration error, said plainly."""
+    recipients = []
+    for key in keys:
+        try:
+            recipients.append(x25519.Recipient.from_str(key))
+        except Exception:  # pyrage raises its own RecipientError, not a ValueError
+            raise ArchiveError(
+                f"REVERIE_BACKUP_RECIPIENTS: {key[:12]}... is not an age public key (age1...)"
+            ) from None
+    if not recipients:
+        raise ArchiveError(
+            "no backup recipient: set REVERIE_BACKUP_RECIPIENTS to the age public key(s) of "
+            "the backup key (`age-keygen`; see docs/operations.md, Key custody)"
+        )
+    return recipients
+
+
+def read_identities(path: str) -> list[x25519.Identity]:
+    """The age identity file: ``AGE-SECRET-KEY-1...`` lines; comments and blanks skipped,
+    as age-keygen writes them."""
+    if not path:
+        raise ArchiveError(
+            "no backup identity: set REVERIE_BACKUP_IDENTITY_FILE to the age identity file "
+            "that holds the backup's private key"
+        )
+    try:
+        text = Path(path).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ArchiveError(f"cannot read the backup identity file {path}: {exc}") from None
+    identities = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            identities.append(x25519.Identity.from_str(line))
+        except Exception:
+            raise ArchiveError(f"{path} holds a line that is not an age identity") from None
+    if not identities:
+        raise ArchiveError(f"{path} holds no age identity (AGE-SECRET-KEY-1...)")
+    return identities
+
+
+def pack(
+    manifest: Mapping[str, Any], members: Mapping[str, Path], out: Path, recipients: list[Any]
+) -> Path:
+    """Hash ``members`` into the manifest, tar them behind it, and encrypt the tar to
+    ``out``. The tar is written next to the members (the caller's private folder) and
+    removed; ``out`` appears complete or not at all (written under a temporary name and
+    renamed)."""
+    listed = {}
+    for name, path in members.items():
+        if name not in ALLOWED_MEMBERS:
+            raise ValueError(f"unexpected member {name}")
+        listed[name] = {"sha256": sha256_file(path), "size": path.stat().st_size}
+    full = {**manifest, "format": FORMAT, "members": listed}
+    folder = next(iter(members.values())).parent
+    manifest_path = folder / MANIFEST
+    manifest_path.write_text(json.dumps(full, indent=1, sort_keys=True), encoding="utf-8")
+    tar_path = folder / "archive.tar"
+    with tarfile.open(tar_path, "w", format=tarfile.PAX_FORMAT) as tar:
+        tar.add(manifest_path, arcname=MANIFEST, recursive=False)
+        for name, path in members.items():
+            tar.add(path, arcname=name, recursive=False)
+    partial = out.with_name(out.name + ".partial")
+    try:
+        pyrage.encrypt_file(str(tar_path), str(partial), recipients)
+        with partial.open("rb") as handle:
+            os.fsync(handle.fileno())
+        partial.replace(out)
+    finally:
+        tar_path.unlink(missing_ok=True)
+        partial.unlink(missing_ok=True)
+    return out
+
+
+def unpack(archive: Path, identities: list[Any], folder: Path) -> Unpacked:
+    """Decrypt ``archive`` into ``folder`` (private, the caller's) and check every member
+    against the manifest. Raises :class:`ArchiveError` with the reason; whatever was
+    written to ``folder`` is then the caller's to remove."""
+    tar_path = folder / "archive.tar"
+    try:
+        pyrage.decrypt_file(str(archive), str(tar_path), identities)
+    except FileNotFoundError:
+        raise ArchiveError(f"{archive}: no such file") from None
+    except Exception as exc:  # pyrage reports a failed tag as OSError("decryption error")
+        raise ArchiveError(
+            f"{archive} cannot be decrypted ({exc}): it was changed or damaged after it was "
+            "written, or it was encrypted to another backup key"
+        ) from None
+    try:
+        return _check(tar_path, folder)
+    finally:
+        tar_path.unlink(missing_ok=True)
+
+
+def _check(tar_path: Path, folder: Path) -> Unpacked:
+    try:
+        with tarfile.open(tar_path, "r:") as tar:
+            return _check_members(tar, folder)
+    except tarfile.TarError as exc:
+        raise ArchiveError(f"the decrypted archive is not a readable tar file ({exc})") from None
+
+
+def _check_members(tar: tarfile.TarFile, folder: Path) -> Unpacked:
+    first = tar.next()
+    if first is None or first.name != MANIFEST or not first.isfile():
+        raise ArchiveError("the archive does not start with its manifest")
+    raw = tar.extractfile(first)
+    try:
+        manifest = json.loads(raw.read() if raw else b"")
+    except ValueError:
+        raise ArchiveError("the archive's manifest is not JSON") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ArchiveError(f"not a Reverie backup archive (expected format {FORMAT})")
+    expected: dict[str, Any] = manifest.get("members") or {}
+    if not expected or not set(expected) <= ALLOWED_MEMBERS:
+        raise ArchiveError("the manifest lists no database, or members it may not have")
+    seen: set[str] = set()
+    for info in tar:  # iteration starts again from the first member
+        if info.offset == first.offset:
+            continue
+        if info.name not in expected or info.name in seen or not info.isfile():
+            raise ArchiveError(f"the archive holds {info.name!r}, which its manifest lacks")
+        seen.add(info.name)
+        _extract(tar, info, folder / info.name, expected[info.name])
+    missing = set(expected) - seen
+    if missing:
+        raise ArchiveError(f"the archive lacks {', '.join(sorted(missing))}")
+    return Unpacked(manifest, folder)
+
+
+def _extract(tar: tarfile.TarFile, info: tarfile.TarInfo, dest: Path, want: Any) -> None:
+    source = tar.extractfile(info)
+    if source is None:
+        raise ArchiveError(f"{info.name} cannot be read from the archive")
+    digest = hashlib.sha256()
+    with dest.open("wb") as out:
+        while block := source.read(_CHUNK):
+            digest.update(block)
+            out.write(block)
+    if digest.hexdigest() != want.get("sha256") or info.size != want.get("size"):
+        raise ArchiveError(
+            f"{info.name} does not match the SHA-256 in the manifest: the archive was altered"
+        )

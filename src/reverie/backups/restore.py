@@ -1,0 +1,351 @@
+"""Restoring an archive into an empty database, and proving the restore complete.
+
+Order matters, so that a bad archive writes nothing: decrypt, check every member against
+the manifest's SHA-256, check the target is empty, check the snapshot's own row counts
+(SQLite) against the manifest — and only then write. After writing: migrate forward if
+the archive is older than this Reverie, compare row counts with the manifest, check the
+audit head is the one the manifest recorded, and verify the audit chain.
+
+Three ways in:
+
+* SQLite archive into SQLite: the online backup API copies the snapshot's pages over the
+  (empty) target.
+* PostgreSQL archive into PostgreSQL: ``pg_restore`` of the custom-format dump, in one
+  transaction.
+* SQLite archive into PostgreSQL (moving a practice to PostgreSQL): the target is migrated
+  and every model's rows are copied across through Django's field conversions, in one
+  transaction. The archive must be of this Reverie's migration state; an older one is first
+  restored into SQLite (which migrates it) and backed up again.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.color import no_style
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.db.migrations.loader import MigrationLoader
+from django.db.utils import load_backend
+
+from reverie.audit import trail
+from reverie.audit.models import Action, AuditHead
+from reverie.backups import archive, snapshot
+from reverie.backups.archive import ArchiveError
+from reverie.lib.hashchain import CP
+
+#: Rows that ``migrate`` itself writes (or the worker's bookkeeping): a database with only
+#: these counts as empty.
+BOOKKEEPING = frozenset(
+    {
+        "django_migrations",
+        "django_content_type",
+        "auth_permission",
+        "django_session",
+        "core_periodicjob",
+        "measures_instrument",
+        "sqlite_sequence",
+    }
+)
+_SOURCE = "reverie_backup_source"
+
+
+@dataclass
+class Restored:
+    manifest: dict[str, Any]
+    method: str
+    migrated: bool
+    audit_checked: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def restore(path: Path, *, by: str, say: Callable[[str], None] = lambda _: None) -> Restored:
+    identities = archive.read_identities(settings.BACKUP_IDENTITY_FILE)
+    with tempfile.TemporaryDirectory(dir=settings.DATA_DIR, prefix=".restore-") as tmp:
+        unpacked = archive.unpack(path, identities, Path(tmp))
+        manifest = unpacked.manifest
+        say(
+            f"archive of {manifest.get('created_at')} ({manifest.get('engine')}, Reverie "
+            f"{manifest.get('reverie_version')}): every member matches its SHA-256"
+        )
+        refuse_unless_empty()
+        engine = manifest.get("engine")
+        if engine == "sqlite":
+            member = unpacked.member(snapshot.SQLITE_MEMBER)
+            _same_counts(snapshot.sqlite_facts(member)["tables"], manifest, "the snapshot")
+            if connection.vendor == "sqlite":
+                result = _sqlite_into_sqlite(member, manifest)
+            else:
+                result = _sqlite_into_other(member, manifest)
+        elif engine == "postgresql":
+            if connection.vendor != "postgresql":
+                raise ArchiveError(
+                    "this is a PostgreSQL archive; it restores into PostgreSQL only "
+                    "(set REVERIE_DATABASE_URL to an empty PostgreSQL database)"
+                )
+            result = _postgresql(unpacked.member(snapshot.PG_MEMBER), manifest)
+        else:
+            raise ArchiveError(f"the archive names an unknown database engine {engine!r}")
+    _check_audit(result, say)
+    with transaction.atomic():
+        trail.record(
+            trail.system(by),
+            Action.IMPORT,
+            None,
+            object_type="backups.archive",
+            object_id=path.name[:64],
+            detail={"created_at": manifest.get("created_at"), "method": result.method},
+        )
+    return result
+
+
+def refuse_unless_empty() -> None:
+    """Raise unless the target holds nothing but what ``migrate`` writes."""
+    found = []
+    head_table = AuditHead._meta.db_table
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names(cursor):
+            if table in BOOKKEEPING:
+                continue
+            quoted = connection.ops.quote_name(table)
+            if table == head_table:
+                cursor.execute(f"SELECT 1 FROM {quoted} WHERE seq <> 0")  # noqa: S608
+            else:
+                cursor.execute(f"SELECT 1 FROM {quoted} LIMIT 1")  # noqa: S608
+            if cursor.fetchone():
+                found.append(table)
+    if found:
+        shown = ", ".join(sorted(found)[:5]) + (" ..." if len(found) > 5 else "")
+        raise ArchiveError(
+            f"the database is not empty ({len(found)} tables hold data: {shown}); "
+            "restore only into an empty database — create a new one (or move the SQLite "
+            "file aside) and point Reverie at it. Nothing was changed."
+        )
+
+
+def _same_counts(counts: dict[str, int], manifest: dict[str, Any], where: str) -> None:
+    expected: dict[str, int] = manifest.get("tables") or {}
+    wrong = [
+        f"{t}: {counts.get(t)} rows, manifest says {n}"
+        for t, n in sorted(expected.items())
+        if counts.get(t) != n
+    ]
+    if wrong:
+        raise ArchiveError(f"row counts in {where} differ from the manifest: " + "; ".join(wrong))
+
+
+def _migrate() -> bool:
+    """Apply migrations newer than the restored database; True if any were."""
+    loader = MigrationLoader(connection, ignore_no_migrations=True)
+    pending = set(loader.disk_migrations) - set(loader.applied_migrations)
+    if pending:
+        call_command("migrate", interactive=False, verbosity=0)
+    return bool(pending)
+
+
+def _live_counts(tables: list[str]) -> dict[str, int]:
+    with connection.cursor() as cursor:
+        present = set(connection.introspection.table_names(cursor))
+        counts = {}
+        for table in tables:
+            if table in present:
+                quoted = connection.ops.quote_name(table)
+                cursor.execute(f"SELECT COUNT(*) FROM {quoted}")  # noqa: S608
+                counts[table] = int(cursor.fetchone()[0])
+    return counts
+
+
+def _sqlite_into_sqlite(member: Path, manifest: dict[str, Any]) -> Restored:
+    target = str(connection.settings_dict["NAME"])
+    connection.close()
+    source = sqlite3.connect(member)
+    try:
+        dest = sqlite3.connect(target, timeout=20)
+        try:
+            source.backup(dest)
+        finally:
+            dest.close()
+    finally:
+        source.close()
+    _same_counts(_live_counts(list(manifest["tables"])), manifest, "the restored database")
+    return Restored(manifest, "sqlite backup API", _migrate())
+
+
+def _postgresql(member: Path, manifest: dict[str, Any]) -> Restored:
+    db = snapshot.pg_settings()
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version_num")
+        major = int(cursor.fetchone()[0]) // 10000
+    pg_restore = snapshot.pg_tool("pg_restore", major)
+    # Only tables that migrate made and left empty are here (refuse_unless_empty); they
+    # go first so that the dump's own definitions can be created without clashing.
+    with transaction.atomic(), connection.cursor() as cursor:
+        for table in connection.introspection.table_names(cursor):
+            cursor.execute(f"DROP TABLE IF EXISTS {connection.ops.quote_name(table)} CASCADE")
+    connection.close()
+    done = subprocess.run(  # noqa: S603
+        [
+            pg_restore,
+            "--no-owner",
+            "--no-privileges",
+            "--clean",
+            "--if-exists",
+            "--single-transaction",
+            "--exit-on-error",
+            f"--dbname={db['NAME']}",
+            str(member),
+        ],
+        env=snapshot.pg_environment(db),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise ArchiveError(f"pg_restore failed: {done.stderr.strip()}")
+    _same_counts(_live_counts(list(manifest["tables"])), manifest, "the restored database")
+    return Restored(manifest, "pg_restore", _migrate())
+
+
+# --- SQLite archive into another engine -----------------------------------------------
+
+
+def _copied_models() -> list[type[models.Model]]:
+    return [
+        m
+        for m in apps.get_models(include_auto_created=True)
+        if m._meta.managed and not m._meta.proxy and not m._meta.swapped
+    ]
+
+
+def _sqlite_into_other(member: Path, manifest: dict[str, Any]) -> Restored:
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    have = {(app, name) for app, names in manifest["migrations"].items() for name in names}
+    missing = sorted(set(loader.disk_migrations) - have)
+    if missing:
+        raise ArchiveError(
+            f"the archive is older than this Reverie ({len(missing)} migrations behind, "
+            f"e.g. {missing[0][0]}.{missing[0][1]}); moving engines needs an archive of the "
+            "current version: restore it into SQLite first (that migrates it), back up "
+            "again, and restore that archive here. Nothing was changed."
+        )
+    call_command("migrate", interactive=False, verbosity=0)
+    # A connection made for this copy only, not added to the configured databases: the
+    # snapshot must never become a place the rest of Reverie could write to.
+    source_settings = connections.configure_settings(
+        {
+            DEFAULT_DB_ALIAS: connections.settings[DEFAULT_DB_ALIAS],
+            _SOURCE: {"ENGINE": "django.db.backends.sqlite3", "NAME": str(member)},
+        }
+    )[_SOURCE]
+    connections[_SOURCE] = load_backend(source_settings["ENGINE"]).DatabaseWrapper(
+        source_settings, _SOURCE
+    )
+    try:
+        chosen = _copied_models()
+        with transaction.atomic():
+            _copy_rows(chosen)
+    finally:
+        connections[_SOURCE].close()
+        del connections[_SOURCE]
+    _same_counts(_live_counts(list(manifest["tables"])), _copied_only(manifest), "the copy")
+    return Restored(manifest, "copy of every table from the SQLite snapshot", False)
+
+
+def _copied_only(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's counts for the tables the copy carries (every model's table; the
+    migration records and SQLite's own bookkeeping are the target's)."""
+    tables = {m._meta.db_table for m in _copied_models()}
+    counts = {t: n for t, n in manifest["tables"].items() if t in tables}
+    return {**manifest, "tables": counts}
+
+
+def _copy_rows(chosen: list[type[models.Model]], batch: int = 2000) -> None:
+    """Replace the target's rows with the source's, model by model. Values pass through
+    each field's conversions both ways (SQLite's text datetimes and 0/1 booleans become
+    PostgreSQL's types); constraints are checked at commit, so order does not matter."""
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+            tables = ", ".join(quote(m._meta.db_table) for m in chosen)
+            # TRUNCATE passes the audit trail's append-only row triggers by design: the
+            # target was just migrated and holds only migrate's own rows (checked above).
+            cursor.execute(f"TRUNCATE {tables} CASCADE")
+        else:
+            for model in chosen:
+                cursor.execute(f"DELETE FROM {quote(model._meta.db_table)}")  # noqa: S608
+        for model in chosen:
+            fields = [f for f in model._meta.concrete_fields]
+            columns = ", ".join(quote(f.column) for f in fields)
+            marks = ", ".join(["%s"] * len(fields))
+            sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
+            rows = (
+                model._base_manager.using(_SOURCE)
+                .order_by()
+                .values_list(*[f.attname for f in fields])
+                .iterator(chunk_size=batch)
+            )
+            pending: list[list[Any]] = []
+            for row in rows:
+                pending.append(
+                    [
+                        f.get_db_prep_save(v, connection=connection)
+                        for f, v in zip(fields, row, strict=True)
+                    ]
+                )
+                if len(pending) >= batch:
+                    cursor.executemany(sql, pending)
+                    pending = []
+            if pending:
+                cursor.executemany(sql, pending)
+        for statement in connection.ops.sequence_reset_sql(no_style(), chosen):
+            cursor.execute(statement)
+
+
+# --- after writing --------------------------------------------------------------------
+
+
+def _check_audit(result: Restored, say: Callable[[str], None]) -> None:
+    """The restored trail must be intact and end where the manifest says. Checkpoints
+    taken after the backup are expected to lie beyond it; those are reported with the
+    command that accepts the rewind, anything else fails."""
+    head = result.manifest.get("audit_head") or {}
+    row = AuditHead.objects.filter(pk=1).first()
+    if row is None or (row.seq, row.hash) != (head.get("seq"), head.get("hash")):
+        raise ArchiveError(
+            f"the restored audit trail ends at #{row.seq if row else 0}, but the manifest "
+            f"recorded #{head.get('seq')}: the archive is inconsistent"
+        )
+    chain = trail.verify(use_checkpoints=False)
+    trail.remember_verification(chain, "reverie restore")
+    if not chain.ok:
+        shown = "; ".join(str(p) for p in chain.problems[:5])
+        raise ArchiveError(f"the restored audit trail does not verify: {shown}")
+    result.audit_checked = chain.checked
+    say(f"audit trail: {chain.checked} entries verified, ending at #{chain.head_seq}")
+    against = trail.verify(use_checkpoints=True)
+    rewound = [p for p in against.problems if p.about == CP and p.seq > against.head_seq]
+    other = [p for p in against.problems if p not in rewound]
+    if other:
+        shown = "; ".join(str(p) for p in other[:5])
+        raise ArchiveError(
+            f"the restored audit trail disagrees with the checkpoint file: {shown}. This "
+            "archive is not a past state of this installation's trail; see "
+            "docs/operations.md, 'When verification fails'."
+        )
+    if rewound:
+        result.notes.append(
+            f"the checkpoint file records the trail up to #{max(p.seq for p in rewound)}, "
+            f"beyond this backup's #{against.head_seq} (expected after a restore). Once you "
+            "have confirmed the restore was intended, run: reverie audit checkpoint "
+            '--accept-rewind "restored the backup of '
+            f'{result.manifest.get("created_at")}: <why>"'
+        )

@@ -1,0 +1,298 @@
+"""Backup and restore, end to end, on the database the suite runs on (SQLite or
+PostgreSQL): the seeded demo practice is backed up, the database emptied, the archive
+restored, and every client's export and every table compared with before. On
+PostgreSQL, a SQLite archive is also restored into PostgreSQL (moving engines)."""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import pyrage
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
+from pyrage import x25519
+
+from reverie.audit import protection, trail
+from reverie.audit.models import Action, AuditEntry, AuditHead
+from reverie.backups import actions, archive
+from reverie.backups.archive import ArchiveError
+from reverie.backups.models import BackupRun
+from reverie.backups.restore import restore
+from reverie.demo import seed
+from reverie.demo.model import generate_practice
+from reverie.demo.seed import ensure_demo
+from reverie.testing import World
+
+TODAY = datetime.date(2026, 11, 22)
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+
+_spec = importlib.util.spec_from_file_location("backup_fingerprint", HERE / "fingerprint.py")
+assert _spec and _spec.loader
+_fingerprint = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_fingerprint)
+fingerprint = _fingerprint.fingerprint
+
+
+def _seed_small_demo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo practice with every kind of record, at a fifth of its size: the
+    comparison reads every client's whole export twice."""
+    monkeypatch.setattr(
+        seed, "generate_practice", functools.partial(generate_practice, n_clients=12)
+    )
+    ensure_demo(TODAY)
+
+
+def _backup(tmp_path: Path) -> Path:
+    made = actions.create(trail.system("test"), tmp_path / "out", by="test")
+    return Path(made.run.path)
+
+
+def _empty_the_database() -> None:
+    """What a fresh database looks like to restore: migrated, nothing in it. The audit
+    triggers are lifted for the flush only, as the suite's own teardown does."""
+    with connection.cursor() as cursor:
+        protection.remove(cursor, connection.vendor)
+    call_command("flush", interactive=False, verbosity=0)
+    with connection.cursor() as cursor:
+        protection.install(cursor, connection.vendor)
+
+
+def _row_total() -> int:
+    with connection.cursor() as cursor:
+        total = 0
+        for table in connection.introspection.table_names(cursor):
+            cursor.execute(f"SELECT COUNT(*) FROM {connection.ops.quote_name(table)}")  # noqa: S608
+            total += cursor.fetchone()[0]
+    return total
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_restored_backup_gives_back_every_client_and_every_row(
+    backup_key: x25519.Identity, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _seed_small_demo(monkeypatch)
+    before = fingerprint()
+    assert len(before["clients"]) >= 12
+    archive_path = _backup(tmp_path)
+    head = AuditHead.objects.get(pk=1)
+
+    # Into a database that still holds the practice: refused, and nothing changes.
+    rows = _row_total()
+    with pytest.raises(ArchiveError, match="the database is not empty"):
+        restore(archive_path, by="test")
+    assert _row_total() == rows
+
+    _empty_the_database()
+    done = restore(archive_path, by="test")
+
+    assert fingerprint() == before
+    assert done.manifest["engine"] == connection.vendor
+    # The restored trail is the backup's (the backup's own export entry came after the
+    # snapshot), plus the restore's entry, and it verifies.
+    restored_head = AuditHead.objects.get(pk=1)
+    assert restored_head.seq == head.seq  # snapshot head + the restore's own entry
+    last = AuditEntry.objects.get(seq=restored_head.seq)
+    assert (last.action, last.actor_label) == (Action.IMPORT, "system:test")
+    assert trail.verify(use_checkpoints=False).ok
+    assert done.audit_checked == head.seq - 1
+
+
+def test_the_manifest_records_counts_migrations_audit_head_and_hashes(
+    world: World, backup_key: x25519.Identity, tmp_path: Path
+) -> None:
+    # A backup works from its own connection, so it sees what is committed: here the
+    # migrated database without the test's uncommitted world.
+    archive_path = _backup(tmp_path)
+    unpacked = archive.unpack(archive_path, [backup_key], _folder(tmp_path))
+    manifest = unpacked.manifest
+    assert manifest["format"] == archive.FORMAT
+    assert manifest["engine"] == connection.vendor
+    assert "0001_backup_runs" in manifest["migrations"]["backups"]
+    assert manifest["tables"]["accounts_practice"] == 0
+    assert manifest["tables"]["django_migrations"] > 30
+    assert manifest["audit_head"]["seq"] == 0
+    (name,) = manifest["members"]
+    member = unpacked.member(name)
+    assert manifest["members"][name]["sha256"] == archive.sha256_file(member)
+    # Recorded as an export by the system, with the archive named.
+    run = BackupRun.objects.get(ok=True)
+    assert run.path == str(archive_path)
+    assert run.sha256 == archive.sha256_file(archive_path)
+    entry = AuditEntry.objects.get(action=Action.EXPORT, object_type="backups.backuprun")
+    assert entry.actor_label == "system:test"
+    assert entry.detail["file"] == archive_path.name
+
+
+def _folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "unpacked"
+    folder.mkdir()
+    return folder
+
+
+def test_an_archive_with_a_flipped_bit_is_refused_and_writes_nothing(
+    world: World, backup_key: x25519.Identity, tmp_path: Path
+) -> None:
+    archive_path = _backup(tmp_path)
+    data = bytearray(archive_path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    archive_path.write_bytes(bytes(data))
+    rows = _row_total()
+    with pytest.raises(ArchiveError, match=r"cannot be decrypted.*changed or damaged"):
+        restore(archive_path, by="test")
+    assert _row_total() == rows
+    assert list(Path(settings.DATA_DIR).glob(".restore-*")) == []
+
+
+def test_an_archive_with_a_swapped_member_is_refused_and_writes_nothing(
+    world: World, backup_key: x25519.Identity, tmp_path: Path
+) -> None:
+    # Someone with the public key re-encrypts the tar with an altered database but the
+    # original manifest: age accepts it, the manifest's hash does not.
+    archive_path = _backup(tmp_path)
+    plain = tmp_path / "plain.tar"
+    pyrage.decrypt_file(str(archive_path), str(plain), [backup_key])
+    unpacked = tmp_path / "x"
+    with tarfile.open(plain) as tar:
+        tar.extractall(unpacked, filter="data")
+    (name,) = [p.name for p in unpacked.iterdir() if p.name != archive.MANIFEST]
+    with (unpacked / name).open("ab") as handle:
+        handle.write(b"\0" * 4096)
+    forged = tmp_path / "forged.tar"
+    with tarfile.open(forged, "w") as tar:
+        tar.add(unpacked / archive.MANIFEST, arcname=archive.MANIFEST)
+        tar.add(unpacked / name, arcname=name)
+    pyrage.encrypt_file(str(forged), str(archive_path), [backup_key.to_public()])
+    rows = _row_total()
+    with pytest.raises(ArchiveError, match="does not match the SHA-256 in the manifest"):
+        restore(archive_path, by="test")
+    assert _row_total() == rows
+
+
+def test_an_archive_for_another_key_is_refused(
+    world: World, backup_key: x25519.Identity, tmp_path: Path, settings
+) -> None:
+    archive_path = _backup(tmp_path)
+    other = tmp_path / "other-identity.txt"
+    other.write_text(f"{x25519.Identity.generate()}\n")
+    settings.BACKUP_IDENTITY_FILE = str(other)
+    with pytest.raises(ArchiveError, match="encrypted to another backup key"):
+        restore(archive_path, by="test")
+
+
+def test_a_non_empty_database_is_refused_with_a_clear_message(
+    world: World, backup_key: x25519.Identity, tmp_path: Path
+) -> None:
+    archive_path = _backup(tmp_path)
+    rows = _row_total()
+    with pytest.raises(ArchiveError) as caught:
+        restore(archive_path, by="test")
+    message = str(caught.value)
+    assert "the database is not empty" in message
+    assert "accounts_practice" in message
+    assert "Nothing was changed" in message
+    assert _row_total() == rows
+
+
+def test_without_recipients_no_backup_is_written_and_the_failure_is_recorded(
+    world: World, backup_key: x25519.Identity, tmp_path: Path, settings
+) -> None:
+    settings.BACKUP_RECIPIENTS = []
+    with pytest.raises(ArchiveError, match="REVERIE_BACKUP_RECIPIENTS"):
+        _backup(tmp_path)
+    assert not (tmp_path / "out").exists()
+    failed = BackupRun.objects.get()
+    assert not failed.ok
+    assert "REVERIE_BACKUP_RECIPIENTS" in failed.error
+
+
+def test_the_commands_back_up_and_refuse_a_non_empty_restore(
+    world: World, backup_key: x25519.Identity, tmp_path: Path, capsys
+) -> None:
+    call_command("backup", "--output", str(tmp_path / "cmd"))
+    (written,) = (tmp_path / "cmd").iterdir()
+    assert written.name.endswith(archive.SUFFIX)
+    assert f"Backup written: {written}" in capsys.readouterr().out
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="restore failed: the database is not empty"):
+        call_command("restore", str(written))
+
+
+def test_pruning_keeps_the_newest_archives_and_nothing_else(tmp_path: Path) -> None:
+    names = [
+        actions.file_name(datetime.datetime(2027, 3, d, tzinfo=datetime.UTC)) for d in (1, 2, 3)
+    ]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "notes.txt").write_text("kept")
+    gone = actions.prune(tmp_path, keep=2)
+    assert [p.name for p in gone] == [names[0]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*names[1:], "notes.txt"])
+
+
+# --- moving from SQLite to PostgreSQL ---------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    not os.environ.get("REVERIE_DATABASE_URL"), reason="moves a SQLite archive into PostgreSQL"
+)
+def test_a_sqlite_archive_restores_into_postgresql_with_every_row(
+    backup_key: x25519.Identity, tmp_path: Path
+) -> None:
+    """A separate process seeds the demo into a SQLite database, fingerprints it and
+    backs it up; this process restores that archive into the (PostgreSQL) test database
+    and compares."""
+    sqlite_dir = tmp_path / "sqlite"
+    sqlite_dir.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "REVERIE_DATABASE_URL"}
+    env.update(
+        REVERIE_DATA_DIR=str(sqlite_dir),
+        REVERIE_AUDIT_KEYS=",".join(settings.AUDIT_KEYS),
+        REVERIE_ENCRYPTION_KEYS=",".join(settings.ENCRYPTION_KEYS),
+        REVERIE_BACKUP_RECIPIENTS=",".join(settings.BACKUP_RECIPIENTS),
+        REVERIE_AUDIT_CHECKPOINT_DIR=str(sqlite_dir / "checkpoints"),
+        DJANGO_SETTINGS_MODULE="reverie.settings",
+        PYTHONPATH=str(ROOT / "src"),
+    )
+    seed = (
+        "import datetime, django; django.setup(); "
+        "from django.core.management import call_command; "
+        "call_command('migrate', verbosity=0); "
+        "import functools; from reverie.demo import seed, model; "
+        "seed.generate_practice = functools.partial(model.generate_practice, n_clients=12); "
+        f"seed.ensure_demo(datetime.date({TODAY.year}, {TODAY.month}, {TODAY.day}))"
+    )
+    _run([sys.executable, "-c", seed], env)
+    _run([sys.executable, str(HERE / "fingerprint.py"), str(tmp_path / "before.json")], env)
+    _run([sys.executable, "-m", "reverie", "backup", "--output", str(tmp_path / "out")], env)
+    (archive_path,) = (tmp_path / "out").iterdir()
+    before: dict[str, Any] = json.loads((tmp_path / "before.json").read_text())
+
+    done = restore(archive_path, by="test")
+
+    assert done.manifest["engine"] == "sqlite"
+    assert done.method.startswith("copy")
+    after = json.loads(json.dumps(fingerprint(), sort_keys=True, default=str))
+    assert after["clients"] == before["clients"]
+    assert after["tables"] == before["tables"]
+    assert trail.verify(use_checkpoints=False).ok
+
+
+def _run(command: list[str], env: dict[str, str]) -> None:
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603
+    assert done.returncode == 0, done.stderr[-3000:]
