@@ -1,9 +1,10 @@
 """What a restore must give back, as one comparable value; also run as a script.
 
 For every client: the FHIR ``Patient/$everything`` resources (decrypted note text
-included). For every model's table: the row count and a SHA-256 over all its rows in key
-order, values as the ORM reads them (so a SQLite archive restored into PostgreSQL must give
-the same values, not merely the same bytes). The audit tables are left out: a restore adds
+included). For every uploaded document: its file's SHA-256. For every model's table: the
+row count and a SHA-256 over all its rows in key order, values as the ORM reads them (so
+a SQLite archive restored into PostgreSQL must give the same values, not merely the same
+bytes). The audit tables are left out: a restore adds
 its own entry, and the backup's entry is written after its snapshot.
 
 As a script (``python fingerprint.py OUT.json``, with Django configured by the caller's
@@ -51,7 +52,14 @@ def fingerprint() -> dict[str, Any]:
             )
             count += 1
         tables[table] = [count, digest.hexdigest()]
-    return {"clients": clients, "tables": tables}
+    from reverie.paperwork import storage
+    from reverie.paperwork.models import Document
+
+    documents = {
+        d.stored_name: hashlib.sha256(storage.read(d.stored_name)).hexdigest()
+        for d in Document.objects.order_by("pk")
+    }
+    return {"clients": clients, "tables": tables, "documents": documents}
 
 
 def _plain(value: Any) -> Any:

@@ -32,6 +32,7 @@ from reverie.backups.restore import restore
 from reverie.demo import seed
 from reverie.demo.model import generate_practice
 from reverie.demo.seed import ensure_demo
+from reverie.paperwork import storage
 from reverie.testing import World
 
 TODAY = datetime.date(2026, 11, 22)
@@ -96,9 +97,12 @@ def test_a_restored_backup_gives_back_every_client_and_every_row(
     assert _row_total() == rows
 
     _empty_the_database()
+    # A new data folder, as on a new machine: without the documents.
+    storage.root().rename(tmp_path / "documents-before")
     done = restore(archive_path, by="test")
 
     assert fingerprint() == before
+    assert done.documents == len(before["documents"]) > 0
     assert done.manifest["engine"] == connection.vendor
     # The restored trail is the backup's (the backup's own export entry came after the
     # snapshot), plus the restore's entry, and it verifies.
@@ -290,6 +294,7 @@ def test_a_sqlite_archive_restores_into_postgresql_with_every_row(
     after = json.loads(json.dumps(fingerprint(), sort_keys=True, default=str))
     assert after["clients"] == before["clients"]
     assert after["tables"] == before["tables"]
+    assert after["documents"] == before["documents"]
     assert trail.verify(use_checkpoints=False).ok
 
 

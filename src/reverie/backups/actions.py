@@ -22,6 +22,7 @@ from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.backups import archive, snapshot
 from reverie.backups.models import BackupRun
+from reverie.paperwork import storage
 
 
 def reverie_version() -> str:
@@ -58,12 +59,14 @@ def create(ctx: trail.Context, out_dir: Path, *, by: str) -> Made:
         # the plaintext database, never in the (possibly remote) backup folder.
         with tempfile.TemporaryDirectory(dir=settings.DATA_DIR, prefix=".backup-") as tmp:
             members, found = snapshot.take(Path(tmp))
+            for stored_name in found.pop("documents"):
+                members[f"documents/{stored_name}"] = storage.root() / stored_name
             manifest = {
                 "created_at": started.astimezone(datetime.UTC).isoformat(timespec="seconds"),
                 "reverie_version": reverie_version(),
                 **found,
             }
-            archive.pack(manifest, members, out, recipients)
+            archive.pack(manifest, members, Path(tmp), out, recipients)
     except (archive.ArchiveError, OSError) as exc:
         _failed(ctx, started, by, str(exc))
         raise archive.ArchiveError(str(exc)) from exc

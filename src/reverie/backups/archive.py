@@ -4,8 +4,9 @@ No Django here: this module packs files that :mod:`reverie.backups.snapshot` pro
 unpacks them again, checking each against the manifest. The layout of the decrypted tar:
 
 * ``manifest.json`` — first, so a reader learns what to expect before anything else;
-* the members it lists (``database.sqlite3`` or ``database.pgdump``), each with its
-  SHA-256 and size.
+* the members it lists (``database.sqlite3`` or ``database.pgdump``, and every uploaded
+  document the snapshot refers to, as ``documents/<practice>/<client>/<name>.bin``), each
+  with its SHA-256 and size.
 
 Encryption is age (https://age-encryption.org/v1) through ``pyrage``, to X25519
 recipients. age authenticates every 64 KiB chunk (ChaCha20-Poly1305), so a flipped bit
@@ -21,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tarfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -32,8 +34,9 @@ from pyrage import x25519
 
 FORMAT = "reverie-backup/1"
 MANIFEST = "manifest.json"
-#: Members a manifest may name: nothing else is ever extracted (no paths, no links).
-ALLOWED_MEMBERS = frozenset({"database.sqlite3", "database.pgdump"})
+#: Members a manifest may name: nothing else is ever extracted (no other paths, no links).
+DATABASES = frozenset({"database.sqlite3", "database.pgdump"})
+DOCUMENT = re.compile(r"documents/[0-9]+/[0-9]+/[0-9a-f]{32}\.bin")
 SUFFIX = ".rvbackup"
 _CHUNK = 1 << 20
 
@@ -49,6 +52,16 @@ class Unpacked:
 
     def member(self, name: str) -> Path:
         return self.folder / name
+
+
+def allowed(name: str) -> bool:
+    """
+    >>> [allowed(n) for n in ("database.pgdump", "documents/1/2/" + "a" * 32 + ".bin")]
+    [True, True]
+    >>> [allowed(n) for n in ("../etc/passwd", "documents/1/2/../../x.bin", "manifest.json")]
+    [False, False, False]
+    """
+    return name in DATABASES or DOCUMENT.fullmatch(name) is not None
 
 
 def sha256_file(path: Path) -> str:
@@ -104,19 +117,21 @@ def read_identities(path: str) -> list[x25519.Identity]:
 
 
 def pack(
-    manifest: Mapping[str, Any], members: Mapping[str, Path], out: Path, recipients: list[Any]
+    manifest: Mapping[str, Any],
+    members: Mapping[str, Path],
+    folder: Path,
+    out: Path,
+    recipients: list[Any],
 ) -> Path:
     """Hash ``members`` into the manifest, tar them behind it, and encrypt the tar to
-    ``out``. The tar is written next to the members (the caller's private folder) and
-    removed; ``out`` appears complete or not at all (written under a temporary name and
-    renamed)."""
+    ``out``. The tar is written in ``folder`` (the caller's private one) and removed;
+    ``out`` appears complete or not at all (written under a temporary name and renamed)."""
     listed = {}
     for name, path in members.items():
-        if name not in ALLOWED_MEMBERS:
+        if not allowed(name):
             raise ValueError(f"unexpected member {name}")
         listed[name] = {"sha256": sha256_file(path), "size": path.stat().st_size}
     full = {**manifest, "format": FORMAT, "members": listed}
-    folder = next(iter(members.values())).parent
     manifest_path = folder / MANIFEST
     manifest_path.write_text(json.dumps(full, indent=1, sort_keys=True), encoding="utf-8")
     tar_path = folder / "archive.tar"
@@ -176,7 +191,7 @@ def _check_members(tar: tarfile.TarFile, folder: Path) -> Unpacked:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ArchiveError(f"not a Reverie backup archive (expected format {FORMAT})")
     expected: dict[str, Any] = manifest.get("members") or {}
-    if not expected or not set(expected) <= ALLOWED_MEMBERS:
+    if len(set(expected) & DATABASES) != 1 or not all(allowed(n) for n in expected):
         raise ArchiveError("the manifest lists no database, or members it may not have")
     seen: set[str] = set()
     for info in tar:  # iteration starts again from the first member
@@ -197,6 +212,7 @@ def _extract(tar: tarfile.TarFile, info: tarfile.TarInfo, dest: Path, want: Any)
     if source is None:
         raise ArchiveError(f"{info.name} cannot be read from the archive")
     digest = hashlib.sha256()
+    dest.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     with dest.open("wb") as out:
         while block := source.read(_CHUNK):
             digest.update(block)

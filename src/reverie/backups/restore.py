@@ -8,6 +8,10 @@ audit head is the one the manifest recorded, and verify the audit chain.
 
 Three ways in:
 
+Uploaded documents (``paperwork.storage``) are moved into ``DATA_DIR/documents`` after the
+database is in place; a data folder that already holds documents is refused like a
+non-empty database.
+
 * SQLite archive into SQLite: the online backup API copies the snapshot's pages over the
   (empty) target.
 * PostgreSQL archive into PostgreSQL: ``pg_restore`` of the custom-format dump, in one
@@ -20,6 +24,7 @@ Three ways in:
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import subprocess
 import tempfile
@@ -40,7 +45,9 @@ from reverie.audit import trail
 from reverie.audit.models import Action, AuditHead
 from reverie.backups import archive, snapshot
 from reverie.backups.archive import ArchiveError
+from reverie.lib.files import make_private_dir
 from reverie.lib.hashchain import CP
+from reverie.paperwork import storage
 
 #: Rows that ``migrate`` itself writes (or the worker's bookkeeping): a database with only
 #: these counts as empty.
@@ -64,6 +71,7 @@ class Restored:
     method: str
     migrated: bool
     audit_checked: int = 0
+    documents: int = 0
     notes: list[str] = field(default_factory=list)
 
 
@@ -94,6 +102,7 @@ def restore(path: Path, *, by: str, say: Callable[[str], None] = lambda _: None)
             result = _postgresql(unpacked.member(snapshot.PG_MEMBER), manifest)
         else:
             raise ArchiveError(f"the archive names an unknown database engine {engine!r}")
+        result.documents = _place_documents(unpacked)
     _check_audit(result, say)
     with transaction.atomic():
         trail.record(
@@ -128,6 +137,12 @@ def refuse_unless_empty() -> None:
             f"the database is not empty ({len(found)} tables hold data: {shown}); "
             "restore only into an empty database — create a new one (or move the SQLite "
             "file aside) and point Reverie at it. Nothing was changed."
+        )
+    documents = storage.root()
+    if documents.is_dir() and any(p.is_file() for p in documents.rglob("*")):
+        raise ArchiveError(
+            f"{documents} already holds uploaded documents; restore only into an empty data "
+            "folder (move that folder aside). Nothing was changed."
         )
 
 
@@ -308,6 +323,19 @@ def _copy_rows(chosen: list[type[models.Model]], batch: int = 2000) -> None:
                 cursor.executemany(sql, pending)
         for statement in connection.ops.sequence_reset_sql(no_style(), chosen):
             cursor.execute(statement)
+
+
+def _place_documents(unpacked: archive.Unpacked) -> int:
+    """Move the archive's documents (already checked against the manifest) to where the
+    restored rows expect them, in private folders as ``paperwork.storage`` makes them."""
+    names = [n for n in unpacked.manifest["members"] if n.startswith("documents/")]
+    for name in names:
+        stored_name = name.removeprefix("documents/")
+        dest = storage.root() / stored_name
+        for folder in (storage.root(), dest.parent.parent, dest.parent):
+            make_private_dir(folder)
+        shutil.move(unpacked.member(name), dest)
+    return len(names)
 
 
 # --- after writing --------------------------------------------------------------------

@@ -26,6 +26,7 @@ from django.db import connection
 
 from reverie.audit.models import AuditHead
 from reverie.backups.archive import ArchiveError
+from reverie.paperwork.models import Document
 
 SQLITE_MEMBER = "database.sqlite3"
 PG_MEMBER = "database.pgdump"
@@ -42,8 +43,10 @@ _DJANGO_ONLY = {
 
 
 def facts(cursor: Any, tables: list[str], quote: Callable[[str], str]) -> dict[str, Any]:
-    """Row counts per table, applied migrations per app and the audit head, read through
-    ``cursor`` (any DB-API cursor on the snapshot)."""
+    """Row counts per table, applied migrations per app, the audit head and the stored
+    names of the uploaded documents, read through ``cursor`` (any DB-API cursor on the
+    snapshot). Document files are written before their row commits and never changed, so
+    the files the snapshot names are all there and are the ones it means."""
     counts = {}
     for table in sorted(tables):
         cursor.execute(f"SELECT COUNT(*) FROM {quote(table)}")  # noqa: S608 (catalogue names)
@@ -53,6 +56,12 @@ def facts(cursor: Any, tables: list[str], quote: Callable[[str], str]) -> dict[s
         cursor.execute("SELECT app, name FROM django_migrations ORDER BY app, name")
         for app, name in cursor.fetchall():
             migrations.setdefault(app, []).append(name)
+    documents: list[str] = []
+    table = Document._meta.db_table
+    if table in tables:
+        column = Document._meta.get_field("stored_name").column
+        cursor.execute(f"SELECT {quote(column)} FROM {quote(table)} ORDER BY 1")  # noqa: S608
+        documents = [str(r[0]) for r in cursor.fetchall()]
     head = {"seq": 0, "hash": ""}
     table = AuditHead._meta.db_table
     if table in tables:
@@ -60,7 +69,12 @@ def facts(cursor: Any, tables: list[str], quote: Callable[[str], str]) -> dict[s
         row = cursor.fetchone()
         if row:
             head = {"seq": int(row[0]), "hash": str(row[1])}
-    return {"tables": counts, "migrations": migrations, "audit_head": head}
+    return {
+        "tables": counts,
+        "migrations": migrations,
+        "audit_head": head,
+        "documents": documents,
+    }
 
 
 def sqlite_quote(name: str) -> str:

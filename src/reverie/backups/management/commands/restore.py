@@ -29,7 +29,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Restored by {done.method}"
             + ("; migrations applied since the backup" if done.migrated else "")
-            + f". Row counts match the manifest; {done.audit_checked} audit entries verified."
+            + f". Row counts match the manifest; {done.documents} uploaded documents put back; "
+            f"{done.audit_checked} audit entries verified."
         )
         for note in done.notes:
             self.stdout.write(f"note: {note}")
