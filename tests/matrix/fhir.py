@@ -72,6 +72,13 @@ ROUTES = [
         fhir({**CLINICAL, "admin": 200}),
         api=True,
     ),
+    # A search finds what the caller may see; nobody signed in is refused outright.
+    Route(
+        "fhir:patient_search",
+        lambda w: reverse("fhir:patient_search") + f"?_id={w.client.pk}",
+        fhir(SIGNED_IN),
+        api=True,
+    ),
     Route(
         "fhir:patient_everything",
         lambda w: reverse("fhir:patient_everything", args=[w.client.pk]),

@@ -205,6 +205,10 @@ def questionnaire(instrument: Instrument) -> dict[str, Any]:
 # --- Patient --------------------------------------------------------------------------------
 
 
+def client_identifier_system() -> str:
+    return f"{base_url()}/sid/client"
+
+
 def patient(client: Client) -> dict[str, Any]:
     names: list[dict[str, Any]] = [
         {"use": "official", "family": client.family_name, "given": [client.given_name]}
@@ -216,7 +220,7 @@ def patient(client: Client) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Patient",
         "id": str(client.pk),
-        "identifier": [{"system": f"{base_url()}/sid/client", "value": str(client.pk)}],
+        "identifier": [{"system": client_identifier_system(), "value": str(client.pk)}],
         "active": True,
         "name": names,
     }
@@ -470,8 +474,14 @@ def bundle(
     kind: str = "searchset",
     self_link: str,
     include: set[str] | None = None,
+    total: int | None = None,
+    links: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """A Bundle of ``entries``; ``include`` names resource types that are not search matches."""
+    """A Bundle of ``entries``; ``include`` names resource types that are not search matches.
+
+    A paged search passes ``total`` (the matches on every page) and ``links`` (``first``,
+    ``next``, ``previous`` …); otherwise the total is the matches in ``entries``.
+    """
     include = include or set()
     items = []
     for resource in entries:
@@ -487,9 +497,14 @@ def bundle(
         "resourceType": "Bundle",
         "type": kind,
         "timestamp": instant(datetime.datetime.now(datetime.UTC)),
-        "link": [{"relation": "self", "url": self_link}],
+        "link": [
+            {"relation": "self", "url": self_link},
+            *({"relation": rel, "url": url} for rel, url in (links or {}).items()),
+        ],
         "entry": items,
     }
     if kind == "searchset":
-        body["total"] = sum(1 for e in items if e["search"]["mode"] == "match")
+        body["total"] = (
+            total if total is not None else sum(1 for e in items if e["search"]["mode"] == "match")
+        )
     return body

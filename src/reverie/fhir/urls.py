@@ -22,6 +22,7 @@ urlpatterns = [
     ),
     path("Observation", views.observation_search, name="observation_search"),
     path("Observation/<str:observation_id>", views.observation_read, name="observation"),
+    path("Patient", views.patient_search, name="patient_search"),
     path("Patient/<id:pk>", views.patient_read, name="patient"),
     path("Patient/<id:pk>/$everything", views.patient_everything, name="patient_everything"),
 ]

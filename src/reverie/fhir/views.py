@@ -15,7 +15,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -26,7 +26,7 @@ from reverie.audit.models import Action
 from reverie.care.access import administrative_clients, clinical_clients
 from reverie.care.models import Client, Episode
 from reverie.core.http import Rejected, bearer_user, read_json
-from reverie.fhir import everything, resources
+from reverie.fhir import everything, resources, search
 from reverie.fhir.lookup import submission_target
 from reverie.lib.ids import parse_id
 from reverie.measures import actions
@@ -162,6 +162,18 @@ def metadata(request: HttpRequest) -> HttpResponse:
     return fhir_response(capability_statement())
 
 
+#: The Patient search parameters and the SearchParameter each implements (US Core 6.1
+#: Patient: https://hl7.org/fhir/us/core/STU6.1/CapabilityStatement-us-core-server.html).
+PATIENT_SEARCH_PARAMS: tuple[tuple[str, str, str], ...] = (
+    ("_id", "token", "http://hl7.org/fhir/SearchParameter/Resource-id"),
+    ("identifier", "token", "http://hl7.org/fhir/SearchParameter/Patient-identifier"),
+    ("name", "string", "http://hl7.org/fhir/SearchParameter/Patient-name"),
+    ("family", "string", "http://hl7.org/fhir/SearchParameter/individual-family"),
+    ("given", "string", "http://hl7.org/fhir/SearchParameter/individual-given"),
+    ("birthdate", "date", "http://hl7.org/fhir/SearchParameter/individual-birthdate"),
+)
+
+
 def capability_statement() -> dict[str, Any]:
     def interactions(*codes: str) -> list[dict[str, str]]:
         return [{"code": code} for code in codes]
@@ -191,7 +203,11 @@ def capability_statement() -> dict[str, Any]:
         "resource": [
             {
                 "type": "Patient",
-                "interaction": interactions("read"),
+                "interaction": interactions("read", "search-type"),
+                "searchParam": [
+                    {"name": name, "type": kind, "definition": definition}
+                    for name, kind, definition in PATIENT_SEARCH_PARAMS
+                ],
                 "operation": [
                     {
                         "name": "everything",
@@ -543,6 +559,155 @@ def observation_read(request: HttpRequest, observation_id: str) -> HttpResponse:
 
 
 # --- Patient --------------------------------------------------------------------------------
+
+#: The HumanName parts each string parameter looks at. ``preferred_name`` is sent as the
+#: ``usual`` name's given name (resources.patient), so searching by given finds it too.
+_NAME_FIELDS: dict[str, tuple[str, ...]] = {
+    "name": ("family_name", "given_name", "preferred_name"),
+    "family": ("family_name",),
+    "given": ("given_name", "preferred_name"),
+}
+_STRING_LOOKUP = {"start": "istartswith", "exact": "exact", "contains": "icontains"}
+_PATIENT_PARAMS = frozenset(
+    {"name", "family", "given", "birthdate", "identifier", "_id", "_count", "_offset", "_format"}
+)
+
+
+def _string_q(param: str, criterion: search.StringCriterion) -> Q:
+    lookup = _STRING_LOOKUP[criterion.mode]
+    either = Q()
+    for value in criterion.values:
+        for field in _NAME_FIELDS[param]:
+            either |= Q(**{f"{field}__{lookup}": value})
+    return either
+
+
+def _birthdate_q(criteria: list[search.DateCriterion]) -> Q:
+    # Mirrors DateCriterion.matches for a birth date, which is one whole day; a client
+    # without a birth date matches no birthdate criterion.
+    either = Q()
+    for c in criteria:
+        either |= {
+            "eq": Q(date_of_birth__gte=c.low, date_of_birth__lt=c.high),
+            "ne": Q(date_of_birth__lt=c.low) | Q(date_of_birth__gte=c.high),
+            "lt": Q(date_of_birth__lt=c.low),
+            "eb": Q(date_of_birth__lt=c.low),
+            "gt": Q(date_of_birth__gte=c.high),
+            "sa": Q(date_of_birth__gte=c.high),
+            "le": Q(date_of_birth__lt=c.high),
+            "ge": Q(date_of_birth__gte=c.low),
+        }[c.prefix]
+    return either
+
+
+def _identifier_q(tokens: list[search.Token]) -> Q:
+    """Reverie's one Patient identifier is ``{base}/sid/client|{id}``; a token naming
+    another system, no system, or a value that is not an id simply finds nothing."""
+    system = resources.client_identifier_system()
+    ids: list[int] = []
+    any_code = False
+    for token in tokens:
+        if token.system is not None and token.system != system:
+            continue
+        if token.code is None:
+            any_code = True
+        elif (pk := parse_id(token.code)) is not None:
+            ids.append(pk)
+    if any_code:
+        return Q()
+    return Q(pk__in=ids)
+
+
+def _patient_filter(request: HttpRequest) -> tuple[Q, int, int]:
+    """The query of a Patient search and its page; raises SearchError for bad input."""
+    where = Q()
+    count_raw = offset_raw = None
+    for key, raw_values in request.GET.lists():
+        param, _, modifier = key.partition(":")
+        if param not in _PATIENT_PARAMS:
+            raise search.SearchError(
+                key, f"Unsupported search parameter {key!r} for Patient.", "not-supported"
+            )
+        if modifier and param.startswith("_"):
+            raise search.SearchError(key, f"{param} takes no modifier.", "not-supported")
+        for raw in raw_values:
+            if param in _NAME_FIELDS:
+                criterion = search.string_criterion(param, modifier, raw)
+                if criterion is not None:
+                    where &= _string_q(param, criterion)
+            elif param == "birthdate":
+                dates = search.date_criterion(param, modifier, raw)
+                if dates:
+                    where &= _birthdate_q(dates)
+            elif param == "identifier":
+                tokens = search.token_criterion(param, modifier, raw)
+                if tokens:
+                    where &= _identifier_q(tokens)
+            elif param == "_id":
+                wanted = search.ids(param, raw)
+                if wanted:
+                    where &= Q(pk__in=[pk for i in wanted if (pk := parse_id(i)) is not None])
+            elif param == "_count":
+                count_raw = raw
+            elif param == "_offset":
+                offset_raw = raw
+    count, offset = search.page(count_raw, offset_raw)
+    return where, count, offset
+
+
+def _page_link(request: HttpRequest, offset: int, count: int) -> str:
+    query = request.GET.copy()
+    query.setlist("_offset", [str(offset)])
+    query.setlist("_count", [str(count)])
+    return f"{resources.base_url()}/Patient?{query.urlencode(safe='|:,')}"
+
+
+@_methods("GET")
+@fhir_view(Role.THERAPIST, Role.CLIENT, Role.ADMIN)
+def patient_search(request: HttpRequest) -> HttpResponse:
+    """US Core Patient search over the administrative records the caller may see.
+
+    Scoped like ``Patient/{id}``: an admin searches the whole practice, a therapist the
+    clients they treat or were granted, a client finds only themselves. Sorted by family
+    name, given name and id so that pages do not overlap; ``_count``/``_offset`` page.
+    """
+    user = _user(request)
+    try:
+        where, count, offset = _patient_filter(request)
+    except search.SearchError as error:
+        return outcome(400, error.code, str(error), error.param)
+    matches = administrative_clients(user).filter(where)
+    total = matches.count()
+    rows = (
+        list(matches.order_by("family_name", "given_name", "pk")[offset : offset + count])
+        if count
+        else []
+    )
+    links: dict[str, str] = {}
+    if count:
+        links["first"] = _page_link(request, 0, count)
+        if offset + count < total:
+            links["next"] = _page_link(request, offset + count, count)
+        if offset > 0:
+            links["previous"] = _page_link(request, max(offset - count, 0), count)
+    found = [c.pk for c in rows]
+    trail.record(
+        _ctx(request),
+        Action.LIST,
+        object_type="care.client",
+        client_id=found[0] if len(found) == 1 else None,
+        detail={"view": "fhir.patient_search", "patients": found, "total": total},
+    )
+    return fhir_response(
+        resources.validated(
+            resources.bundle(
+                [resources.patient(c) for c in rows],
+                self_link=request.build_absolute_uri(),
+                total=total,
+                links=links,
+            )
+        )
+    )
 
 
 @_methods("GET")
