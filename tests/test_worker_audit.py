@@ -25,6 +25,8 @@ from reverie.care.models import Alert, Appointment, Client, SessionSeries
 from reverie.core import worker
 from reverie.directory import actions as directory_actions
 from reverie.directory.models import ConsultationAttempt, ConsultationRequest
+from reverie.lifecycle import exports as lifecycle_exports
+from reverie.lifecycle.models import RecordExport
 from reverie.measures import scheduling
 from reverie.measures.models import Instrument, MeasureRequest
 from reverie.outbox.models import Message, Status
@@ -134,6 +136,20 @@ def theme_runs(world: World) -> list[Expected]:
     return [(Action.UPDATE, "process.themerun", str(run.pk), world.client.pk)]
 
 
+def build_exports(world: World) -> list[Expected]:
+    export = lifecycle_exports.request_export(trail.Context(user=world.therapist), world.client)
+    return [(Action.UPDATE, "lifecycle.recordexport", str(export.pk), world.client.pk)]
+
+
+def expire_exports(world: World) -> list[Expected]:
+    export = lifecycle_exports.request_export(trail.Context(user=world.therapist), world.client)
+    lifecycle_exports.claim(export, "test")
+    export.refresh_from_db()
+    lifecycle_exports.build(export, trail.system("test"))
+    RecordExport.objects.filter(pk=export.pk).update(expires_at=_ago(minutes=1))
+    return [(Action.DELETE, "lifecycle.recordexport", str(export.pk), world.client.pk)]
+
+
 def prune_login_attempts(world: World) -> list[Expected]:
     LoginAttempt.objects.create(
         email="a@b.c", ip="127.0.0.1", outcome=LoginAttempt.Outcome.FAILED, at=_ago(days=31)
@@ -160,6 +176,8 @@ CASES: dict[str, Callable[[World], list[Expected]]] = {
     "outcomes.refresh": refresh_outcomes,
     "outcomes.daily": daily_outcomes,
     "process.theme_runs": theme_runs,
+    "lifecycle.build_exports": build_exports,
+    "lifecycle.expire_exports": expire_exports,
     "accounts.prune_login_attempts": prune_login_attempts,
 }
 

@@ -26,6 +26,7 @@ from lifecycle_data import (
 from reverie.audit.models import AuditEntry
 from reverie.fhir import resources
 from reverie.lifecycle import archive
+from reverie.lifecycle.models import ExportStatus, RecordExport
 from reverie.measures.models import Administration
 
 pytestmark = pytest.mark.django_db
@@ -36,11 +37,20 @@ def _download(as_user, persona: str, full: FullRecord) -> dict[str, str]:
         url = reverse("lifecycle:my_export")
     else:
         url = reverse("lifecycle:client_export", args=[full.world.client.pk])
-    response = as_user(persona).post(url)
+    http = as_user(persona)
+    response = http.post(url)
+    assert response.status_code == 302
+    export = RecordExport.objects.latest("pk")
+    assert response["Location"] == reverse("lifecycle:export", args=[export.pk])
+    assert export.status == ExportStatus.DONE  # a small record is prepared at once
+    page = http.get(response["Location"])
+    download = reverse("lifecycle:export_download", args=[export.pk])
+    assert download in page.content.decode()
+    response = http.get(download)
     assert response.status_code == 200
     assert response["Content-Type"] == "application/zip"
     assert response["Content-Disposition"].startswith('attachment; filename="record-')
-    files = unzip(response.content)
+    files = unzip(b"".join(response.streaming_content))
     # Text in the HTML is escaped; compare what a reader sees.
     files["record.html"] = html.unescape(files["record.html"])
     return files
@@ -126,18 +136,27 @@ def test_scores_csv_has_every_total_score(full_record: FullRecord, as_user) -> N
     assert {r["instrument"] for r in rows} == {"phq-9"}
 
 
-def test_every_download_is_audited_as_an_export(full_record: FullRecord, as_user) -> None:
+def test_making_and_downloading_an_archive_are_both_audited(
+    full_record: FullRecord, as_user
+) -> None:
     for persona, audience in (("client", "client"), ("therapist", "clinician"), ("admin", "admin")):
         _download(as_user, persona, full_record)
-        entry = AuditEntry.objects.filter(action="export").order_by("-seq").first()
-        assert entry is not None
-        assert entry.client_id == full_record.world.client.pk
-        assert entry.actor == full_record.world.user(persona)
-        assert entry.detail["audience"] == audience
-        assert entry.detail["counts"]["journal_entries"] == (2 if audience == "client" else 1)
-        assert entry.detail["counts"]["progress_notes"] == 1
-        # Identifiers and counts only: no clinical text in the trail.
-        assert NOTE_TEXT not in json.dumps(entry.detail)
+        export = RecordExport.objects.latest("pk")
+        made, downloaded = AuditEntry.objects.filter(action="export").order_by("-seq")[:2][::-1]
+        for entry in (made, downloaded):
+            assert entry.client_id == full_record.world.client.pk
+            assert entry.actor == full_record.world.user(persona)
+            assert entry.detail["export"] == export.pk
+            # Identifiers and counts only: no clinical text in the trail.
+            assert NOTE_TEXT not in json.dumps(entry.detail)
+        assert made.detail["audience"] == audience
+        assert made.detail["counts"]["journal_entries"] == (2 if audience == "client" else 1)
+        assert made.detail["counts"]["progress_notes"] == 1
+        assert downloaded.detail["view"] == "lifecycle.download"
+        requested = AuditEntry.objects.get(
+            action="create", object_type="lifecycle.recordexport", object_id=str(export.pk)
+        )
+        assert requested.actor == full_record.world.user(persona)
 
 
 def test_a_colleague_gets_nothing_and_leaves_no_export_in_the_trail(
@@ -147,6 +166,7 @@ def test_a_colleague_gets_nothing_and_leaves_no_export_in_the_trail(
     assert as_user("colleague").post(url).status_code == 404
     assert as_user("therapist").get(url).status_code == 405
     assert not AuditEntry.objects.filter(action="export").exists()
+    assert not RecordExport.objects.exists()
 
 
 def test_the_buttons_are_on_the_client_page_and_in_the_portal(world, as_user) -> None:

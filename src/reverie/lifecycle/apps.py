@@ -7,3 +7,6 @@ class LifecycleConfig(AppConfig):
     name = "reverie.lifecycle"
     label = "lifecycle"
     verbose_name = "Data lifecycle"
+
+    def ready(self) -> None:
+        from reverie.lifecycle import jobs  # noqa: F401  (registers the export jobs)

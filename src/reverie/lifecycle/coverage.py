@@ -63,6 +63,9 @@ EXCLUDED: dict[str, str] = {
         "a derived summary recomputed by the worker from the episodes and scores, which "
         "are exported"
     ),
+    "lifecycle.RecordExport": (
+        "the bookkeeping of an export itself (who asked, status, progress, file name)"
+    ),
     "process.ThemeRun": "worker bookkeeping of a theme search (status, progress, timings)",
     "process.RecurringTheme": (
         "a therapist's private, machine-suggested themes: they may rest on that therapist's "
