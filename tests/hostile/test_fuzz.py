@@ -7,8 +7,8 @@ operation, half of them aimed at objects that exist; every answer is checked aga
 document: a documented status, a documented content type, a body that fits its schema.
 The FHIR half mutates a valid QuestionnaireResponse (hypothesis picks the mutations) and
 requires each answer to be 2xx/4xx ``application/fhir+json``, an OperationOutcome for
-every error. Counts are asserted, and printed in the run's summary ("generated hostile
-input", see ``conftest.py``).
+every error. Counts are asserted, and printed in the run's summary ("hostile input and
+durability", see ``conftest.py``).
 """
 
 from __future__ import annotations
@@ -173,7 +173,7 @@ def test_schemathesis_finds_no_server_error_or_contract_violation_in_the_api(
             cases += _generate(operation, mode, ids, tokens, persona, statuses)
         handmade += _refusals(WerkzeugClient(wsgi_app), operation, ids, tokens[persona], statuses)
     record_property(
-        "fuzz",
+        "hostile",
         f"schemathesis /api/v1: {cases} generated cases + {handmade} hand-made refusals, "
         f"0 server errors, 0 contract violations; statuses {dict(sorted(statuses.items()))}",
     )
@@ -325,7 +325,7 @@ def test_a_fhir_battery_finds_no_server_error(client, world: World, record_prope
     probe()
     total = sum(statuses.values())
     record_property(
-        "fuzz",
+        "hostile",
         f"FHIR battery: {total} generated cases, 0 server errors, every error an "
         f"OperationOutcome; statuses {dict(sorted(statuses.items()))}",
     )
