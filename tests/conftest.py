@@ -67,3 +67,22 @@ def as_user(world: World):
         return http
 
     return make
+
+
+# The hostile-input tests record their fuzz and durability counts with
+# ``record_property("hostile", ...)``; they are printed in the run's summary. These hooks live
+# here, not in tests/hostile/conftest.py, because under xdist the controller that prints the
+# summary never loads a subfolder's conftest.
+_FUZZ_LINES: list[str] = []
+
+
+def pytest_runtest_logreport(report) -> None:
+    if report.when == "call":
+        _FUZZ_LINES.extend(str(v) for k, v in report.user_properties if k == "hostile")
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _FUZZ_LINES:
+        terminalreporter.section("hostile input and durability")
+        for line in _FUZZ_LINES:
+            terminalreporter.write_line(line)
