@@ -22,7 +22,7 @@ Exit status 1 if the slowest export exceeds the limit (wall clock; CPU time with
 ``--judge-cpu``).
 
 Run (from the repository root):
-  /work/main/.venv/bin/python bench/bench_export.py [--repeat 5] [--database-url postgresql://…]
+  .venv/bin/python bench/bench_export.py [--repeat 5] [--database-url postgresql://…]
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Benchmark: directory matching over 100,000 synthetic therapist profiles.
 
-Run with ``/work/main/.venv/bin/python bench/bench_matching.py`` (``--help`` for options).
+Run from the repository root with ``.venv/bin/python bench/bench_matching.py``
+(``--help`` for options).
 
 It generates seeded synthetic profiles, builds a :class:`ProfileIndex` once, then times varied
 queries through the index and, in the same run, a smaller number of the same queries through

@@ -8,25 +8,21 @@ first. Plaintext exists only in memory while a note is written or read by its au
 
 from __future__ import annotations
 
-from functools import cache
-
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+
+from reverie.vault import envelope
 
 
 class EncryptionUnavailable(RuntimeError):
     """No key is configured, or a stored note was encrypted with a key no longer held."""
 
 
-@cache
 def _cipher(keys: tuple[str, ...]) -> MultiFernet:
     try:
-        return MultiFernet([Fernet(key.encode("ascii")) for key in keys])
-    except (ValueError, UnicodeEncodeError) as exc:
-        raise EncryptionUnavailable(
-            "REVERIE_ENCRYPTION_KEYS holds a value that is not a Fernet key "
-            "(generate one with `reverie keys generate`)"
-        ) from exc
+        return envelope.key_ring(keys)
+    except envelope.VaultUnavailable as exc:
+        raise EncryptionUnavailable(str(exc)) from exc
 
 
 def cipher() -> MultiFernet:

@@ -12,22 +12,21 @@ on delivery, which is the wrong way round. Tests and the demo always have a key.
 
 from __future__ import annotations
 
-from functools import cache
-
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.fernet import InvalidToken, MultiFernet
 from django.conf import settings
+
+from reverie.vault import envelope
 
 
 class SealError(RuntimeError):
     """A body cannot be encrypted or decrypted with the configured keys."""
 
 
-@cache
 def _cipher(keys: tuple[str, ...]) -> MultiFernet:
     try:
-        return MultiFernet([Fernet(key.encode("ascii")) for key in keys])
-    except (ValueError, UnicodeEncodeError) as exc:
-        raise SealError("REVERIE_ENCRYPTION_KEYS holds a value that is not a Fernet key") from exc
+        return envelope.key_ring(keys)
+    except envelope.VaultUnavailable as exc:
+        raise SealError(str(exc)) from exc
 
 
 def keys_configured() -> bool:

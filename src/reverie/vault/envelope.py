@@ -54,7 +54,10 @@ class VaultError(ValueError):
 
 
 @cache
-def _practice(keys: tuple[str, ...]) -> MultiFernet:
+def key_ring(keys: tuple[str, ...]) -> MultiFernet:
+    """The practice keys as one ring (newest first encrypts, any decrypts). The one place
+    that turns ``REVERIE_ENCRYPTION_KEYS`` into a cipher: process notes and queued mail use
+    it too."""
     try:
         return MultiFernet([Fernet(key.encode("ascii")) for key in keys])
     except (ValueError, UnicodeEncodeError) as exc:
@@ -71,7 +74,7 @@ def practice_cipher() -> MultiFernet:
             "text is stored encrypted and no encryption key is configured: set "
             "REVERIE_ENCRYPTION_KEYS (generate one with `reverie keys generate`)"
         )
-    return _practice(keys)
+    return key_ring(keys)
 
 
 def available() -> bool:
