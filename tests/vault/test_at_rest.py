@@ -21,8 +21,9 @@ from django.test import Client as HttpClient
 from django.urls import reverse
 from django.utils import timezone
 
-from reverie.care.models import NoteAddendum, ProgressNote
-from reverie.process.models import JournalEntry, RelationshipEpisode
+from reverie.care.models import Appointment, Episode, NoteAddendum, ProgressNote
+from reverie.process.models import JournalEntry, RelationshipEpisode, SessionReflection
+from reverie.process.reflection import FEATURE_KEYS
 from reverie.testing import World, build_world, sign_in
 from reverie.vault.fields import EncryptedTextField
 
@@ -100,10 +101,43 @@ def _progress_note(world: World) -> list[tuple[models.Model, str]]:
     return [(note, name) for name in names] + [(NoteAddendum.objects.get(), "text")]
 
 
+def _episode_goals(world: World) -> list[tuple[models.Model, str]]:
+    http = _as(world, "therapist")
+    response = http.post(
+        reverse("care:episode_new", args=[world.client.pk]),
+        {
+            "modality": world.episode.modality,
+            "sessions_per_week": "1",
+            "start_date": timezone.localdate().isoformat(),
+            "goals": secret(Episode, "goals"),
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return [(Episode.objects.exclude(goals="").get(client=world.client), "goals")]
+
+
+def _reflection(world: World) -> list[tuple[models.Model, str]]:
+    http = _as(world, "therapist")
+    session = (
+        Appointment.objects.filter(episode=world.episode, starts_at__lt=timezone.now())
+        .order_by("starts_at")
+        .last()
+    )
+    assert session is not None
+    response = http.post(
+        reverse("process:reflect", args=[session.pk]),
+        {**dict.fromkeys(FEATURE_KEYS, "3"), "comment": secret(SessionReflection, "comment")},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return [(SessionReflection.objects.get(), "comment")]
+
+
 WRITERS: list[Callable[[World], list[tuple[models.Model, str]]]] = [
     _journal,
     _ccrt,
     _progress_note,
+    _episode_goals,
+    _reflection,
 ]
 
 

@@ -122,7 +122,7 @@ class Episode(models.Model):
     end_date = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=EpisodeStatus.choices, default="intake")
     end_reason = models.CharField(max_length=20, choices=EndReason.choices, blank=True)
-    goals = models.TextField(blank=True, help_text="In the client's own words.")
+    goals = EncryptedTextField(blank=True, help_text="In the client's own words.")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

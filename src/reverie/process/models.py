@@ -42,7 +42,7 @@ class SessionReflection(models.Model):
     relationships = _rating("Relationships")
     therapy_relationship = _rating("Our relationship")
     fantasy = _rating("Inner life")
-    comment = models.TextField(blank=True)
+    comment = EncryptedTextField(owner="episode.client_id", blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
