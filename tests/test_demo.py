@@ -54,6 +54,7 @@ SEEDED_KINDS = (
     "shared journal entries",
     "private journal entries",
     "consultation requests",
+    "consultations booked from the directory",
     "alerts open",
     "alerts acknowledged",
     "alerts escalated",

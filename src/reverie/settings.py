@@ -153,6 +153,7 @@ INSTALLED_APPS = [
     "reverie.process",
     "reverie.fhir",
     "reverie.paperwork",
+    "reverie.scheduling",
     "reverie.overview",
     "reverie.lifecycle",
     "reverie.backups",

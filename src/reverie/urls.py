@@ -70,5 +70,6 @@ urlpatterns = [
     path("practice/", include(practice_patterns)),
     path("", include("reverie.care.urls")),
     path("", include("reverie.directory.urls")),
+    path("", include("reverie.scheduling.urls")),
     path("", include("reverie.measures.urls")),
 ]

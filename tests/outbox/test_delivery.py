@@ -65,6 +65,26 @@ def test_a_queued_body_is_sealed_and_wiped_once_sent(world: World) -> None:
     )
 
 
+def test_an_attachment_is_sealed_with_the_body_sent_and_wiped(world: World) -> None:
+    secret = b"BEGIN:VCALENDAR\r\nSUMMARY:private-attachment-text\r\nEND:VCALENDAR\r\n"
+    row = enqueue(
+        "measure_link",
+        world.client.email,
+        {"client": world.client, "practice": world.practice, "link": SECRET_LINK},
+        practice_id=world.practice.pk,
+        attachments=[("session.ics", secret, "text/calendar")],
+    )
+    row.refresh_from_db()
+    assert b"private-attachment-text" not in bytes(row.body)
+    assert delivery.deliver().sent == [row.pk]
+    [sent] = mail.outbox
+    [(name, content, mimetype)] = sent.attachments
+    assert (name, mimetype) == ("session.ics", "text/calendar")
+    assert (content.encode() if isinstance(content, str) else content) == secret
+    row.refresh_from_db()
+    assert bytes(row.body) == b""
+
+
 def test_a_dedupe_key_queues_a_message_once(world: World) -> None:
     first = _queue(world, dedupe_key="measure_link:test:1")
     again = _queue(world, dedupe_key="measure_link:test:1")

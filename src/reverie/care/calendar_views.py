@@ -10,12 +10,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
-from icalendar import Calendar, Event
 
 from reverie.accounts.models import Role, hash_token
 from reverie.audit import trail
 from reverie.audit.models import Action
-from reverie.care import actions
+from reverie.care import actions, ics
 from reverie.care.models import Appointment, Attendance, CalendarFeed, VideoRoom
 from reverie.core.decorators import role_required, signed_in_user
 
@@ -71,29 +70,25 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
         .select_related("episode__client", "series")
         .order_by("starts_at")
     )
-    cal = Calendar()
-    cal.add("prodid", "-//Reverie//Therapist sessions//EN")
-    cal.add("version", "2.0")
-    cal.add("x-wr-calname", "Reverie sessions")
-    for a in appointments:
-        event = Event()
-        event.add("uid", f"session-{a.pk}@reverie")
-        event.add("summary", f"Session {a.episode.client.initials}")
-        event.add("dtstart", a.starts_at)
-        event.add("dtend", a.starts_at + datetime.timedelta(minutes=a.duration_minutes))
-        event.add("dtstamp", now)
-        if a.join_link:
-            # The video link is where the session happens; calendar apps offer to open it.
-            event.add("location", a.join_link)
-        if a.attendance in (Attendance.CANCELLED, Attendance.LATE_CANCEL):
-            event.add("status", "CANCELLED")
-        cal.add_component(event)
+    events = [
+        ics.event(
+            uid=f"session-{a.pk}@reverie",
+            summary=f"Session {a.episode.client.initials}",
+            start=a.starts_at,
+            minutes=a.duration_minutes,
+            stamp=now,
+            location=a.join_link,
+            cancelled=a.attendance in (Attendance.CANCELLED, Attendance.LATE_CANCEL),
+        )
+        for a in appointments
+    ]
     trail.record(
         trail.Context(user=feed.therapist, ip=trail.client_ip(request), label="calendar-feed"),
         Action.LIST,
         object_type="care.appointment",
-        detail={"view": "ics", "sessions": appointments.count()},
+        detail={"view": "ics", "sessions": len(events)},
     )
-    response = HttpResponse(cal.to_ical(), content_type="text/calendar; charset=utf-8")
+    body = ics.calendar(events, name="Reverie sessions")
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Cache-Control"] = "private, no-store"
     return response

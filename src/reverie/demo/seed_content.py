@@ -51,6 +51,7 @@ from reverie.care.models import (
     ProcessNote,
     ProgressNote,
 )
+from reverie.demo import seed_scheduling
 from reverie.demo.material import RelationshipEpisodeSpec
 from reverie.demo.model import ClientSpec, EpisodeSpec, SyntheticPractice
 from reverie.demo.texts import Words
@@ -76,6 +77,7 @@ from reverie.process.models import (
     ThemeRun,
     ThemeStatus,
 )
+from reverie.scheduling.models import Booking, BookingStatus
 
 #: What happened in this many days before today is written through the actions.
 RECENT_DAYS: Final = 14
@@ -187,6 +189,7 @@ def write_clinical(seeded: Seeded, spec: SyntheticPractice) -> None:
     _chart_visibility(seeded, words)
     _paperwork(seeded)
     _telehealth(seeded, spec.as_of)
+    seed_scheduling.write_scheduling(seeded)
 
 
 def _choose_featured(seeded: Seeded, spec: SyntheticPractice) -> None:
@@ -1025,6 +1028,9 @@ def counts(practice: Practice, today: datetime.date) -> dict[str, object]:
         "shared journal entries": journal.filter(shared_at__isnull=False).count(),
         "private journal entries": journal.filter(shared_at__isnull=True).count(),
         "consultation requests": requests.count(),
+        "consultations booked from the directory": Booking.objects.filter(
+            practice=practice, status=BookingStatus.BOOKED
+        ).count(),
         "consultation requests by status": dict(Counter(requests.values_list("status", flat=True))),
         "alerts open": alerts.filter(acknowledged_at__isnull=True).count(),
         "alerts acknowledged": alerts.filter(acknowledged_at__isnull=False).count(),

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from reverie.accounts.models import Practice, Role
 from reverie.care.models import Appointment, Attendance
+from reverie.directory import hooks
 from reverie.directory.availability import (
     HORIZON_WEEKS,
     Openings,
@@ -107,6 +108,10 @@ def booked_sessions(
     )
     for therapist_id, starts_at, minutes in rows:
         booked[therapist_id].append((starts_at, minutes))
+    # Held and booked first consultations (scheduling) take up the therapist's time too.
+    extra = hooks.busy(therapist_ids, now - dt.timedelta(days=1), now + dt.timedelta(weeks=weeks))
+    for therapist_id, times in extra.items():
+        booked[therapist_id].extend(times)
     return booked
 
 

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from reverie.accounts.models import Practice, Role, User
 from reverie.audit import trail
 from reverie.core.decorators import public_page
-from reverie.directory import actions, content, selfcheck
+from reverie.directory import actions, content, hooks, selfcheck
 from reverie.directory.forms import (
     MODALITY_LABELS,
     PROFILE_CONCERN_CHOICES,
@@ -295,6 +295,7 @@ def therapist(request: HttpRequest, pk: int) -> HttpResponse:
             "card": _card(entry, None),
             "first_free": first_free,
             "time_zone": practice.time_zone or "UTC",
+            "panels": hooks.profile_panels(request, practice, entry),
         },
     )
 

@@ -23,6 +23,7 @@ refuses to run inside a database transaction (:class:`InTransaction`).
 
 from __future__ import annotations
 
+import base64
 import datetime
 import json
 import logging
@@ -114,6 +115,8 @@ def _email(row: Message) -> EmailMultiAlternatives:
         parts["subject"], parts["text"], settings.DEFAULT_FROM_EMAIL, [row.recipient]
     )
     message.attach_alternative(parts["html"], "text/html")
+    for name, content, mimetype in parts.get("attachments", ()):
+        message.attach(name, base64.b64decode(content), mimetype)
     return message
 
 

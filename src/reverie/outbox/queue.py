@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -35,12 +36,17 @@ def enqueue(
     *,
     practice_id: int | None,
     dedupe_key: str | None = None,
+    attachments: Sequence[tuple[str, bytes, str]] = (),
 ) -> Message:
     """Write an email to the outbox in the caller's transaction; it is sent after commit.
 
     ``dedupe_key`` (identifiers only, e.g. ``"alert_raised:17:4"``) makes the call
     idempotent: a retried action that queues the same key again gets the first message
     back and nothing is sent twice.
+
+    ``attachments`` are ``(file name, content, MIME type)``, such as a calendar invitation.
+    They are sealed with the body, inside the same payload, and wiped with it on delivery:
+    an attachment is as private as the text beside it.
 
     Nothing about the message itself can fail the caller's action: if the body cannot be
     rendered or sealed, the row is stored as ``failed`` with the reason, for the practice
@@ -59,7 +65,13 @@ def enqueue(
         created_at=now,
     )
     try:
-        payload = json.dumps(render_email(template, context)).encode("utf-8")
+        parts: dict[str, object] = dict(render_email(template, context))
+        if attachments:
+            parts["attachments"] = [
+                [name, base64.b64encode(content).decode("ascii"), mimetype]
+                for name, content, mimetype in attachments
+            ]
+        payload = json.dumps(parts).encode("utf-8")
         row.body, row.encrypted = sealing.seal(payload)
     except Exception as exc:  # the message is lost, the action must not be
         log.exception("could not prepare the %s email; stored as failed", template)

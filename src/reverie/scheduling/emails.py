@@ -1,0 +1,95 @@
+"""Scheduling's emails. None names a concern or repeats what a person wrote; a therapist's
+notice names no client. Each is queued in the outbox in the caller's transaction."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from reverie.care import ics
+from reverie.directory.models import TherapistProfile
+from reverie.outbox.queue import enqueue
+from reverie.scheduling.models import Booking
+
+
+def _where(profile: TherapistProfile | None) -> str:
+    if profile is None:
+        return ""
+    if profile.location.strip():
+        place = " ".join(profile.location.split())
+        return (
+            f"{place} (or by video, if you agree it with the practice)"
+            if profile.telehealth
+            else place
+        )
+    return (
+        "By video: the practice sends you the link before the consultation"
+        if profile.telehealth
+        else ""
+    )
+
+
+def consultation_ics(
+    booking: Booking, profile: TherapistProfile | None, *, cancelled: bool = False
+) -> bytes:
+    """The calendar file of a booked consultation: a one-off event (``METHOD:PUBLISH``)."""
+    practice = booking.practice
+    summary = f"First consultation with {booking.therapist.display_name} ({practice.name})"
+    return ics.calendar(
+        [
+            ics.event(
+                uid=f"consultation-{booking.pk}@reverie",
+                summary=summary,
+                start=booking.starts_at,
+                minutes=booking.duration_minutes,
+                stamp=timezone.now(),
+                location=_where(profile),
+                cancelled=cancelled,
+            )
+        ],
+        method="PUBLISH",
+    )
+
+
+def booking_confirmed(booking: Booking, profile: TherapistProfile | None) -> None:
+    """The person's confirmation, with the consultation as a calendar file."""
+    request = booking.request
+    if request is None:
+        raise ValueError("a booked consultation has its request")
+    practice = booking.practice
+    enqueue(
+        "booking_confirmed",
+        request.email,
+        {
+            "name": request.name,
+            "practice": practice,
+            "therapist": booking.therapist.display_name,
+            "when": timezone.localtime(booking.starts_at, practice.zone),
+            "time_zone": practice.zone.key,
+            "minutes": booking.duration_minutes,
+            "where": _where(profile),
+            "crisis_info": practice.crisis_info,
+        },
+        practice_id=practice.pk,
+        dedupe_key=f"booking_confirmed:{booking.pk}",
+        attachments=[("consultation.ics", consultation_ics(booking, profile), "text/calendar")],
+    )
+
+
+def booking_for_therapist(booking: Booking) -> None:
+    """Tell the therapist a first consultation was booked with them: the time only."""
+    practice = booking.practice
+    enqueue(
+        "booking_for_therapist",
+        booking.therapist.email,
+        {
+            "user": booking.therapist,
+            "practice": practice,
+            "when": timezone.localtime(booking.starts_at, practice.zone),
+            "time_zone": practice.zone.key,
+            "link": settings.BASE_URL + reverse("core:home"),
+        },
+        practice_id=practice.pk,
+        dedupe_key=f"booking_for_therapist:{booking.pk}",
+    )

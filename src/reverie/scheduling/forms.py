@@ -1,0 +1,59 @@
+"""Scheduling's forms."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+
+
+def link_value(start: dt.datetime) -> str:
+    """A start as the booking links carry it: UTC, to the minute (``2026-03-03T18:00Z``)."""
+    return start.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+def parse_start(raw: str | None) -> dt.datetime | None:
+    """A start as sent by the booking links (ISO 8601 with its offset), or None."""
+    if not raw or len(raw) > 40:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(raw.strip())
+    except ValueError:
+        return None
+    return value.astimezone(dt.UTC) if value.tzinfo is not None else None
+
+
+class BookingForm(forms.Form):
+    start = forms.CharField(widget=forms.HiddenInput, max_length=40)
+    name = forms.CharField(label="Your name", max_length=200)
+    email = forms.EmailField(
+        label="Email address", help_text="We send the confirmation and a calendar file here."
+    )
+    phone = forms.CharField(label="Phone number (optional)", max_length=40, required=False)
+    message = forms.CharField(
+        label="Anything you would like the practice to know first? (optional)",
+        help_text="A few words are enough. You can say more at the consultation.",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    # The honeypot: people never see it; software that fills in every field does.
+    website = forms.CharField(
+        label="Leave this field empty",
+        required=False,
+        widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
+    )
+
+    @property
+    def is_spam(self) -> bool:
+        return bool(self.data.get("website", "").strip())
+
+    def clean_start(self) -> dt.datetime:
+        value = parse_start(self.cleaned_data.get("start"))
+        if value is None:
+            raise forms.ValidationError("That time could not be read. Please choose one again.")
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        return super().clean() or {}
