@@ -148,6 +148,7 @@ INSTALLED_APPS = [
     "reverie.audit",
     "reverie.care",
     "reverie.measures",
+    "reverie.messaging",
     "reverie.directory",
     "reverie.outcomes",
     "reverie.process",

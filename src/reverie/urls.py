@@ -66,6 +66,7 @@ urlpatterns = [
     path("process/", include("reverie.process.urls")),
     path("records/", include("reverie.lifecycle.urls")),
     path("paperwork/", include("reverie.paperwork.urls")),
+    path("messages/", include("reverie.messaging.urls")),
     path("practice/overview/", include("reverie.overview.urls")),
     path("practice/", include(practice_patterns)),
     path("", include("reverie.care.urls")),

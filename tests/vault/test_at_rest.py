@@ -132,12 +132,31 @@ def _reflection(world: World) -> list[tuple[models.Model, str]]:
     return [(SessionReflection.objects.get(), "comment")]
 
 
+def _message(world: World) -> list[tuple[models.Model, str]]:
+    from reverie.audit import trail
+    from reverie.messaging import actions
+    from reverie.messaging.models import Message
+
+    actions.set_practice_messaging(trail.Context(user=world.admin), world.practice, enabled=True)
+    response = _as(world, "client").post(
+        reverse("messaging:mine"), {"body": secret(Message, "body")}
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    # The therapist reads it (the read receipt and its audit entry are written too).
+    assert (
+        _as(world, "therapist").get(reverse("messaging:thread", args=[world.client.pk])).status_code
+        == 200
+    )
+    return [(Message.objects.get(), "body")]
+
+
 WRITERS: list[Callable[[World], list[tuple[models.Model, str]]]] = [
     _journal,
     _ccrt,
     _progress_note,
     _episode_goals,
     _reflection,
+    _message,
 ]
 
 

@@ -43,6 +43,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "paperwork.formversion": ("intake form version", "intake form versions"),
     "paperwork.formrequest": ("intake form", "intake forms"),
     "paperwork.document": ("stored document", "stored documents"),
+    "messaging.message": ("secure message", "secure messages"),
 }
 
 # Things there is only one of: "the audit trail", not "an audit trail".

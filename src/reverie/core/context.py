@@ -23,8 +23,10 @@ def reverie(request: HttpRequest) -> dict[str, Any]:
                 "url": reverse(i.url_name),
                 "current": i.url_name == current,
                 "badge": i.badge(user) if i.badge is not None else 0,
+                "badge_label": i.badge_label,
             }
             for i in items_for(user.role)
+            if i.visible is None or i.visible(user)
         ]
     return {
         "nav": nav,

@@ -25,6 +25,11 @@ class NavItem:
     #: A number shown beside the label (open alerts, …), from the signed-in user; 0 hides
     #: it. A function, so that core need not import the app that counts.
     badge: Callable[[Any], int] | None = None
+    #: What the badge's number counts, for screen readers ("3 open", "2 unread").
+    badge_label: str = "open"
+    #: Whether the entry shows for this person (a feature the practice has turned off
+    #: hides its entry); ``None`` shows it always.
+    visible: Callable[[Any], bool] | None = None
 
 
 @cache

@@ -59,6 +59,7 @@ class InvalidResource(RuntimeError):
 def _models() -> dict[str, Any]:
     from fhir.resources.R4B.bundle import Bundle
     from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+    from fhir.resources.R4B.communication import Communication
     from fhir.resources.R4B.documentreference import DocumentReference
     from fhir.resources.R4B.encounter import Encounter
     from fhir.resources.R4B.episodeofcare import EpisodeOfCare
@@ -73,6 +74,7 @@ def _models() -> dict[str, Any]:
         for m in (
             Bundle,
             CapabilityStatement,
+            Communication,
             DocumentReference,
             Encounter,
             EpisodeOfCare,

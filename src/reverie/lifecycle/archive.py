@@ -7,7 +7,8 @@ The archive holds, for a record gathered by :func:`reverie.lifecycle.record.gath
   files: it opens offline in any browser and prints);
 - ``fhir-bundle.json`` — an HL7 FHIR R4 ``collection`` Bundle of everything FHIR carries
   (Patient, EpisodeOfCare, Encounter, Questionnaire, QuestionnaireResponse, Observation,
-  DocumentReference), built by the same code as ``Patient/$everything`` and validated;
+  DocumentReference; Communication for secure messages), built by the same code as
+  ``Patient/$everything`` and validated;
 - ``scores.csv`` — every score of every questionnaire, one row per score;
 - ``journal.txt`` — the client's journal (all of it in the client's copy, the shared
   entries in the practice's copy).
@@ -29,6 +30,7 @@ from reverie.fhir import everything, resources
 from reverie.lifecycle.record import PROCESS_NOTE_STATEMENT, Audience, ClientRecord
 from reverie.measures.models import Administration
 from reverie.measures.registry import definition_for
+from reverie.messaging import exports as messaging_exports
 from reverie.paperwork import exports as paperwork_exports
 
 #: The members of every archive, in order.
@@ -60,7 +62,9 @@ def fhir_bundle(record: ClientRecord) -> dict[str, Any]:
     cost for a long record (bench/bench_export.py); the tests validate whole Bundles.
     """
     client = record.client
-    entries = everything.collect(client)
+    entries = everything.collect(client) + [
+        messaging_exports.communication(m, client) for m in record.messages
+    ]
     for resource in entries:
         resources.validated(resource)
     bundle = resources.bundle(
@@ -183,8 +187,8 @@ def readme(record: ClientRecord) -> str:
         + "\n"
         "record.html       the whole record to read or print: episodes, sessions and\n"
         "                  attendance, progress notes and addenda, session reflections,\n"
-        "                  relationship episodes, journal, alerts, the consultation\n"
-        "                  request, questionnaires with answers and scores\n"
+        "                  relationship episodes, journal, secure messages, alerts, the\n"
+        "                  consultation request, questionnaires with answers and scores\n"
         "fhir-bundle.json  the same record as far as HL7 FHIR R4 carries it, for another\n"
         "                  system to import (a Bundle of type collection)\n"
         "scores.csv        every questionnaire score, one row per score\n"

@@ -44,6 +44,7 @@ EXPORTED: dict[str, str] = {
         "signed are not part of the record); the history questionnaire not in the admin's copy"
     ),
     "paperwork.Document": "paperwork/documents/: each uploaded document as uploaded",
+    "messaging.Message": "record.html (messages), fhir-bundle.json (Communication)",
 }
 
 #: ``app_label.ModelName`` → why it is not in the export.
@@ -68,6 +69,9 @@ EXCLUDED: dict[str, str] = {
     ),
     "lifecycle.RetentionCandidate": (
         "the practice's own review list (the record's retention date), not part of the record"
+    ),
+    "messaging.Thread": (
+        "the conversation's container and its on/off switch; its messages are exported"
     ),
     "process.ThemeRun": "worker bookkeeping of a theme search (status, progress, timings)",
     "process.RecurringTheme": (

@@ -41,6 +41,8 @@ from reverie.care.models import (
 )
 from reverie.directory.models import ConsultationRequest
 from reverie.measures.models import Administration, MeasureRequest, MeasureSchedule
+from reverie.messaging import exports as messaging_exports
+from reverie.messaging.models import Message
 from reverie.process.models import (
     FormulationAssignment,
     FormulationGroup,
@@ -88,6 +90,9 @@ class ClientRecord:
     administrations: list[Administration]
     measure_requests: list[MeasureRequest]
     grants: list[CareGrant]
+    #: Secure messages between the client and their therapists, in every copy: they were
+    #: written to be read by the other side, so they are part of the record.
+    messages: list[Message]
 
     @property
     def journal_scope(self) -> str:
@@ -107,6 +112,7 @@ class ClientRecord:
             "alerts": len(self.alerts),
             "consultation_request": int(self.consultation is not None),
             "questionnaires": len(self.administrations),
+            "messages": len(self.messages),
         }
 
 
@@ -203,4 +209,5 @@ def gather(client: Client, audience: Audience) -> ClientRecord:
         administrations=administrations,
         measure_requests=requests,
         grants=grants,
+        messages=messaging_exports.client_messages(client),
     )

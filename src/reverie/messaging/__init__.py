@@ -1,0 +1,1 @@
+"""Secure messages between a client and the therapists in their current care."""
