@@ -18,10 +18,12 @@ import pytest
 from django.apps import apps
 from django.db import connection, models
 from django.test import Client as HttpClient
+from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
 from reverie.care.models import Appointment, Episode, NoteAddendum, ProgressNote
+from reverie.directory.models import ConsultationRequest
 from reverie.process.models import JournalEntry, RelationshipEpisode, SessionReflection
 from reverie.process.reflection import FEATURE_KEYS
 from reverie.testing import World, build_world, sign_in
@@ -150,6 +152,35 @@ def _message(world: World) -> list[tuple[models.Model, str]]:
     return [(Message.objects.get(), "body")]
 
 
+def _consultation(world: World) -> list[tuple[models.Model, str]]:
+    # The public form (anonymous), then the practice admin's triage.
+    with override_settings(PUBLIC_PRACTICE=world.practice.slug):
+        response = HttpClient().post(
+            reverse("directory:consult"),
+            {
+                "intent": "send",
+                "name": "Rowan Ash",
+                "email": "rowan@example.org",
+                "contact_by": "email",
+                "availability_note": secret(ConsultationRequest, "availability_note")[:300],
+                "message": secret(ConsultationRequest, "message"),
+                "website": "",
+            },
+        )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    request = ConsultationRequest.objects.get()
+    response = _as(world, "admin").post(
+        reverse("directory:intake_request", args=[request.pk]),
+        {
+            "status": "contacted",
+            "assigned_therapist": world.therapist.pk,
+            "triage_notes": secret(ConsultationRequest, "triage_notes"),
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return [(request, "availability_note"), (request, "message"), (request, "triage_notes")]
+
+
 WRITERS: list[Callable[[World], list[tuple[models.Model, str]]]] = [
     _journal,
     _ccrt,
@@ -157,6 +188,7 @@ WRITERS: list[Callable[[World], list[tuple[models.Model, str]]]] = [
     _episode_goals,
     _reflection,
     _message,
+    _consultation,
 ]
 
 

@@ -3,11 +3,13 @@ requests and the per-connection counter that rate-limits them."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
+
+from reverie.vault.fields import EncryptedTextField
 
 
 class TherapistProfile(models.Model):
@@ -118,14 +120,16 @@ class ConsultationRequest(models.Model):
     )
     availability_days = models.JSONField(default=list, blank=True)
     availability_times = models.JSONField(default=list, blank=True)
-    availability_note = models.CharField(max_length=300, blank=True)
-    message = models.TextField(blank=True)
+    # Sealed with the request's own key (scope "request", owner the request's id), so a
+    # new row is inserted first and its text saved into it (``save`` below).
+    availability_note = EncryptedTextField(max_length=300, blank=True, owner="pk", scope="request")
+    message = EncryptedTextField(blank=True, owner="pk", scope="request")
     #: The self-check answers, only when the person chose to attach them.
     selfcheck = models.JSONField(null=True, blank=True)
     status = models.CharField(
         max_length=12, choices=RequestStatus.choices, default=RequestStatus.NEW
     )
-    triage_notes = models.TextField(blank=True)
+    triage_notes = EncryptedTextField(blank=True, owner="pk", scope="request")
     assigned_therapist = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -147,6 +151,23 @@ class ConsultationRequest(models.Model):
 
     def __str__(self) -> str:
         return f"consultation request {self.pk}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The text's key is the request's own, named by its id, which a new row does not
+        # have until it is inserted: insert without the text, then seal it into the row,
+        # in one transaction so nobody sees the request without its message.
+        sealed = ("availability_note", "message", "triage_notes")
+        texts = {name: getattr(self, name) for name in sealed if getattr(self, name)}
+        if self.pk is not None or not texts:
+            super().save(*args, **kwargs)
+            return
+        with transaction.atomic(using=kwargs.get("using")):
+            for name in texts:
+                setattr(self, name, "")
+            super().save(*args, **kwargs)
+            for name, value in texts.items():
+                setattr(self, name, value)
+            super().save(update_fields=list(texts), using=kwargs.get("using"))
 
 
 class ConsultationAttempt(models.Model):

@@ -237,6 +237,13 @@ def destroy_client(client_id: int) -> int:
     return destroy(Scope.CLIENT, client_id)
 
 
+def destroy_consultation(request_id: int) -> int:
+    """Destroy a consultation request's key: its message, availability note and triage
+    notes read ``[erased]``. Erasing a client who came through the public form needs this
+    too, for the request they were converted from."""
+    return destroy(Scope.CONSULTATION, request_id)
+
+
 def rewrap_all() -> int:
     """Re-wrap every live data key under the newest practice key; returns how many.
 

@@ -1,4 +1,4 @@
-"""Data keys: one per client (and one per practice for text not yet tied to a client)."""
+"""Data keys: one per client, one per consultation request, and one per practice."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from django.utils import timezone
 class Scope(models.TextChoices):
     CLIENT = "client", "Client"
     PRACTICE = "practice", "Practice"
+    #: A consultation request's own key: the person is not a client (and may never be),
+    #: and a request can be erased on its own. Its text keeps this key after conversion.
+    CONSULTATION = "request", "Consultation request"
 
 
 class DataKey(models.Model):
