@@ -56,7 +56,7 @@ def test_a_new_entry_is_private_and_the_therapist_cannot_see_it(
     assert (entry.is_shared, entry.tags, entry.mood) == (False, ["kitchen", "grandmother"], 2)
     assert audit_mark() == [
         (
-            world.client_user.email,
+            f"client account {world.client_user.pk}",
             "create",
             "process.journalentry",
             str(entry.pk),
@@ -94,7 +94,7 @@ def test_sharing_shows_the_entry_to_the_therapist_and_undoing_hides_it_again(
     rows = [r for r in audit_mark() if r[2] == "process.journalentry"]
     assert rows == [
         (
-            world.client_user.email,
+            f"client account {world.client_user.pk}",
             "update",
             "process.journalentry",
             str(entry.pk),
@@ -110,7 +110,7 @@ def test_sharing_shows_the_entry_to_the_therapist_and_undoing_hides_it_again(
             {},
         ),
         (
-            world.client_user.email,
+            f"client account {world.client_user.pk}",
             "update",
             "process.journalentry",
             str(entry.pk),
@@ -205,7 +205,7 @@ def test_the_client_edits_an_entry_and_the_change_is_audited(
     assert entry.text.endswith("Then I woke.") and entry.mood is None
     assert audit_mark() == [
         (
-            world.client_user.email,
+            f"client account {world.client_user.pk}",
             "update",
             "process.journalentry",
             str(entry.pk),
@@ -223,7 +223,7 @@ def test_reading_the_journal_is_audited_without_any_text(
     as_user("client").get(reverse("process:journal"))
     assert audit_mark() == [
         (
-            world.client_user.email,
+            f"client account {world.client_user.pk}",
             "list",
             "process.journalentry",
             "",
@@ -282,7 +282,7 @@ def test_deleting_an_entry_keeps_the_therapists_relationship_episode(
     assert episode.journal_entry is None and episode.narrative == DREAM
     assert audit_mark() == [
         (
-            world.client_user.email,
+            f"client account {world.client_user.pk}",
             "delete",
             "process.journalentry",
             str(entry.pk),

@@ -60,6 +60,11 @@ class Context:
     @property
     def actor_label(self) -> str:
         if self.user is not None:
+            # A client's address is personal data that erasure must be able to remove, and
+            # the chain forbids rewriting an entry: clients are named by account id only
+            # (``actor`` links the row while the account exists). Staff keep their email.
+            if self.user.role == "client":
+                return f"client account {self.user.pk}"
             return self.user.email
         return self.label or "anonymous"
 

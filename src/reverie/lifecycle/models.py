@@ -10,6 +10,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from reverie.vault.fields import EncryptedTextField
+
 
 class ExportStatus(models.TextChoices):
     QUEUED = "queued", "Waiting for the worker"
@@ -128,3 +130,64 @@ class RetentionCandidate(models.Model):
 
     def __str__(self) -> str:
         return f"client {self.client_id} past retention since {self.keep_until}"
+
+
+class ErasureStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for a second admin"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    EXPIRED = "expired", "Expired unconfirmed"
+    ERASED = "erased", "Erased"
+
+
+#: A request nobody confirmed lapses after this long (the requester asks again if still due).
+ERASURE_REQUEST_DAYS = 7
+
+
+class ErasureRequest(models.Model):
+    """One admin's request to erase a client, and the second admin's decision on it.
+
+    Two-person rule: the admin who confirms must not be the one who asked (a check
+    constraint holds it below the code). At most one request per client is pending. The
+    reason is the requester's free text and may name the client, so it is sealed with
+    the practice's data key (it must outlive the client's key, which erasure destroys).
+    See docs/data-lifecycle.md.
+    """
+
+    practice = models.ForeignKey("accounts.Practice", on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey("care.Client", on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = EncryptedTextField(owner="practice_id", scope="practice")
+    status = models.CharField(
+        max_length=10, choices=ErasureStatus.choices, default=ErasureStatus.PENDING
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    #: How many data keys erasure destroyed (for the record; ids are in the ledger).
+    keys_destroyed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["client"],
+                condition=models.Q(status="pending"),
+                name="one_pending_erasure_per_client",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(decided_by=models.F("requested_by"))
+                | ~models.Q(status="erased"),
+                name="erasure_confirmed_by_another_admin",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"erasure request {self.pk} for client {self.client_id} ({self.status})"
+
+    def is_open(self, now: datetime.datetime | None = None) -> bool:
+        return self.status == ErasureStatus.PENDING and self.expires_at > (now or timezone.now())
