@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from lifecycle_data import (
     ADDENDUM_TEXT,
-    NARRATIVE_TEXT,
     NOTE_TEXT,
     PRIVATE_ENTRY_TEXT,
     FullRecord,
@@ -25,6 +24,7 @@ from reverie.accounts.models import Role
 from reverie.audit import trail
 from reverie.audit.models import AuditEntry
 from reverie.care.models import Client, Episode, NoteAddendum, ProcessNote, ProgressNote
+from reverie.directory.models import ConsultationRequest
 from reverie.lifecycle import actions, erasure
 from reverie.lifecycle.actions import LifecycleActionError
 from reverie.lifecycle.models import ErasureRequest, ErasureStatus
@@ -167,7 +167,8 @@ def test_confirming_erases_the_client_and_keeps_statistics(
 
     row.refresh_from_db()
     assert (row.status, row.decided_by_id) == (ErasureStatus.ERASED, second_admin.pk)
-    assert row.keys_destroyed == 1
+    # The client's key and that of the consultation request they came through.
+    assert row.keys_destroyed == 2
     client = Client.objects.get(pk=client.pk)
     assert erasure.is_erased(client)
     assert (client.given_name, client.family_name) == ("Erased", f"client {client.pk}")
@@ -183,7 +184,8 @@ def test_confirming_erases_the_client_and_keeps_statistics(
     assert {e.text for e in JournalEntry.objects.filter(client=client)} == {envelope.ERASED}
     assert PRIVATE_ENTRY_TEXT not in str(list(JournalEntry.objects.values_list("text")))
     assert RelationshipEpisode.objects.get(client=client).narrative == envelope.ERASED
-    assert NARRATIVE_TEXT
+    consultation = ConsultationRequest.objects.get(client=client)
+    assert (consultation.message, consultation.email) == (envelope.ERASED, "")
     # What only the practice key opens is gone: process notes, the document and its file.
     assert not ProcessNote.objects.filter(episode__client=client).exists()
     assert not Document.objects.filter(client=client).exists()
@@ -198,7 +200,7 @@ def test_confirming_erases_the_client_and_keeps_statistics(
 
     # The ledger outside the database names the client and its destroyed key.
     (line,) = erasure.ledger()
-    assert line["client"] == client.pk and len(line["keys"]) == 1
+    assert line["client"] == client.pk and len(line["keys"]) == 2
     # The audit trail references ids only and still verifies.
     entries = AuditEntry.objects.filter(client_id=client.pk)
     dump = json.dumps(list(entries.values("actor_label", "detail", "object_id")))

@@ -153,12 +153,16 @@ def erase(ctx: trail.Context, client: Client, *, to_ledger: bool = True) -> Eras
     done.files = [d.stored_name for d in documents]
     counts["documents"] = Document.objects.filter(client=client).delete()[0]
 
+    # The consultation request the client came through has its own key (its text was
+    # written before there was a client): destroyed too, and its contact columns blanked.
     for consultation in ConsultationRequest.objects.filter(client=client):
-        values: dict[str, object] = {"name": GIVEN_NAME, "email": "", "phone": ""}
-        for name in ("message", "availability_note", "triage_notes"):
-            if hasattr(consultation, name):
-                values[name] = ""
-        _blank(consultation, **values)
+        done.keys += list(
+            DataKey.objects.filter(
+                scope=Scope.CONSULTATION, owner_id=consultation.pk, destroyed_at__isnull=True
+            ).values_list("pk", flat=True)
+        )
+        counts["keys"] += envelope.destroy_consultation(consultation.pk)
+        _blank(consultation, name=GIVEN_NAME, email="", phone="")
         counts["consultations"] = counts.get("consultations", 0) + 1
 
     from reverie.lifecycle.models import RetentionCandidate
