@@ -45,6 +45,7 @@ SEEDED_KINDS = (
     "progress note drafts",
     "addenda",
     "process notes",
+    "secure messages",
     "session reflections",
     "relationship episodes",
     "transference episodes",
@@ -125,6 +126,14 @@ def every_kind_is_there_in_every_state(summary: dict[str, object]) -> None:
         RelationshipEpisode.objects.filter(other_person="therapist").count()
         == (summary["transference episodes"])
     )
+    # Messages are on in the demo, with unread messages waiting on both sides.
+    from reverie.messaging import queries as message_queries
+    from reverie.messaging.models import Message
+
+    assert message_queries.practice_enabled(practice.pk)
+    unread = Message.objects.filter(thread__client__practice=practice, read_at__isnull=True)
+    assert unread.filter(from_client=True).exists() and unread.filter(from_client=False).exists()
+    assert Message.objects.filter(read_at__isnull=False).exists()
     # Drafts are recent: older notes were all signed.
     drafts = ProgressNote.objects.filter(signed_at__isnull=True)
     assert all(n.session_date >= TODAY - datetime.timedelta(days=10) for n in drafts)

@@ -51,7 +51,7 @@ from reverie.care.models import (
     ProcessNote,
     ProgressNote,
 )
-from reverie.demo import seed_scheduling
+from reverie.demo import seed_messaging, seed_scheduling
 from reverie.demo.material import RelationshipEpisodeSpec
 from reverie.demo.model import ClientSpec, EpisodeSpec, SyntheticPractice
 from reverie.demo.texts import Words
@@ -61,6 +61,7 @@ from reverie.measures import actions as measure_actions
 from reverie.measures import registry, scoring
 from reverie.measures.models import Administration, Instrument, MeasureRequest, RequestStatus
 from reverie.measures.scoring import CriticalHit
+from reverie.messaging.models import Message
 from reverie.paperwork import actions as paperwork_actions
 from reverie.paperwork.documents import SENT_TO_EVERY_CLIENT
 from reverie.paperwork.models import Document, FormRequest
@@ -190,6 +191,7 @@ def write_clinical(seeded: Seeded, spec: SyntheticPractice) -> None:
     _paperwork(seeded)
     _telehealth(seeded, spec.as_of)
     seed_scheduling.write_scheduling(seeded)
+    seed_messaging.write_messaging(seeded)
 
 
 def _choose_featured(seeded: Seeded, spec: SyntheticPractice) -> None:
@@ -1009,6 +1011,7 @@ def counts(practice: Practice, today: datetime.date) -> dict[str, object]:
         "progress note drafts": notes.filter(signed_at__isnull=True).count(),
         "addenda": NoteAddendum.objects.filter(note__episode__client__practice=practice).count(),
         "process notes": ProcessNote.objects.filter(episode__client__practice=practice).count(),
+        "secure messages": Message.objects.filter(thread__client__practice=practice).count(),
         "session reflections": SessionReflection.objects.filter(
             episode__client__practice=practice
         ).count(),
