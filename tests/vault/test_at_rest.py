@@ -182,6 +182,21 @@ def _consultation(world: World) -> list[tuple[models.Model, str]]:
     return [(request, "availability_note"), (request, "message"), (request, "triage_notes")]
 
 
+def _erasure_request(world: World) -> list[tuple[models.Model, str]]:
+    # No page asks for an erasure yet: the action the page will call, as the admin.
+    from reverie.audit import trail
+    from reverie.lifecycle import actions
+    from reverie.lifecycle.models import ErasureRequest
+
+    request = actions.request_erasure(
+        trail.Context(user=world.admin),
+        world.client,
+        reason=secret(ErasureRequest, "reason"),
+        typed_name=f"{world.client.given_name} {world.client.family_name}",
+    )
+    return [(request, "reason")]
+
+
 WRITERS: list[Callable[[World], list[tuple[models.Model, str]]]] = [
     _journal,
     _ccrt,
@@ -190,6 +205,7 @@ WRITERS: list[Callable[[World], list[tuple[models.Model, str]]]] = [
     _reflection,
     _message,
     _consultation,
+    _erasure_request,
 ]
 
 
