@@ -231,6 +231,110 @@ def create(
     return obj
 
 
+def can_create_alone() -> bool:
+    """Whether :func:`create_committed` can write in one statement here: on PostgreSQL,
+    outside any transaction (inside one, the caller's commit is not this function's)."""
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
+def create_committed(
+    ctx: Context,
+    obj: M,
+    *,
+    client_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> M:
+    """Insert the new ``obj``, record its creation and commit both, when they are the
+    whole transaction.
+
+    On PostgreSQL outside a transaction (:func:`can_create_alone`) this takes two round
+    trips instead of four (``BEGIN``, insert with the head read, append, ``COMMIT``):
+    one statement reserves ``obj``'s primary key from its sequence and reads the head,
+    then one statement moves the head (compare and swap, as in :func:`_append_late`),
+    inserts ``obj`` and the entry, and commits, because a statement outside a
+    transaction is its own transaction. Both rows or neither are stored, exactly as
+    in a transaction; the answer comes back only after the commit is flushed, so a
+    caller that acknowledges after this returns never acknowledges a lost row. The
+    head's row lock is held from the update to the end of that flush, as before, but
+    no longer across a round trip to the application between the append and
+    ``COMMIT``. A lost race stores nothing, and the entry is signed again on the new
+    head; after ``LATE_ATTEMPTS`` lost races, or anywhere else, it falls back to
+    :func:`create` in a transaction.
+    """
+    ring = keyring()  # before any write, so a missing key changes nothing
+    if can_create_alone():
+        model = type(obj)
+        with connection.cursor() as cursor:
+            cursor.execute(_reserve_sql(model))
+            pk, seq, digest = cursor.fetchone()
+            obj.pk = pk
+            entry = _entry(ctx, Action.CREATE, obj, "", "", client_id, detail, ring.signing_id)
+            sql, obj_fields, entry_fields = _create_committed_statement(model)
+            obj_values = [pk, *rowsql.insert_values(obj, obj_fields)]
+            for _ in range(LATE_ATTEMPTS):
+                if seq is None:
+                    break  # no head row yet: create() makes it under a lock
+                entry.seq = seq + 1
+                entry.prev_hash = digest
+                entry.hash = entry_digest(entry.chain_fields(), digest, ring.signing_key)
+                cursor.execute(
+                    sql,
+                    [
+                        entry.seq,
+                        entry.hash,
+                        seq,
+                        digest,
+                        *obj_values,
+                        *rowsql.insert_values(entry, entry_fields),
+                    ],
+                )
+                row = cursor.fetchone()
+                if row is not None:
+                    rowsql.inserted(obj, pk)
+                    rowsql.inserted(entry, row[0])
+                    return obj
+                cursor.execute(_HEAD_SQL)
+                seq, digest = cursor.fetchone() or (None, None)
+        obj.pk = None  # the reserved key goes unused, like a rolled-back insert's
+    with transaction.atomic():
+        return create(ctx, obj, client_id=client_id, detail=detail)
+
+
+@functools.cache
+def _reserve_sql(model: type[models.Model]) -> str:
+    meta = model._meta
+    return (
+        f"SELECT nextval(pg_get_serial_sequence('{meta.db_table}', '{meta.pk.column}')), "  # noqa: S608
+        f"(SELECT seq FROM {_HEAD} WHERE id = 1), (SELECT hash FROM {_HEAD} WHERE id = 1)"
+    )
+
+
+@functools.cache
+def _create_committed_statement(
+    model: type[models.Model],
+) -> tuple[str, list[Any], list[Any]]:
+    """``WITH moved AS (UPDATE head … WHERE it is still the head read), created AS
+    (INSERT obj … SELECT … FROM moved) INSERT entry … SELECT … FROM moved``: both rows
+    are inserted only when the head moved (PostgreSQL runs every data-modifying part of
+    a ``WITH`` once, whether or not the main statement reads it)."""
+    quote = connection.ops.quote_name
+    meta = model._meta
+    _, obj_fields = rowsql.insert_statement(model)
+    _, entry_fields = rowsql.insert_statement(AuditEntry)
+    obj_names = ", ".join(quote(f.column) for f in [meta.pk, *obj_fields])
+    obj_casts = ", ".join(f"%s::{f.db_type(connection)}" for f in [meta.pk, *obj_fields])
+    entry_names = ", ".join(quote(f.column) for f in entry_fields)
+    entry_casts = ", ".join(f"%s::{f.db_type(connection)}" for f in entry_fields)
+    sql = (
+        f"WITH moved AS ({_MOVE_HEAD_SQL} AND seq = %s AND hash = %s RETURNING 1), "  # noqa: S608
+        f"created AS (INSERT INTO {quote(meta.db_table)} ({obj_names}) "
+        f"SELECT {obj_casts} FROM moved RETURNING 1) "
+        f"INSERT INTO {quote(AuditEntry._meta.db_table)} ({entry_names}) "
+        f"SELECT {entry_casts} FROM moved RETURNING {quote(AuditEntry._meta.pk.column)}"
+    )
+    return sql, obj_fields, entry_fields
+
+
 #: Attempts at appending after an unlocked read of the head before falling back to
 #: locking it first. Each failed attempt means another transaction appended in between.
 LATE_ATTEMPTS = 3

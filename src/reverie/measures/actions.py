@@ -244,7 +244,38 @@ def submit(
     when = completed_at or now
     timepoint = timepoint or _default_timepoint(episode, when)
     alert = None
+    administration = Administration(
+        client=client,
+        episode=episode,
+        instrument=instrument,
+        instrument_version=definition.version,
+        completed_at=when,
+        received_at=now,
+        timepoint=timepoint,
+        source=source,
+        answers=stored_answers,
+        total=int(result.total),
+        band=result.band.label if result.band is not None else "",
+        result=_result_json(result),
+        has_critical=result.has_critical_hits,
+        entered_by=entered_by,
+        idempotency_key=key,
+        request=request,
+        identifier=dict(identifier or {}),
+    )
+    audit_detail = {
+        "instrument": instrument.code,
+        "source": source,
+        "request": request.pk if request is not None else None,
+        "critical": bool(result.critical_hits),
+    }
     try:
+        if request is None and not result.critical_hits and trail.can_create_alone():
+            # Nothing else to write: the administration, its audit entry and the commit
+            # go to PostgreSQL as one statement (trail.create_committed), two round trips
+            # fewer than a transaction (bench/RESULTS.md, 2026-12-06).
+            trail.create_committed(ctx, administration, client_id=client.pk, detail=audit_detail)
+            return Submission(administration, True, None)
         with serialized_writes(), transaction.atomic():
             if request is not None and not MeasureRequest.objects.filter(
                 pk=request.pk, status=RequestStatus.OPEN, opens_at__lte=now, expires_at__gt=now
@@ -253,35 +284,7 @@ def submit(
             # Inserted and audited by trail.create: compiling the INSERT through the ORM
             # was a tenth of a submission, and the insert shares a round trip with the
             # audit chain's lock on PostgreSQL.
-            administration = trail.create(
-                ctx,
-                Administration(
-                    client=client,
-                    episode=episode,
-                    instrument=instrument,
-                    instrument_version=definition.version,
-                    completed_at=when,
-                    received_at=now,
-                    timepoint=timepoint,
-                    source=source,
-                    answers=stored_answers,
-                    total=int(result.total),
-                    band=result.band.label if result.band is not None else "",
-                    result=_result_json(result),
-                    has_critical=result.has_critical_hits,
-                    entered_by=entered_by,
-                    idempotency_key=key,
-                    request=request,
-                    identifier=dict(identifier or {}),
-                ),
-                client_id=client.pk,
-                detail={
-                    "instrument": instrument.code,
-                    "source": source,
-                    "request": request.pk if request is not None else None,
-                    "critical": bool(result.critical_hits),
-                },
-            )
+            trail.create(ctx, administration, client_id=client.pk, detail=audit_detail)
             had_draft = False
             if request is not None:
                 had_draft = Draft.objects.filter(request=request).delete()[0] > 0

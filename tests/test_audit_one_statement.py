@@ -1,0 +1,181 @@
+"""The one-statement submission on PostgreSQL (``trail.create_committed``): the row, its
+audit entry and the commit in one statement outside a transaction. Both rows or neither,
+the chain unbroken under concurrency and lost races, nothing stored on a conflict."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from measures.conftest import phq9_answers
+from reverie.accounts.models import Practice
+from reverie.audit import trail
+from reverie.audit.models import Action, AuditEntry, AuditHead
+from reverie.measures import actions
+from reverie.measures.models import Administration, Instrument
+from reverie.testing import World
+
+pytestmark = [
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="one statement is its own transaction only on PostgreSQL; SQLite submits "
+        "in a transaction as before",
+    ),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+def _practice(slug: str) -> Practice:
+    return Practice(slug=slug, name=f"Practice {slug}")
+
+
+def _created(label: str, count: int, errors: list[BaseException]) -> None:
+    from django.db import connection as thread_connection
+
+    try:
+        for n in range(count):
+            trail.create_committed(trail.system(label), _practice(f"{label}-{n}"))
+    except BaseException as error:  # reported by the test, not lost in the thread
+        errors.append(error)
+    finally:
+        thread_connection.close()
+
+
+def _recorded(label: str, count: int, errors: list[BaseException]) -> None:
+    from django.db import connection as thread_connection
+
+    try:
+        for n in range(count):
+            with transaction.atomic():
+                trail.record(trail.system(label), Action.VIEW, object_type="t", object_id=n)
+    except BaseException as error:
+        errors.append(error)
+    finally:
+        thread_connection.close()
+
+
+def test_a_fhir_style_submission_is_two_statements_with_no_begin_or_commit(
+    world: World,
+) -> None:
+    """Before: BEGIN, insert with the head read, append, COMMIT (four round trips); now
+    the key and head are read, and one statement writes both rows and commits."""
+    # A flushed test database may have no head row yet; the first entry creates it.
+    trail.record(trail.system("first"), Action.VIEW, object_type="t", object_id=0)
+    with CaptureQueriesContext(connection) as queries:
+        result = actions.submit(
+            trail.Context(user=world.therapist),
+            client=world.client,
+            instrument=Instrument.objects.get(code="phq-9"),
+            answers=phq9_answers(1, 1, 1),
+            source="fhir",
+            key=actions.idempotency_key("fhir", world.therapist.pk, "urn:x|one"),
+        )
+    sqls = [q["sql"].lstrip() for q in queries.captured_queries]
+    first_words = [sql.split()[0].upper() for sql in sqls]
+    assert not {"BEGIN", "COMMIT", "SAVEPOINT", "INSERT", "UPDATE"} & set(first_words)
+    assert "nextval" in sqls[-2] and first_words[-1] == "WITH"
+    assert first_words.count("WITH") == 1
+    row = Administration.objects.get(pk=result.administration.pk)
+    entry = AuditEntry.objects.get(object_type="measures.administration", object_id=str(row.pk))
+    assert (entry.action, entry.client_id, entry.actor_id) == (
+        "create",
+        world.client.pk,
+        world.therapist.pk,
+    )
+    assert AuditHead.objects.get(pk=1).seq == entry.seq
+    assert trail.verify(use_checkpoints=False).ok
+
+
+def test_with_no_head_row_yet_it_creates_the_head_in_a_transaction() -> None:
+    AuditHead.objects.all().delete()
+    practice = trail.create_committed(trail.system("first"), _practice("first"))
+    entry = AuditEntry.objects.get(object_type="accounts.practice", object_id=str(practice.pk))
+    assert entry.seq == 1 == AuditHead.objects.get(pk=1).seq
+    assert trail.verify(use_checkpoints=False).ok
+
+
+def test_a_conflicting_row_stores_neither_row_and_leaves_the_head() -> None:
+    trail.create_committed(trail.system("first"), _practice("same"))
+    head = AuditHead.objects.get(pk=1)
+    entries = AuditEntry.objects.count()
+    with pytest.raises(IntegrityError):
+        trail.create_committed(trail.system("second"), _practice("same"))
+    assert Practice.objects.filter(slug="same").count() == 1
+    assert AuditEntry.objects.count() == entries
+    assert (AuditHead.objects.get(pk=1).seq, AuditHead.objects.get(pk=1).hash) == (
+        head.seq,
+        head.hash,
+    )
+    assert trail.verify(use_checkpoints=False).ok
+
+
+def test_a_lost_race_is_signed_again_on_the_new_head_and_stored_once(monkeypatch) -> None:
+    real_digest = trail.entry_digest
+    raced: list[bool] = []
+    errors: list[BaseException] = []
+
+    def digest_with_a_rival(*args: object) -> str:
+        if not raced:
+            raced.append(True)
+            rival = threading.Thread(target=_recorded, args=("rival", 1, errors))
+            rival.start()
+            rival.join(timeout=30)
+            assert not rival.is_alive(), "the rival append was blocked by a lock"
+        return real_digest(*args)  # type: ignore[arg-type]
+
+    trail.record(trail.system("first"), Action.VIEW, object_type="t", object_id=0)
+    monkeypatch.setattr(trail, "entry_digest", digest_with_a_rival)
+    practice = trail.create_committed(trail.system("mine"), _practice("raced"))
+    assert errors == []
+    rival = AuditEntry.objects.get(actor_label="system:rival")
+    mine = AuditEntry.objects.get(actor_label="system:mine")
+    assert (rival.seq, mine.seq) == (2, 3)
+    assert mine.prev_hash == rival.hash and mine.object_id == str(practice.pk)
+    assert Practice.objects.filter(slug="raced").count() == 1
+    assert AuditHead.objects.get(pk=1).seq == 3
+    assert trail.verify(use_checkpoints=False).ok
+
+
+def test_after_losing_every_race_it_falls_back_to_a_locked_transaction(monkeypatch) -> None:
+    monkeypatch.setattr(trail, "LATE_ATTEMPTS", 0)
+    made = [trail.create_committed(trail.system("locked"), _practice(f"l{n}")) for n in range(3)]
+    seqs = [
+        AuditEntry.objects.get(object_type="accounts.practice", object_id=str(p.pk)).seq
+        for p in made
+    ]
+    assert seqs == [1, 2, 3]
+    assert trail.verify(use_checkpoints=False).ok
+
+
+def test_inside_a_transaction_it_writes_in_the_callers_transaction() -> None:
+    with pytest.raises(RuntimeError), transaction.atomic():
+        trail.create_committed(trail.system("inner"), _practice("rolled-back"))
+        raise RuntimeError("the caller fails after the write")
+    assert not Practice.objects.filter(slug="rolled-back").exists()
+    assert not AuditEntry.objects.filter(actor_label="system:inner").exists()
+
+
+def test_concurrent_one_statement_creates_and_appends_form_one_unbroken_chain() -> None:
+    errors: list[BaseException] = []
+    per_thread = 12
+    threads = [
+        threading.Thread(target=_created, args=(f"c{i}", per_thread, errors)) for i in range(4)
+    ] + [threading.Thread(target=_recorded, args=(f"r{i}", per_thread, errors)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    total = len(threads) * per_thread
+    seqs = list(AuditEntry.objects.order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(1, total + 1))
+    created = AuditEntry.objects.filter(object_type="accounts.practice")
+    assert created.count() == 4 * per_thread
+    assert set(created.values_list("object_id", flat=True)) == {
+        str(pk) for pk in Practice.objects.filter(slug__startswith="c").values_list("pk", flat=True)
+    }
+    assert AuditHead.objects.get(pk=1).seq == total
+    assert trail.verify(use_checkpoints=False).ok
