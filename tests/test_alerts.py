@@ -1,16 +1,16 @@
 from __future__ import annotations
 
 import datetime
-import re
 
 from django.core import mail
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 from reverie.audit import trail
 from reverie.audit.models import AuditEntry
 from reverie.care import actions
 from reverie.care.models import Alert, Appointment, Episode
+from reverie.lib import dates
 from reverie.testing import World
 
 
@@ -218,7 +218,8 @@ def test_admins_see_only_escalated_alerts(world: World, as_user, settings) -> No
     page = admin.get(reverse("care:alerts")).content.decode()
     assert alert.summary in page
     assert "Escalated alerts" in page
-    assert re.search(r"Escalated \d{1,2} \w{3} \d\d:\d\d", page)  # when, on its row
+    when = timezone.localtime(Alert.objects.get(pk=alert.pk).escalated_at)
+    assert f"Escalated {dateformat.format(when, dates.pattern('short'))}" in page  # on its row
 
 
 def test_the_navigation_counts_the_open_alerts_each_person_sees(

@@ -175,6 +175,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "reverie.accounts.middleware.IdleTimeoutMiddleware",
     "reverie.accounts.middleware.TwoFactorRequiredMiddleware",
+    "reverie.directory.middleware.PracticeLocaleMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Innermost, so it sees a view's exception first.
@@ -200,6 +201,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "reverie.core.context.reverie",
             ],
+            # Every template writes dates through |rdate and friends without loading them.
+            "builtins": ["reverie.core.templatetags.reverie_tags"],
         },
     }
 ]

@@ -8,18 +8,24 @@ import pytest
 from django.core import mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.html import escape
 from icalendar import Calendar
 
 from reverie.audit.models import AuditEntry
 from reverie.directory.models import ConsultationAttempt, ConsultationRequest, RequestStatus
 from reverie.directory.profiles import directory_entries
+from reverie.lib import dates
 from reverie.outbox.models import Message
 from reverie.scheduling import openings
 from reverie.scheduling.forms import link_value
 from reverie.scheduling.models import Booking, BookingStatus
 from reverie.testing import World
+
+
+def _clock(when) -> str:
+    """The time as pages and emails write it, in the practice's locale."""
+    return dateformat.format(when, dates.pattern("time"))
 
 
 def first_time(profile, world: World) -> dt.datetime:  # type: ignore[no-untyped-def]
@@ -59,7 +65,7 @@ def test_the_profile_lists_consultation_times_linking_to_the_form(
     page = client.get(book_url(profile), {"at": link_value(start)})
     assert page.status_code == 200
     local = timezone.localtime(start, public.practice.zone)
-    assert f"at {local:%H:%M}" in page.content.decode()
+    assert f"at {_clock(local)}" in page.content.decode()
 
 
 def test_booking_holds_the_time_and_files_a_request_in_the_intake_queue(
@@ -102,12 +108,12 @@ def test_booking_holds_the_time_and_files_a_request_in_the_intake_queue(
     sign_in(admin, public.admin)
     page = admin.get(reverse("directory:intake_request", args=[request.pk])).content.decode()
     local = timezone.localtime(start, public.practice.zone)
-    assert f"{local:%H:%M}" in page and "Booked consultation" in page
+    assert _clock(local) in page and "Booked consultation" in page
     # Mail: the person's confirmation (with the calendar file), the therapist, the admins.
     to = {m.to[0]: m for m in mail.outbox}
     assert set(to) == {"rowan@example.org", public.therapist.email, public.admin.email}
     confirmation = to["rowan@example.org"]
-    assert f"{local:%H:%M}" in confirmation.body
+    assert _clock(local) in confirmation.body
     assert "work" not in to[public.therapist.email].body  # no content in the therapist's notice
     ((name, content, mimetype),) = confirmation.attachments
     assert (name, mimetype) == ("consultation.ics", "text/calendar")

@@ -12,6 +12,8 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.utils import timezone
 
+from reverie.lib import dates
+
 
 class Practice(models.Model):
     """A group practice. Nothing ever crosses from one practice to another."""
@@ -30,6 +32,13 @@ class Practice(models.Model):
         help_text="Shown to clients on the crisis card.",
     )
     time_zone = models.CharField(max_length=64, default="UTC")
+    date_locale = models.CharField(
+        "date format",
+        max_length=16,
+        choices=dates.LOCALE_CHOICES,
+        default=dates.DEFAULT_LOCALE,
+        help_text="How every page and email writes dates and times (reverie.lib.dates).",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -29,7 +29,12 @@ def alert_escalated(alert: Alert, admin: User) -> None:
     enqueue(
         "alert_escalated",
         admin.email,
-        {"alert": alert, "user": admin, "link": settings.BASE_URL + reverse("care:alerts")},
+        {
+            "alert": alert,
+            "user": admin,
+            "practice": admin.practice,
+            "link": settings.BASE_URL + reverse("care:alerts"),
+        },
         practice_id=admin.practice_id,
         dedupe_key=f"alert_escalated:{alert.pk}:{admin.pk}",
     )

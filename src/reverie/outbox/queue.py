@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from reverie.lib import dates
 from reverie.outbox import delivery, sealing
 from reverie.outbox.models import Message, Status
 
@@ -20,13 +21,19 @@ log = logging.getLogger("reverie.outbox")
 
 
 def render_email(template: str, context: Mapping[str, Any]) -> dict[str, str]:
-    """Subject, text and HTML from ``templates/emails/<template>{_subject.txt,.txt,.html}``."""
+    """Subject, text and HTML from ``templates/emails/<template>{_subject.txt,.txt,.html}``.
+
+    Dates are written in the locale of the ``practice`` in the context (outbox sits below
+    accounts, so the practice is read by attribute, not imported); a job queuing mail has
+    no request whose locale would otherwise apply."""
     ctx = dict(context)
-    return {
-        "subject": " ".join(render_to_string(f"emails/{template}_subject.txt", ctx).split()),
-        "text": render_to_string(f"emails/{template}.txt", ctx),
-        "html": render_to_string(f"emails/{template}.html", ctx),
-    }
+    locale = getattr(ctx.get("practice"), "date_locale", None)
+    with dates.using_locale(locale if isinstance(locale, str) else None):
+        return {
+            "subject": " ".join(render_to_string(f"emails/{template}_subject.txt", ctx).split()),
+            "text": render_to_string(f"emails/{template}.txt", ctx),
+            "html": render_to_string(f"emails/{template}.html", ctx),
+        }
 
 
 def enqueue(

@@ -1,0 +1,95 @@
+"""How the product writes dates and times: one table of formats per locale.
+
+Every page and email shows dates through the ``rdate``/``rdatetime``/``rtime`` template
+filters (``core/templatetags/reverie_tags.py``), which read the formats below for the locale
+of the practice the request or email belongs to. One table, so that "6 Dec 2026" on one page
+and "12/06/2026" on the next cannot happen, and so a practice in London reads day-month
+while one in Boston reads month-day.
+
+The locale is held in a context variable: set per request by
+``directory.middleware.PracticeLocaleMiddleware`` and per email by ``outbox.queue``;
+:data:`DEFAULT_LOCALE` anywhere else (commands, tests). Format strings are Django's
+``date`` format characters (https://docs.djangoproject.com/en/5.2/ref/templates/builtins/#date);
+orderings follow each locale's usual written English form (CLDR "medium"/"full" patterns,
+https://cldr.unicode.org/, simplified to drop the US comma after a weekday-less day).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterator
+
+DEFAULT_LOCALE = "en-US"
+
+#: Styles of a date. "date" is the everyday one; the others for headings and compact lists.
+DATE_STYLES = ("date", "long", "day", "short", "weekday", "month")
+
+FORMATS: dict[str, dict[str, str]] = {
+    "en-US": {
+        "date": "M j, Y",  # Dec 6, 2026
+        "long": "l, F j, Y",  # Sunday, December 6, 2026
+        "day": "l, F j",  # Sunday, December 6
+        "short": "M j",  # Dec 6
+        "weekday": "D M j",  # Sun Dec 6
+        "month": "F Y",  # December 2026
+        "time": "g:i A",  # 2:30 PM
+    },
+    "en-GB": {
+        "date": "j M Y",  # 6 Dec 2026
+        "long": "l j F Y",  # Sunday 6 December 2026
+        "day": "l j F",  # Sunday 6 December
+        "short": "j M",  # 6 Dec
+        "weekday": "D j M",  # Sun 6 Dec
+        "month": "F Y",  # December 2026
+        "time": "H:i",  # 14:30
+    },
+}
+
+#: The choices a practice can pick from, for the model field and forms.
+LOCALE_CHOICES = [
+    ("en-US", "English (United States): Dec 6, 2026, 2:30 PM"),
+    ("en-GB", "English (United Kingdom): 6 Dec 2026, 14:30"),
+]
+
+_current: contextvars.ContextVar[str | Callable[[], str] | None] = contextvars.ContextVar(
+    "reverie_date_locale", default=None
+)
+
+
+def current_locale() -> str:
+    """The locale of the request or email being rendered (resolved lazily, so a page that
+    shows no date never looks the practice up)."""
+    value = _current.get()
+    if callable(value):
+        value = value()
+        _current.set(value)
+    return value if value in FORMATS else DEFAULT_LOCALE
+
+
+def set_locale(
+    value: str | Callable[[], str] | None,
+) -> contextvars.Token[str | Callable[[], str] | None]:
+    """Set the locale (or a function giving it) for what is rendered next; returns the token
+    for :func:`reset_locale`."""
+    return _current.set(value)
+
+
+def reset_locale(token: contextvars.Token[str | Callable[[], str] | None]) -> None:
+    _current.reset(token)
+
+
+@contextlib.contextmanager
+def using_locale(value: str | Callable[[], str] | None) -> Iterator[None]:
+    """Render with this locale inside the block."""
+    token = _current.set(value)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def pattern(style: str, locale: str | None = None) -> str:
+    """The Django date format for a style in a locale; unknown styles read as "date"."""
+    table = FORMATS.get(locale or current_locale(), FORMATS[DEFAULT_LOCALE])
+    return table.get(style, table["date"])
