@@ -48,6 +48,7 @@ from reverie.backups import archive, snapshot
 from reverie.backups.archive import ArchiveError
 from reverie.lib.files import make_private_dir
 from reverie.lib.hashchain import CP
+from reverie.lifecycle import erasure
 from reverie.paperwork import storage
 from reverie.vault.fields import EncryptedTextField
 
@@ -74,6 +75,7 @@ class Restored:
     migrated: bool
     audit_checked: int = 0
     documents: int = 0
+    erased_again: int = 0
     notes: list[str] = field(default_factory=list)
 
 
@@ -106,6 +108,9 @@ def restore(path: Path, *, by: str, say: Callable[[str], None] = lambda _: None)
             raise ArchiveError(f"the archive names an unknown database engine {engine!r}")
         result.documents = _place_documents(unpacked)
     _check_audit(result, say)
+    # Clients erased after this archive was taken are erased again: their keys are still
+    # in it (docs/data-lifecycle.md, "Erasure and older backups").
+    result.erased_again = erasure.apply_ledger(by=by, say=say)
     with transaction.atomic():
         trail.record(
             trail.system(by),

@@ -85,8 +85,15 @@ def _blank(obj: models.Model, **values: object) -> None:
 
 def erase(ctx: trail.Context, client: Client, *, to_ledger: bool = True) -> Erased:
     """Erase ``client`` inside the caller's transaction; audited row by row (ids only)."""
-    if not transaction.get_connection().in_atomic_block:
+    if not transaction.get_connection().in_atomic_block:  # pragma: no cover - a caller's slip
         raise RuntimeError("erase() must run inside the transaction that confirms it")
+    connection = transaction.get_connection()
+    if connection.vendor == "sqlite":
+        # Overwrite freed bytes with zeros, so the blanked names do not linger in the file's
+        # free space. (PostgreSQL keeps dead row versions until vacuum reuses the space:
+        # docs/data-lifecycle.md says so.)
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA secure_delete = ON")
     client = Client.objects.select_for_update().get(pk=client.pk)
     done = Erased(client_id=client.pk)
     counts = done.counts

@@ -17,13 +17,20 @@ from django.views.decorators.http import require_GET, require_POST
 from reverie.accounts.models import Role
 from reverie.audit import trail
 from reverie.audit.models import Action
+from reverie.care.access import administrative_clients
 from reverie.care.models import Client
 from reverie.core.decorators import role_required, signed_in_user
 from reverie.core.models import PeriodicJob
-from reverie.lifecycle import actions, exports, review
+from reverie.lifecycle import actions, erasure, exports, review
 from reverie.lifecycle.access import exportable_clients
-from reverie.lifecycle.forms import RetentionPolicyForm
-from reverie.lifecycle.models import RecordExport, RetentionCandidate
+from reverie.lifecycle.forms import ErasureConfirmForm, ErasureRequestForm, RetentionPolicyForm
+from reverie.lifecycle.models import (
+    ERASURE_REQUEST_DAYS,
+    ErasureRequest,
+    ErasureStatus,
+    RecordExport,
+    RetentionCandidate,
+)
 
 ANYONE = (Role.ADMIN, Role.THERAPIST, Role.CLIENT)
 
@@ -125,6 +132,20 @@ def retention(request: HttpRequest) -> HttpResponse:
         )
         status = 200
     candidates = list(RetentionCandidate.objects.filter(practice=practice).select_related("client"))
+    actions.expire_erasure_requests()
+    erasures = list(
+        ErasureRequest.objects.filter(
+            practice=practice, status=ErasureStatus.PENDING
+        ).select_related("client", "requested_by")
+    )
+    if erasures:
+        trail.record(
+            trail.context(request),
+            Action.LIST,
+            None,
+            object_type="lifecycle.erasurerequest",
+            detail={"view": "lifecycle.retention", "requests": [r.pk for r in erasures]},
+        )
     trail.record(
         trail.context(request),
         Action.LIST,
@@ -139,7 +160,114 @@ def retention(request: HttpRequest) -> HttpResponse:
             "form": form,
             "policy": policy,
             "candidates": candidates,
+            "erasures": erasures,
             "last_review": last_run.last_finished_at if last_run else None,
         },
         status=status,
     )
+
+
+# --- erasure (two admins; lifecycle/erasure.py, docs/data-lifecycle.md) ------------------
+
+
+def _admin_client(request: HttpRequest, pk: int) -> Client:
+    client = administrative_clients(signed_in_user(request)).filter(pk=pk).first()
+    if client is None:
+        raise Http404("No such client")
+    return client
+
+
+def _erasure_page(
+    request: HttpRequest,
+    client: Client,
+    *,
+    form: ErasureRequestForm | None = None,
+    confirm_form: ErasureConfirmForm | None = None,
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    user = signed_in_user(request)
+    actions.expire_erasure_requests()
+    history = list(
+        ErasureRequest.objects.filter(client=client).select_related("requested_by", "decided_by")
+    )
+    pending = next((r for r in history if r.status == ErasureStatus.PENDING), None)
+    # Lists who asked and decided, and the reason: no clinical content.
+    trail.record(
+        trail.context(request),
+        Action.VIEW,
+        client,
+        client_id=client.pk,
+        detail={"view": "lifecycle.erasure", "requests": [r.pk for r in history]},
+    )
+    return render(
+        request,
+        "lifecycle/erasure.html",
+        {
+            "client": client,
+            "erased": erasure.is_erased(client),
+            "pending": pending,
+            "mine": pending is not None and pending.requested_by_id == user.pk,
+            "history": history,
+            "form": form or ErasureRequestForm(),
+            "confirm_form": confirm_form or ErasureConfirmForm(),
+            "error": error,
+            "days": ERASURE_REQUEST_DAYS,
+        },
+        status=status,
+    )
+
+
+@role_required(Role.ADMIN)
+def client_erasure(request: HttpRequest, pk: int) -> HttpResponse:
+    """The client's erasure: ask for it (first admin), or see the waiting request."""
+    client = _admin_client(request, pk)
+    if request.method != "POST":
+        return _erasure_page(request, client)
+    form = ErasureRequestForm(request.POST)
+    if not form.is_valid():
+        return _erasure_page(request, client, form=form, status=400)
+    try:
+        actions.request_erasure(trail.context(request), client, **form.cleaned_data)
+    except actions.LifecycleActionError as exc:
+        return _erasure_page(request, client, form=form, error=str(exc), status=400)
+    messages.success(request, "Asked. Another admin of the practice must now confirm.")
+    return redirect("lifecycle:client_erasure", pk=client.pk)
+
+
+def _request_of(request: HttpRequest, pk: int) -> ErasureRequest:
+    row = (
+        ErasureRequest.objects.filter(pk=pk, practice_id=signed_in_user(request).practice_id)
+        .select_related("client")
+        .first()
+    )
+    if row is None:
+        raise Http404("No such erasure request")
+    return row
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def erasure_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    row = _request_of(request, pk)
+    form = ErasureConfirmForm(request.POST)
+    if not form.is_valid():
+        return _erasure_page(request, row.client, confirm_form=form, status=400)
+    try:
+        actions.confirm_erasure(trail.context(request), row.pk, **form.cleaned_data)
+    except actions.LifecycleActionError as exc:
+        return _erasure_page(request, row.client, confirm_form=form, error=str(exc), status=400)
+    messages.success(request, "The client's record is erased.")
+    return redirect("lifecycle:client_erasure", pk=row.client_id)
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def erasure_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    row = _request_of(request, pk)
+    try:
+        actions.withdraw_erasure(trail.context(request), row.pk)
+    except actions.LifecycleActionError as exc:
+        return _erasure_page(request, row.client, error=str(exc), status=400)
+    messages.success(request, "The erasure request is withdrawn.")
+    return redirect("lifecycle:client_erasure", pk=row.client_id)
