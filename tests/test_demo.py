@@ -67,6 +67,7 @@ SEEDED_KINDS = (
     "releases of information expired",
     "uploaded documents",
     "sessions by video",
+    "record exports ready",
     "theme searches",
     "themes accepted",
     "themes dismissed",

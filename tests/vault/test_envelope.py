@@ -171,3 +171,16 @@ def test_keys_rotate_rewraps_data_keys(world: World, settings) -> None:
     settings.ENCRYPTION_KEYS = [new]
     envelope.clear_cache()
     assert JournalEntry.objects.get(pk=entry.pk).text == TEXT
+
+
+def test_a_bulk_writer_looks_each_owners_key_up_once_and_no_longer_after(
+    world: World, django_assert_num_queries
+) -> None:
+    envelope.seal("client", world.client.pk, TEXT)  # the client's key exists
+    with envelope.one_lookup_per_owner(), django_assert_num_queries(1):
+        sealed = [envelope.seal("client", world.client.pk, f"{TEXT} {n}") for n in range(5)]
+    assert [envelope.unseal(s) for s in sealed] == [f"{TEXT} {n}" for n in range(5)]
+    # Outside the block every seal asks again, so an erased client's key is never reused.
+    assert envelope.destroy_client(world.client.pk) == 1
+    with pytest.raises(envelope.VaultError, match="erased"):
+        envelope.seal("client", world.client.pk, "after the erasure")

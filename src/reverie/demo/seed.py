@@ -36,13 +36,14 @@ from reverie.accounts.models import Practice, Role, User
 from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care.models import Appointment, Client, Episode
-from reverie.demo import seed_content
+from reverie.demo import seed_content, seed_lifecycle
 from reverie.demo.model import SyntheticPractice, generate_practice
 from reverie.demo.seed_content import Seeded
 from reverie.directory.models import TherapistProfile
 from reverie.directory.profiles import concern_key
 from reverie.measures import registry, scoring
 from reverie.measures.models import Administration, Instrument
+from reverie.vault import envelope
 
 DEMO_SLUG = "demo"
 ADMIN_EMAIL = "admin@demo.example.org"
@@ -300,7 +301,8 @@ def ensure_demo(
     if practice is None:
         spec = generate_practice(today=today or timezone.localdate())
         passwords = _new_passwords()
-        with transaction.atomic():
+        # One transaction, no key rotated or destroyed: each client's key is looked up once.
+        with transaction.atomic(), envelope.one_lookup_per_owner():
             registry.sync_shipped_instruments()
             seeded = _write_skeleton(spec, passwords)
             practice = seeded.practice
@@ -319,6 +321,7 @@ def ensure_demo(
         outcome_summary.refresh(full=True)
         with transaction.atomic():
             seed_content.write_after_summaries(seeded, spec)
+        seed_lifecycle.write_lifecycle(practice)
         _store(passwords, [(u.email, n) for u, n in seed_content.featured_clients(practice)])
         summary = seed_content.counts(practice, spec.today)
     else:

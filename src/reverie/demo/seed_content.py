@@ -57,6 +57,7 @@ from reverie.demo.model import ClientSpec, EpisodeSpec, SyntheticPractice
 from reverie.demo.texts import Words
 from reverie.directory import actions as directory_actions
 from reverie.directory.models import ConsultationRequest
+from reverie.lifecycle.models import ExportStatus, RecordExport
 from reverie.measures import actions as measure_actions
 from reverie.measures import registry, scoring
 from reverie.measures.models import Administration, Instrument, MeasureRequest, RequestStatus
@@ -1050,6 +1051,9 @@ def counts(practice: Practice, today: datetime.date) -> dict[str, object]:
             client__practice=practice, signed_at__isnull=True
         ).count(),
         "uploaded documents": Document.objects.filter(client__practice=practice).count(),
+        "record exports ready": RecordExport.objects.filter(
+            client__practice=practice, status=ExportStatus.DONE
+        ).count(),
         "sessions by video": Appointment.objects.filter(episode__client__practice=practice)
         .exclude(video_link="")
         .count(),
