@@ -56,6 +56,8 @@ SEEDED_KINDS = (
     "private journal entries",
     "consultation requests",
     "consultations booked from the directory",
+    "late cancellations in the portal",
+    "requests to move a session",
     "alerts open",
     "alerts acknowledged",
     "alerts escalated",

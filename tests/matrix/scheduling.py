@@ -8,11 +8,16 @@ practice's, and the stranger (another practice) finds no profile of ours.
 
 from __future__ import annotations
 
-from django.urls import reverse
+import datetime
 
-from matrix import Route, everyone, signed_in
+from django.urls import reverse
+from django.utils import timezone
+
+from matrix import CLIENTS, THERAPISTS, Route, everyone, only, signed_in
 from matrix.directory import objects
-from reverie.scheduling import openings
+from reverie.audit import trail
+from reverie.care.models import Appointment
+from reverie.scheduling import actions, openings
 from reverie.scheduling.forms import link_value
 from reverie.testing import World
 
@@ -50,4 +55,65 @@ ROUTES = [
         method="post",
     ),
     Route("scheduling:booked", lambda w: reverse("scheduling:booked"), signed_in(200, 404)),
+]
+
+
+def portal(w: World) -> dict[str, object]:
+    """An upcoming session of the world's client and a request to move it, once per world."""
+    cached = getattr(w, "_scheduling_portal", None)
+    if cached is not None:
+        return cached
+    session = Appointment.objects.create(
+        episode=w.episode, starts_at=timezone.now() + datetime.timedelta(days=3)
+    )
+    other = Appointment.objects.create(
+        episode=w.episode, starts_at=timezone.now() + datetime.timedelta(days=10)
+    )
+    move = actions.ask_to_move(
+        trail.Context(user=w.client_user), w.client, other.pk, days=[1], times=[]
+    )
+    cached = {"session": session, "move": move}
+    w._scheduling_portal = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def session_url(name: str):  # type: ignore[no-untyped-def]
+    return lambda w: reverse(name, args=[portal(w)["session"].pk])  # type: ignore[attr-defined]
+
+
+#: The client's own session; the other client finds no such session; staff are not clients.
+OWN_SESSION = only({"client": 200, "other_client": 404})
+
+ROUTES += [
+    Route("scheduling:my_sessions", lambda w: reverse("scheduling:my_sessions"), only(CLIENTS)),
+    Route("scheduling:cancel", session_url("scheduling:cancel"), OWN_SESSION),
+    # Three days ahead is outside the window: the cancellation goes through.
+    Route(
+        "scheduling:cancel",
+        session_url("scheduling:cancel"),
+        only({"client": 302, "other_client": 404}),
+        method="post",
+    ),
+    Route("scheduling:move", session_url("scheduling:move"), OWN_SESSION),
+    # Nothing chosen: the form asks for a day or a time.
+    Route(
+        "scheduling:move",
+        session_url("scheduling:move"),
+        only({"client": 400, "other_client": 404}),
+        method="post",
+    ),
+    Route("scheduling:requests", lambda w: reverse("scheduling:requests"), only(THERAPISTS)),
+    Route(
+        "scheduling:answer",
+        lambda w: reverse("scheduling:answer", args=[portal(w)["move"].pk]),  # type: ignore[attr-defined]
+        only({"therapist": 302, "colleague": 404, "stranger": 404}),
+        method="post",
+    ),
+    Route("scheduling:settings", lambda w: reverse("scheduling:settings"), only({"admin": 200})),
+    Route(
+        "scheduling:settings",
+        lambda w: reverse("scheduling:settings"),
+        only({"admin": 400}),
+        method="post",
+    ),
 ]

@@ -79,7 +79,7 @@ from reverie.process.models import (
     ThemeRun,
     ThemeStatus,
 )
-from reverie.scheduling.models import Booking, BookingStatus
+from reverie.scheduling.models import Booking, BookingStatus, MoveRequest
 
 #: What happened in this many days before today is written through the actions.
 RECENT_DAYS: Final = 14
@@ -191,7 +191,7 @@ def write_clinical(seeded: Seeded, spec: SyntheticPractice) -> None:
     _chart_visibility(seeded, words)
     _paperwork(seeded)
     _telehealth(seeded, spec.as_of)
-    seed_scheduling.write_scheduling(seeded)
+    seed_scheduling.write_scheduling(seeded, spec.as_of)
     seed_messaging.write_messaging(seeded)
 
 
@@ -1034,6 +1034,14 @@ def counts(practice: Practice, today: datetime.date) -> dict[str, object]:
         "consultation requests": requests.count(),
         "consultations booked from the directory": Booking.objects.filter(
             practice=practice, status=BookingStatus.BOOKED
+        ).count(),
+        "late cancellations in the portal": Appointment.objects.filter(
+            episode__client__practice=practice,
+            attendance="late_cancel",
+            cancel_reason="late cancellation by the client in the portal",
+        ).count(),
+        "requests to move a session": MoveRequest.objects.filter(
+            client__practice=practice, status="pending"
         ).count(),
         "consultation requests by status": dict(Counter(requests.values_list("status", flat=True))),
         "alerts open": alerts.filter(acknowledged_at__isnull=True).count(),

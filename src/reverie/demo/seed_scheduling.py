@@ -7,11 +7,13 @@ the demo is seeded: a booking must be in the future and in a therapist's open ti
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.utils import timezone
 
 from reverie.audit import trail
+from reverie.care.models import Appointment, Attendance
 from reverie.directory.models import TherapistProfile
 from reverie.scheduling import actions, openings
 
@@ -19,8 +21,52 @@ from reverie.scheduling import actions, openings
 BOOKER = {"name": "Robin Vale", "email": "robin.vale@example.org", "phone": "555-0142"}
 
 
-def write_scheduling(seeded: Any) -> None:
+def write_scheduling(seeded: Any, as_of: datetime.datetime) -> None:
     _booked_consultation(seeded)
+    _portal_changes(seeded, as_of)
+
+
+def _portal_changes(seeded: Any, as_of: datetime.datetime) -> None:
+    """Two clients with portal accounts use their sessions page: one cancels a session a few
+    hours before it (a late cancellation, after the policy was shown), another asks to move
+    a session next week. The actions run "as of" those moments, so the demo has both
+    whatever day it is seeded."""
+    upcoming = (
+        Appointment.objects.filter(
+            episode__client__practice=seeded.practice,
+            episode__client__user__isnull=False,
+            attendance=Attendance.SCHEDULED,
+            starts_at__gt=as_of + datetime.timedelta(days=1),
+        )
+        .select_related("episode__client__user")
+        .order_by("starts_at")
+    )
+    used: set[int] = set()
+    for appointment in upcoming:
+        client = appointment.episode.client
+        if client.pk in used:
+            continue
+        ctx = trail.Context(user=client.user)
+        if not used:
+            actions.cancel_session(
+                ctx,
+                client,
+                appointment.pk,
+                accept_late=True,
+                now=appointment.starts_at - datetime.timedelta(hours=5),
+            )
+        else:
+            actions.ask_to_move(
+                ctx,
+                client,
+                appointment.pk,
+                days=[appointment.starts_at.weekday(), (appointment.starts_at.weekday() + 1) % 7],
+                times=["morning"],
+                now=appointment.starts_at - datetime.timedelta(days=4),
+            )
+        used.add(client.pk)
+        if len(used) == 2:
+            return
 
 
 def _booked_consultation(seeded: Any) -> None:

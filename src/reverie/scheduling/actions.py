@@ -7,6 +7,7 @@ identifiers and times, never what a person wrote.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -14,10 +15,19 @@ from django.utils import timezone
 from reverie.accounts.models import Practice, Role, User
 from reverie.audit import trail
 from reverie.audit.models import Action
+from reverie.care.models import Appointment, Attendance, Client
 from reverie.directory import emails as directory_emails
+from reverie.directory.matching import TIME_WINDOWS
 from reverie.directory.models import ConsultationRequest, RequestStatus, TherapistProfile
 from reverie.scheduling import emails, openings, slots
-from reverie.scheduling.models import LIVE, Booking, BookingStatus
+from reverie.scheduling.models import (
+    LIVE,
+    Booking,
+    BookingStatus,
+    MoveRequest,
+    MoveStatus,
+    SchedulingSettings,
+)
 
 
 class SchedulingError(ValueError):
@@ -149,3 +159,210 @@ def book_consultation(
         for admin in admins.order_by("pk"):
             directory_emails.consultation_new(request, admin)
     return booking
+
+
+# --- the portal: a client cancels or asks to move a session ------------------------------
+
+
+class LatePolicyApplies(SchedulingError):
+    """The cancellation falls inside the late window and the client has not been told yet."""
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    appointment: Appointment
+    late: bool
+
+
+def late_window(practice_id: int) -> dt.timedelta:
+    return dt.timedelta(hours=SchedulingSettings.for_practice(practice_id).late_cancel_hours)
+
+
+def is_late(appointment: Appointment, practice_id: int, now: dt.datetime) -> bool:
+    """Whether cancelling now falls inside the practice's late-cancellation window."""
+    return appointment.starts_at - now < late_window(practice_id)
+
+
+def _own_session(client: Client, pk: int) -> Appointment:
+    """The client's own session, locked for the change; other sessions are not found."""
+    found = (
+        Appointment.objects.select_for_update()
+        .filter(pk=pk, episode__client=client)
+        .select_related("episode__therapist", "episode__client__practice")
+        .first()
+    )
+    if found is None:
+        raise Appointment.DoesNotExist
+    return found
+
+
+def check_changeable(appointment: Appointment, now: dt.datetime) -> None:
+    if appointment.attendance != Attendance.SCHEDULED:
+        raise SchedulingError(
+            f"This session is no longer scheduled ({appointment.get_attendance_display().lower()}"
+            "); nothing was changed."
+        )
+    if appointment.starts_at <= now:
+        raise SchedulingError(
+            "This session has already begun, so it can no longer be cancelled or moved here. "
+            "Please contact your therapist."
+        )
+
+
+def cancel_session(
+    ctx: trail.Context,
+    client: Client,
+    pk: int,
+    *,
+    accept_late: bool,
+    now: dt.datetime | None = None,
+) -> Cancellation:
+    """Cancel one of the client's own upcoming sessions.
+
+    Inside the practice's late window the cancellation is recorded as a late cancellation,
+    and only when the client has been shown the policy and confirmed (``accept_late``);
+    otherwise :class:`LatePolicyApplies` is raised and nothing changes, so a client who read
+    "free" a minute before the window began is told again rather than charged silently.
+    The row is locked and changed with a conditional UPDATE: two clicks cancel once.
+    """
+    now = now or timezone.now()
+    practice_id = client.practice_id
+    with transaction.atomic():
+        appointment = _own_session(client, pk)
+        check_changeable(appointment, now)
+        late = is_late(appointment, practice_id, now)
+        if late and not accept_late:
+            raise LatePolicyApplies(
+                "This session starts within the practice's late-cancellation window, so the "
+                "cancellation policy applies. Please read it and confirm."
+            )
+        attendance = Attendance.LATE_CANCEL if late else Attendance.CANCELLED
+        reason = (
+            "late cancellation by the client in the portal"
+            if late
+            else "cancelled by the client in the portal"
+        )
+        changed = Appointment.objects.filter(pk=pk, attendance=Attendance.SCHEDULED).update(
+            attendance=attendance, cancel_reason=reason
+        )
+        if not changed:
+            raise SchedulingError("This session is no longer scheduled; nothing was changed.")
+        appointment.attendance, appointment.cancel_reason = attendance, reason
+        trail.record(
+            ctx,
+            Action.UPDATE,
+            appointment,
+            client_id=client.pk,
+            detail={
+                "attendance": attendance,
+                "by": "client",
+                "hours_before": int((appointment.starts_at - now).total_seconds() // 3600),
+            },
+        )
+        for move in MoveRequest.objects.filter(appointment=appointment, status=MoveStatus.PENDING):
+            move.status, move.answered_at = MoveStatus.WITHDRAWN, now
+            move.save(update_fields=["status", "answered_at"])
+            trail.record(
+                ctx, Action.UPDATE, move, client_id=client.pk, detail={"status": "withdrawn"}
+            )
+        emails.session_cancelled(appointment, late=late)
+        after_time_freed(appointment.episode.therapist, appointment.starts_at, now=now)
+    return Cancellation(appointment, late)
+
+
+def after_time_freed(therapist: User, start: dt.datetime, *, now: dt.datetime) -> None:
+    """A session of ``therapist`` at ``start`` was cancelled: the waitlist's turn.
+
+    Filled in with the waitlist; until then nothing happens."""
+
+
+def ask_to_move(
+    ctx: trail.Context,
+    client: Client,
+    pk: int,
+    *,
+    days: list[int],
+    times: list[str],
+    now: dt.datetime | None = None,
+) -> MoveRequest:
+    """Ask the therapist to move one of the client's own upcoming sessions. The therapist is
+    emailed that a request waits (no times of day, no names); the session stays as it is."""
+    now = now or timezone.now()
+    if any(d not in range(7) for d in days) or any(t not in TIME_WINDOWS for t in times):
+        raise SchedulingError("Choose days and times from the lists.")
+    with transaction.atomic():
+        appointment = _own_session(client, pk)
+        check_changeable(appointment, now)
+        if MoveRequest.objects.filter(appointment=appointment, status=MoveStatus.PENDING).exists():
+            raise SchedulingError(
+                "You have already asked to move this session; your therapist has the request."
+            )
+        try:
+            with transaction.atomic():
+                move = MoveRequest.objects.create(
+                    appointment=appointment,
+                    client=client,
+                    preferred_days=sorted(set(days)),
+                    preferred_times=[t for t in TIME_WINDOWS if t in times],
+                    created_at=now,
+                )
+        except IntegrityError:
+            raise SchedulingError(
+                "You have already asked to move this session; your therapist has the request."
+            ) from None
+        trail.record(
+            ctx,
+            Action.CREATE,
+            move,
+            client_id=client.pk,
+            detail={
+                "appointment": appointment.pk,
+                "days": move.preferred_days,
+                "times": move.preferred_times,
+            },
+        )
+        emails.move_requested(move)
+    return move
+
+
+def answer_move(ctx: trail.Context, move: MoveRequest) -> None:
+    """The therapist marks a request to move as answered (they moved the session with the
+    calendar tools, or agreed otherwise with the client)."""
+    user = ctx.user
+    if user is None or move.appointment.episode.therapist_id != user.pk:
+        raise SchedulingError("Only the client's therapist answers this request.")
+    with transaction.atomic():
+        changed = MoveRequest.objects.filter(pk=move.pk, status=MoveStatus.PENDING).update(
+            status=MoveStatus.DONE, answered_at=timezone.now(), answered_by=user
+        )
+        if not changed:
+            raise SchedulingError("This request was already answered or withdrawn.")
+        trail.record(ctx, Action.UPDATE, move, client_id=move.client_id, detail={"status": "done"})
+
+
+def save_settings(
+    ctx: trail.Context, practice: Practice, *, late_cancel_hours: int, offer_hours: int
+) -> SchedulingSettings:
+    user = ctx.user
+    if user is None or user.role != Role.ADMIN or user.practice_id != practice.pk:
+        raise SchedulingError("Only a practice admin changes the scheduling settings.")
+    if not 0 <= late_cancel_hours <= 168 or not 1 <= offer_hours <= 168:
+        raise SchedulingError("Use 0 to 168 hours for the window and 1 to 168 for offers.")
+    with transaction.atomic():
+        row, created = SchedulingSettings.objects.select_for_update().get_or_create(
+            practice=practice
+        )
+        before = (row.late_cancel_hours, row.offer_hours)
+        row.late_cancel_hours, row.offer_hours = late_cancel_hours, offer_hours
+        row.updated_at = timezone.now()
+        row.save()
+        trail.record(
+            ctx,
+            Action.CREATE if created else Action.UPDATE,
+            row,
+            detail={
+                "late_cancel_hours": [before[0], late_cancel_hours],
+                "offer_hours": [before[1], offer_hours],
+            },
+        )
+    return row

@@ -8,9 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from reverie.care import ics
+from reverie.care.models import Appointment
 from reverie.directory.models import TherapistProfile
 from reverie.outbox.queue import enqueue
-from reverie.scheduling.models import Booking
+from reverie.scheduling.models import Booking, MoveRequest
 
 
 def _where(profile: TherapistProfile | None) -> str:
@@ -92,4 +93,43 @@ def booking_for_therapist(booking: Booking) -> None:
         },
         practice_id=practice.pk,
         dedupe_key=f"booking_for_therapist:{booking.pk}",
+    )
+
+
+def session_cancelled(appointment: Appointment, *, late: bool) -> None:
+    """Tell the therapist a session was cancelled in the portal: the time, no name."""
+    therapist = appointment.episode.therapist
+    practice = appointment.episode.client.practice
+    enqueue(
+        "session_cancelled",
+        therapist.email,
+        {
+            "user": therapist,
+            "practice": practice,
+            "when": timezone.localtime(appointment.starts_at, practice.zone),
+            "time_zone": practice.zone.key,
+            "late": late,
+            "link": settings.BASE_URL + reverse("care:today"),
+        },
+        practice_id=practice.pk,
+        dedupe_key=f"session_cancelled:{appointment.pk}",
+    )
+
+
+def move_requested(move: MoveRequest) -> None:
+    """Tell the therapist a client asked to move a session: that a request waits, nothing
+    else (no name, no time, no preference)."""
+    appointment = move.appointment
+    therapist = appointment.episode.therapist
+    practice = appointment.episode.client.practice
+    enqueue(
+        "move_requested",
+        therapist.email,
+        {
+            "user": therapist,
+            "practice": practice,
+            "link": settings.BASE_URL + reverse("scheduling:requests"),
+        },
+        practice_id=practice.pk,
+        dedupe_key=f"move_requested:{move.pk}",
     )

@@ -57,3 +57,58 @@ class BookingForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         return super().clean() or {}
+
+
+WEEKDAY_CHOICES = [
+    ("0", "Monday"),
+    ("1", "Tuesday"),
+    ("2", "Wednesday"),
+    ("3", "Thursday"),
+    ("4", "Friday"),
+    ("5", "Saturday"),
+    ("6", "Sunday"),
+]
+TIME_CHOICES = [
+    ("morning", "Morning (before 12:00)"),
+    ("afternoon", "Afternoon (12:00–17:00)"),
+    ("evening", "Evening (from 17:00)"),
+]
+
+
+class MoveForm(forms.Form):
+    days = forms.MultipleChoiceField(
+        label="Days you could come instead",
+        choices=WEEKDAY_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    times = forms.MultipleChoiceField(
+        label="Times you could come instead",
+        choices=TIME_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("days") and not data.get("times"):
+            raise forms.ValidationError(
+                "Choose at least one day or time that would suit you instead."
+            )
+        return data
+
+
+class SettingsForm(forms.Form):
+    late_cancel_hours = forms.IntegerField(
+        label="Late-cancellation window, in hours",
+        min_value=0,
+        max_value=168,
+        help_text="A session cancelled less than this many hours before it starts is recorded "
+        "as a late cancellation. Keep it the same as in your cancellation policy form.",
+    )
+    offer_hours = forms.IntegerField(
+        label="How long a waitlist offer stays open, in hours",
+        min_value=1,
+        max_value=168,
+        help_text="After this the offer goes to the next person waiting.",
+    )

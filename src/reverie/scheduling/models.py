@@ -69,3 +69,82 @@ class Booking(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status in LIVE
+
+
+#: The late-cancellation window when a practice has not set its own: the window written in
+#: the cancellation policy Reverie ships (paperwork/defaults/cancellation_policy.md), so that
+#: the portal applies the rule the client signed.
+DEFAULT_LATE_CANCEL_HOURS = 48
+#: How long a waitlist offer stays open when a practice has not set its own.
+DEFAULT_OFFER_HOURS = 24
+
+
+class SchedulingSettings(models.Model):
+    """A practice's scheduling rules. Without a row the defaults apply."""
+
+    practice = models.OneToOneField(
+        "accounts.Practice", on_delete=models.CASCADE, related_name="scheduling_settings"
+    )
+    late_cancel_hours = models.PositiveSmallIntegerField(
+        default=DEFAULT_LATE_CANCEL_HOURS,
+        help_text="A session cancelled less than this many hours before it starts is a late "
+        "cancellation. Keep it the same as in your cancellation policy form.",
+    )
+    offer_hours = models.PositiveSmallIntegerField(
+        default=DEFAULT_OFFER_HOURS,
+        help_text="How long a waitlist offer stays open before it goes to the next person.",
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "scheduling settings"
+        verbose_name_plural = "scheduling settings"
+
+    def __str__(self) -> str:
+        return f"scheduling settings of practice {self.practice_id}"
+
+    @classmethod
+    def for_practice(cls, practice_id: int) -> SchedulingSettings:
+        """The practice's settings, or the defaults (unsaved) when it has none."""
+        found = cls.objects.filter(practice_id=practice_id).first()
+        return found or cls(practice_id=practice_id)
+
+
+class MoveStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for the therapist"
+    DONE = "done", "Answered by the therapist"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class MoveRequest(models.Model):
+    """A client asking, in the portal, to move one session. The therapist answers outside
+    the request (they move the session with the calendar tools, or talk about it) and
+    marks it answered. Preferences are chosen from lists: no free text to leak."""
+
+    appointment = models.ForeignKey(
+        "care.Appointment", on_delete=models.CASCADE, related_name="move_requests"
+    )
+    client = models.ForeignKey("care.Client", on_delete=models.CASCADE, related_name="+")
+    preferred_days = models.JSONField(default=list, blank=True)
+    preferred_times = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=10, choices=MoveStatus.choices, default=MoveStatus.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "request to move a session"
+        ordering = ["created_at"]
+        constraints: ClassVar = [
+            # A second click, or a second tab, cannot ask twice for the same session.
+            models.UniqueConstraint(
+                fields=["appointment"],
+                condition=models.Q(status="pending"),
+                name="one_pending_move_per_session",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"request to move session {self.appointment_id}"

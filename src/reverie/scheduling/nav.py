@@ -1,0 +1,7 @@
+from reverie.core.nav import NavItem
+
+ITEMS = [
+    NavItem("Sessions", "scheduling:my_sessions", ("client",), order=15),
+    NavItem("Scheduling", "scheduling:requests", ("therapist",), order=45),
+    NavItem("Scheduling", "scheduling:settings", ("admin",), order=72),
+]
