@@ -134,6 +134,9 @@ def test_from_the_home_page_to_a_new_client(page, settings, shot, mail_sent) -> 
         "heading", name="Answers that point towards psychodynamic therapy (5)"
     )
     assert page.locator("#crisis-result").is_hidden()
+    # Without a crisis card the result's own top is brought to the top of the window.
+    top = result.bounding_box()
+    assert top is not None and -1 <= top["y"] < 40, top
     assert_accessible(page, "self-check result")
     shot(page, "frontdoor-selfcheck-result")
 
@@ -230,7 +233,16 @@ def test_the_self_check_result_on_a_phone_with_a_risk_answer(phone, settings, sh
     phone.get_by_role("button", name="See my result").click()
     result = phone.locator("#selfcheck-result")
     result.get_by_text("Your answers lean towards psychodynamic therapy").wait_for()
-    assert phone.locator("#crisis-result").is_visible()
+    card = phone.locator("#crisis-result")
+    assert card.is_visible()
+    # The crisis card is the first thing seen: scrolled to the top of the screen, above
+    # the result's heading.
+    box = card.bounding_box()
+    heading = result.get_by_role("heading", name="Your result").bounding_box()
+    assert box is not None and heading is not None
+    assert -1 <= box["y"] < 40, box  # to the pixel, less rounding
+    assert box["y"] < heading["y"]
+    assert phone.evaluate("window.scrollY") > 0
     assert_fits_phone(phone, "self-check result")
     assert_accessible(phone, "self-check result on a phone")
     shot(phone, "frontdoor-selfcheck-phone")

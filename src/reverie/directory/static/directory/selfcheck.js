@@ -153,7 +153,13 @@
       input.value = json;
     });
     section.hidden = false;
-    section.focus();
+    // The result sits above a long form: on a phone the person would otherwise see nothing
+    // happen. Bring its top (the crisis card, when it applies, comes first) to the top of
+    // the screen, then move focus there without a second scroll.
+    var crisis = section.querySelector("[data-crisis]");
+    var first = crisis && !crisis.hidden ? crisis : section;
+    first.scrollIntoView({ block: "start" });
+    section.focus({ preventScroll: true });
   }
 
   function start() {
