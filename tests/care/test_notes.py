@@ -16,6 +16,8 @@ from reverie.audit.models import AuditEntry
 from reverie.care import actions, crypto
 from reverie.care.models import ProcessNote, ProgressNote
 from reverie.testing import World, build_world
+from reverie.vault import envelope
+from reverie.vault.models import DataKey
 
 SECRET = "She dreamt the house had a room she had never been allowed to enter"
 
@@ -120,8 +122,12 @@ def test_process_note_is_encrypted_and_read_only_by_its_author(world: World, as_
     note = actions.save_process_note(
         trail.Context(user=world.therapist), episode=world.episode, text=SECRET
     )
-    stored = bytes(ProcessNote.objects.get(pk=note.pk).ciphertext)
-    assert SECRET.encode() not in stored
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT text FROM care_processnote WHERE id = %s", [note.pk])
+        stored = cursor.fetchone()[0]
+    # Sealed with the client's data key, like all clinical text.
+    key = DataKey.objects.get(scope="client", owner_id=world.client.pk)
+    assert stored.startswith(f"v1:{key.pk}:") and SECRET not in stored
     page = as_user("therapist").get(reverse("care:process_note", args=[note.pk])).content.decode()
     assert SECRET in page
     assert (
@@ -173,7 +179,7 @@ def test_plaintext_appears_nowhere_in_the_database() -> None:
                     assert needle not in repr(row).encode(), table
 
 
-def test_rotation_re_encrypts_under_the_new_key(world: World, settings) -> None:
+def test_rotation_keeps_process_notes_readable_under_the_new_key(world: World, settings) -> None:
     note = actions.save_process_note(
         trail.Context(user=world.therapist), episode=world.episode, text=SECRET
     )
@@ -182,11 +188,22 @@ def test_rotation_re_encrypts_under_the_new_key(world: World, settings) -> None:
     settings.ENCRYPTION_KEYS = [new_key, old_key]
     call_command("keys", "rotate", stdout=io.StringIO(), stderr=io.StringIO())
     settings.ENCRYPTION_KEYS = [new_key]
+    envelope.clear_cache()
     note.refresh_from_db()
     assert actions.read_process_note(trail.Context(user=world.therapist), note) == SECRET
     settings.ENCRYPTION_KEYS = [old_key]
+    envelope.clear_cache()
     with pytest.raises(crypto.EncryptionUnavailable):
-        crypto.decrypt(note.ciphertext)
+        note.refresh_from_db()
+
+
+def test_erasing_the_clients_key_shreds_their_process_notes(world: World) -> None:
+    note = actions.save_process_note(
+        trail.Context(user=world.therapist), episode=world.episode, text=SECRET
+    )
+    envelope.destroy_client(world.client.pk)
+    note.refresh_from_db()
+    assert note.text == envelope.ERASED
 
 
 def test_without_a_key_process_notes_are_refused_clearly(world: World, as_user, settings) -> None:

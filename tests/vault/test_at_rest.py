@@ -22,7 +22,7 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from reverie.care.models import Appointment, Episode, NoteAddendum, ProgressNote
+from reverie.care.models import Appointment, Episode, NoteAddendum, ProcessNote, ProgressNote
 from reverie.directory.models import ConsultationRequest
 from reverie.process.models import JournalEntry, RelationshipEpisode, SessionReflection
 from reverie.process.reflection import FEATURE_KEYS
@@ -102,6 +102,16 @@ def _progress_note(world: World) -> list[tuple[models.Model, str]]:
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     return [(note, name) for name in names] + [(NoteAddendum.objects.get(), "text")]
+
+
+def _process_note(world: World) -> list[tuple[models.Model, str]]:
+    http = _as(world, "therapist")
+    response = http.post(
+        reverse("care:process_note_new", args=[world.episode.pk]),
+        {"text": secret(ProcessNote, "text")},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return [(ProcessNote.objects.get(), "text")]
 
 
 def _episode_goals(world: World) -> list[tuple[models.Model, str]]:
@@ -201,6 +211,7 @@ WRITERS: list[Callable[[World], list[tuple[models.Model, str]]]] = [
     _journal,
     _ccrt,
     _progress_note,
+    _process_note,
     _episode_goals,
     _reflection,
     _message,

@@ -167,7 +167,7 @@ def test_keys_rotate_rewraps_data_keys(world: World, settings) -> None:
     settings.ENCRYPTION_KEYS = [new, old]
     out = io.StringIO()
     call_command("keys", "rotate", stdout=out, stderr=io.StringIO())
-    assert "re-wrapped 1 data key;" in out.getvalue()
+    assert "re-wrapped 1 data key under the newest practice key" in out.getvalue()
     settings.ENCRYPTION_KEYS = [new]
     envelope.clear_cache()
     assert JournalEntry.objects.get(pk=entry.pk).text == TEXT

@@ -1,9 +1,11 @@
-"""Encryption of process notes at rest.
+"""Encryption with the practice key itself, for what is not (yet) on per-client data keys:
+signed forms and uploaded documents (paperwork). Process notes used it until they moved
+to the client's data key (care migration 0009).
 
 Fernet (AES-128-CBC with HMAC-SHA256, from ``cryptography``) behind ``MultiFernet``: the
 first configured key encrypts, every key decrypts, and ``rotate`` re-encrypts a token
 under the first key. Keys come from ``REVERIE_ENCRYPTION_KEYS`` (or ``_FILE``), newest
-first. Plaintext exists only in memory while a note is written or read by its author.
+first.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from django.conf import settings
 
 from reverie.vault import envelope
 
-
-class EncryptionUnavailable(RuntimeError):
-    """No key is configured, or a stored note was encrypted with a key no longer held."""
+#: No key is configured, or something was encrypted with a key no longer held. The vault's
+#: own error, so that one ``except`` covers text on data keys and on the practice key.
+EncryptionUnavailable = envelope.VaultUnavailable
 
 
 def _cipher(keys: tuple[str, ...]) -> MultiFernet:

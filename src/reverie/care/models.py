@@ -388,16 +388,17 @@ class NoteAddendum(models.Model):
 
 
 class ProcessNote(models.Model):
-    """The therapist's private psychotherapy note. Only ciphertext is stored (Fernet,
-    see care/crypto.py); only the author may read it; it never appears in exports, FHIR,
-    search indexes or logs."""
+    """The therapist's private psychotherapy note, encrypted with the client's data key like
+    all clinical text (so erasing the client shreds it too); only the author may read it
+    (``care.actions.read_process_note``); it never appears in exports, FHIR, search
+    indexes or logs."""
 
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="+")
     appointment = models.ForeignKey(
         Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    ciphertext = models.BinaryField()
+    text = EncryptedTextField(owner="episode.client_id")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -1,8 +1,9 @@
 """``reverie keys generate|rotate``: the practice encryption keys.
 
-``rotate`` re-wraps every client's data key (:mod:`reverie.vault`) under the newest
-practice key and re-encrypts process notes, which are still sealed by the practice key
-itself. It lives in ``care`` because process notes do; the vault part is one call.
+``rotate`` re-wraps every data key (:mod:`reverie.vault`) under the newest practice key;
+``--reencrypt`` also replaces the data keys and re-encrypts all text
+(:mod:`reverie.vault.reencrypt`). It lives in ``care`` for history: process notes, once
+sealed by the practice key itself, now use the client's data key like all other text.
 """
 
 from __future__ import annotations
@@ -10,25 +11,22 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 
 from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care import crypto
-from reverie.care.models import ProcessNote
 from reverie.vault import envelope, reencrypt
 
 
 class Command(BaseCommand):
-    help = "Generate encryption keys, or re-encrypt every process note under the newest key."
+    help = "Generate encryption keys, or re-wrap (and optionally replace) the data keys."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="verb", required=True)
         sub.add_parser("generate", help="Print a new Fernet key.")
         rotate = sub.add_parser(
             "rotate",
-            help="Re-wrap every data key and re-encrypt every process note with the first "
-            "configured key.",
+            help="Re-wrap every data key with the first configured key.",
         )
         rotate.add_argument(
             "--reencrypt",
@@ -52,25 +50,6 @@ class Command(BaseCommand):
         self.stderr.write(f"re-wrapped {rewrapped} data key{'s' if rewrapped != 1 else ''}")
         if options.get("reencrypt"):
             self._reencrypt()
-        total = ProcessNote.objects.count()
-        done = 0
-        for pk in ProcessNote.objects.order_by("pk").values_list("pk", flat=True).iterator():
-            with transaction.atomic():
-                note = ProcessNote.objects.select_for_update().get(pk=pk)
-                try:
-                    note.ciphertext = crypto.rotate(note.ciphertext)
-                except crypto.EncryptionUnavailable as exc:
-                    raise CommandError(f"process note {pk}: {exc}") from None
-                note.save(update_fields=["ciphertext"])
-            done += 1
-            if done % 500 == 0 or done == total:
-                self.stderr.write(f"re-encrypted {done} of {total}")
-        trail.record(
-            trail.system("keys"),
-            Action.UPDATE,
-            object_type="care.processnote",
-            detail={"rotated": done},
-        )
         trail.record(
             trail.system("keys"),
             Action.UPDATE,
@@ -78,8 +57,8 @@ class Command(BaseCommand):
             detail={"rewrapped": rewrapped},
         )
         self.stdout.write(
-            f"re-wrapped {rewrapped} data key{'s' if rewrapped != 1 else ''}; "
-            f"re-encrypted {done} process note{'s' if done != 1 else ''} under the newest key"
+            f"re-wrapped {rewrapped} data key{'s' if rewrapped != 1 else ''} under the "
+            "newest practice key"
         )
 
     def _reencrypt(self) -> None:
