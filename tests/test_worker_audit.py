@@ -27,8 +27,9 @@ from reverie.care.models import Alert, Appointment, Client, Episode, SessionSeri
 from reverie.core import worker
 from reverie.directory import actions as directory_actions
 from reverie.directory.models import ConsultationAttempt, ConsultationRequest
+from reverie.lifecycle import bulk
 from reverie.lifecycle import exports as lifecycle_exports
-from reverie.lifecycle.models import RecordExport
+from reverie.lifecycle.models import BulkLevel, RecordExport
 from reverie.measures import scheduling
 from reverie.measures.models import Instrument, MeasureRequest
 from reverie.outbox.models import Message, Status
@@ -143,6 +144,16 @@ def build_exports(world: World) -> list[Expected]:
     return [(Action.UPDATE, "lifecycle.recordexport", str(export.pk), world.client.pk)]
 
 
+def build_bulk_exports(world: World) -> list[Expected]:
+    export = bulk.kick_off(
+        trail.Context(user=world.therapist),
+        level=BulkLevel.PATIENT,
+        params=bulk.Parameters(types=("Patient",), since=None, deidentify=False),
+        request_url="http://testserver/fhir/Patient/$export",
+    )
+    return [(Action.UPDATE, "lifecycle.bulkexport", str(export.pk), None)]
+
+
 def expire_exports(world: World) -> list[Expected]:
     export = lifecycle_exports.request_export(trail.Context(user=world.therapist), world.client)
     lifecycle_exports.claim(export, "test")
@@ -194,6 +205,7 @@ CASES: dict[str, Callable[[World], list[Expected]]] = {
     "outcomes.daily": daily_outcomes,
     "process.theme_runs": theme_runs,
     "lifecycle.build_exports": build_exports,
+    "lifecycle.build_bulk_exports": build_bulk_exports,
     "lifecycle.expire_exports": expire_exports,
     "lifecycle.retention_review": retention_review,
     "accounts.prune_login_attempts": prune_login_attempts,

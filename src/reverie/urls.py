@@ -59,6 +59,7 @@ handler500 = "reverie.core.errors.server_error"
 # path, so the order only decides how soon a match is found.
 urlpatterns = [
     path("", include(core_patterns)),
+    path("fhir/", include("reverie.lifecycle.bulk_urls")),
     path("fhir/", include("reverie.fhir.urls")),
     path("api/v1/", include(api_patterns)),
     path("accounts/", include("reverie.accounts.urls")),

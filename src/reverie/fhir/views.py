@@ -174,6 +174,9 @@ PATIENT_SEARCH_PARAMS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+_BULK_OPERATION = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/"
+
+
 def capability_statement() -> dict[str, Any]:
     def interactions(*codes: str) -> list[dict[str, str]]:
         return [{"code": code} for code in codes]
@@ -200,6 +203,8 @@ def capability_statement() -> dict[str, Any]:
                 }
             ]
         },
+        # FHIR Bulk Data Access IG v2.0.0 (served by lifecycle/bulk_views.py).
+        "operation": [{"name": "export", "definition": _BULK_OPERATION + "export"}],
         "resource": [
             {
                 "type": "Patient",
@@ -212,8 +217,14 @@ def capability_statement() -> dict[str, Any]:
                     {
                         "name": "everything",
                         "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
-                    }
+                    },
+                    {"name": "export", "definition": _BULK_OPERATION + "patient-export"},
                 ],
+            },
+            {
+                # A Group is a therapist's caseload; it is only exported (docs/fhir.md).
+                "type": "Group",
+                "operation": [{"name": "export", "definition": _BULK_OPERATION + "group-export"}],
             },
             {
                 "type": "Questionnaire",
@@ -241,6 +252,7 @@ def capability_statement() -> dict[str, Any]:
             "date": "2026-11-22",
             "publisher": "Reverie",
             "kind": "instance",
+            "instantiates": ["http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"],
             "software": {"name": "Reverie"},
             "implementation": {"description": "Reverie FHIR API", "url": resources.base_url()},
             "fhirVersion": resources.FHIR_VERSION,

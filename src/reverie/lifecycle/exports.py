@@ -19,7 +19,9 @@ import datetime
 import logging
 import os
 import secrets
+import shutil
 from pathlib import Path
+from typing import TypeVar, cast
 
 from django.conf import settings
 from django.db import transaction
@@ -32,12 +34,13 @@ from reverie.care.models import Appointment, Client, ProgressNote
 from reverie.lib.files import PRIVATE_FILE, make_private_dir
 from reverie.lifecycle import archive
 from reverie.lifecycle.access import audience_of, exportable_clients
-from reverie.lifecycle.models import ExportStatus, RecordExport
+from reverie.lifecycle.models import BulkExport, ExportStatus, PreparedExport, RecordExport
 from reverie.lifecycle.record import Audience, gather
 from reverie.measures.models import Administration
 from reverie.process.models import JournalEntry
 
 log = logging.getLogger("reverie.lifecycle")
+E = TypeVar("E", bound=PreparedExport)
 
 #: How long a prepared archive may be downloaded before it is deleted.
 LIFETIME = datetime.timedelta(hours=24)
@@ -91,49 +94,74 @@ def request_export(ctx: trail.Context, client: Client) -> RecordExport:
     return export
 
 
-def claim(export: RecordExport, me: str) -> bool:
+#: Every kind of export the worker prepares, and the folder its files live in. Claims,
+#: progress, staleness and expiry are the same for all of them.
+def folder_of(model: type[PreparedExport]) -> Path:
+    return Path(settings.DATA_DIR) / ("bulk" if model is BulkExport else "exports")
+
+
+KINDS: tuple[type[PreparedExport], ...] = (RecordExport, BulkExport)
+
+
+def claim(export: PreparedExport, me: str) -> bool:
     now = timezone.now()
-    taken = RecordExport.objects.filter(pk=export.pk, status=ExportStatus.QUEUED).update(
-        status=ExportStatus.RUNNING,
-        locked_by=me,
-        started_at=now,
-        heartbeat_at=now,
-        stage="Starting",
+    taken = (
+        type(export)
+        .objects.filter(pk=export.pk, status=ExportStatus.QUEUED)
+        .update(
+            status=ExportStatus.RUNNING,
+            locked_by=me,
+            started_at=now,
+            heartbeat_at=now,
+            stage="Starting",
+        )
     )
     return taken == 1
 
 
-def claim_next(me: str) -> RecordExport | None:
+def claim_next(me: str, model: type[E] = RecordExport) -> E | None:  # type: ignore[assignment]
     """Take the oldest queued export, if another worker has not taken it first."""
-    for export in RecordExport.objects.filter(status=ExportStatus.QUEUED).order_by(
-        "created_at", "pk"
-    )[:10]:
+    for export in model.objects.filter(status=ExportStatus.QUEUED).order_by("created_at", "pk")[
+        :10
+    ]:
         if claim(export, me):
-            return RecordExport.objects.select_related("client", "requested_by").get(pk=export.pk)
+            return cast(E, model.objects.select_related("requested_by").get(pk=export.pk))
     return None
 
 
 def fail_stale(now: datetime.datetime | None = None) -> int:
     """Exports whose worker went silent (crashed, killed) are marked failed."""
     now = now or timezone.now()
-    return RecordExport.objects.filter(
-        status=ExportStatus.RUNNING, heartbeat_at__lt=now - STALE_AFTER
-    ).update(
-        status=ExportStatus.FAILED,
-        finished_at=now,
-        stage="Stopped",
-        message="The worker stopped while preparing the record. Ask for it again.",
+    return sum(
+        model.objects.filter(
+            status=ExportStatus.RUNNING, heartbeat_at__lt=now - STALE_AFTER
+        ).update(
+            status=ExportStatus.FAILED,
+            finished_at=now,
+            stage="Stopped",
+            message="The worker stopped while preparing the export. Ask for it again.",
+        )
+        for model in KINDS
     )
 
 
-def _report(export: RecordExport, done: int, stage: str) -> None:
-    RecordExport.objects.filter(pk=export.pk).update(
-        progress_done=done, stage=stage, heartbeat_at=timezone.now()
+def report(export: PreparedExport, done: int, stage: str) -> bool:
+    """Record progress; False when the export is no longer running (cancelled, or
+    declared stale), so the worker stops."""
+    return (
+        type(export)
+        .objects.filter(pk=export.pk, status=ExportStatus.RUNNING)
+        .update(progress_done=done, stage=stage, heartbeat_at=timezone.now())
+        == 1
     )
 
 
-def _fail(export: RecordExport, message: str) -> None:
-    RecordExport.objects.filter(pk=export.pk, status=ExportStatus.RUNNING).update(
+def _report(export: PreparedExport, done: int, stage: str) -> None:
+    report(export, done, stage)
+
+
+def fail(export: PreparedExport, message: str) -> None:
+    type(export).objects.filter(pk=export.pk, status=ExportStatus.RUNNING).update(
         status=ExportStatus.FAILED, finished_at=timezone.now(), message=message[:300]
     )
 
@@ -149,7 +177,7 @@ def build(export: RecordExport, writer: trail.Context) -> str:
     reader = trail.Context(user=requester, label="system:lifecycle.exports")
     client = exportable_clients(requester).filter(pk=export.client_id).first()
     if client is None:
-        _fail(export, "You no longer have access to this client.")
+        fail(export, "You no longer have access to this client.")
         return ExportStatus.FAILED
     make_private_dir(export_dir())
     name = f"{secrets.token_urlsafe(18)}.zip"
@@ -170,7 +198,7 @@ def build(export: RecordExport, writer: trail.Context) -> str:
     except Exception:  # the reason goes to the log; the row says only that it failed
         log.exception("export %s failed", export.pk)
         part.unlink(missing_ok=True)
-        _fail(export, "Preparing the record failed. The error is in the server log.")
+        fail(export, "Preparing the record failed. The error is in the server log.")
         return ExportStatus.FAILED
     now = timezone.now()
     size = final.stat().st_size
@@ -231,45 +259,57 @@ def process_queued(me: str, max_exports: int = 3) -> list[int]:
 
 
 def expire(now: datetime.datetime | None = None) -> list[int]:
-    """Delete the archives whose download link has expired; the rows stay (as history)."""
+    """Delete the files whose download link has expired, of every kind of export; the rows
+    stay (as history). Returns the expired exports' ids."""
     now = now or timezone.now()
     ctx = trail.system("lifecycle.expire")
     expired: list[int] = []
-    for export in RecordExport.objects.filter(status=ExportStatus.DONE, expires_at__lte=now):
-        with transaction.atomic():
-            taken = RecordExport.objects.filter(pk=export.pk, status=ExportStatus.DONE).update(
-                status=ExportStatus.EXPIRED, stage="Deleted", file_name=""
-            )
-            if not taken:
-                continue
-            trail.record(
-                ctx,
-                Action.DELETE,
-                export,
-                client_id=export.client_id,
-                detail={"file": "deleted"},
-            )
-        # After the commit: a file deleted before a rolled-back update would leave a link
-        # to nothing; a file left after a crash here is found by the next pass below.
-        if export.file_name:
-            (export_dir() / export.file_name).unlink(missing_ok=True)
-        expired.append(export.pk)
+    for model in KINDS:
+        for export in model.objects.filter(status=ExportStatus.DONE, expires_at__lte=now):
+            with transaction.atomic():
+                taken = model.objects.filter(pk=export.pk, status=ExportStatus.DONE).update(
+                    status=ExportStatus.EXPIRED, stage="Deleted", file_name=""
+                )
+                if not taken:
+                    continue
+                trail.record(
+                    ctx,
+                    Action.DELETE,
+                    export,
+                    client_id=getattr(export, "client_id", None),
+                    detail={"file": "deleted"},
+                )
+            # After the commit: a file deleted before a rolled-back update would leave a
+            # link to nothing; a file left after a crash here is found by the next pass.
+            if export.file_name:
+                delete_files(model, export.file_name)
+            expired.append(export.pk)
     _remove_orphans()
     return expired
 
 
+def delete_files(model: type[PreparedExport], name: str) -> None:
+    target = folder_of(model) / name
+    if target.is_dir():
+        shutil.rmtree(target, ignore_errors=True)
+    else:
+        target.unlink(missing_ok=True)
+
+
 def _remove_orphans() -> None:
-    """Files in the export folder no live export points to (a crash between the commit
+    """Files in an export folder no live export points to (a crash between the commit
     above and the unlink, or a ``.part`` left by a killed worker an hour ago or more)."""
-    folder = export_dir()
-    if not folder.is_dir():
-        return
-    live = set(
-        RecordExport.objects.filter(status=ExportStatus.DONE).values_list("file_name", flat=True)
-    )
     cutoff = timezone.now().timestamp() - STALE_AFTER.total_seconds() * 4
-    for entry in folder.iterdir():
-        if entry.name in live or not entry.is_file():
+    for model in KINDS:
+        folder = folder_of(model)
+        if not folder.is_dir():
             continue
-        if entry.stat().st_mtime < cutoff:
-            entry.unlink(missing_ok=True)
+        live = set(
+            model.objects.filter(status__in=(ExportStatus.DONE, ExportStatus.RUNNING))
+            .exclude(file_name="")
+            .values_list("file_name", flat=True)
+        )
+        for entry in folder.iterdir():
+            if entry.name in live or entry.stat().st_mtime >= cutoff:
+                continue
+            delete_files(model, entry.name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 
 from reverie.core.worker import job, worker_id
-from reverie.lifecycle import exports, review
+from reverie.lifecycle import bulk, exports, review
 
 
 @job("lifecycle.build_exports", every=datetime.timedelta(seconds=5))
@@ -14,9 +14,15 @@ def build_exports() -> None:
     exports.process_queued(me=worker_id())
 
 
+@job("lifecycle.build_bulk_exports", every=datetime.timedelta(seconds=5))
+def build_bulk_exports() -> None:
+    """Write the NDJSON files of queued FHIR Bulk Data exports (one per pass)."""
+    bulk.process_queued(me=worker_id())
+
+
 @job("lifecycle.expire_exports", every=datetime.timedelta(minutes=15))
 def expire_exports() -> None:
-    """Delete prepared archives whose download link has expired."""
+    """Delete prepared archives and bulk export files whose link has expired."""
     exports.expire()
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -19,33 +19,27 @@ class ExportStatus(models.TextChoices):
     DONE = "done", "Ready to download"
     FAILED = "failed", "Failed"
     EXPIRED = "expired", "Expired and deleted"
+    CANCELLED = "cancelled", "Cancelled"
 
 
 ACTIVE_EXPORT_STATUSES = (ExportStatus.QUEUED, ExportStatus.RUNNING)
 
 
-class RecordExport(models.Model):
-    """One request for a client's complete record, and the file it produced.
+class PreparedExport(models.Model):
+    """What every export prepared by the worker keeps: who asked, the claim, the progress
+    and the file (or folder) under ``DATA_DIR`` with its expiry. ``lifecycle/exports.py``
+    claims, reports, fails and expires any subclass the same way."""
 
-    Small records are prepared in the request itself; large ones wait for the worker
-    (``lifecycle.build_exports``), which claims them with a conditional UPDATE. The file
-    lives under ``DATA_DIR/exports/`` with mode 0600 until ``expires_at``, when the
-    ``lifecycle.expire_exports`` job deletes it. Only the person who asked may see the
-    request or download the file. ``message`` never holds clinical text.
-    """
-
-    client = models.ForeignKey("care.Client", on_delete=models.PROTECT, related_name="+")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
-    audience = models.CharField(max_length=10)
     status = models.CharField(
         max_length=10, choices=ExportStatus.choices, default=ExportStatus.QUEUED
     )
     stage = models.CharField(max_length=120, blank=True)
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
-    #: The archive's name inside ``DATA_DIR/exports/``: random, so it cannot be guessed.
+    #: The file's (or folder's) name under the export folder: random, so it cannot be guessed.
     file_name = models.CharField(max_length=64, blank=True)
     size_bytes = models.PositiveBigIntegerField(default=0)
     message = models.CharField(max_length=300, blank=True)
@@ -56,15 +50,12 @@ class RecordExport(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-pk"]
-        indexes: ClassVar = [
-            models.Index(fields=["status", "created_at"]),
-            models.Index(fields=["status", "expires_at"]),
-        ]
+    # Declared here so that code handling any kind of export (lifecycle/exports.py) can
+    # reach the manager through the base class; each subclass gets its own.
+    objects: ClassVar[models.Manager[Any]] = models.Manager()
 
-    def __str__(self) -> str:
-        return f"record export {self.pk} ({self.status})"
+    class Meta:
+        abstract = True
 
     @property
     def is_active(self) -> bool:
@@ -82,6 +73,66 @@ class RecordExport(models.Model):
             and self.expires_at is not None
             and self.expires_at > (now or timezone.now())
         )
+
+
+class RecordExport(PreparedExport):
+    """One request for a client's complete record, and the file it produced.
+
+    Small records are prepared in the request itself; large ones wait for the worker
+    (``lifecycle.build_exports``), which claims them with a conditional UPDATE. The file
+    lives under ``DATA_DIR/exports/`` with mode 0600 until ``expires_at``, when the
+    ``lifecycle.expire_exports`` job deletes it. Only the person who asked may see the
+    request or download the file. ``message`` never holds clinical text.
+    """
+
+    client = models.ForeignKey("care.Client", on_delete=models.PROTECT, related_name="+")
+    audience = models.CharField(max_length=10)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes: ClassVar = [
+            models.Index(fields=["status", "created_at"]),
+            models.Index(fields=["status", "expires_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"record export {self.pk} ({self.status})"
+
+
+class BulkLevel(models.TextChoices):
+    SYSTEM = "system", "System"
+    GROUP = "group", "Group"
+    PATIENT = "patient", "Patient"
+
+
+class BulkExport(PreparedExport):
+    """One FHIR Bulk Data ``$export`` (lifecycle/bulk.py, docs/fhir.md): the kick-off's
+    parameters, and the NDJSON files the worker wrote into a folder
+    ``DATA_DIR/bulk/<file_name>/`` (0700, files 0600). The files are served to the person
+    who asked, with their token, until ``expires_at``. ``output`` lists
+    ``{"type", "file", "count"}`` per file; ``message`` never holds clinical text."""
+
+    level = models.CharField(max_length=10, choices=BulkLevel.choices)
+    #: Group level: the therapist whose caseload is the Group.
+    group = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    types = models.JSONField(default=list)
+    since = models.DateTimeField(null=True, blank=True)
+    deidentify = models.BooleanField(default=False)
+    #: The kick-off URL, as the manifest's ``request`` repeats it.
+    request_url = models.CharField(max_length=2000)
+    output = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes: ClassVar = [
+            models.Index(fields=["status", "created_at"], name="bulk_status_created"),
+            models.Index(fields=["status", "expires_at"], name="bulk_status_expires"),
+        ]
+
+    def __str__(self) -> str:
+        return f"bulk export {self.pk} ({self.status})"
 
 
 class RetentionPolicy(models.Model):
