@@ -82,7 +82,7 @@ def test_metadata_is_a_capability_statement(client, db) -> None:
     statement = CapabilityStatement(response.json())
     assert statement.fhirVersion == "4.0.1"
     types = {r.type for r in statement.rest[0].resource}
-    assert types == {"Patient", "Questionnaire", "QuestionnaireResponse", "Observation"}
+    assert types == {"Patient", "Group", "Questionnaire", "QuestionnaireResponse", "Observation"}
 
 
 @pytest.mark.parametrize(
