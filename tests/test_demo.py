@@ -58,6 +58,7 @@ SEEDED_KINDS = (
     "consultations booked from the directory",
     "late cancellations in the portal",
     "requests to move a session",
+    "erasure requests waiting",
     "alerts open",
     "alerts acknowledged",
     "alerts escalated",

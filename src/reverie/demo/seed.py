@@ -41,6 +41,7 @@ from reverie.demo.model import SyntheticPractice, generate_practice
 from reverie.demo.seed_content import Seeded
 from reverie.directory.models import TherapistProfile
 from reverie.directory.profiles import concern_key
+from reverie.lifecycle.models import ErasureRequest, ErasureStatus
 from reverie.measures import registry, scoring
 from reverie.measures.models import Administration, Instrument
 from reverie.vault import envelope
@@ -321,9 +322,13 @@ def ensure_demo(
         outcome_summary.refresh(full=True)
         with transaction.atomic():
             seed_content.write_after_summaries(seeded, spec)
+            seed_lifecycle.write_erasure_request(practice)
         seed_lifecycle.write_lifecycle(practice)
         _store(passwords, [(u.email, n) for u, n in seed_content.featured_clients(practice)])
         summary = seed_content.counts(practice, spec.today)
+        summary["erasure requests waiting"] = ErasureRequest.objects.filter(
+            practice=practice, status=ErasureStatus.PENDING
+        ).count()
     else:
         stored = _load_passwords()
         if stored is None:
