@@ -59,6 +59,7 @@ SEEDED_KINDS = (
     "late cancellations in the portal",
     "requests to move a session",
     "erasure requests waiting",
+    "people on the waitlist",
     "alerts open",
     "alerts acknowledged",
     "alerts escalated",

@@ -26,7 +26,7 @@ from reverie.care import actions as care_actions
 from reverie.care.models import Alert, Appointment, Client, Episode, SessionSeries
 from reverie.core import worker
 from reverie.directory import actions as directory_actions
-from reverie.directory.models import ConsultationAttempt, ConsultationRequest
+from reverie.directory.models import ConsultationAttempt, ConsultationRequest, TherapistProfile
 from reverie.lifecycle import bulk
 from reverie.lifecycle import exports as lifecycle_exports
 from reverie.lifecycle.models import BulkLevel, RecordExport
@@ -34,6 +34,7 @@ from reverie.measures import scheduling
 from reverie.measures.models import Instrument, MeasureRequest
 from reverie.outbox.models import Message, Status
 from reverie.process import actions as process_actions
+from reverie.scheduling.models import Booking, BookingStatus, WaitlistEntry, WaitlistOffer
 from reverie.testing import World
 
 #: (action, object type, object id or None for any, client id or None)
@@ -191,6 +192,45 @@ def scheduled_backup(world: World) -> list[Expected]:
     ]
 
 
+def _waiting_for_theo(world: World) -> WaitlistEntry:
+    TherapistProfile.objects.create(
+        user=world.therapist,
+        modalities=["psychodynamic"],
+        languages=["English"],
+        fee=100,
+        telehealth=True,
+        weekly_slots=[[d, 18] for d in range(7)],
+    )
+    return WaitlistEntry.objects.create(
+        practice=world.practice, therapist=world.therapist, name="W", email="w@example.org"
+    )
+
+
+def offer_waitlist(world: World) -> list[Expected]:
+    _waiting_for_theo(world)
+    return [
+        (Action.CREATE, "scheduling.booking", None, None),
+        (Action.CREATE, "scheduling.waitlistoffer", None, None),
+    ]
+
+
+def expire_offers(world: World) -> list[Expected]:
+    entry = _waiting_for_theo(world)
+    booking = Booking.objects.create(
+        practice=world.practice,
+        therapist=world.therapist,
+        starts_at=timezone.now() + datetime.timedelta(days=2),
+        status=BookingStatus.HELD,
+    )
+    offer = WaitlistOffer.objects.create(
+        entry=entry, booking=booking, nonce="n", expires_at=_ago(minutes=1)
+    )
+    return [
+        (Action.UPDATE, "scheduling.waitlistoffer", str(offer.pk), None),
+        (Action.UPDATE, "scheduling.booking", str(booking.pk), None),
+    ]
+
+
 CASES: dict[str, Callable[[World], list[Expected]]] = {
     "care.escalate_alerts": escalate_alerts,
     "care.send_reminders": send_session_reminders,
@@ -210,6 +250,8 @@ CASES: dict[str, Callable[[World], list[Expected]]] = {
     "lifecycle.retention_review": retention_review,
     "accounts.prune_login_attempts": prune_login_attempts,
     "backups.scheduled": scheduled_backup,
+    "scheduling.offer": offer_waitlist,
+    "scheduling.expire": expire_offers,
 }
 
 

@@ -17,8 +17,9 @@ from matrix import CLIENTS, THERAPISTS, Route, everyone, only, signed_in
 from matrix.directory import objects
 from reverie.audit import trail
 from reverie.care.models import Appointment
-from reverie.scheduling import actions, openings
+from reverie.scheduling import actions, openings, waitlist
 from reverie.scheduling.forms import link_value
+from reverie.scheduling.models import Booking, BookingStatus, WaitlistEntry, WaitlistOffer
 from reverie.testing import World
 
 #: Our practice's people reach our therapist's booking form; the stranger and anonymous do not.
@@ -114,6 +115,74 @@ ROUTES += [
         "scheduling:settings",
         lambda w: reverse("scheduling:settings"),
         only({"admin": 400}),
+        method="post",
+    ),
+]
+
+
+def waitlist_objects(w: World) -> dict[str, object]:
+    """A waiting person with an open offer of a held time, once per world."""
+    cached = getattr(w, "_scheduling_waitlist", None)
+    if cached is not None:
+        return cached
+    profile = objects(w)["profile"]
+    start = openings.consultation_times(profile, w.practice)[0]
+    entry = WaitlistEntry.objects.create(
+        practice=w.practice, therapist=w.therapist, name="Matrix Waiting", email="w@example.org"
+    )
+    booking = Booking.objects.create(
+        practice=w.practice, therapist=w.therapist, starts_at=start, status=BookingStatus.HELD
+    )
+    offer = WaitlistOffer.objects.create(
+        entry=entry,
+        booking=booking,
+        nonce="0" * 32,
+        expires_at=timezone.now() + datetime.timedelta(hours=24),
+    )
+    cached = {"entry": entry, "token": waitlist.offer_token(offer)}
+    w._scheduling_waitlist = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def offer_url(w: World) -> str:
+    return reverse("scheduling:offer", args=[waitlist_objects(w)["token"]])
+
+
+OUR_PEOPLE = ["therapist", "colleague", "admin", "client", "other_client"]
+
+ROUTES += [
+    # The therapist has open times, so joining is refused with the reason (400); the form
+    # itself shows to our practice's people.
+    Route(
+        "scheduling:waitlist_join",
+        lambda w: reverse("scheduling:waitlist_join", args=[objects(w)["profile"].pk]),
+        OUR_PRACTICE,
+    ),
+    Route(
+        "scheduling:waitlist_join",
+        lambda w: reverse("scheduling:waitlist_join", args=[objects(w)["profile"].pk]),
+        {**OUR_PRACTICE, **dict.fromkeys(OUR_PEOPLE, 400)},
+        method="post",
+    ),
+    # Whoever holds the link may answer; another practice's front door does not know it.
+    Route("scheduling:offer", offer_url, OUR_PRACTICE),
+    Route(
+        "scheduling:offer",
+        offer_url,
+        {**OUR_PRACTICE, **dict.fromkeys(OUR_PEOPLE, 400)},
+        method="post",
+    ),
+    # A forged link: the same neutral page for everyone.
+    Route(
+        "scheduling:offer",
+        lambda w: reverse("scheduling:offer", args=["forged-token"]),
+        {**everyone(404)},
+    ),
+    Route("scheduling:waitlist", lambda w: reverse("scheduling:waitlist"), only({"admin": 200})),
+    Route(
+        "scheduling:waitlist_remove",
+        lambda w: reverse("scheduling:waitlist_remove", args=[waitlist_objects(w)["entry"].pk]),  # type: ignore[attr-defined]
+        only({"admin": 302}),
         method="post",
     ),
 ]

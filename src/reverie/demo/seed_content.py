@@ -79,7 +79,7 @@ from reverie.process.models import (
     ThemeRun,
     ThemeStatus,
 )
-from reverie.scheduling.models import Booking, BookingStatus, MoveRequest
+from reverie.scheduling.models import Booking, BookingStatus, MoveRequest, WaitlistEntry
 
 #: What happened in this many days before today is written through the actions.
 RECENT_DAYS: Final = 14
@@ -1039,6 +1039,9 @@ def counts(practice: Practice, today: datetime.date) -> dict[str, object]:
             episode__client__practice=practice,
             attendance="late_cancel",
             cancel_reason="late cancellation by the client in the portal",
+        ).count(),
+        "people on the waitlist": WaitlistEntry.objects.filter(
+            practice=practice, status__in=["waiting", "offered"]
         ).count(),
         "requests to move a session": MoveRequest.objects.filter(
             client__practice=practice, status="pending"

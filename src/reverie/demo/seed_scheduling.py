@@ -13,9 +13,11 @@ from typing import Any
 from django.utils import timezone
 
 from reverie.audit import trail
+from reverie.audit.models import Action
 from reverie.care.models import Appointment, Attendance
 from reverie.directory.models import TherapistProfile
-from reverie.scheduling import actions, openings
+from reverie.scheduling import actions, openings, waitlist
+from reverie.scheduling.models import WaitlistEntry
 
 #: The synthetic person who booked from the directory.
 BOOKER = {"name": "Robin Vale", "email": "robin.vale@example.org", "phone": "555-0142"}
@@ -24,6 +26,44 @@ BOOKER = {"name": "Robin Vale", "email": "robin.vale@example.org", "phone": "555
 def write_scheduling(seeded: Any, as_of: datetime.datetime) -> None:
     _booked_consultation(seeded)
     _portal_changes(seeded, as_of)
+    _waitlist(seeded)
+
+
+#: Synthetic people on the waitlist: (name, email, therapist index, times of day).
+WAITING: tuple[tuple[str, str, int, list[str]], ...] = (
+    ("Sam Okafor", "sam.okafor@example.org", 0, ["evening"]),
+    ("Lee Marsh", "lee.marsh@example.org", 1, []),
+    ("Ari Quinn", "ari.quinn@example.org", 0, ["morning", "evening"]),
+    ("Noor Haddad", "noor.haddad@example.org", 2, ["afternoon"]),
+)
+
+
+def _waitlist(seeded: Any) -> None:
+    """Four people waiting, who joined over the last fortnight; then the offer job runs, so
+    whoever waits for a time that is open now is offered it (held, with a link)."""
+    now = timezone.now()
+    for n, (name, email, index, times) in enumerate(WAITING):
+        therapist = seeded.therapists[index % len(seeded.therapists)]
+        joined = now - datetime.timedelta(days=14 - 3 * n)
+        entry = WaitlistEntry.objects.create(
+            practice=seeded.practice,
+            therapist=therapist,
+            name=name,
+            email=email,
+            times=times,
+            created_at=joined,
+            updated_at=joined,
+        )
+        # Written directly, not through waitlist.join, which refuses anyone for whom a
+        # suitable time is open (the demo wants such a person, to show an offer); the audit
+        # entry is the one join writes.
+        trail.record(
+            trail.Context(user=None, label="public:waitlist", practice=seeded.practice),
+            Action.CREATE,
+            entry,
+            detail={"therapist": therapist.pk, "times": times, "demo_history": True},
+        )
+    waitlist.offer_open_times(seeded.practice, now=now)
 
 
 def _portal_changes(seeded: Any, as_of: datetime.datetime) -> None:

@@ -271,9 +271,11 @@ def cancel_session(
 
 
 def after_time_freed(therapist: User, start: dt.datetime, *, now: dt.datetime) -> None:
-    """A session of ``therapist`` at ``start`` was cancelled: the waitlist's turn.
+    """A session of ``therapist`` at ``start`` was cancelled: if that opened a consultation
+    time, the first person waiting for it is offered it, in this transaction."""
+    from reverie.scheduling import waitlist  # waitlist builds on these actions
 
-    Filled in with the waitlist; until then nothing happens."""
+    waitlist.offer_open_times(therapist.practice, therapist_id=therapist.pk, now=now)
 
 
 def ask_to_move(

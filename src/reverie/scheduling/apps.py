@@ -13,7 +13,11 @@ class SchedulingConfig(AppConfig):
 
     def ready(self) -> None:
         from reverie.directory import hooks
-        from reverie.scheduling import openings, panels
+        from reverie.scheduling import (
+            jobs,  # noqa: F401  (registers the waitlist's jobs)
+            openings,
+            panels,
+        )
 
         hooks.provide_busy("scheduling", openings.live_bookings)
         hooks.provide_profile_panel("scheduling", panels.booking_panel)

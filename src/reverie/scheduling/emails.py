@@ -11,7 +11,7 @@ from reverie.care import ics
 from reverie.care.models import Appointment
 from reverie.directory.models import TherapistProfile
 from reverie.outbox.queue import enqueue
-from reverie.scheduling.models import Booking, MoveRequest
+from reverie.scheduling.models import Booking, MoveRequest, WaitlistEntry, WaitlistOffer
 
 
 def _where(profile: TherapistProfile | None) -> str:
@@ -132,4 +132,42 @@ def move_requested(move: MoveRequest) -> None:
         },
         practice_id=practice.pk,
         dedupe_key=f"move_requested:{move.pk}",
+    )
+
+
+def waitlist_joined(entry: WaitlistEntry) -> None:
+    """Confirm to the person that they are on the waitlist."""
+    practice = entry.practice
+    enqueue(
+        "waitlist_joined",
+        entry.email,
+        {
+            "name": entry.name,
+            "practice": practice,
+            "therapist": entry.therapist.display_name,
+            "crisis_info": practice.crisis_info,
+        },
+        practice_id=practice.pk,
+        dedupe_key=f"waitlist_joined:{entry.pk}",
+    )
+
+
+def waitlist_offer(offer: WaitlistOffer, token: str) -> None:
+    """Offer a held time to a waiting person, with the signed link to accept or decline."""
+    entry, booking = offer.entry, offer.booking
+    practice = entry.practice
+    enqueue(
+        "waitlist_offer",
+        entry.email,
+        {
+            "name": entry.name,
+            "practice": practice,
+            "therapist": entry.therapist.display_name,
+            "when": timezone.localtime(booking.starts_at, practice.zone),
+            "time_zone": practice.zone.key,
+            "expires": timezone.localtime(offer.expires_at, practice.zone),
+            "link": settings.BASE_URL + reverse("scheduling:offer", args=[token]),
+        },
+        practice_id=practice.pk,
+        dedupe_key=f"waitlist_offer:{offer.pk}",
     )

@@ -112,3 +112,26 @@ class SettingsForm(forms.Form):
         max_value=168,
         help_text="After this the offer goes to the next person waiting.",
     )
+
+
+class WaitlistForm(forms.Form):
+    name = forms.CharField(label="Your name", max_length=200)
+    email = forms.EmailField(
+        label="Email address", help_text="We email you here when a time opens."
+    )
+    phone = forms.CharField(label="Phone number (optional)", max_length=40, required=False)
+    times = forms.MultipleChoiceField(
+        label="Times of day that suit you (leave empty for any)",
+        choices=TIME_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    website = forms.CharField(
+        label="Leave this field empty",
+        required=False,
+        widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
+    )
+
+    @property
+    def is_spam(self) -> bool:
+        return bool(self.data.get("website", "").strip())

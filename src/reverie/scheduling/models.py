@@ -148,3 +148,86 @@ class MoveRequest(models.Model):
 
     def __str__(self) -> str:
         return f"request to move session {self.appointment_id}"
+
+
+class WaitStatus(models.TextChoices):
+    WAITING = "waiting", "Waiting"
+    OFFERED = "offered", "Offered a time"
+    BOOKED = "booked", "Booked"
+    LAPSED = "lapsed", "Did not answer an offer"
+    REMOVED = "removed", "Removed"
+
+
+class WaitlistEntry(models.Model):
+    """Someone waiting for a first consultation with a therapist, perhaps only at some
+    times of day, because nothing suitable was open when they looked. First come, first
+    offered. Holds only what the person typed to be reached."""
+
+    practice = models.ForeignKey("accounts.Practice", on_delete=models.PROTECT, related_name="+")
+    therapist = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="waitlist_entries"
+    )
+    times = models.JSONField(
+        default=list, blank=True, help_text="Parts of the day that suit; empty: any."
+    )
+    name = models.CharField(max_length=200)
+    email = models.EmailField()
+    phone = models.CharField(max_length=40, blank=True)
+    status = models.CharField(max_length=10, choices=WaitStatus.choices, default=WaitStatus.WAITING)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "waitlist entry"
+        verbose_name_plural = "waitlist entries"
+        ordering = ["created_at", "pk"]
+        indexes: ClassVar = [models.Index(fields=["practice", "status", "created_at"])]
+        constraints: ClassVar = [
+            # Joining twice (a second click) does not put a person in the queue twice.
+            models.UniqueConstraint(
+                fields=["therapist", "email"],
+                condition=models.Q(status__in=["waiting", "offered"]),
+                name="one_live_wait_per_person_and_therapist",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"waitlist entry {self.pk}"
+
+
+class OfferStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    EXPIRED = "expired", "Expired"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class WaitlistOffer(models.Model):
+    """A held time offered to one waiting person, by email, until ``expires_at``. The link
+    is signed and names this offer and its ``nonce``; the row decides whether it still
+    counts, so a used, declined or expired link changes nothing."""
+
+    entry = models.ForeignKey(WaitlistEntry, on_delete=models.CASCADE, related_name="offers")
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="offers")
+    nonce = models.CharField(max_length=32)
+    status = models.CharField(max_length=10, choices=OfferStatus.choices, default=OfferStatus.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    responded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "waitlist offer"
+        ordering = ["created_at", "pk"]
+        indexes: ClassVar = [models.Index(fields=["status", "expires_at"])]
+        constraints: ClassVar = [
+            # One open offer per held time: the hold passes from person to person.
+            models.UniqueConstraint(
+                fields=["booking"],
+                condition=models.Q(status="open"),
+                name="one_open_offer_per_booking",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"waitlist offer {self.pk}"
