@@ -78,7 +78,10 @@ INSPECT = """(width) => {
   if (overflow > width) {
     for (const el of document.body.querySelectorAll('*')) {
       const box = el.getBoundingClientRect();
-      if (box.right > width + 1 && box.width > 0) {
+      // scrollWidth counts text running out of an element's box (a long unbroken word).
+      const right = getComputedStyle(el).overflowX === 'visible'
+        ? box.left + Math.max(box.width, el.scrollWidth) : box.right;
+      if (right > width + 1 && box.width > 0) {
         // A scrolling box clips what is inside it, unless it is placed absolutely
         // against something outside the box.
         const placed = getComputedStyle(el).position === 'absolute';
@@ -90,16 +93,17 @@ INSPECT = """(width) => {
             hidden = true; break;
           }
         }
-        if (!hidden) {
-          wide.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
-            (el.className && typeof el.className === 'string'
-              ? '.' + el.className.trim().split(/\\s+/).join('.') : '') +
-            ' (' + Math.round(box.right) + 'px)');
-        }
+        if (!hidden) wide.push([el, right]);
       }
-      if (wide.length >= 4) break;
+      if (wide.length >= 400) break;
     }
   }
+  // Name the innermost culprits, not every box that contains them.
+  const culprits = wide.filter(([el]) => !wide.some(([o]) => o !== el && el.contains(o)))
+    .slice(0, 4).map(([el, right]) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+      (el.className && typeof el.className === 'string'
+        ? '.' + el.className.trim().split(/\\s+/).join('.') : '') +
+      ' (' + Math.round(right) + 'px)');
   const hasEmptyMessage = main.querySelector('.empty') !== null;
   const headings = Array.from(main.querySelectorAll('h1,h2,h3,h4'))
     .map((h) => h.innerText).join(' ');
@@ -115,7 +119,7 @@ INSPECT = """(width) => {
       hollow.push(l.tagName.toLowerCase() + (l.className ? '.' + l.className : ''));
     }
   }
-  return {overflow, wide, hasEmptyMessage, bare, hollow};
+  return {overflow, wide: culprits, hasEmptyMessage, bare, hollow};
 }"""
 
 
@@ -341,3 +345,23 @@ def test_the_demo_walked_as_every_role_at_desktop_and_phone_size(
     report = [f"{'/'.join(key)}: {why}" for key, why in sorted(new.items())]
     report += [f"{'/'.join(key)} passes now: remove it from KNOWN" for key in gone]
     assert not report, "\n".join(report)
+
+
+def test_the_walks_checks_catch_what_they_look_for(browser) -> None:
+    """The page inspection finds an empty table without a message, a bare page, and a
+    box wider than a phone; a message of class ``empty`` answers for the emptiness."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        page.set_content("<main><h1>Alerts</h1><table><tbody></tbody></table><ul></ul></main>")
+        seen = page.evaluate(INSPECT, 390)
+        assert seen["hollow"] == ["table", "ul"] and not seen["hasEmptyMessage"]
+        page.set_content("<main><h1>Journal</h1></main>")
+        assert page.evaluate(INSPECT, 390)["bare"]
+        page.set_content('<main><h1>Journal</h1><p class="empty">No entries yet.</p></main>')
+        assert page.evaluate(INSPECT, 390)["hasEmptyMessage"]
+        page.set_content('<main><h1>Wide</h1><pre id="wide">' + "x" * 200 + "</pre></main>")
+        seen = page.evaluate(INSPECT, 390)
+        assert seen["overflow"] > 390 and seen["wide"][0].startswith("pre#wide")
+    finally:
+        context.close()
