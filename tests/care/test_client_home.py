@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
+from reverie.audit import trail
 from reverie.audit.models import AuditEntry
 from reverie.care.models import Client
 from reverie.testing import World
@@ -46,3 +47,27 @@ def test_without_shared_charts_the_progress_page_shows_no_trajectory(world: Worl
     assert "not shared with you" in page and "<svg" not in page and ">17<" not in page
     trajectory = http.get(reverse("outcomes:trajectory", args=[world.client.pk]))
     assert trajectory.status_code == 404
+
+
+def test_my_space_shows_the_questionnaire_waiting_and_the_journal(world: World, as_user) -> None:
+    import datetime as _dt
+
+    from django.utils import timezone as _tz
+
+    from reverie.measures import scheduling
+    from reverie.measures.models import Instrument
+
+    page = _home(as_user)
+    assert "Nothing to fill in right now" in page and "No entries yet" in page
+    assert reverse("process:journal_new") in page
+    request = scheduling.create_manual_request(
+        trail.system("test"),
+        episode=world.episode,
+        instrument=Instrument.objects.get(code="phq-9"),
+        now=_tz.now() - _dt.timedelta(minutes=1),
+    )
+    page = _home(as_user)
+    assert reverse("measures:answer", args=[request.pk]) in page and ">Start<" in page
+    assert "Nothing to fill in right now" not in page
+    entry = AuditEntry.objects.filter(detail__view="client_home").latest("seq")
+    assert entry.detail["requests"] == [request.pk]

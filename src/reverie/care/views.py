@@ -65,12 +65,27 @@ def client_home(request: HttpRequest) -> HttpResponse:
             # Not even loaded: what the page is not to show cannot leak from it.
             measures = measures.only("completed_at", "instrument")
         context["measures"] = list(measures.select_related("instrument")[:12])
+        # Questionnaires and the journal belong to apps above care: read through the reverse
+        # relations they declare (related names), never imported.
+        waiting = list(
+            client.measure_requests.filter(status="open", opens_at__lte=now, expires_at__gt=now)
+            .select_related("instrument")
+            .order_by("expires_at")[:5]
+        )
+        journal = list(client.journal.all()[:3])
+        context["waiting"] = waiting
+        context["journal"] = journal
         trail.record(
             trail.context(request),
             Action.VIEW,
             client,
             client_id=client.pk,
-            detail={"view": "client_home", "scores_shown": shared},
+            detail={
+                "view": "client_home",
+                "scores_shown": shared,
+                "requests": [r.pk for r in waiting],
+                "journal_entries": [e.pk for e in journal],
+            },
         )
     return render(request, "care/client_home.html", context)
 
