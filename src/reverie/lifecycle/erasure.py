@@ -5,7 +5,8 @@ erasure into every restore of an older backup.
 destroys the client's data keys (every ``EncryptedTextField`` of the client, whichever
 app owns it, now reads ``[erased]``), blanks the identifying columns that are stored in
 the clear, disables and anonymises the portal account, revokes its tokens and links,
-deletes what the practice key alone still opens (process notes, signed intake forms,
+deletes what the practice key alone may still open (process notes sealed before they
+moved to the client's key, signed intake forms,
 uploaded documents and their names, unsent drafts, queued mail) and leaves the rows that
 practice statistics count (episodes, sessions, scores) with pseudonymous values only.
 Files on disk are deleted after the commit.
@@ -150,8 +151,9 @@ def erase(ctx: trail.Context, client: Client, *, to_ledger: bool = True) -> Eras
     counts["links"] = RequestLink.objects.filter(request__in=requests).delete()[0]
     counts["drafts"] = Draft.objects.filter(request__in=requests).delete()[0]
 
-    # Sealed with the practice key, not the client's: destroying the data key does not
-    # reach them, so the rows go (process notes) or lose their ciphertext (signed forms).
+    # Sealed with the practice key (process notes written before they moved to the
+    # client's key; signed forms; documents): destroying the data key does not reach them,
+    # so the rows go or lose their ciphertext.
     counts["process_notes"] = ProcessNote.objects.filter(episode__client=client).delete()[0]
     counts["signed_forms"] = FormRequest.objects.filter(
         client=client, ciphertext__isnull=False
