@@ -115,8 +115,9 @@ def test_trajectory_page_uses_a_constant_number_of_queries(
     url = reverse("outcomes:trajectory", args=[world.client.pk])
     http.get(url)  # warm the chart cache and the session
     # The audit entry for the view is one statement fewer on PostgreSQL (audit.trail); one
-    # query counts the open alerts for the navigation (care.nav.open_alerts).
-    with django_assert_num_queries(13 if connection.vendor == "postgresql" else 14):
+    # query counts the open alerts for the navigation (care.nav.open_alerts), and one asks
+    # whether the practice has secure messages on (messaging.nav).
+    with django_assert_num_queries(14 if connection.vendor == "postgresql" else 15):
         assert http.get(url).status_code == 200
 
 

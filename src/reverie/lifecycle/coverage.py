@@ -70,6 +70,22 @@ EXCLUDED: dict[str, str] = {
     "lifecycle.RetentionCandidate": (
         "the practice's own review list (the record's retention date), not part of the record"
     ),
+    "lifecycle.ErasureRequest": (
+        "the practice's two-admin erasure bookkeeping (who asked, who confirmed, when); the "
+        "reason is the admins' own text, not part of the client's record"
+    ),
+    "scheduling.Booking": (
+        "the hold on a consultation time; the consultation request it belongs to is "
+        "exported, and the sessions that follow are exported as appointments"
+    ),
+    "scheduling.MoveRequest": (
+        "a pending request to move a session (preferred days and times); the session itself "
+        "is exported with its attendance"
+    ),
+    "scheduling.WaitlistOffer": (
+        "a time offered from the waitlist, held for hours and then expired or booked; a "
+        "booked offer becomes a session that is exported"
+    ),
     "messaging.Thread": (
         "the conversation's container and its on/off switch; its messages are exported"
     ),

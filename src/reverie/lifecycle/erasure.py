@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
+from django.db import connection as default_connection
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -86,9 +87,9 @@ def _blank(obj: models.Model, **values: object) -> None:
 
 def erase(ctx: trail.Context, client: Client, *, to_ledger: bool = True) -> Erased:
     """Erase ``client`` inside the caller's transaction; audited row by row (ids only)."""
-    if not transaction.get_connection().in_atomic_block:  # pragma: no cover - a caller's slip
+    connection = default_connection
+    if not connection.in_atomic_block:  # pragma: no cover - a caller's slip
         raise RuntimeError("erase() must run inside the transaction that confirms it")
-    connection = transaction.get_connection()
     if connection.vendor == "sqlite":
         # Overwrite freed bytes with zeros, so the blanked names do not linger in the file's
         # free space. (PostgreSQL keeps dead row versions until vacuum reuses the space:
