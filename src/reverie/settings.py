@@ -155,6 +155,7 @@ INSTALLED_APPS = [
     "reverie.fhir",
     "reverie.paperwork",
     "reverie.scheduling",
+    "reverie.billing",
     "reverie.overview",
     "reverie.lifecycle",
     "reverie.backups",

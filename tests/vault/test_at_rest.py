@@ -207,6 +207,17 @@ def _erasure_request(world: World) -> list[tuple[models.Model, str]]:
     return [(request, "reason")]
 
 
+def _diagnoses(world: World) -> list[tuple[models.Model, str]]:
+    # The page and the action accept ICD-10-CM codes only (tests/billing), which a sentence
+    # is not: the column is written as the action writes it, through the model's save.
+    from reverie.billing.models import ClientBilling
+
+    row = ClientBilling.objects.create(
+        client=world.client, diagnoses=secret(ClientBilling, "diagnoses")
+    )
+    return [(row, "diagnoses")]
+
+
 WRITERS: list[Callable[[World], list[tuple[models.Model, str]]]] = [
     _journal,
     _ccrt,
@@ -217,6 +228,7 @@ WRITERS: list[Callable[[World], list[tuple[models.Model, str]]]] = [
     _message,
     _consultation,
     _erasure_request,
+    _diagnoses,
 ]
 
 

@@ -10,6 +10,10 @@ imports only apps before it), yet its pages are where a therapist looks first. S
 - :func:`provide_flags` registers a function that, for many clients at once, returns a
   short note per client (``{client id: "2 forms unsigned"}``). The Today page and the
   caseload show every registered note beside the client's name.
+- :data:`attendance_recorded` is sent, inside the recording action's transaction, when a
+  session's attendance changes (attended, no-show, late or ordinary cancellation, by the
+  therapist or by the client in the portal). Billing charges the session or the policy
+  fee from here, so a charge commits or rolls back with the attendance it bills.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from django.dispatch import Signal
 #: Sent with ``ctx`` (the audit context) and ``client``; receivers write through their
 #: own actions, in the caller's transaction.
 portal_account_linked = Signal()
+
+#: Sent with ``ctx`` and ``appointment`` (its ``attendance`` already changed).
+attendance_recorded = Signal()
 
 ClientFlags = Callable[[list[int]], dict[int, str]]
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from reverie.accounts.models import Practice, Role, User
 from reverie.audit import trail
 from reverie.audit.models import Action
+from reverie.care import hooks as care_hooks
 from reverie.care.models import Appointment, Attendance, Client
 from reverie.directory import emails as directory_emails
 from reverie.directory.matching import TIME_WINDOWS
@@ -259,6 +260,7 @@ def cancel_session(
                 "hours_before": int((appointment.starts_at - now).total_seconds() // 3600),
             },
         )
+        care_hooks.attendance_recorded.send(sender=Appointment, ctx=ctx, appointment=appointment)
         for move in MoveRequest.objects.filter(appointment=appointment, status=MoveStatus.PENDING):
             move.status, move.answered_at = MoveStatus.WITHDRAWN, now
             move.save(update_fields=["status", "answered_at"])

@@ -12,7 +12,7 @@ from django.utils import timezone
 from reverie.accounts.models import Role, User, hash_token
 from reverie.audit import trail
 from reverie.audit.models import Action
-from reverie.care import emails, telehealth
+from reverie.care import emails, hooks, telehealth
 from reverie.care.actions.alerts import CareActionError
 from reverie.care.models import (
     Appointment,
@@ -278,6 +278,7 @@ def record_attendance(
             client_id=appointment.episode.client_id,
             detail={"attendance": attendance},
         )
+        hooks.attendance_recorded.send(sender=Appointment, ctx=ctx, appointment=appointment)
 
 
 def send_due_reminders(
