@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 from reverie.accounts.models import Role, hash_token
 from reverie.audit import trail
 from reverie.audit.models import Action
-from reverie.care import actions, ics
+from reverie.care import actions, hooks, ics
 from reverie.care.models import Appointment, Attendance, CalendarFeed, VideoRoom
 from reverie.core.decorators import role_required, signed_in_user
 
@@ -82,12 +82,34 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
         )
         for a in appointments
     ]
+    # First consultations (scheduling, through care.hooks): initials only, like sessions.
+    others = hooks.agenda(
+        feed.therapist, now - datetime.timedelta(days=30), now + datetime.timedelta(days=120)
+    )
+    events += [
+        ics.event(
+            uid=item.uid,
+            summary=f"{item.kind} {item.initials}",
+            start=item.starts_at,
+            minutes=item.minutes,
+            stamp=now,
+            location=item.location,
+        )
+        for item in others
+    ]
     trail.record(
         trail.Context(user=feed.therapist, ip=trail.client_ip(request), label="calendar-feed"),
         Action.LIST,
         object_type="care.appointment",
         detail={"view": "ics", "sessions": len(events)},
     )
+    for object_type, ids in hooks.audit_detail(others).items():
+        trail.record(
+            trail.Context(user=feed.therapist, ip=trail.client_ip(request), label="calendar-feed"),
+            Action.LIST,
+            object_type=object_type,
+            detail={"view": "ics", "ids": ids},
+        )
     body = ics.calendar(events, name="Reverie sessions")
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Cache-Control"] = "private, no-store"

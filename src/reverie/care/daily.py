@@ -13,6 +13,7 @@ from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from reverie.accounts.models import User
+from reverie.care import hooks
 from reverie.care.access import current_care_clients, visible_alerts
 from reverie.care.models import Alert, Appointment, Attendance, Episode, ProgressNote
 from reverie.measures.models import Administration
@@ -44,6 +45,15 @@ def _bounds(first: datetime.date, last: datetime.date) -> tuple[datetime.datetim
     start = datetime.datetime.combine(first, datetime.time.min, tzinfo=tz)
     end = datetime.datetime.combine(last + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz)
     return start, end
+
+
+def other_appointments(
+    user: User, first: datetime.date, last: datetime.date
+) -> list[hooks.AgendaItem]:
+    """The therapist's appointments that are not sessions (first consultations booked from
+    the directory), from ``first`` to ``last`` inclusive, from the apps that provide them."""
+    start, end = _bounds(first, last)
+    return hooks.agenda(user, start, end)
 
 
 def sessions(user: User, first: datetime.date, last: datetime.date) -> QuerySet[Appointment]:

@@ -14,11 +14,17 @@ imports only apps before it), yet its pages are where a therapist looks first. S
   session's attendance changes (attended, no-show, late or ordinary cancellation, by the
   therapist or by the client in the portal). Billing charges the session or the policy
   fee from here, so a charge commits or rolls back with the attendance it bills.
+- :func:`provide_agenda` registers a source of a therapist's other appointments that are
+  not sessions of a client (first consultations booked from the directory). The Today page
+  and the private calendar feed list them beside the sessions.
 """
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
 
 from django.dispatch import Signal
 
@@ -49,3 +55,53 @@ def flags(client_ids: Iterable[int]) -> dict[int, list[str]]:
         for client_id, note in source(ids).items():
             notes.setdefault(client_id, []).append(note)
     return notes
+
+
+@dataclass(frozen=True)
+class AgendaItem:
+    """Something in a therapist's diary that is not a client's session.
+
+    ``name`` is for signed-in staff pages only; the calendar feed (readable by anyone who
+    holds its address) shows ``initials``. ``uid`` is stable, so a calendar app updates the
+    event rather than adding a second one.
+    """
+
+    uid: str
+    kind: str
+    starts_at: datetime.datetime
+    minutes: int
+    name: str
+    initials: str
+    url: str = ""
+    location: str = ""
+    #: What the item was read from, for the audit trail of the page that lists it.
+    object_type: str = ""
+    object_id: int | None = None
+
+
+Agenda = Callable[[Any, datetime.datetime, datetime.datetime], list[AgendaItem]]
+
+_agenda_sources: dict[str, Agenda] = {}
+
+
+def provide_agenda(name: str, func: Agenda) -> None:
+    """Register (or replace, by ``name``) ``func(therapist, start, end)`` returning the
+    therapist's items starting in ``[start, end)``."""
+    _agenda_sources[name] = func
+
+
+def agenda(therapist: Any, start: datetime.datetime, end: datetime.datetime) -> list[AgendaItem]:
+    """Every registered source's items for ``therapist``, by start time."""
+    items: list[AgendaItem] = []
+    for _, source in sorted(_agenda_sources.items()):
+        items.extend(source(therapist, start, end))
+    return sorted(items, key=lambda item: (item.starts_at, item.uid))
+
+
+def audit_detail(items: list[AgendaItem]) -> dict[str, list[int]]:
+    """``{object type: [ids]}`` of the items, for the listing page's audit entries."""
+    found: dict[str, list[int]] = {}
+    for item in items:
+        if item.object_type and item.object_id is not None:
+            found.setdefault(item.object_type, []).append(item.object_id)
+    return found

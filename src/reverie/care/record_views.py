@@ -18,7 +18,12 @@ from reverie.accounts.models import Role, User
 from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care import actions, crypto, daily, hooks
-from reverie.care.access import administrative_clients, clinical_clients, visible_alerts
+from reverie.care.access import (
+    administrative_clients,
+    clinical_clients,
+    current_care_clients,
+    visible_alerts,
+)
 from reverie.care.forms import (
     AddendumForm,
     AttendanceForm,
@@ -236,6 +241,9 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
         )
         context["attendance_form"] = AttendanceForm()
         context["encryption_ready"] = crypto.available()
+        # Messages follow the care relationship now, not the record's history: a former
+        # therapist still reads the record but has no thread (messaging answers 404).
+        context["in_care"] = current_care_clients(user).filter(pk=client.pk).exists()
     trail.record(
         trail.context(request),
         Action.VIEW,
@@ -779,7 +787,13 @@ def today(request: HttpRequest) -> HttpResponse:
     by_day: dict[datetime.date, list[dict[str, Any]]] = {}
     for a, row in zip(appointments, rows, strict=True):
         by_day.setdefault(timezone.localdate(a.starts_at), []).append(row)
-    days = [{"day": d, "rows": by_day.get(d, [])} for d in week]
+    # First consultations booked from the directory take up the same hours; the person is
+    # not a client yet, so they come from scheduling through care.hooks.
+    others = daily.other_appointments(user, first, last)
+    others_by_day: dict[datetime.date, list[hooks.AgendaItem]] = {}
+    for item in others:
+        others_by_day.setdefault(timezone.localdate(item.starts_at), []).append(item)
+    days = [{"day": d, "rows": by_day.get(d, []), "others": others_by_day.get(d, [])} for d in week]
     notes = daily.notes_to_do(user, now)
     alerts = list(daily.open_alerts(user)[:50])
     returned = daily.returned_since_last_session(user, now)
@@ -796,11 +810,19 @@ def today(request: HttpRequest) -> HttpResponse:
         object_type="care.client",
         detail={"view": "today", "day": day.isoformat(), "clients": sorted(client_ids)},
     )
+    for object_type, ids in hooks.audit_detail(others).items():
+        trail.record(
+            trail.context(request),
+            Action.LIST,
+            object_type=object_type,
+            detail={"view": "today", "day": day.isoformat(), "ids": ids},
+        )
     return render(
         request,
         "care/today.html",
         {
             "rows": rows,
+            "others": others,
             "days": days,
             "day": day,
             "is_today": day == this_day,

@@ -24,7 +24,7 @@ from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care import actions as care_actions
 from reverie.care.models import Client, Episode
-from reverie.directory import content, emails
+from reverie.directory import content, emails, hooks
 from reverie.directory.models import (
     ConsultationAttempt,
     ConsultationRequest,
@@ -386,6 +386,10 @@ def convert_to_client(
                 request,
                 client_id=client.pk,
                 detail={"status": RequestStatus.CONVERTED, "client": client.pk},
+            )
+            # A booked consultation becomes the client's first session (scheduling).
+            hooks.request_converted.send(
+                ConsultationRequest, ctx=ctx, request=request, client=client, episode=episode
             )
             if portal is not None:
                 account_actions.send_invitation(ctx, portal, admin.display_name, client.pk)

@@ -8,6 +8,9 @@ profile. So:
   consultations), counted with the booked sessions when openings are worked out.
 - :func:`provide_profile_panel` registers a function that gives a therapist's public profile
   page one more section: a template name and its context, or None for nothing to show.
+- :data:`request_converted` is sent, inside the conversion's transaction, when a
+  consultation request becomes a client. Scheduling turns the booked consultation into the
+  new client's first session there, so both commit or roll back together.
 """
 
 from __future__ import annotations
@@ -15,6 +18,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
+
+from django.dispatch import Signal
+
+#: Sent with ``ctx`` (the audit context), ``request``, ``client`` and ``episode``;
+#: receivers write through their own actions, in the caller's transaction.
+request_converted = Signal()
 
 BusyTimes = Callable[
     [list[int], dt.datetime, dt.datetime], dict[int, list[tuple[dt.datetime, int]]]

@@ -16,7 +16,7 @@ from reverie.accounts.models import Practice, Role, User
 from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care import hooks as care_hooks
-from reverie.care.models import Appointment, Attendance, Client
+from reverie.care.models import Appointment, Attendance, Client, Episode
 from reverie.directory import emails as directory_emails
 from reverie.directory.matching import TIME_WINDOWS
 from reverie.directory.models import ConsultationRequest, RequestStatus, TherapistProfile
@@ -370,3 +370,46 @@ def save_settings(
             },
         )
     return row
+
+
+def booking_to_session(
+    ctx: trail.Context, request: ConsultationRequest, episode: Episode
+) -> Appointment | None:
+    """When a consultation request becomes a client (directory/hooks.py, in the
+    conversion's transaction), its booked consultation becomes the first session of the new
+    episode: the same time, the same length, in the client's calendar, portal and reminders.
+
+    Nothing happens when there is no booked consultation, or when the client was given to
+    another therapist than the one booked: that consultation still takes place with the
+    therapist who was booked, so it stays theirs.
+    """
+    booking = (
+        Booking.objects.select_for_update()
+        .filter(request=request, status=BookingStatus.BOOKED)
+        .first()
+    )
+    if booking is None or booking.therapist_id != episode.therapist_id:
+        return None
+    appointment = Appointment.objects.create(
+        episode=episode, starts_at=booking.starts_at, duration_minutes=booking.duration_minutes
+    )
+    # Conditional, so a second conversion attempt racing this one cannot convert twice.
+    moved = Booking.objects.filter(pk=booking.pk, status=BookingStatus.BOOKED).update(
+        status=BookingStatus.SESSION, appointment=appointment, released_at=timezone.now()
+    )
+    if not moved:
+        raise SchedulingError("This consultation has just been changed. Please try again.")
+    trail.record(
+        ctx,
+        Action.CREATE,
+        appointment,
+        client_id=episode.client_id,
+        detail={"from_booking": booking.pk, "starts_at": booking.starts_at.isoformat()},
+    )
+    trail.record(
+        ctx,
+        Action.UPDATE,
+        booking,
+        detail={"status": BookingStatus.SESSION, "appointment": appointment.pk},
+    )
+    return appointment

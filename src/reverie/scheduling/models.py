@@ -18,6 +18,7 @@ class BookingStatus(models.TextChoices):
     HELD = "held", "Held for a waitlist offer"
     BOOKED = "booked", "Booked"
     RELEASED = "released", "Released"
+    SESSION = "session", "Became the client's first session"
 
 
 #: Statuses in which a booking takes up the therapist's time.
@@ -50,6 +51,14 @@ class Booking(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     released_at = models.DateTimeField(null=True, blank=True)
+    #: The session the consultation became when its person was made a client.
+    appointment = models.OneToOneField(
+        "care.Appointment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="consultation_booking",
+    )
 
     class Meta:
         verbose_name = "consultation booking"
