@@ -235,7 +235,10 @@ def test_expired_offers_pass_on_by_the_job_and_the_link_stops_working(
     first.refresh_from_db()
     assert offer.status == OfferStatus.EXPIRED and first.status == WaitStatus.LAPSED
     assert WaitlistOffer.objects.get(status=OfferStatus.OPEN).entry == second
-    assert client.post(offer_link(offer), {"choice": "accept"}).status_code == 404
+    expired = client.post(offer_link(offer), {"choice": "accept"})
+    assert expired.status_code == 404
+    assert "cannot be used any more" in expired.content.decode()
+    assert not ConsultationRequest.objects.exists()
     assert Booking.objects.get(pk=offer.booking_id).status == BookingStatus.HELD
 
 
@@ -250,6 +253,7 @@ def test_an_offer_past_its_time_is_refused_even_before_the_job_runs(
     )
     response = client.post(offer_link(offer), {"choice": "accept"})
     assert response.status_code == 404
+    assert "cannot be used any more" in response.content.decode()
     assert not ConsultationRequest.objects.exists()
     assert Booking.objects.get(pk=offer.booking_id).status == BookingStatus.HELD
 
