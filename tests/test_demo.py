@@ -76,6 +76,12 @@ SEEDED_KINDS = (
     "themes accepted",
     "themes dismissed",
     "themes suggested",
+    "charges",
+    "charges still owed",
+    "payments",
+    "waived fees",
+    "write-offs",
+    "refunds",
 )
 
 

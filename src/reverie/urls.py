@@ -73,5 +73,6 @@ urlpatterns = [
     path("", include("reverie.care.urls")),
     path("", include("reverie.directory.urls")),
     path("", include("reverie.scheduling.urls")),
+    path("", include("reverie.billing.urls")),
     path("", include("reverie.measures.urls")),
 ]

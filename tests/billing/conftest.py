@@ -48,10 +48,14 @@ def priced(world: World, admin_ctx: trail.Context) -> World:
     return world
 
 
-def session(world: World, days_ago: int, minutes: int = 50, **fields) -> Appointment:  # type: ignore[no-untyped-def]
-    """A past session of the world's client, at 10:00 UTC ``days_ago`` days ago."""
-    day = timezone.localdate() - dt.timedelta(days=days_ago)
-    starts = dt.datetime.combine(day, dt.time(10), tzinfo=dt.UTC)
+def session(world: World, days_ago: int, minutes: int = 50, episode=None, **fields) -> Appointment:  # type: ignore[no-untyped-def]
+    """A past session of the world's client (or of ``episode``), at 10:00 UTC ``days_ago``
+    days ago; today's is a minute ago."""
+    if days_ago == 0:
+        starts = timezone.now() - dt.timedelta(minutes=1)
+    else:
+        day = timezone.localdate() - dt.timedelta(days=days_ago)
+        starts = dt.datetime.combine(day, dt.time(10), tzinfo=dt.UTC)
     return Appointment.objects.create(
-        episode=world.episode, starts_at=starts, duration_minutes=minutes, **fields
+        episode=episode or world.episode, starts_at=starts, duration_minutes=minutes, **fields
     )

@@ -51,7 +51,7 @@ from reverie.care.models import (
     ProcessNote,
     ProgressNote,
 )
-from reverie.demo import seed_messaging, seed_scheduling
+from reverie.demo import seed_billing, seed_messaging, seed_scheduling
 from reverie.demo.material import RelationshipEpisodeSpec
 from reverie.demo.model import ClientSpec, EpisodeSpec, SyntheticPractice
 from reverie.demo.texts import Words
@@ -193,6 +193,7 @@ def write_clinical(seeded: Seeded, spec: SyntheticPractice) -> None:
     _telehealth(seeded, spec.as_of)
     seed_scheduling.write_scheduling(seeded, spec.as_of)
     seed_messaging.write_messaging(seeded)
+    seed_billing.write_billing(seeded, spec.as_of)
 
 
 def _choose_featured(seeded: Seeded, spec: SyntheticPractice) -> None:
@@ -1077,4 +1078,5 @@ def counts(practice: Practice, today: datetime.date) -> dict[str, object]:
         "themes accepted": themes.filter(status=ThemeStatus.ACCEPTED).count(),
         "themes dismissed": themes.filter(status=ThemeStatus.DISMISSED).count(),
         "themes suggested": themes.filter(status=ThemeStatus.SUGGESTED).count(),
+        **seed_billing.summary(practice),
     }

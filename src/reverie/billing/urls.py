@@ -1,0 +1,26 @@
+from django.urls import path
+
+from reverie.billing import admin_views, portal_views, views
+
+app_name = "billing"
+
+urlpatterns = [
+    # Staff: accounts of the clients a person may see.
+    path("billing/", views.overview, name="overview"),
+    path("billing/clients/<int:pk>/", views.account, name="account"),
+    path("billing/clients/<int:pk>/payments/", views.record_payment, name="payment"),
+    path("billing/clients/<int:pk>/agreed-fee/", views.agreed_fee, name="agreed_fee"),
+    path("billing/clients/<int:pk>/settings/", views.client_settings, name="client_settings"),
+    path("billing/clients/<int:pk>/diagnoses/", views.diagnoses, name="diagnoses"),
+    path("billing/charges/<int:pk>/waive/", views.waive, name="waive"),
+    path("billing/charges/<int:pk>/write-off/", views.write_off, name="write_off"),
+    path("billing/payments/<int:pk>/refund/", views.refund, name="refund"),
+    path("billing/provider/", views.provider, name="provider"),
+    # The practice admin.
+    path("practice/billing/", admin_views.settings_page, name="settings"),
+    path("practice/billing/fees/", admin_views.fee_schedule, name="fees"),
+    path("practice/billing/reports/", admin_views.reports_page, name="reports"),
+    path("practice/billing/reports.csv", admin_views.reports_csv, name="reports_csv"),
+    # The client's portal.
+    path("me/billing/", portal_views.mine, name="mine"),
+]
