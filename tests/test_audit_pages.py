@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 from reverie.accounts.models import Practice, Role
 from reverie.audit import names, trail
@@ -59,7 +59,8 @@ def test_the_admin_reads_who_did_what_to_which_client_when_and_from_where(
     page = _page(http)
     berlin = timezone.localtime(entry.at, zoneinfo.ZoneInfo("Europe/Berlin"))
     (row,) = [r for r in _table(http).split("<tr>") if f'<td class="muted">{entry.seq}<' in r]
-    assert f"<td>{berlin:%Y-%m-%d %H:%M:%S}</td>" in row
+    # the practice's date format (en-US here), to the second, in the practice's zone
+    assert f"<td>{dateformat.format(berlin, 'M j, Y, g:i:s A')}</td>" in row
     assert "Theo Therapist" in row and '<span class="role">Therapist</span>' in row
     assert "viewed a progress note" in row
     assert "<td>Cleo Client</td>" in row

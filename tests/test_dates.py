@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import datetime
+import io
 import re
+import zipfile
+import zoneinfo
 from pathlib import Path
 
 import pytest
 from django.template import Context, Template
 from django.urls import reverse
-from django.utils import dateformat
+from django.utils import dateformat, timezone
 
 from reverie.accounts.models import Practice
+from reverie.audit.models import Action, AuditEntry
 from reverie.lib import dates
+from reverie.lifecycle.archive import write_zip
+from reverie.lifecycle.record import Audience, gather
 from reverie.measures.models import Administration
 from reverie.outbox.queue import render_email
 from reverie.testing import World
@@ -99,3 +105,162 @@ def test_emails_follow_the_practice_locale(world: World) -> None:
         {"practice": world.practice, "closes": closes, "link": "https://x", "client": world.client},
     )
     assert "Sunday, December 6, 2026" in parts["text"]
+
+
+# --- Python code writes dates through the same helper -----------------------------------------
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "reverie"
+# A strftime or f-string format that names a month or weekday, uses a 12-hour clock or an
+# unpadded day: that is a date written for people, and belongs to reverie.lib.dates.
+BY_HAND = re.compile(r"(strftime\(\s*[\"']|\{[^{}\"']*:)[^\"'{}]*%-?[aAbBIpj]|%-[dmHIM]")
+# Dates for machines, where the form is fixed by a standard rather than by a reader.
+MACHINE_FORMS = {
+    # RFC 9110 HTTP-date in the Expires header: English names by definition.
+    "lifecycle/bulk_views.py": "Expires",
+    # a doctest of recurrence dates, not output
+    "lib/recurrence.py": ">>>",
+}
+
+
+def test_no_python_code_writes_a_date_for_people_by_hand() -> None:
+    offenders = []
+    for path in sorted(SRC.rglob("*.py")):
+        relative = str(path.relative_to(SRC))
+        if "migrations" in relative or relative == "lib/dates.py":
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if not BY_HAND.search(line):
+                continue
+            allowed = MACHINE_FORMS.get(relative)
+            if allowed is not None and allowed in line:
+                continue
+            offenders.append(f"{relative}:{number}: {line.strip()}")
+    assert not offenders, "use reverie.lib.dates.format_date/_time/_datetime:\n" + "\n".join(
+        offenders
+    )
+    # and the check recognises what it forbids, and lets ISO forms through
+    assert BY_HAND.search('x.strftime("%b %Y")') and BY_HAND.search('f"{d:%-d %B %Y}"')
+    assert BY_HAND.search('f"{when:%H:%M}"') is None  # 24-hour ISO-like time is allowed
+    assert BY_HAND.search('f"{d:%Y-%m-%d}"') is None
+
+
+@pytest.mark.parametrize("locale", ["en-US", "en-GB"])
+def test_python_helper_writes_what_the_filters_write(settings, locale) -> None:
+    settings.TIME_ZONE = "UTC"
+    filters = _render(
+        '{{ w|rdate }}|{{ w|rdatetime:"long" }}|{{ w|rtime }}|{{ d|rdate:"mon" }}',
+        locale,
+        w=WHEN,
+        d=WHEN.date(),
+    )
+    helper = "|".join(
+        [
+            dates.format_date(WHEN, locale=locale),
+            dates.format_datetime(WHEN, "long", locale),
+            dates.format_time(WHEN, locale),
+            dates.format_date(WHEN.date(), "mon", locale),
+        ]
+    )
+    assert helper == filters
+    with dates.using_locale(locale):  # the locale of the request or email, when not given
+        assert dates.format_date(WHEN) == filters.split("|")[0]
+
+
+def test_python_helper_zone_and_seconds() -> None:
+    when = datetime.datetime(2026, 7, 1, 13, 5, 9, tzinfo=datetime.UTC)
+    berlin = zoneinfo.ZoneInfo("Europe/Berlin")  # UTC+2 in July
+    assert dates.format_time(when, "en-GB", zone=berlin) == "15:05"
+    assert dates.format_time(when, "en-US", seconds=True, zone=berlin) == "3:05:09 PM"
+    assert dates.format_datetime(when, "date", "en-GB", seconds=True, zone=berlin) == (
+        "1 Jul 2026, 15:05:09"
+    )
+    # the evening in New York is still the previous day there
+    assert dates.format_date(
+        datetime.datetime(2026, 7, 2, 1, 0, tzinfo=datetime.UTC),
+        locale="en-US",
+        zone=zoneinfo.ZoneInfo("America/New_York"),
+    ) == ("Jul 1, 2026")
+    assert dates.format_date(None) == "" and dates.format_datetime("soon") == ""
+
+
+# --- the practice admin chooses the date format -----------------------------------------------
+
+
+def test_admin_chooses_the_date_format_and_it_is_audited(world: World, as_user) -> None:
+    admin = as_user("admin")
+    page = admin.get(reverse("practice:date_format")).content.decode()
+    today = timezone.localdate()
+    assert dateformat.format(today, "M j, Y") in page and dateformat.format(today, "j M Y") in page
+    assert 'value="en-US" checked' in page
+
+    before = AuditEntry.objects.count()
+    response = admin.post(reverse("practice:date_format"), {"date_locale": "en-GB"})
+    assert response.status_code == 302
+    assert Practice.objects.get(pk=world.practice.pk).date_locale == "en-GB"
+    entry = AuditEntry.objects.order_by("-seq").first()
+    assert AuditEntry.objects.count() == before + 1
+    assert entry is not None and entry.action == Action.UPDATE
+    assert entry.object_type == "accounts.practice" and entry.detail == {
+        "date_locale": ["en-US", "en-GB"]
+    }
+    # every page now writes the practice's dates the chosen way
+    when = _completed(world)
+    home = as_user("client").get(reverse("care:client_home")).content.decode()
+    assert dateformat.format(when, "j M Y") in home
+
+    # the same choice again changes nothing and records nothing
+    admin.post(reverse("practice:date_format"), {"date_locale": "en-GB"})
+    assert AuditEntry.objects.filter(object_type="accounts.practice").count() == 1
+
+
+def test_an_unknown_date_format_is_refused_with_a_message(world: World, as_user) -> None:
+    admin = as_user("admin")
+    before = AuditEntry.objects.count()
+    response = admin.post(reverse("practice:date_format"), {"date_locale": "fr-FR"})
+    assert response.status_code == 400
+    assert "Choose one of the date formats listed." in response.content.decode()
+    assert Practice.objects.get(pk=world.practice.pk).date_locale == "en-US"
+    assert AuditEntry.objects.count() == before
+    # a therapist cannot change it
+    response = as_user("therapist").post(reverse("practice:date_format"), {"date_locale": "en-GB"})
+    assert response.status_code == 403
+    assert Practice.objects.get(pk=world.practice.pk).date_locale == "en-US"
+
+
+def test_audit_page_follows_the_locale_and_its_csv_stays_iso(world: World, as_user) -> None:
+    Practice.objects.filter(pk=world.practice.pk).update(date_locale="en-GB", time_zone="UTC")
+    admin = as_user("admin")
+    page = admin.get(reverse("practice:audit")).content.decode()
+    # en-GB, to the second: "6 Dec 2026, 14:30:05"
+    assert re.search(r"<td>\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d:\d\d</td>", page)
+    body = b"".join(admin.get(reverse("practice:audit_csv")).streaming_content).decode()
+    rows = body.splitlines()[1:]
+    assert rows and all(re.match(r"\d+,\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,", r) for r in rows)
+
+
+def test_trajectory_charts_follow_a_change_of_locale(world: World, as_user) -> None:
+    """The chart sections are cached; a practice that changes its format sees the new one."""
+    when = _completed(world)
+    url = reverse("outcomes:trajectory", args=[world.client.pk])
+    therapist = as_user("therapist")
+    assert dateformat.format(when, "M j, Y") in therapist.get(url).content.decode()
+    Practice.objects.filter(pk=world.practice.pk).update(date_locale="en-GB")
+    page = therapist.get(url).content.decode()
+    assert dateformat.format(when, "j M Y") in page
+    assert dateformat.format(when, "M j, Y") not in page
+
+
+def test_record_export_is_written_in_the_practice_locale(world: World) -> None:
+    """The archive is made by the worker, outside any request."""
+    Practice.objects.filter(pk=world.practice.pk).update(date_locale="en-GB")
+    world.client.practice.refresh_from_db()
+    record = gather(world.client, Audience.CLIENT)
+    out = io.BytesIO()
+    write_zip(record, out)
+    with zipfile.ZipFile(out) as archive:
+        readme = archive.read("README.txt").decode()
+        html = archive.read("record.html").decode()
+    made = dateformat.format(timezone.localtime(record.generated_at, datetime.UTC), "j M Y, H:i")
+    assert f"Made by Reverie on {made} UTC" in readme
+    when = _completed(world)
+    assert dateformat.format(when, "j M Y") in html

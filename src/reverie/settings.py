@@ -346,7 +346,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": read_str("REVERIE_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # fpdf2 subsets fonts through fontTools, which logs every glyph table at INFO: a
+        # few hundred lines per PDF that buried the demo's logins under noise.
+        "fontTools": {"level": "WARNING"},
+    },
 }
 
 TESTING = "pytest" in sys.modules

@@ -27,6 +27,7 @@ practice_patterns = (
         path("users/invite/", admin_views.invite, name="invite"),
         path("users/<int:pk>/unlock/", admin_views.unlock, name="unlock"),
         path("users/<int:pk>/active/", admin_views.set_active, name="set_active"),
+        path("date-format/", admin_views.date_format, name="date_format"),
         path("audit/", audit_views.browse, name="audit"),
         path("audit/export.csv", audit_views.export_csv, name="audit_csv"),
         path("outgoing-mail/", outbox_views.outgoing, name="outgoing"),

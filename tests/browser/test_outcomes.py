@@ -91,16 +91,44 @@ def test_therapist_reads_a_trajectory_and_item_detail(page, shot) -> None:
     assert errors == []
 
 
-def test_client_taps_a_point_on_a_phone(phone, shot) -> None:
+def test_client_reads_their_progress_on_a_phone(phone, shot) -> None:
+    """The lay chart at 390x844: fits the screen, labels large enough to read, the direction
+    and the result in words near the top, every score a tap away."""
     world = build_world()
     _history(world)
     Client.objects.filter(pk=world.client.pk).update(progress_visible_to_client=True)
+    errors = _csp_errors(phone)
     _sign_in(phone, world.client_user)
     phone.goto(phone.base + "/outcomes/me/")
-    phone.get_by_role("heading", name="Your progress").wait_for()
-    phone.locator("figure[data-detail='detail-gad7'] g.pt").nth(3).tap()
-    assert "score 12" in phone.locator("#detail-gad7").inner_text()
-    shot(phone, "outcomes-trajectory-phone")
+    phone.get_by_role("heading", name="Low mood").wait_for()
+    card = phone.locator("section.lay-card").first
+    assert card.locator(".lay-direction").inner_text() == "Lower is better"
+    assert card.locator(".lay-direction").is_visible()
+    chart = card.locator("svg.lay-chart")
+    box = chart.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    # the chart's smallest label as drawn on the phone, in CSS pixels
+    smallest = chart.evaluate(
+        "(svg) => Math.min(...[...svg.querySelectorAll('text')]"
+        ".map((t) => t.getBoundingClientRect().height))"
+    )
+    assert smallest >= 14, f"chart labels are {smallest:.1f}px tall on a phone"
+    # the result in words is on the first screen, under the chart
+    caption = card.locator("figcaption")
+    assert "points lower than when you started" in caption.inner_text()
+    caption_box = caption.bounding_box()
+    assert caption_box is not None and caption_box["y"] + caption_box["height"] <= 844
+    text = card.inner_text()
+    # the latest dot is the follow-up three months after ending; the one before is told too
+    assert "Your latest score, 5, is 12 points lower than when you started." in text
+    assert "(3 months after your sessions ended)" in text
+    assert "1 month after your sessions ended your score was 6." in text
+    # every score, newest first, behind one tap
+    card.get_by_text("Every score, newest first").tap()
+    assert card.locator(".lay-list li").count() == 22
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(phone, "my-progress-phone")
+    assert errors == []
 
 
 def test_admin_reads_the_evidence_dashboard(page, shot) -> None:

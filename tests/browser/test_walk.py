@@ -27,6 +27,7 @@ also writes the main pages (``Stop.gallery``) to ``docs/screenshots/`` for the R
 
 from __future__ import annotations
 
+import datetime
 import os
 import time
 from collections.abc import Callable
@@ -161,8 +162,12 @@ def _plan(logins: list[Login]) -> list[Walker]:
     therapist_stops = [
         Stop("today", "/today/", gallery=True),
         Stop("today-week", "/today/?view=week", gallery=True),
+        # the day before: Today moves through the days (a weekend is no longer a dead end)
+        Stop("today-previous", f"/today/?day={timezone.localdate() - datetime.timedelta(days=1)}"),
         Stop("caseload", "/caseload/", gallery=True),
         Stop("clients", "/clients/"),
+        # searching as the list shows names: the first letters of the family name
+        Stop("client-search", f"/clients/?q={quote(client.family_name[:3])}"),
         Stop("client", f"/clients/{client.pk}/", gallery=True),
         Stop("progress-note", f"/notes/{note.pk}/", gallery=True),
         Stop("reflection", f"/process/sessions/{session.pk}/reflect/"),
@@ -186,6 +191,8 @@ def _plan(logins: list[Login]) -> list[Walker]:
     ]
     if draft is not None:
         therapist_stops.insert(6, Stop("progress-note-draft", f"/notes/{draft.pk}/"))
+        # "Sign and lock" asks first and says that signing is final
+        therapist_stops.insert(7, Stop("progress-note-sign", f"/notes/{draft.pk}/sign/"))
     if process_note is not None:
         therapist_stops.insert(6, Stop("process-note", f"/process-notes/{process_note.pk}/"))
     if theme is not None:
@@ -199,6 +206,7 @@ def _plan(logins: list[Login]) -> list[Walker]:
         Stop("outcomes", "/outcomes/"),
         Stop("clients", "/clients/"),
         Stop("people", "/practice/users/"),
+        Stop("date-format", "/practice/date-format/", gallery=True),
         Stop("retention", "/records/retention/", gallery=True),
         Stop("backups", "/practice/backups/", gallery=True),
         Stop("paperwork", "/paperwork/forms/", gallery=True),

@@ -60,6 +60,21 @@ ROUTES = [
         method="post",
     ),
     Route("practice:users", lambda w: reverse("practice:users"), only({"admin": 200})),
+    Route("practice:date_format", lambda w: reverse("practice:date_format"), only({"admin": 200})),
+    Route(
+        "practice:date_format",
+        lambda w: reverse("practice:date_format"),
+        only({"admin": 302}),
+        method="post",
+        data={"date_locale": "en-GB"},
+    ),
+    Route(
+        "practice:date_format",
+        lambda w: reverse("practice:date_format"),
+        only({"admin": 400}),
+        method="post",
+        data={"date_locale": "fr-FR"},
+    ),
     Route(
         "practice:invite", lambda w: reverse("practice:invite"), only({"admin": 400}), method="post"
     ),

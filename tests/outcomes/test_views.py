@@ -93,7 +93,7 @@ def test_client_sees_own_charts_only_when_the_therapist_shares_them(world: World
     Client.objects.filter(pk=world.client.pk).update(progress_visible_to_client=True)
     assert http.get(url).status_code == 200
     mine = http.get(reverse("outcomes:my_progress")).content.decode()
-    assert "Your progress" in mine and "Patient Health Questionnaire-9" in mine
+    assert "Your progress" in mine and "Low mood" in mine and "PHQ-9" in mine
     # Sharing one client's charts shows nothing of anyone else's.
     assert as_user("other_client").get(url).status_code == 404
 

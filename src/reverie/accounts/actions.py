@@ -22,6 +22,7 @@ from reverie.accounts.models import (
 )
 from reverie.audit import trail
 from reverie.audit.models import Action
+from reverie.lib import dates
 
 
 class ActionError(ValueError):
@@ -180,6 +181,30 @@ def set_active(ctx: trail.Context, user: User, active: bool) -> None:
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(is_active=active)
         trail.record(ctx, Action.UPDATE, user, detail={"is_active": active})
+
+
+class SettingRefused(ActionError):
+    """A practice setting that cannot be made (unknown value, wrong person)."""
+
+
+def set_date_locale(ctx: trail.Context, practice: Practice, locale: str) -> bool:
+    """The practice admin chooses how every page and email of the practice writes dates.
+    Audited with the old and new value; False (and no entry) when nothing changes."""
+    if locale not in dates.FORMATS:
+        raise SettingRefused("Choose one of the date formats listed.")
+    user = ctx.user
+    if user is None or user.role != Role.ADMIN or user.practice_id != practice.pk:
+        raise SettingRefused("Only an admin of this practice can change its date format.")
+    with transaction.atomic():
+        row = Practice.objects.select_for_update().get(pk=practice.pk)
+        if row.date_locale == locale:
+            return False
+        before = row.date_locale
+        row.date_locale = locale
+        row.save(update_fields=["date_locale"])
+        trail.record(ctx, Action.UPDATE, row, detail={"date_locale": [before, locale]})
+    practice.date_locale = locale
+    return True
 
 
 def create_token(ctx: trail.Context, user: User, name: str = "") -> tuple[ApiToken, str]:

@@ -1,4 +1,5 @@
-"""The practice admin's pages for people: list, invite, unlock, deactivate."""
+"""The practice admin's pages for people (list, invite, unlock, deactivate) and the
+practice's date format."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from django.contrib import messages
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -13,7 +15,8 @@ from reverie.accounts import actions, throttle
 from reverie.accounts.forms import InviteForm
 from reverie.accounts.models import Role, User
 from reverie.audit import trail
-from reverie.core.decorators import role_required
+from reverie.core.decorators import role_required, signed_in_user
+from reverie.lib import dates
 
 
 def _practice_user(request: HttpRequest, pk: int) -> User:
@@ -93,3 +96,46 @@ def set_active(request: HttpRequest, pk: int) -> HttpResponse:
     actions.set_active(trail.context(request), user, active)
     messages.success(request, f"{user.email} is now {'active' if active else 'deactivated'}.")
     return redirect("practice:users")
+
+
+@role_required(Role.ADMIN)
+def date_format(request: HttpRequest) -> HttpResponse:
+    """The practice admin chooses how every page and email writes dates (en-US or en-GB),
+    with each choice shown on today's date so the difference is visible before saving."""
+    user = signed_in_user(request)
+    practice = user.practice
+    error = ""
+    status = 200
+    if request.method == "POST":
+        try:
+            changed = actions.set_date_locale(
+                trail.context(request), practice, request.POST.get("date_locale", "")
+            )
+        except actions.SettingRefused as exc:
+            error, status = str(exc), 400
+        else:
+            if changed:
+                messages.success(request, "Saved: dates are now written this way everywhere.")
+            else:
+                messages.info(request, "That is the date format already in use.")
+            return redirect("practice:date_format")
+    now = timezone.localtime(timezone.now(), practice.zone)
+    choices = [
+        {
+            "value": code,
+            "label": label.split(":")[0],
+            "checked": code == practice.date_locale,
+            "examples": [
+                dates.format_date(now, "date", code),
+                dates.format_datetime(now, "date", code),
+                dates.format_date(now, "long", code),
+            ],
+        }
+        for code, label in dates.LOCALE_CHOICES
+    ]
+    return render(
+        request,
+        "accounts/date_format.html",
+        {"choices": choices, "error": error, "practice": practice},
+        status=status,
+    )

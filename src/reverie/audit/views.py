@@ -21,9 +21,12 @@ from reverie.audit import describe, names, trail
 from reverie.audit.forms import AuditFilter
 from reverie.audit.models import Action, AuditEntry, TrailCheck
 from reverie.core.decorators import role_required, signed_in_user
+from reverie.lib import dates
 
 PAGE_SIZE = 50
-WHEN_FORMAT = "%Y-%m-%d %H:%M:%S"
+# The CSV keeps a sortable, unambiguous time that spreadsheets read as one; the page writes
+# it the practice's way (reverie.lib.dates).
+CSV_WHEN_FORMAT = "%Y-%m-%d %H:%M:%S"
 # A worker that runs keeps these fresh (audit/jobs.py); older means it has stopped.
 VERIFY_STALE = datetime.timedelta(days=2)
 CHECKPOINT_STALE = datetime.timedelta(hours=3)
@@ -33,6 +36,7 @@ CHECKPOINT_STALE = datetime.timedelta(hours=3)
 class Row:
     seq: int
     when: str
+    at: datetime.datetime
     who: str
     role: str
     what: str
@@ -64,13 +68,15 @@ class Setting:
     def rows(self, entries: Iterable[AuditEntry]) -> Iterator[Row]:
         zone = self.practice.zone
         for entry in entries:
+            at = timezone.localtime(entry.at, zone)
             who, role = describe.who(entry)
             client = ""
             if entry.client_id is not None:
                 client = self.clients.get(entry.client_id, f"client #{entry.client_id}")
             yield Row(
                 seq=entry.seq,
-                when=timezone.localtime(entry.at, zone).strftime(WHEN_FORMAT),
+                when=dates.format_datetime(at, seconds=True, zone=zone),
+                at=at,
                 who=who,
                 role=role,
                 what=describe.what(entry, self.people),
@@ -107,7 +113,7 @@ def _checks(zone: datetime.tzinfo) -> dict[str, Any]:
         check = TrailCheck.objects.filter(kind=kind).order_by("-at").first()
         found[name] = check
         found[f"{name}_at"] = (
-            timezone.localtime(check.at, zone).strftime(WHEN_FORMAT) if check else ""
+            dates.format_datetime(check.at, seconds=True, zone=zone) if check else ""
         )
         found[f"{name}_stale"] = check is not None and now - check.at > stale
     return found
@@ -201,7 +207,7 @@ def export_csv(request: HttpRequest) -> HttpResponse:
             yield writer.writerow(
                 [
                     row.seq,
-                    row.when,
+                    row.at.strftime(CSV_WHEN_FORMAT),
                     _cell(row.who),
                     row.role,
                     _cell(row.what),

@@ -50,6 +50,7 @@ from reverie.care.models import (
 )
 from reverie.core.decorators import role_required, signed_in_user
 from reverie.core.redirects import requested_next
+from reverie.lib import dates
 from reverie.measures.models import Administration, MeasureRequest
 
 THERAPIST = (Role.THERAPIST,)
@@ -540,7 +541,7 @@ def _autosave_body(pk: int, edit_name: str, save_name: str) -> dict[str, Any]:
         "id": pk,
         "edit_url": reverse(edit_name, args=[pk]),
         "save_url": reverse(save_name, args=[pk]),
-        "saved_at": timezone.localtime().strftime("%H:%M:%S"),
+        "saved_at": dates.format_time(timezone.now(), seconds=True),
     }
 
 

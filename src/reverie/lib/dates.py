@@ -18,12 +18,16 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import datetime
 from collections.abc import Callable, Iterator
+
+from django.utils import dateformat, timezone
 
 DEFAULT_LOCALE = "en-US"
 
-#: Styles of a date. "date" is the everyday one; the others for headings and compact lists.
-DATE_STYLES = ("date", "long", "day", "short", "weekday", "month")
+#: Styles of a date. "date" is the everyday one; the others for headings and compact lists,
+#: "mon" for chart axes and other places where "December 2026" does not fit.
+DATE_STYLES = ("date", "long", "day", "short", "weekday", "month", "mon")
 
 FORMATS: dict[str, dict[str, str]] = {
     "en-US": {
@@ -33,7 +37,9 @@ FORMATS: dict[str, dict[str, str]] = {
         "short": "M j",  # Dec 6
         "weekday": "D M j",  # Sun Dec 6
         "month": "F Y",  # December 2026
+        "mon": "M Y",  # Dec 2026
         "time": "g:i A",  # 2:30 PM
+        "seconds": "g:i:s A",  # 2:30:05 PM
     },
     "en-GB": {
         "date": "j M Y",  # 6 Dec 2026
@@ -42,7 +48,9 @@ FORMATS: dict[str, dict[str, str]] = {
         "short": "j M",  # 6 Dec
         "weekday": "D j M",  # Sun 6 Dec
         "month": "F Y",  # December 2026
+        "mon": "M Y",  # Dec 2026
         "time": "H:i",  # 14:30
+        "seconds": "H:i:s",  # 14:30:05
     },
 }
 
@@ -93,3 +101,68 @@ def pattern(style: str, locale: str | None = None) -> str:
     """The Django date format for a style in a locale; unknown styles read as "date"."""
     table = FORMATS.get(locale or current_locale(), FORMATS[DEFAULT_LOCALE])
     return table.get(style, table["date"])
+
+
+# --------------------------------------------------------------------------------------------
+# Formatting for Python code (views, PDFs, emails, JSON shown on a page). The template filters
+# call these too, so a date reads the same wherever it is written.
+# --------------------------------------------------------------------------------------------
+
+
+def _local(value: object, zone: datetime.tzinfo | None = None) -> object:
+    """An aware datetime in ``zone``, or in the current time zone (the active one inside a
+    request or ``timezone.override``, as templates show it); anything else unchanged."""
+    if isinstance(value, datetime.datetime) and timezone.is_aware(value):
+        return timezone.localtime(value, zone)
+    return value
+
+
+def format_raw(value: object, fmt: str) -> str:
+    """A date, datetime or time in a Django date format; "" for anything else."""
+    if not isinstance(value, (datetime.date, datetime.time)):
+        return ""
+    try:
+        if isinstance(value, datetime.time):
+            return dateformat.time_format(value, fmt)
+        return dateformat.format(value, fmt)
+    except (AttributeError, TypeError, ValueError):
+        return ""
+
+
+def format_date(
+    value: object,
+    style: str = "date",
+    locale: str | None = None,
+    *,
+    zone: datetime.tzinfo | None = None,
+) -> str:
+    """A date (or the date of a datetime) for people: "Dec 6, 2026" / "6 Dec 2026". Anything
+    that is not a date gives ""."""
+    return format_raw(_local(value, zone), pattern(style, locale))
+
+
+def format_time(
+    value: object,
+    locale: str | None = None,
+    *,
+    seconds: bool = False,
+    zone: datetime.tzinfo | None = None,
+) -> str:
+    """A time of day for people: "2:30 PM" / "14:30" (with seconds when asked)."""
+    return format_raw(_local(value, zone), pattern("seconds" if seconds else "time", locale))
+
+
+def format_datetime(
+    value: object,
+    style: str = "date",
+    locale: str | None = None,
+    *,
+    seconds: bool = False,
+    zone: datetime.tzinfo | None = None,
+) -> str:
+    """A date in the given style, then the time: "Dec 6, 2026, 2:30 PM"."""
+    value = _local(value, zone)
+    day = format_raw(value, pattern(style, locale))
+    if not day:
+        return ""
+    return f"{day}, {format_raw(value, pattern('seconds' if seconds else 'time', locale))}"

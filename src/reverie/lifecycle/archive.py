@@ -17,6 +17,7 @@ The archive holds, for a record gathered by :func:`reverie.lifecycle.record.gath
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import json
 import zipfile
@@ -27,6 +28,7 @@ from django.template.loader import render_to_string
 from django.utils.html import format_html_join
 
 from reverie.fhir import everything, resources
+from reverie.lib import dates
 from reverie.lifecycle.record import PROCESS_NOTE_STATEMENT, Audience, ClientRecord
 from reverie.measures.models import Administration
 from reverie.measures.registry import definition_for
@@ -115,7 +117,7 @@ def journal_text(record: ClientRecord) -> str:
         lines.append("There are no entries.")
     for entry in record.journal:
         lines.append("=" * 72)
-        heading = f"{entry.entry_date.isoformat()} — {entry.get_kind_display()}"
+        heading = f"{dates.format_date(entry.entry_date)} — {entry.get_kind_display()}"
         if entry.title:
             heading += f": {entry.title}"
         lines.append(heading)
@@ -182,7 +184,8 @@ def readme(record: ClientRecord) -> str:
     }[record.audience.value]
     return (
         f"The complete record of {client.display_name} at {client.practice.name}\n"
-        f"Made by Reverie on {record.generated_at:%Y-%m-%d %H:%M} UTC. This is {who}.\n"
+        f"Made by Reverie on {dates.format_datetime(record.generated_at, zone=datetime.UTC)} UTC. "
+        f"This is {who}.\n"
         + ("This is a synthetic demo record.\n" if client.is_synthetic else "")
         + "\n"
         "record.html       the whole record to read or print: episodes, sessions and\n"
@@ -213,7 +216,11 @@ def write_zip(record: ClientRecord, target: IO[bytes], progress: Progress | None
         "scores.csv": lambda: scores_csv(record),
         "journal.txt": lambda: journal_text(record),
     }
-    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    # Made in the worker, outside any request: write dates as the practice reads them.
+    with (
+        dates.using_locale(record.client.practice.date_locale),
+        zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+    ):
         for name in MEMBERS:
             if progress is not None:
                 progress(name)

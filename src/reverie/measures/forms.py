@@ -12,6 +12,7 @@ from django import forms
 from django.utils import timezone
 
 from reverie.care.models import Episode
+from reverie.lib import dates
 from reverie.measures.models import Instrument, Timepoint
 from reverie.measures.scheduling import FOLLOWUP_MONTH_CHOICES
 
@@ -36,8 +37,8 @@ class PaperForm(forms.Form):
         field = self.fields["episode"]
         field.queryset = episodes  # type: ignore[attr-defined]
         field.label_from_instance = lambda e: (  # type: ignore[attr-defined]
-            f"{e.get_modality_display()} from {e.start_date:%d %b %Y}"
-            + (f" to {e.end_date:%d %b %Y}" if e.end_date else "")
+            f"{e.get_modality_display()} from {dates.format_date(e.start_date)}"
+            + (f" to {dates.format_date(e.end_date)}" if e.end_date else "")
         )
 
     def clean_completed_on(self) -> datetime.date:

@@ -24,6 +24,7 @@ from reverie.audit.models import Action
 from reverie.care.access import clinical_clients
 from reverie.care.models import Client, Episode
 from reverie.core.decorators import role_required, signed_in_user
+from reverie.lib import dates
 from reverie.measures import actions, answers, scheduling
 from reverie.measures.definitions import InstrumentDefinition
 from reverie.measures.forms import MONTH_CHOICES, AskForm, ImportForm, PaperForm
@@ -330,10 +331,8 @@ def _autosave(
         return JsonResponse({"errors": error.problems}, status=400)
     except actions.MeasureActionError as error:
         return JsonResponse({"error": str(error)}, status=410)
-    local = timezone.localtime(draft.updated_at, measure_request.client.practice.zone)
-    return JsonResponse(
-        {"saved_at": local.strftime("%H:%M"), "crisis": alert is not None, "key": draft.key}
-    )
+    saved_at = dates.format_time(draft.updated_at, zone=measure_request.client.practice.zone)
+    return JsonResponse({"saved_at": saved_at, "crisis": alert is not None, "key": draft.key})
 
 
 # --- the client's portal --------------------------------------------------------------------

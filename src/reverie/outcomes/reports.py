@@ -18,6 +18,7 @@ import numpy as np
 from django.utils import timezone
 from fpdf import FPDF
 
+from reverie.lib import dates
 from reverie.outcomes import change, charts
 from reverie.outcomes.dashboard import Dashboard, Effect, Rate
 from reverie.outcomes.models import EpisodeOutcome
@@ -58,7 +59,7 @@ def client_pdf(traj: Trajectory, *, practice_name: str, prepared_by: str) -> byt
     pdf.heading(f"Progress report: {traj.client.display_name}")
     pdf.para(
         f"{practice_name} · prepared by {prepared_by} on "
-        f"{timezone.localdate():%-d %B %Y} · {traj.sessions_attended} sessions attended"
+        f"{dates.format_date(timezone.localdate())} · {traj.sessions_attended} sessions attended"
     )
     pdf.ln(2)
     shown = traj.instruments[:2]
@@ -97,7 +98,8 @@ def practice_pdf(board: Dashboard, *, practice_name: str) -> bytes:
     pdf.add_page()
     pdf.heading(f"Outcomes report: {practice_name}")
     pdf.para(
-        f"{board.scope} · produced {timezone.localdate():%-d %B %Y} · {board.n_episodes:,} "
+        f"{board.scope} · produced {dates.format_date(timezone.localdate())} · "
+        f"{board.n_episodes:,} "
         f"episodes, {board.n_ended:,} ended, {board.n_paired:,} with PHQ-9 scores at the start "
         "and end of a finished course."
     )

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from reverie.care.models import Appointment, Client, Episode, EpisodeStatus
+from reverie.lib import dates
 from reverie.measures.definitions import InstrumentDefinition
 from reverie.measures.models import Administration, Timepoint
 from reverie.measures.registry import definition
@@ -66,14 +67,14 @@ class Point:
             if self.session
             else self.timepoint_label.lower()
         )
-        text = f"{self.at:%-d %b %Y}: {self.total}"
+        text = f"{dates.format_date(self.at)}: {self.total}"
         if self.band:
             text += f" ({self.band})"
         return f"{text}, {where}"
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "date": f"{self.at:%-d %B %Y}",
+            "date": dates.format_date(self.at),
             "total": self.total,
             "band": self.band,
             "when": self.timepoint_label,
@@ -361,13 +362,13 @@ def describe(t: InstrumentTrajectory) -> list[str]:
     first, last = t.points[0], t.points[-1]
     lines = [
         f"{t.short_name}: {len(t.points)} score{'s' if len(t.points) != 1 else ''} from "
-        f"{first.at:%-d %B %Y} to {last.at:%-d %B %Y}. Scores run from "
+        f"{dates.format_date(first.at)} to {dates.format_date(last.at)}. Scores run from "
         f"{t.definition.score_min} to {t.definition.score_max}; "
         f"{'lower' if t.higher_is_worse else 'higher'} is better."
     ]
     for span in t.episodes:
-        head = f"{span.modality} from {span.start:%-d %B %Y}"
-        head += f" to {span.end:%-d %B %Y}" if span.end else " (ongoing)"
+        head = f"{span.modality} from {dates.format_date(span.start)}"
+        head += f" to {dates.format_date(span.end)}" if span.end else " (ongoing)"
         lines.append(f"{head}, {len(span.sessions)} sessions attended.")
         if span.intake is None:
             continue

@@ -28,7 +28,8 @@ from reverie.care.access import get_clinical_client
 from reverie.care.models import Client
 from reverie.core.decorators import public_page, role_required, signed_in_user
 from reverie.directory.public import public_practice
-from reverie.outcomes import actions, charts, dashboard, reports, summary, trajectory
+from reverie.lib import dates
+from reverie.outcomes import actions, charts, dashboard, lay, reports, summary, trajectory
 from reverie.outcomes.models import EpisodeOutcome, PracticeSettings
 
 CHART_CACHE_SECONDS = 60 * 60 * 24
@@ -56,7 +57,8 @@ def _section(t: trajectory.InstrumentTrajectory) -> str:
     """One instrument's section (chart, point details, sentences, table), cached under a
     fingerprint of everything it shows: drawing 300 points takes longer than serving them.
     Administrations are never rescored, so the fingerprint changes whenever the content can."""
-    key = "outcomes:section:" + t.fingerprint(extra=f"{t.code}:v1")
+    # The locale is part of the key: the section writes dates in it.
+    key = "outcomes:section:" + t.fingerprint(extra=f"{t.code}:v2:{dates.current_locale()}")
     html = cache.get(key)
     if html is None:
         svg = charts.to_web_svg(
@@ -73,7 +75,7 @@ def _section(t: trajectory.InstrumentTrajectory) -> str:
     return mark_safe(html)  # noqa: S308  (rendered from our own template, autoescaped)
 
 
-def _render_trajectory(request: HttpRequest, client: Client, *, own: bool) -> HttpResponse:
+def _render_trajectory(request: HttpRequest, client: Client) -> HttpResponse:
     traj = trajectory.load(client)
     sections = [_section(t) for t in traj.instruments]
     trail.record(
@@ -86,7 +88,25 @@ def _render_trajectory(request: HttpRequest, client: Client, *, own: bool) -> Ht
     return render(
         request,
         "outcomes/trajectory.html",
-        {"traj": traj, "client": client, "sections": sections, "own": own},
+        {"traj": traj, "client": client, "sections": sections},
+    )
+
+
+def _render_lay(request: HttpRequest, client: Client) -> HttpResponse:
+    """The client's own page: the same scores as the clinician's chart, drawn and worded for
+    a lay reader on a phone (outcomes/lay.py)."""
+    traj = trajectory.load(client)
+    trail.record(
+        trail.context(request),
+        Action.VIEW,
+        client,
+        client_id=client.pk,
+        detail={"view": "my_progress", "administrations": len(traj.administration_ids)},
+    )
+    return render(
+        request,
+        "outcomes/my_progress.html",
+        {"client": client, "charts": lay.charts_for(traj)},
     )
 
 
@@ -95,7 +115,9 @@ def _render_trajectory(request: HttpRequest, client: Client, *, own: bool) -> Ht
 def trajectory_page(request: HttpRequest, pk: int) -> HttpResponse:
     user = signed_in_user(request)
     client = _trajectory_client(user, pk)
-    return _render_trajectory(request, client, own=user.role == Role.CLIENT)
+    if user.role == Role.CLIENT:
+        return _render_lay(request, client)
+    return _render_trajectory(request, client)
 
 
 @role_required(Role.CLIENT)
@@ -106,7 +128,7 @@ def my_progress(request: HttpRequest) -> HttpResponse:
     client = Client.objects.filter(user=user, practice_id=user.practice_id).first()
     if client is None or not client.progress_visible_to_client:
         return render(request, "outcomes/my_progress_unavailable.html", {"client": client})
-    return _render_trajectory(request, client, own=True)
+    return _render_lay(request, client)
 
 
 @role_required(Role.THERAPIST, Role.CLIENT)

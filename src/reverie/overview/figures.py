@@ -20,6 +20,7 @@ from django.utils import timezone
 from reverie.care.models import Alert, Appointment, Attendance, Episode
 from reverie.directory.models import ConsultationRequest
 from reverie.directory.models import RequestStatus as IntakeStatus
+from reverie.lib import dates
 from reverie.measures.models import MeasureRequest
 from reverie.measures.models import RequestStatus as MeasureStatus
 from reverie.overview import trend
@@ -70,7 +71,7 @@ def _pct(n: int, d: int) -> str:
 def overview(practice_id: int, today: datetime.date | None = None) -> list[Figure]:
     today = today or timezone.localdate()
     months = trend.month_starts(today)
-    labels = tuple(m.strftime("%b %Y") for m in months)
+    labels = tuple(dates.format_date(m, "mon") for m in months)
     tz = timezone.get_current_timezone()
     since = datetime.datetime.combine(months[0], datetime.time.min, tzinfo=tz)
     now = timezone.now()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from reverie.care.models import Client
+from reverie.lib import dates
 from reverie.paperwork import actions, filetypes, pdf
 from reverie.paperwork.documents import HISTORY_QUESTIONS
 from reverie.paperwork.models import Document, FormKind, FormRequest
@@ -28,7 +29,8 @@ def _when(value: object) -> str:
     if value is None:
         return "—"
     local = timezone.localtime(value)  # type: ignore[arg-type]
-    return f"{local:%Y-%m-%d %H:%M:%S %Z}"
+    # To the second and with the zone: this is the evidence of when the form was signed.
+    return f"{dates.format_datetime(local, seconds=True, zone=local.tzinfo)} {local:%Z}"
 
 
 def signed_copy_pdf(form_request: FormRequest) -> bytes:
@@ -54,7 +56,7 @@ def signed_copy_pdf(form_request: FormRequest) -> bytes:
         signed_from=form_request.signed_from or "",
         esign_consent_at=_when(form_request.esign_consent_at),
         answers=answers,
-        expires_on=f"{form_request.expires_on:%Y-%m-%d}" if form_request.expires_on else "",
+        expires_on=dates.format_date(form_request.expires_on),
     )
     return pdf.render(copy)
 

@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 
+from reverie.lib import dates
 from reverie.process.embeddings import Embedder, content_tokens
 
 __all__ = [
@@ -231,7 +232,7 @@ def period_start(day: dt.date, unit: str) -> dt.date:
 
 def _period_label(start: dt.date, unit: str) -> str:
     if unit == "month":
-        return start.strftime("%b %Y")
+        return dates.format_date(start, "mon")
     if unit == "quarter":
         return f"Q{(start.month - 1) // 3 + 1} {start.year}"
     return str(start.year)

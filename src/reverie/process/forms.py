@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from reverie.care.models import Appointment
+from reverie.lib import dates
 from reverie.process.categories import MAX_BYTES
 from reverie.process.models import (
     EpisodeSource,
@@ -63,7 +64,7 @@ class SessionChoiceField(forms.ModelChoiceField):
     """A choice of the client's sessions, each shown by its local date and time."""
 
     def label_from_instance(self, obj: Any) -> str:
-        return timezone.localtime(obj.starts_at).strftime("%a %d %b %Y, %H:%M")
+        return dates.format_datetime(obj.starts_at, "weekday")
 
 
 class RelationshipEpisodeForm(forms.ModelForm):

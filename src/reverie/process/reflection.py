@@ -26,6 +26,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from reverie.lib import dates
+
 __all__ = [
     "FEATURES",
     "FEATURE_KEYS",
@@ -162,7 +164,7 @@ class ProfileRow:
 
     @property
     def label(self) -> str:
-        return self.month.strftime("%b %Y")
+        return dates.format_date(self.month, "mon")
 
 
 def monthly_profile(rows: Sequence[tuple[dt.date, Mapping[str, int]]]) -> list[ProfileRow]:

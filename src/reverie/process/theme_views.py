@@ -17,6 +17,7 @@ from reverie.care import actions as care_actions
 from reverie.care import crypto
 from reverie.care.models import ProcessNote
 from reverie.core.decorators import role_required, signed_in_user
+from reverie.lib import dates
 from reverie.process import access, actions, theme_runs
 from reverie.process.embeddings import NLP_INSTALL_COMMAND, nlp_available
 from reverie.process.forms import ThemeRunForm
@@ -46,7 +47,7 @@ def month_bars(counts: dict[str, int], first: datetime.date, last: datetime.date
     peak = max((counts.get(m, 0) for m in months), default=0) or 1
     return [
         {
-            "label": datetime.date(int(m[:4]), int(m[5:]), 1).strftime("%b %Y"),
+            "label": dates.format_date(datetime.date(int(m[:4]), int(m[5:]), 1), "mon"),
             "count": counts.get(m, 0),
             "step": round(10 * counts.get(m, 0) / peak),
         }

@@ -13,7 +13,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import dateformat, timezone
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from reverie.accounts.models import Practice, User
@@ -22,6 +22,7 @@ from reverie.directory import actions as directory_actions
 from reverie.directory.models import TherapistProfile
 from reverie.directory.profiles import published_profiles
 from reverie.directory.public import page_context, require_public_practice
+from reverie.lib import dates
 from reverie.scheduling import actions, openings
 from reverie.scheduling.forms import BookingForm, link_value, parse_start
 
@@ -134,11 +135,12 @@ def book(request: HttpRequest, pk: int) -> HttpResponse:
     except actions.SchedulingError as exc:
         status = 409 if isinstance(exc, actions.SlotTaken) else 400
         return _page(request, practice, profile, problem=str(exc), status=status)
-    when = timezone.localtime(booking.starts_at, practice.zone)
+    zone = practice.zone
     messages.success(
         request,
         f"Your consultation with {profile.user.display_name} is booked for "
-        f"{dateformat.format(when, 'l j F')} at {when:%H:%M}. We have emailed you a "
+        f"{dates.format_date(booking.starts_at, 'day', zone=zone)} at "
+        f"{dates.format_time(booking.starts_at, zone=zone)}. We have emailed you a "
         "confirmation with a calendar file.",
     )
     return redirect("scheduling:booked")

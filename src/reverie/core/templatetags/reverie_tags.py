@@ -8,12 +8,10 @@ fails on a ``|date:`` or ``|time:`` anywhere else in the templates.
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 from django import template
 from django.urls import NoReverseMatch, reverse
-from django.utils import dateformat
 
 from reverie.lib import dates
 
@@ -33,38 +31,29 @@ def optional_url(name: str, *args: Any) -> str:
 def _format(value: Any, fmt: str) -> str:
     if value in (None, ""):
         return ""
-    if not isinstance(value, (datetime.date, datetime.time)):
-        return ""
-    try:
-        if isinstance(value, datetime.time):
-            return dateformat.time_format(value, fmt)
-        return dateformat.format(value, fmt)
-    except (AttributeError, TypeError, ValueError):
-        return ""
+    return dates.format_raw(value, fmt)
 
 
 # expects_localtime: like Django's own |date, an aware datetime arrives in the current time
-# zone (the practice's, inside {% timezone %}), not in UTC.
+# zone (the practice's, inside {% timezone %}), not in UTC. The formatting itself is
+# reverie.lib.dates', shared with Python code that writes dates for people.
 @register.filter(expects_localtime=True, is_safe=False)
 def rdate(value: Any, style: str = "date") -> str:
     """A date in the practice's locale. Styles: date (Dec 6, 2026 / 6 Dec 2026), long (with
-    the weekday), day (weekday, no year), short (no year), weekday (Sun Dec 6), month."""
-    return _format(value, dates.pattern(style))
+    the weekday), day (weekday, no year), short (no year), weekday (Sun Dec 6), month, mon."""
+    return dates.format_date(value, style)
 
 
 @register.filter(expects_localtime=True, is_safe=False)
 def rtime(value: Any) -> str:
     """A time of day in the practice's locale (2:30 PM / 14:30)."""
-    return _format(value, dates.pattern("time"))
+    return dates.format_time(value)
 
 
 @register.filter(expects_localtime=True, is_safe=False)
 def rdatetime(value: Any, style: str = "date") -> str:
     """A date in the given style, then the time: "Dec 6, 2026, 2:30 PM"."""
-    day = _format(value, dates.pattern(style))
-    if not day:
-        return ""
-    return f"{day}, {_format(value, dates.pattern('time'))}"
+    return dates.format_datetime(value, style)
 
 
 @register.filter(expects_localtime=True, is_safe=False)
