@@ -16,10 +16,12 @@ from django.utils import dateformat, timezone
 
 from reverie.accounts.models import Practice
 from reverie.audit.models import Action, AuditEntry
+from reverie.care.models import Episode
 from reverie.lib import dates
 from reverie.lifecycle.archive import write_zip
 from reverie.lifecycle.record import Audience, gather
-from reverie.measures.models import Administration
+from reverie.measures.forms import AskForm
+from reverie.measures.models import Administration, Instrument
 from reverie.outbox.queue import render_email
 from reverie.testing import World
 
@@ -264,3 +266,15 @@ def test_record_export_is_written_in_the_practice_locale(world: World) -> None:
     assert f"Made by Reverie on {made} UTC" in readme
     when = _completed(world)
     assert dateformat.format(when, "j M Y") in html
+
+
+def test_episode_choices_are_written_in_the_practice_locale(world: World) -> None:
+    """The questionnaire forms' episode menu (it showed ISO dates through the model's str)."""
+    form = AskForm(
+        instruments=Instrument.objects.all(),
+        episodes=Episode.objects.filter(pk=world.episode.pk),
+    )
+    with dates.using_locale("en-GB"):
+        labels = [label for value, label in form.fields["episode"].choices]
+    start = dateformat.format(world.episode.start_date, "j M Y")
+    assert labels == [f"{world.episode.get_modality_display()} from {start}"]

@@ -22,10 +22,19 @@ MONTH_CHOICES = [
 MAX_IMPORT_BYTES = 512 * 1024
 
 
+class EpisodeChoiceField(forms.ModelChoiceField):
+    """An episode shown as its therapy and dates, in the practice's date format."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.get_modality_display()} from {dates.format_date(obj.start_date)}" + (
+            f" to {dates.format_date(obj.end_date)}" if obj.end_date else ""
+        )
+
+
 class PaperForm(forms.Form):
     """When and for which episode a paper form was completed."""
 
-    episode = forms.ModelChoiceField(queryset=Episode.objects.none(), empty_label=None)
+    episode = EpisodeChoiceField(queryset=Episode.objects.none(), empty_label=None)
     timepoint = forms.ChoiceField(choices=Timepoint.choices, label="When in treatment")
     completed_on = forms.DateField(
         label="Date the client filled it in",
@@ -34,12 +43,7 @@ class PaperForm(forms.Form):
 
     def __init__(self, *args: Any, episodes: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields["episode"]
-        field.queryset = episodes  # type: ignore[attr-defined]
-        field.label_from_instance = lambda e: (  # type: ignore[attr-defined]
-            f"{e.get_modality_display()} from {dates.format_date(e.start_date)}"
-            + (f" to {dates.format_date(e.end_date)}" if e.end_date else "")
-        )
+        self.fields["episode"].queryset = episodes  # type: ignore[attr-defined]
 
     def clean_completed_on(self) -> datetime.date:
         day: datetime.date = self.cleaned_data["completed_on"]
@@ -52,7 +56,7 @@ class PaperForm(forms.Form):
 
 class AskForm(forms.Form):
     instrument = forms.ModelChoiceField(queryset=Instrument.objects.none(), empty_label=None)
-    episode = forms.ModelChoiceField(queryset=Episode.objects.none(), empty_label=None)
+    episode = EpisodeChoiceField(queryset=Episode.objects.none(), empty_label=None)
     timepoint = forms.ChoiceField(
         choices=[(Timepoint.SESSION, "During treatment"), (Timepoint.INTAKE, "At intake")],
         label="When in treatment",
