@@ -25,7 +25,14 @@ from reverie.care.models import (
 from reverie.directory.models import ConsultationRequest
 from reverie.measures.models import MeasureRequest, MeasureSchedule
 from reverie.process import actions as process_actions
-from reverie.process.models import FormulationAssignment, FormulationGroup, SessionReflection
+from reverie.process.models import (
+    FormulationAssignment,
+    FormulationGroup,
+    JournalEntry,
+    RecurringTheme,
+    SessionReflection,
+    ThemeEvidence,
+)
 from reverie.testing import World
 
 PROCESS_NOTE_TEXT = "PRIVATE-PROCESS-NOTE countertransference sentinel"
@@ -36,6 +43,10 @@ ADDENDUM_TEXT = "ADDENDUM The date of the next session was agreed."
 NARRATIVE_TEXT = "RE-NARRATIVE Her partner forgot the dinner and she said nothing."
 REFLECTION_TEXT = "REFLECTION-COMMENT Much about the break."
 CONSULTATION_TEXT = "CONSULTATION-MESSAGE I keep ending up in the same kind of relationship."
+THEME_LABEL = "THEME-LABEL grandmother's house by the sea"
+THEME_TERMS = ["THEME-TERM-grandmother", "THEME-TERM-sea"]
+# A theme's evidence quotes the client's text; this one a sentence of the shared entry.
+THEME_EVIDENCE_TEXT = "I dreamt of the sea at my grandmother's house."
 
 
 @dataclass
@@ -146,6 +157,28 @@ def build_full_record(w: World) -> FullRecord:
             },
             share=share,
         )
+    # A theme the therapist's search found (the worker writes these rows the same way,
+    # theme_runs.save_results), quoting the shared entry.
+    shared = JournalEntry.objects.get(client=w.client, shared_at__isnull=False)
+    theme = RecurringTheme.objects.create(
+        client=w.client,
+        owner=w.therapist,
+        stable_key="full-record-theme",
+        label=THEME_LABEL,
+        terms=THEME_TERMS,
+        first_seen=today,
+        last_seen=today,
+    )
+    start = shared.text.index(THEME_EVIDENCE_TEXT)
+    ThemeEvidence.objects.create(
+        theme=theme,
+        kind="journal",
+        journal_entry=shared,
+        date=today,
+        start=start,
+        end=start + len(THEME_EVIDENCE_TEXT),
+        sentence=THEME_EVIDENCE_TEXT,
+    )
     ConsultationRequest.objects.create(
         practice=w.practice,
         name="Cleo Client",

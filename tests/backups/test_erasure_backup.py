@@ -25,6 +25,9 @@ from lifecycle_data import (
     PROCESS_NOTE_TEXT,
     REFLECTION_TEXT,
     SHARED_ENTRY_TEXT,
+    THEME_EVIDENCE_TEXT,
+    THEME_LABEL,
+    THEME_TERMS,
     build_full_record,
 )
 from reverie.accounts.models import Role
@@ -36,7 +39,13 @@ from reverie.directory.models import ConsultationRequest
 from reverie.lifecycle import actions, erasure
 from reverie.paperwork import actions as paperwork_actions
 from reverie.paperwork import storage
-from reverie.process.models import JournalEntry, RelationshipEpisode, SessionReflection
+from reverie.process.models import (
+    JournalEntry,
+    RecurringTheme,
+    RelationshipEpisode,
+    SessionReflection,
+    ThemeEvidence,
+)
 from reverie.testing import build_world, make_user
 from reverie.vault import envelope
 
@@ -53,6 +62,9 @@ TEXTS = [
     PRIVATE_ENTRY_TEXT,
     PROCESS_NOTE_TEXT,
     CONSULTATION_TEXT,
+    THEME_LABEL,
+    THEME_EVIDENCE_TEXT,
+    *THEME_TERMS,
 ]
 
 
@@ -69,6 +81,10 @@ def _client_texts(client_id: int) -> list[str]:
         for r in SessionReflection.objects.filter(appointment__episode__client_id=client_id)
     ]
     texts += [c.message for c in ConsultationRequest.objects.filter(client_id=client_id)]
+    for theme in RecurringTheme.objects.filter(client_id=client_id):
+        # Terms read as an empty list once their key is gone.
+        texts += [theme.label, *theme.terms]
+    texts += [e.sentence for e in ThemeEvidence.objects.filter(theme__client_id=client_id)]
     return [t for t in texts if t]
 
 

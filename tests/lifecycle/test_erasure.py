@@ -18,6 +18,9 @@ from lifecycle_data import (
     ADDENDUM_TEXT,
     NOTE_TEXT,
     PRIVATE_ENTRY_TEXT,
+    THEME_EVIDENCE_TEXT,
+    THEME_LABEL,
+    THEME_TERMS,
     FullRecord,
 )
 from reverie.accounts.models import Role
@@ -33,7 +36,12 @@ from reverie.outbox.models import Message
 from reverie.paperwork import actions as paperwork_actions
 from reverie.paperwork import storage
 from reverie.paperwork.models import Document
-from reverie.process.models import JournalEntry, RelationshipEpisode
+from reverie.process.models import (
+    JournalEntry,
+    RecurringTheme,
+    RelationshipEpisode,
+    ThemeEvidence,
+)
 from reverie.testing import World, make_user
 from reverie.vault import envelope
 
@@ -184,6 +192,11 @@ def test_confirming_erases_the_client_and_keeps_statistics(
     assert {e.text for e in JournalEntry.objects.filter(client=client)} == {envelope.ERASED}
     assert PRIVATE_ENTRY_TEXT not in str(list(JournalEntry.objects.values_list("text")))
     assert RelationshipEpisode.objects.get(client=client).narrative == envelope.ERASED
+    # Theme discovery's copies of the client's words: label, terms, evidence sentences.
+    theme = RecurringTheme.objects.get(client=client)
+    assert (theme.label, theme.terms) == (envelope.ERASED, []) != (THEME_LABEL, THEME_TERMS)
+    evidence = ThemeEvidence.objects.get(theme=theme)
+    assert evidence.sentence == envelope.ERASED != THEME_EVIDENCE_TEXT
     consultation = ConsultationRequest.objects.get(client=client)
     assert (consultation.message, consultation.email) == (envelope.ERASED, "")
     # What only the practice key opens is gone: process notes, the document and its file.

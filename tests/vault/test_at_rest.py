@@ -10,9 +10,11 @@ silently fall behind the models.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.apps import apps
@@ -24,7 +26,14 @@ from django.utils import timezone
 
 from reverie.care.models import Appointment, Episode, NoteAddendum, ProcessNote, ProgressNote
 from reverie.directory.models import ConsultationRequest
-from reverie.process.models import JournalEntry, RelationshipEpisode, SessionReflection
+from reverie.process import theme_runs
+from reverie.process.models import (
+    JournalEntry,
+    RecurringTheme,
+    RelationshipEpisode,
+    SessionReflection,
+    ThemeEvidence,
+)
 from reverie.process.reflection import FEATURE_KEYS
 from reverie.testing import World, build_world, sign_in
 from reverie.vault import reencrypt
@@ -219,6 +228,59 @@ def _diagnoses(world: World) -> list[tuple[models.Model, str]]:
 
 
 WRITERS: list[Callable[[World], list[tuple[models.Model, str]]]] = [
+THEME_SENTENCES = [
+    "Secret-theme I was locked out of the lighthouse at the harbour again.",
+    "Secret-theme Locked out of the lighthouse at the harbour, I waited till dawn.",
+    "Secret-theme Again the lighthouse at the harbour, and I was locked out.",
+]
+
+
+def _themes(world: World) -> list[tuple[models.Model, str, Any]]:
+    # Three shared entries the client writes, a fallback search the therapist asks for
+    # and the worker runs, then the therapist renames the theme it found. The evidence
+    # sentences and terms are copies of the client's text, so what is expected of them is
+    # what the search stored (read back through the ORM), not a sentence of their own.
+    client_http = _as(world, "client")
+    for n, text in enumerate(THEME_SENTENCES):
+        response = client_http.post(
+            reverse("process:journal_new"),
+            {
+                "kind": "dream",
+                "entry_date": (timezone.localdate() - timezone.timedelta(days=30 * n)).isoformat(),
+                "title": "",
+                "text": text,
+                "tags": "",
+                "share": "on",
+            },
+        )
+        assert response.status_code == 302, response.content.decode()[:2000]
+    http = _as(world, "therapist")
+    response = http.post(
+        reverse("process:themes_run", args=[world.client.pk]), {"embedder": "fallback"}
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert len(theme_runs.process_queued(me="test-worker")) == 1
+    theme = RecurringTheme.objects.get(client=world.client)
+    assert theme.terms, "the search found the theme's words"
+    response = http.post(
+        reverse("process:theme_update", args=[theme.pk]),
+        {"action": "rename", "label": secret(RecurringTheme, "label")},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    # Every sentence kept (the other writers' texts may join the theme too; a process
+    # note's sentence is never kept, only its span).
+    evidence = list(ThemeEvidence.objects.filter(theme=theme).exclude(sentence=""))
+    assert set(THEME_SENTENCES) <= {e.sentence for e in evidence}
+    entries = JournalEntry.objects.filter(text__isnull=False, client=world.client)
+    return [
+        *((e, "text", e.text) for e in entries if e.text in THEME_SENTENCES),
+        (theme, "label", secret(RecurringTheme, "label")),
+        (theme, "terms", list(theme.terms)),
+        *((e, "sentence", e.sentence) for e in evidence),
+    ]
+
+
+WRITERS: list[Callable[[World], list[Any]]] = [
     _journal,
     _ccrt,
     _progress_note,
@@ -229,6 +291,7 @@ WRITERS: list[Callable[[World], list[tuple[models.Model, str]]]] = [
     _consultation,
     _erasure_request,
     _diagnoses,
+    _themes,
 ]
 
 
@@ -259,16 +322,18 @@ def _database_contains(needles: list[bytes]) -> set[bytes]:
 
 def test_every_encrypted_field_is_ciphertext_in_the_database() -> None:
     world = build_world()
-    written: list[tuple[models.Model, str]] = []
+    # (row, field, what it must read): a writer names the text when it is not the
+    # field's own sentence (theme evidence quotes the client's text).
+    written: list[tuple[models.Model, str, Any]] = []
     for writer in WRITERS:
-        written += writer(world)
+        written += [w if len(w) == 3 else (*w, _expected(*w)) for w in writer(world)]
 
     # Each field holds what was typed: the views really wrote these fields.
-    for row, name in written:
+    for row, name, text in written:
         row.refresh_from_db()
-        assert getattr(row, name) == _expected(row, name), (row, name)
+        assert getattr(row, name) == text, (row, name)
 
-    covered = {(type(row)._meta.label, name) for row, name in written}
+    covered = {(type(row)._meta.label, name) for row, name, _ in written}
     declared = {
         (model._meta.label, field.name)
         for model in apps.get_models()
@@ -277,7 +342,8 @@ def test_every_encrypted_field_is_ciphertext_in_the_database() -> None:
     }
     assert declared - covered == set(), "encrypted fields this test does not write"
 
-    needles = [_expected(row, name).encode() for row, name in written]
+    # A JSON value as a plain column would hold it.
+    needles = [(t if isinstance(t, str) else json.dumps(t)).encode() for _, _, t in written]
     # Sanity: the scan finds a sentence that is stored in plain text.
     world.practice.crisis_info = "Plain-canary-in-the-practice-row"
     world.practice.save(update_fields=["crisis_info"])
@@ -290,7 +356,7 @@ def test_every_encrypted_field_is_ciphertext_in_the_database() -> None:
     # reads the same afterwards, and no value is left under a retired key.
     outcome = reencrypt.reencrypt()
     assert outcome.resealed == len(needles) and reencrypt.count_stale() == 0
-    for row, name in written:
+    for row, name, text in written:
         row.refresh_from_db()
-        assert getattr(row, name) == _expected(row, name), (row, name)
+        assert getattr(row, name) == text, (row, name)
     assert _database_contains(needles) == set()

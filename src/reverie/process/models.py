@@ -15,7 +15,7 @@ from django.db import models
 from django.utils import timezone
 
 from reverie.process.reflection import FEATURE_KEYS, SCALE_MAX, SCALE_MIN
-from reverie.vault.fields import EncryptedTextField
+from reverie.vault.fields import EncryptedJSONField, EncryptedTextField
 
 
 def _rating(label: str) -> models.PositiveSmallIntegerField:
@@ -381,7 +381,7 @@ class RecurringTheme(models.Model):
     ``centroid`` is the unit mean embedding of the theme's sentences from journal
     entries, relationship episodes and progress notes only: process-note embeddings are
     never stored (the engine leaves them out, and a theme built only from process notes
-    has no centroid). ``label`` is plain text only when it can be shown without quoting
+    has no centroid). ``label`` is stored (sealed) only when it can be shown without quoting
     a process note (see ``theme_runs.safe_label``); a theme whose evidence is all from
     process notes is ``private`` and its label is worked out when its owner opens it.
     """
@@ -389,9 +389,11 @@ class RecurringTheme(models.Model):
     client = models.ForeignKey("care.Client", on_delete=models.PROTECT, related_name="+")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     stable_key = models.CharField(max_length=40)
-    label = models.CharField(max_length=200, blank=True)
+    # Label and terms are words drawn from the client's text: sealed with the client's key
+    # (process migration 0004), so erasure shreds them. Lists never sort by them.
+    label = EncryptedTextField(max_length=200, blank=True)
     renamed = models.BooleanField(default=False)
-    terms = models.JSONField(default=list, blank=True)
+    terms = EncryptedJSONField(default=list, blank=True)
     status = models.CharField(max_length=10, choices=ThemeStatus.choices, default="suggested")
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
@@ -436,7 +438,9 @@ class ThemeEvidence(models.Model):
     """One sentence supporting a theme.
 
     For journal entries, relationship episodes and progress notes the exact sentence is
-    kept (their text is stored in the clear anyway). For process notes only the note and
+    kept, sealed with the client's data key like the text it quotes (process migration
+    0004; before it, these copies were the one place that text sat in the clear). For
+    process notes only the note and
     the character span are kept; the sentence is cut from the decrypted note, through
     ``care.actions.read_process_note``, when its author opens the theme. When a client
     stops sharing an entry its sentences are blanked and marked ``withdrawn``.
@@ -459,7 +463,7 @@ class ThemeEvidence(models.Model):
     date = models.DateField()
     start = models.PositiveIntegerField()
     end = models.PositiveIntegerField()
-    sentence = models.TextField(blank=True)
+    sentence = EncryptedTextField(owner="theme.client_id", blank=True)
     withdrawn = models.BooleanField(default=False)
     position = models.PositiveIntegerField(default=0)
 

@@ -12,6 +12,8 @@ Filtering on whether a field is blank (``text=""``) still works: blank is stored
 
 from __future__ import annotations
 
+import json
+import logging
 from typing import Any
 
 from django.db import models
@@ -20,6 +22,8 @@ from django.db.models.expressions import Expression
 
 from reverie.vault import envelope
 from reverie.vault.models import Scope
+
+log = logging.getLogger(__name__)
 
 
 def _follow(instance: models.Model, path: str) -> Any:
@@ -51,13 +55,16 @@ class EncryptedTextField(models.TextField):
         value = getattr(model_instance, self.attname)
         if value is None or value == "":
             return value
+        return self._seal(model_instance, str(value))
+
+    def _seal(self, model_instance: models.Model, text: str) -> str:
         owner_id = _follow(model_instance, self.owner)
         if owner_id is None:
             raise envelope.VaultError(
                 f"{model_instance._meta.label}.{self.name}: no {self.scope} to seal the text "
                 f"for ({self.owner} is empty)"
             )
-        return envelope.seal(self.scope, owner_id, str(value))
+        return envelope.seal(self.scope, owner_id, text)
 
     def from_db_value(
         self, value: str | None, expression: Expression, connection: BaseDatabaseWrapper
@@ -74,3 +81,60 @@ class EncryptedTextField(models.TextField):
                 "bulk_create() (not update() or bulk_update()), and do not filter on its text"
             )
         return value
+
+
+class EncryptedJSONField(EncryptedTextField):
+    """A JSON value (a theme's list of terms) sealed like text: the column holds the token
+    of the value's JSON text, so it is a text column and, like its parent, can be neither
+    searched nor filtered on.
+
+    An empty value (``[]``, ``{}``, ``""``) is stored blank. A value that cannot be opened
+    (its key destroyed by an erasure, or a damaged token) reads as the field's default
+    (an empty list for ``default=list``), never as the ``[erased]`` placeholder: code that
+    expects a list would otherwise walk that string letter by letter.
+    """
+
+    description = "JSON encrypted with its owner's data key"
+    # For django-stubs: the attribute holds decoded JSON, not the column's text.
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
+
+    def pre_save(self, model_instance: models.Model, add: bool) -> Any:
+        value = getattr(model_instance, self.attname)
+        if value is None:
+            return None
+        if value == "" or (isinstance(value, list | tuple | dict) and not value):
+            return ""
+        return self._seal(model_instance, json.dumps(value))
+
+    def from_db_value(
+        self, value: str | None, expression: Expression, connection: BaseDatabaseWrapper
+    ) -> Any:
+        if value is None:
+            return None
+        if value == "":
+            return self.get_default()
+        text = envelope.unseal(value)
+        if text in (envelope.ERASED, envelope.UNREADABLE):
+            return self.get_default()
+        try:
+            return json.loads(text)
+        except ValueError:
+            log.error("%s.%s holds a value that is not JSON", self.model._meta.label, self.name)
+            return self.get_default()
+
+    def to_python(self, value: Any) -> Any:
+        # The Python value is the decoded JSON itself, not its text.
+        return value
+
+    def get_prep_value(self, value: Any) -> Any:
+        if value is not None and not isinstance(value, str):
+            # A list reaching the database other than through pre_save (update(), a filter).
+            raise envelope.VaultError(
+                f"{self.model._meta.label}.{self.name} is encrypted: write it with save() or "
+                "bulk_create() (not update() or bulk_update()), and do not filter on it"
+            )
+        return super().get_prep_value(value)
+
+    def value_to_string(self, obj: models.Model) -> str:
+        return json.dumps(self.value_from_object(obj))

@@ -1,0 +1,97 @@
+"""Process migrations 0004-0005 seal theme text written before it, and can be undone.
+
+Rows are written through the model state of migration 0003 (label, terms and evidence
+sentences in the clear, terms as a JSON column), then the real migration runs forward and
+back on this database (SQLite or PostgreSQL, where the JSON column becomes a text column).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
+
+from reverie.audit import trail
+from reverie.process import actions
+from reverie.process.models import RecurringTheme, ThemeEvidence
+from reverie.testing import World
+from reverie.vault import envelope
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BEFORE = ("process", "0003_encrypt_reflection_comments")
+AFTER = ("process", "0005_seal_theme_text")
+LABEL = "cellar, flood"
+TERMS = ["cellar", "flood water"]
+SENTENCE = "The cellar flooded again in the dream."
+
+
+def _migrate(target: tuple[str, str]) -> None:
+    executor = MigrationExecutor(connection)
+    executor.migrate([target])
+
+
+@pytest.fixture
+def at_0003() -> Iterator[None]:
+    _migrate(BEFORE)
+    try:
+        yield
+    finally:
+        _migrate(AFTER)  # the rest of the suite expects the latest schema
+
+
+def _raw() -> tuple[str, str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT label, terms FROM process_recurringtheme")
+        label, terms = cursor.fetchone()
+        cursor.execute("SELECT sentence FROM process_themeevidence")
+        (sentence,) = cursor.fetchone()
+    # PostgreSQL hands a jsonb column over decoded.
+    return label, terms if isinstance(terms, str) else json.dumps(terms), sentence
+
+
+def test_existing_theme_rows_are_sealed_and_the_migration_undoes(world: World, at_0003) -> None:
+    entry = actions.create_journal_entry(
+        trail.Context(user=world.client_user),
+        fields={"kind": "dream", "entry_date": timezone.localdate(), "text": SENTENCE},
+        share=True,
+    )
+    old = MigrationExecutor(connection).loader.project_state(BEFORE).apps
+    theme = old.get_model("process", "RecurringTheme").objects.create(
+        client_id=world.client.pk,
+        owner_id=world.therapist.pk,
+        stable_key="k",
+        label=LABEL,
+        terms=TERMS,
+        first_seen=timezone.localdate(),
+        last_seen=timezone.localdate(),
+    )
+    old.get_model("process", "ThemeEvidence").objects.create(
+        theme_id=theme.pk,
+        kind="journal",
+        journal_entry_id=entry.pk,
+        date=timezone.localdate(),
+        start=0,
+        end=len(SENTENCE),
+        sentence=SENTENCE,
+    )
+    assert _raw()[0] == LABEL and json.loads(_raw()[1]) == TERMS
+
+    _migrate(AFTER)
+    label, terms, sentence = _raw()
+    assert all(envelope.is_token(v) for v in (label, terms, sentence))
+    assert "cellar" not in label + terms + sentence
+    # Sealed with the client's key, so erasure's key destruction covers them.
+    client_keys = {envelope.key_id_of(entry_token) for entry_token in (label, terms, sentence)}
+    assert len(client_keys) == 1
+    row = RecurringTheme.objects.get()
+    assert (row.label, row.terms) == (LABEL, TERMS)
+    assert ThemeEvidence.objects.get().sentence == SENTENCE
+
+    _migrate(BEFORE)
+    label, terms, sentence = _raw()
+    assert (label, json.loads(terms), sentence) == (LABEL, TERMS, SENTENCE)
