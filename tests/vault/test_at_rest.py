@@ -227,7 +227,6 @@ def _diagnoses(world: World) -> list[tuple[models.Model, str]]:
     return [(row, "diagnoses")]
 
 
-WRITERS: list[Callable[[World], list[tuple[models.Model, str]]]] = [
 THEME_SENTENCES = [
     "Secret-theme I was locked out of the lighthouse at the harbour again.",
     "Secret-theme Locked out of the lighthouse at the harbour, I waited till dawn.",
