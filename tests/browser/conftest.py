@@ -75,15 +75,34 @@ def phone(browser, live_server):
 
 @pytest.fixture
 def shot():
-    """``shot(page, "name")`` saves a full-page screenshot and returns its path."""
+    """``shot(page, "name")`` saves a full-page screenshot and returns its path.
+
+    With ``REVERIE_SCREENSHOTS=<folder>`` (``python scripts/screenshots.py`` sets it for the
+    tests it runs) the picture is also written there, for the documentation, reduced to 256
+    colours when Pillow is installed. CI leaves it unset, so it never rewrites docs/."""
+    gallery = os.environ.get("REVERIE_SCREENSHOTS")
 
     def take(page, name: str) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
         page.screenshot(path=str(path), full_page=True)
+        if gallery:
+            _to_gallery(path, Path(gallery) / path.name)
         return path
 
     return take
+
+
+def _to_gallery(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        from PIL import Image
+    except ImportError:
+        shutil.copyfile(source, target)
+        return
+    with Image.open(source) as image:
+        small = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    small.save(target, optimize=True)
 
 
 @pytest.fixture

@@ -40,9 +40,20 @@ NEW_PASSWORD = "river-lantern-copper-51"
 TIMEOUT = 30_000
 
 
+# The innermost elements running past the phone's right edge, to say what is too wide.
+WIDE = """() => Array.from(document.body.querySelectorAll('*'))
+  .filter((el) => el.getBoundingClientRect().right > 391)
+  .filter((el, _, all) => !all.some((o) => o !== el && el.contains(o)))
+  .slice(0, 5).map((el) => el.tagName + '.' + el.className + ' ' + el.outerHTML.slice(0, 120))"""
+
+
 def _fits_phone(page, where: str) -> None:
+    # Measured after the stylesheet has loaded: a layout forced earlier has no CSS yet.
+    page.wait_for_load_state("load")
     width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, f"{where} is {width}px wide on a 390px phone"
+    if width > 390:
+        wide = page.evaluate(WIDE)
+        raise AssertionError(f"{where} ({page.url}) is {width}px wide on a 390px phone: {wide}")
 
 
 def _staff_page(browser, live_server, user):  # type: ignore[no-untyped-def]
@@ -94,11 +105,17 @@ def test_from_directory_booking_to_a_reply_from_the_therapist(
     try:
         # 1. The person books the first time offered on the therapist's profile.
         phone.goto(phone.base + reverse("directory:therapist", args=[profile.pk]))
+        phone.locator(".booking-times").scroll_into_view_if_needed()
+        _fits_phone(phone, "the therapist's profile")
+        shot(phone, "scheduling-profile-phone")
         phone.locator(".booking-times .time-choices a").first.click()
         phone.get_by_label("Your name").fill("Rowan Ash")
         phone.get_by_label("Email address").fill("rowan@example.org")
+        _fits_phone(phone, "the booking form")
+        shot(phone, "scheduling-book-phone")
         phone.get_by_role("button", name="Book this time").click()
         phone.wait_for_url("**/consultation/booked/")
+        shot(phone, "scheduling-booked-phone")
         booking = Booking.objects.get(status=BookingStatus.BOOKED)
         assert booking.therapist == world.therapist
         confirmation = next(m for m in mail_sent(3) if m.to == ["rowan@example.org"])
@@ -110,12 +127,19 @@ def test_from_directory_booking_to_a_reply_from_the_therapist(
         day = timezone.localdate(booking.starts_at).isoformat()
         therapist.goto(therapist.base + reverse("care:today") + f"?day={day}")
         therapist.get_by_text("First consultation with Rowan Ash").wait_for()
+        shot(therapist, "scheduling-today-desktop")
+        therapist.goto(therapist.base + reverse("scheduling:requests"))
+        therapist.get_by_text("Rowan Ash").wait_for()
+        shot(therapist, "scheduling-therapist-desktop")
 
         context, admin = _staff_page(browser, live_server, world.admin)
         staff.append(context)
         request = ConsultationRequest.objects.get()
         admin.goto(admin.base + reverse("directory:intake_request", args=[request.pk]))
+        admin.get_by_text("Booked consultation").first.wait_for()
+        shot(admin, "scheduling-intake-request-desktop")
         admin.get_by_role("link", name="Make Rowan Ash a client").click()
+        shot(admin, "scheduling-convert-desktop")
         mail.outbox.clear()
         admin.get_by_role("button", name="Create client and intake episode").click()
         admin.wait_for_url("**/clients/*/")
@@ -163,14 +187,16 @@ def test_from_directory_booking_to_a_reply_from_the_therapist(
         phone.get_by_role("link", name="Sessions", exact=True).click()
         phone.get_by_text("Cancelling now would be a late cancellation.").wait_for()
         _fits_phone(phone, "my sessions")
+        shot(phone, "scheduling-sessions-phone")
         phone.get_by_role("link", name=re.compile(r"^Cancel")).first.click()
         phone.get_by_text("The cancellation policy applies.").wait_for()
         _fits_phone(phone, "the late-cancellation notice")
-        shot(phone, "walk-late-cancel-phone")
+        shot(phone, "scheduling-late-cancel-phone")
         phone.get_by_role("button", name="Cancel it as a late cancellation").click()
         phone.get_by_text("recorded as a late cancellation").first.wait_for()
         session.refresh_from_db()
         assert session.attendance == Attendance.LATE_CANCEL
+        shot(phone, "scheduling-late-cancelled-phone")
 
         # 6. A video session in 8 minutes (put in the calendar directly: see the module's
         # docstring); the therapist gives it its link on the client page, the client joins.
@@ -213,7 +239,11 @@ def test_from_directory_booking_to_a_reply_from_the_therapist(
         phone.reload()
         phone.get_by_text("See you on Thursday, Rowan.").wait_for()
         assert Message.objects.filter(thread__client=client).count() == 2
-        shot(phone, "walk-reply-phone")
+
+        # The admin's settings for all of the above (a page the walk did not need).
+        admin.goto(admin.base + reverse("scheduling:settings"))
+        admin.get_by_label("Late-cancellation window, in hours").wait_for()
+        shot(admin, "scheduling-settings-desktop")
     finally:
         for context in staff:
             context.close()
