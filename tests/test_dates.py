@@ -278,3 +278,46 @@ def test_episode_choices_are_written_in_the_practice_locale(world: World) -> Non
         labels = [label for value, label in form.fields["episode"].choices]
     start = dateformat.format(world.episode.start_date, "j M Y")
     assert labels == [f"{world.episode.get_modality_display()} from {start}"]
+
+
+# What a date looks like when a template prints it bare ({{ value }}, Django's own format for
+# the site's language, "Dec. 6, 2026, 2:30 p.m.") or Python writes str(date) ("2026-12-06"):
+# both bypass the practice's format.
+DJANGO_DEFAULT = re.compile(r"\b(?:Jan|Feb|Aug|Sept|Oct|Nov|Dec)\. \d{1,2}, \d{4}|\d [ap]\.m\.")
+ISO_DAY = re.compile(r"\b20\d\d-\d\d-\d\d\b")
+MAIN = re.compile(r"<main[^>]*>(.*)</main>", re.S)
+CODE = re.compile(r"<(code|pre|textarea|script|style)\b.*?</\1>", re.S)
+
+
+@pytest.mark.parametrize("persona", ["therapist", "admin", "client", "anonymous"])
+def test_no_page_prints_a_date_past_the_practice_format(
+    world: World, as_user, persona: str
+) -> None:
+    """Every page a persona may open (from the access matrix), read as text: no date in
+    Django's default format and no ISO date outside code samples and form values."""
+    from django.utils.html import strip_tags
+
+    from matrix import all_routes
+
+    http = as_user(persona)
+    offenders = []
+    pages = 0
+    for route in all_routes():
+        if route.method != "get" or route.api or route.expect.get(persona) != 200:
+            continue
+        response = http.get(route.url(world))
+        if not response.get("Content-Type", "").startswith("text/html"):
+            continue
+        pages += 1
+        html = response.content.decode()
+        found = MAIN.search(html)
+        text = strip_tags(CODE.sub(" ", found.group(1) if found else html))
+        for pattern in (DJANGO_DEFAULT, ISO_DAY):
+            for match in pattern.finditer(text):
+                around = " ".join(text[max(0, match.start() - 60) : match.end() + 20].split())
+                offenders.append(f"{route.name}: …{around}…")
+    assert pages > 3
+    assert not offenders, "\n".join(offenders)
+    # and the patterns know what they look for
+    assert DJANGO_DEFAULT.search("Dec. 6, 2026, 2:30 p.m.") and ISO_DAY.search("on 2026-12-06")
+    assert not DJANGO_DEFAULT.search("Dec 6, 2026, 2:30 PM")
