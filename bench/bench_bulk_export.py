@@ -11,21 +11,27 @@ about 10 sessions per episode), then measures in the same run, on the same datab
   identified (Patient, EpisodeOfCare, Encounter), and de-identified (also every
   QuestionnaireResponse and Observation, pseudonymised and date-shifted), files on disk.
 
-Prints resources per second and rows per second beside the floor's rows per second.
-Timings are printed, never asserted.
+Prints resources per second and rows per second beside the floor's rows per second, each
+the median of ``--repeat`` runs, with the load average when each run started (the machine
+is shared). Timings are printed, never asserted. The database is built once and kept in
+``$REVERIE_BENCH_CACHE`` (``bench_outcomes.cached_database``); the exports add their own
+rows to it (the export records and their audit entries), nothing the export reads.
 
 Run from the repository root:
 
     .venv/bin/python bench/bench_bulk_export.py                    # SQLite, 100k episodes
     .venv/bin/python bench/bench_bulk_export.py --size 10000
     .venv/bin/python bench/bench_bulk_export.py --database-url postgresql://postgres@127.0.0.1:5432/postgres
+    .venv/bin/python bench/bench_bulk_export.py --only identified   # or deidentified
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -79,6 +85,8 @@ def _export(admin: Any, deidentify: bool) -> tuple[dict[str, int], float]:
     elapsed = time.perf_counter() - started
     export.refresh_from_db()
     assert status == "done", (status, export.message)
+    # The files are not kept: a 100k export is gigabytes, and the next run writes its own.
+    shutil.rmtree(exports.folder_of(BulkExport) / export.file_name, ignore_errors=True)
     return {o["type"]: o["count"] for o in export.output}, elapsed
 
 
@@ -86,49 +94,66 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", type=int, default=100_000, help="episodes")
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", choices=("identified", "deidentified"), default=None)
     args = parser.parse_args()
-    url = args.database_url
-    if url:
-        url = bench_outcomes._fresh_pg_database(url, args.size)
-    bench_outcomes._setup_django(url, tempfile.mkdtemp(prefix="bench-bulk-"))
-    from django.core.management import call_command
+    url, data_dir, gen = bench_outcomes.cached_database(args.size, args.database_url)
+    bench_outcomes._setup_django(url, data_dir)
     from django.db import connection
 
     from reverie.accounts.models import User
     from reverie.care.models import Appointment, Client, Episode
     from reverie.measures.models import Administration
 
-    call_command("migrate", verbosity=0)
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA synchronous=OFF")
-    print(f"seeding {args.size} episodes on {connection.vendor} …", flush=True)
-    gen = bench_outcomes._generate(args.size, summary_only=False)
-    print(f"seeded in {gen['generate_s']:.0f} s", flush=True)
     admin = User.objects.get(pk=gen["admin"])
+    print(
+        f"{connection.vendor}, {args.size:,} episodes ({gen['administrations']:,} "
+        f"administrations, {gen['appointments']:,} sessions), median of {args.repeat}, "
+        f"{os.cpu_count()} cores",
+        flush=True,
+    )
 
     def select(model: Any) -> str:
         return f"SELECT * FROM {model._meta.db_table} ORDER BY id"  # noqa: S608
 
     administrative = [select(Client), select(Episode), select(Appointment)]
     everything = [*administrative, select(Administration)]
-
+    med = statistics.median
     for label, tables, deid in (
         ("identified (Patient, EpisodeOfCare, Encounter)", administrative, False),
         ("de-identified (+ QuestionnaireResponse, Observation)", everything, True),
     ):
-        rows, select_s, copy_s = _floor(tables)
-        counts, export_s = _export(admin, deid)
-        resources = sum(counts.values())
+        if args.only and args.only != ("deidentified" if deid else "identified"):
+            continue
+        runs = []
+        for _ in range(args.repeat):
+            load = os.getloadavg()[0]
+            rows, select_s, copy_s = _floor(tables)
+            load_export = os.getloadavg()[0]
+            counts, export_s = _export(admin, deid)
+            runs.append((select_s, copy_s, export_s, load, load_export))
+            resources = sum(counts.values())
+            print(
+                f"  run: export {export_s:.1f} s ({resources / export_s:,.0f}/s, load "
+                f"{load_export:.1f}); SELECT {select_s:.1f} s"
+                + (f", COPY {copy_s:.1f} s" if copy_s is not None else "")
+                + f" (load {load:.1f})",
+                flush=True,
+            )
+        select_s = med(r[0] for r in runs)
+        export_s = med(r[2] for r in runs)
+        loads = "/".join(f"{r[4]:.1f}" for r in runs)
         print(f"\n{label}")
         print(f"  rows read            {rows:>10,}")
         print(f"  resources written    {resources:>10,}  {counts}")
         print(
             f"  export               {export_s:8.1f} s  {resources / export_s:>10,.0f} resources/s"
+            f"  (load {loads})"
         )
         print(f"                                  {rows / export_s:>10,.0f} rows/s")
         print(f"  floor: plain SELECT  {select_s:8.1f} s  {rows / select_s:>10,.0f} rows/s")
-        if copy_s is not None:
+        if runs[0][1] is not None:
+            copy_s = med(r[1] for r in runs)
             print(f"  floor: COPY TO STDOUT{copy_s:8.1f} s  {rows / copy_s:>10,.0f} rows/s")
         print(f"  export / SELECT      {select_s / export_s:8.2f} (share of the floor's rate)")
     return 0

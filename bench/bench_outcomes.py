@@ -377,6 +377,78 @@ def _generate(n_episodes: int, summary_only: bool) -> dict[str, Any]:
     }
 
 
+CACHE = Path(os.environ.get("REVERIE_BENCH_CACHE", "/tmp/reverie-bench-cache"))  # noqa: S108
+
+
+def cached_database(size: int, base_url: str | None) -> tuple[str | None, str, dict[str, Any]]:
+    """The generated network of ``size`` episodes, built once and kept for other benchmarks
+    (backup, bulk export) in ``$REVERIE_BENCH_CACHE`` (default /tmp/reverie-bench-cache,
+    outside the repository): a SQLite data directory, or a PostgreSQL database
+    ``bench_outcomes_cache_<size>`` on the server of ``base_url``. Building 100k episodes
+    takes minutes; measuring should not have to wait for it each time. Returns the database
+    URL (None for SQLite), the data directory and the generator's facts. Delete the cache
+    folder (and drop the database) to rebuild. Runs the generator in a child process, so
+    the caller's own Django setup is untouched."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    if base_url:
+        name = f"bench_outcomes_cache_{size}"
+        url = base_url.rsplit("/", 1)[0] + "/" + name
+        data_dir = CACHE / f"pg-{size}"
+    else:
+        url = None
+        data_dir = CACHE / f"sqlite-{size}"
+    facts = data_dir / "generated.json"
+    if facts.exists() and (url is None or _pg_database_exists(base_url or "", name)):
+        return url, str(data_dir), json.loads(facts.read_text())
+    if url:
+        _fresh_pg_database(base_url or "", size, name)
+    elif data_dir.exists():
+        import shutil
+
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True)
+    cmd = [sys.executable, __file__, "--build", str(size), "--data-dir", str(data_dir)]
+    if url:
+        cmd += ["--database-url", url]
+    sys.stderr.write(f"building the {size:,}-episode database once ({data_dir}) ...\n")
+    out = subprocess.run(  # noqa: S603 (this script, with arguments it built itself)
+        cmd,
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        timeout=7200,
+    )
+    gen = json.loads(out.stdout.strip().splitlines()[-1])
+    facts.write_text(json.dumps(gen))
+    return url, str(data_dir), gen
+
+
+def _build(size: int, database_url: str | None, data_dir: str) -> dict[str, Any]:
+    _setup_django(database_url, data_dir)
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA synchronous=OFF")
+    gen = _generate(size, summary_only=False)
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return gen
+
+
+def _pg_database_exists(base_url: str, name: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(_conninfo(base_url), autocommit=True) as conn:
+        row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+    return row is not None
+
+
 def _trajectory_client(therapist_id: int, practice_id: int) -> int:
     """A client with 150 PHQ-9 and 150 GAD-7 administrations (item answers included)."""
     from django.utils import timezone
@@ -556,19 +628,23 @@ def child(size: int, database_url: str | None, summary_only: bool) -> dict[str, 
 # --------------------------------------------------------------------------------------------
 
 
-def _fresh_pg_database(base_url: str, size: int) -> str:
-    import psycopg
-
+def _conninfo(base_url: str) -> str:
     from reverie.lib.env import parse_database_url
 
     cfg = parse_database_url(base_url)
-    name = f"bench_outcomes_{size}"
     conninfo = (
         f"host={cfg['HOST']} port={cfg['PORT'] or 5432} user={cfg['USER']} dbname={cfg['NAME']}"
     )
     if cfg["PASSWORD"]:
         conninfo += f" password={cfg['PASSWORD']}"
-    with psycopg.connect(conninfo, autocommit=True) as conn:
+    return conninfo
+
+
+def _fresh_pg_database(base_url: str, size: int, name: str = "") -> str:
+    import psycopg
+
+    name = name or f"bench_outcomes_{size}"
+    with psycopg.connect(_conninfo(base_url), autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name}")
         conn.execute(f"CREATE DATABASE {name}")
     return base_url.rsplit("/", 1)[0] + "/" + name
@@ -656,7 +732,12 @@ def main() -> int:
     )
     parser.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--summary-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--build", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.build:
+        print(json.dumps(_build(args.build, args.database_url, args.data_dir)))
+        return 0
     if args.child:
         print(json.dumps(child(args.child, args.database_url, args.summary_only)))
         return 0

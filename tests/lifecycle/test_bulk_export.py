@@ -132,6 +132,59 @@ def test_therapist_group_export_has_only_their_clients_and_validates(
         assert stat.S_IMODE(entry.stat().st_mode) == 0o600
 
 
+def test_the_export_writes_what_the_builders_make_from_model_instances(
+    client: HttpClient, world: World, full_record: FullRecord
+) -> None:
+    # The export reads plain rows (values_list) for speed; the resources must be exactly
+    # those the shared builders make from the models, identified and de-identified.
+    from reverie.care.models import Appointment
+    from reverie.fhir import resources
+    from reverie.measures.models import Administration
+
+    clients = Client.objects.filter(pk=world.client.pk)
+    # A paper form typed in by the therapist: the response names who entered it.
+    paper = Administration.objects.filter(client=world.client).order_by("pk").first()
+    assert paper is not None
+    paper.pk = None
+    paper.idempotency_key = None
+    paper.request = None
+    paper.source = "paper"
+    paper.entered_by = world.therapist
+    paper.save()
+    episodes = Episode.objects.filter(client__in=clients).select_related("therapist")
+    administrations = Administration.objects.filter(client__in=clients).select_related(
+        "instrument", "entered_by"
+    )
+    expected: dict[str, list[dict[str, Any]]] = {
+        "Patient": [resources.patient(c) for c in clients],
+        "EpisodeOfCare": [resources.episode_of_care(e) for e in episodes.order_by("pk")],
+        "Encounter": [
+            resources.encounter(a)
+            for a in Appointment.objects.filter(episode__client__in=clients)
+            .select_related("episode")
+            .order_by("pk")
+        ],
+        "QuestionnaireResponse": [
+            resources.questionnaire_response(a) for a in administrations.order_by("pk")
+        ],
+        "Observation": [
+            o for a in administrations.order_by("pk") for o in resources.observations(a)
+        ],
+    }
+    assert all(expected.values())  # the record has rows of every type compared
+    assert any(a.entered_by_id for a in administrations)  # a paper form typed in by staff
+    files = _export(client, world, "therapist", f"/fhir/Group/{world.therapist.pk}/$export")
+    for kind, made in expected.items():
+        assert files[kind] == made, kind
+    deid = bulk.Deidentifier()
+    BulkExport.objects.all().delete()
+    files = _export(
+        client, world, "therapist", f"/fhir/Group/{world.therapist.pk}/$export?_deidentify=true"
+    )
+    for kind, made in expected.items():
+        assert files[kind] == [deid.apply(r) for r in made], kind
+
+
 def test_patient_export_of_a_client_is_their_own_record(
     client: HttpClient, world: World, full_record: FullRecord
 ) -> None:

@@ -66,7 +66,7 @@ def create(ctx: trail.Context, out_dir: Path, *, by: str) -> Made:
                 "reverie_version": reverie_version(),
                 **found,
             }
-            archive.pack(manifest, members, Path(tmp), out, recipients)
+            packed = archive.pack(manifest, members, Path(tmp), out, recipients)
     except (archive.ArchiveError, OSError) as exc:
         _failed(ctx, started, by, str(exc))
         raise archive.ArchiveError(str(exc)) from exc
@@ -77,8 +77,8 @@ def create(ctx: trail.Context, out_dir: Path, *, by: str) -> Made:
             ok=True,
             by=by,
             path=str(out),
-            size=out.stat().st_size,
-            sha256=archive.sha256_file(out),
+            size=packed.size,
+            sha256=packed.sha256,
             audit_seq=found["audit_head"]["seq"],
         )
         # The row is a write; the archive is a read of every record there is.

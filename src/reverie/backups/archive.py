@@ -19,11 +19,14 @@ ask for the archives to be stored where only the backup process can write.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import re
 import tarfile
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,16 +119,76 @@ def read_identities(path: str) -> list[x25519.Identity]:
     return identities
 
 
+@dataclass(frozen=True)
+class Packed:
+    path: Path
+    sha256: str
+    size: int
+
+
+class _HashingWriter(io.RawIOBase):
+    """Where age writes the ciphertext: the file, and the archive's SHA-256 on the way, so
+    that the written archive need not be read back to be hashed."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, block: Any) -> int:
+        self.digest.update(block)
+        self.handle.write(block)
+        self.size += len(block)
+        return len(block)
+
+
+class _Pipe:
+    """A thread writing into an OS pipe that the caller reads, so that tar and age stream
+    into each other with no plaintext tar on disk. Whatever the thread raises is kept for
+    the caller."""
+
+    def __init__(self, target: Any) -> None:
+        read_fd, write_fd = os.pipe()
+        self.reader = os.fdopen(read_fd, "rb", buffering=_CHUNK)
+        self.writer = os.fdopen(write_fd, "wb", buffering=_CHUNK)
+        self.error: BaseException | None = None
+        mine = self.writer
+
+        def run() -> None:
+            try:
+                target(mine)
+            except BaseException as exc:  # handed to the caller, who raises it
+                self.error = exc
+            finally:
+                # Closing our end is what tells the other side we are done (EOF), or
+                # that nobody reads any more (EPIPE), whichever way it went.
+                with contextlib.suppress(OSError):
+                    mine.close()
+
+        self.thread = threading.Thread(target=run, name="reverie-backup-pipe", daemon=True)
+        self.thread.start()
+
+    def finish(self) -> BaseException | None:
+        with contextlib.suppress(OSError):
+            self.reader.close()
+        self.thread.join()
+        return self.error
+
+
 def pack(
     manifest: Mapping[str, Any],
     members: Mapping[str, Path],
     folder: Path,
     out: Path,
     recipients: list[Any],
-) -> Path:
+) -> Packed:
     """Hash ``members`` into the manifest, tar them behind it, and encrypt the tar to
-    ``out``. The tar is written in ``folder`` (the caller's private one) and removed;
-    ``out`` appears complete or not at all (written under a temporary name and renamed)."""
+    ``out``. The tar is streamed from a thread into age through a pipe, never written to
+    disk, and the archive's own SHA-256 is taken as it is written; ``out`` appears
+    complete or not at all (written under a temporary name and renamed)."""
     listed = {}
     for name, path in members.items():
         if not allowed(name):
@@ -134,48 +197,80 @@ def pack(
     full = {**manifest, "format": FORMAT, "members": listed}
     manifest_path = folder / MANIFEST
     manifest_path.write_text(json.dumps(full, indent=1, sort_keys=True), encoding="utf-8")
-    tar_path = folder / "archive.tar"
-    with tarfile.open(tar_path, "w", format=tarfile.PAX_FORMAT) as tar:
-        tar.add(manifest_path, arcname=MANIFEST, recursive=False)
-        for name, path in members.items():
-            tar.add(path, arcname=name, recursive=False)
+
+    def write_tar(pipe: Any) -> None:
+        with tarfile.open(fileobj=pipe, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+            tar.add(manifest_path, arcname=MANIFEST, recursive=False)
+            for name, path in members.items():
+                tar.add(path, arcname=name, recursive=False)
+
     partial = out.with_name(out.name + ".partial")
     try:
-        pyrage.encrypt_file(str(tar_path), str(partial), recipients)
-        with partial.open("rb") as handle:
+        with partial.open("wb", buffering=_CHUNK) as handle:
+            sink = _HashingWriter(handle)
+            pipe = _Pipe(write_tar)
+            try:
+                pyrage.encrypt_io(pipe.reader, sink, recipients)
+            finally:
+                failed = pipe.finish()
+            if failed is not None:
+                raise failed
+            handle.flush()
             os.fsync(handle.fileno())
         partial.replace(out)
     finally:
-        tar_path.unlink(missing_ok=True)
         partial.unlink(missing_ok=True)
-    return out
+    return Packed(out, sink.digest.hexdigest(), sink.size)
 
 
 def unpack(archive: Path, identities: list[Any], folder: Path) -> Unpacked:
     """Decrypt ``archive`` into ``folder`` (private, the caller's) and check every member
     against the manifest. Raises :class:`ArchiveError` with the reason; whatever was
-    written to ``folder`` is then the caller's to remove."""
-    tar_path = folder / "archive.tar"
+    written to ``folder`` is then the caller's to remove.
+
+    age decrypts in a thread and streams the tar through a pipe to the checks here, so
+    the tar is never written whole. age only hands over chunks whose tag verified, and a
+    truncated or altered stream fails at the latest at its end; nothing is trusted before
+    both the tar walk and the decryption have finished without error."""
+    if not archive.is_file():
+        raise ArchiveError(f"{archive}: no such file")
+
+    def decrypt(pipe: Any) -> None:
+        with archive.open("rb", buffering=_CHUNK) as source:
+            pyrage.decrypt_io(source, pipe, identities)
+
+    pipe = _Pipe(decrypt)
+    checked: Unpacked | None = None
+    problem: ArchiveError | None = None
     try:
-        pyrage.decrypt_file(str(archive), str(tar_path), identities)
-    except FileNotFoundError:
-        raise ArchiveError(f"{archive}: no such file") from None
-    except Exception as exc:  # pyrage reports a failed tag as OSError("decryption error")
-        raise ArchiveError(
-            f"{archive} cannot be decrypted ({exc}): it was changed or damaged after it was "
-            "written, or it was encrypted to another backup key"
-        ) from None
-    try:
-        return _check(tar_path, folder)
+        try:
+            checked = _check(pipe.reader, folder)
+        except ArchiveError as exc:
+            problem = exc
+        # Read to the end whatever happened: age authenticates the stream's last chunk
+        # only there, and a decryption thread that is never cut off fails only for a
+        # reason of its own.
+        while pipe.reader.read(_CHUNK):
+            pass
     finally:
-        tar_path.unlink(missing_ok=True)
+        failed = pipe.finish()
+    # A failed decryption explains any tar problem it caused (a stream cut short), so
+    # it is reported first.
+    if failed is not None:
+        raise ArchiveError(
+            f"{archive} cannot be decrypted ({failed}): it was changed or damaged after it "
+            "was written, or it was encrypted to another backup key"
+        ) from None
+    if problem is not None or checked is None:
+        raise problem or ArchiveError(f"{archive} holds no readable archive")
+    return checked
 
 
-def _check(tar_path: Path, folder: Path) -> Unpacked:
+def _check(stream: Any, folder: Path) -> Unpacked:
     try:
-        with tarfile.open(tar_path, "r:") as tar:
+        with tarfile.open(fileobj=stream, mode="r|") as tar:
             return _check_members(tar, folder)
-    except tarfile.TarError as exc:
+    except (tarfile.TarError, EOFError) as exc:
         raise ArchiveError(f"the decrypted archive is not a readable tar file ({exc})") from None
 
 
@@ -194,9 +289,8 @@ def _check_members(tar: tarfile.TarFile, folder: Path) -> Unpacked:
     if len(set(expected) & DATABASES) != 1 or not all(allowed(n) for n in expected):
         raise ArchiveError("the manifest lists no database, or members it may not have")
     seen: set[str] = set()
-    for info in tar:  # iteration starts again from the first member
-        if info.offset == first.offset:
-            continue
+    # The stream is read once, in order: the manifest came first, the members follow.
+    while (info := tar.next()) is not None:
         if info.name not in expected or info.name in seen or not info.isfile():
             raise ArchiveError(f"the archive holds {info.name!r}, which its manifest lacks")
         seen.add(info.name)

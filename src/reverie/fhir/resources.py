@@ -29,7 +29,7 @@ from typing import Any, Final
 from django.conf import settings
 from pydantic import ValidationError
 
-from reverie.care.models import Appointment, Client, Episode, ProgressNote
+from reverie.care.models import Appointment, Attendance, Client, Episode, Modality, ProgressNote
 from reverie.measures.definitions import InstrumentDefinition, Number
 from reverie.measures.fhir_questionnaire import TOTAL_SCORE_LINK_ID, definition_to_questionnaire
 from reverie.measures.models import Administration, Instrument
@@ -187,7 +187,15 @@ def base_url() -> str:
 
 
 def instant(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    if moment.tzinfo is not datetime.UTC:  # rows come back in UTC already
+        moment = moment.astimezone(datetime.UTC)
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+# Choice labels as ``get_FOO_display()`` gives them (the stored value when it is not a
+# choice), read from a dict: the builders also take the plain rows of the bulk export.
+_MODALITY_LABEL: Final = dict(Modality.choices)
+_ATTENDANCE_LABEL: Final = dict(Attendance.choices)
 
 
 def questionnaire_url(instrument: Instrument) -> str:
@@ -380,7 +388,7 @@ def episode_of_care(episode: Episode) -> dict[str, Any]:
         "resourceType": "EpisodeOfCare",
         "id": str(episode.pk),
         "status": _EPISODE_STATUS.get(episode.status, "active"),
-        "type": [{"text": episode.get_modality_display()}],
+        "type": [{"text": _MODALITY_LABEL.get(episode.modality, episode.modality)}],
         "patient": {"reference": f"Patient/{episode.client_id}"},
         "period": period,
         "careManager": {"display": episode.therapist.display_name},
@@ -400,7 +408,10 @@ def encounter(appointment: Appointment) -> dict[str, Any]:
             "display": "ambulatory",
         },
         "type": [
-            {"text": f"Psychotherapy session ({appointment.get_attendance_display().lower()})"}
+            {
+                "text": "Psychotherapy session "
+                f"({_ATTENDANCE_LABEL.get(appointment.attendance, appointment.attendance).lower()})"
+            }
         ],
         "subject": {"reference": f"Patient/{appointment.episode.client_id}"},
         "episodeOfCare": [{"reference": f"EpisodeOfCare/{appointment.episode_id}"}],
