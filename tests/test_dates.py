@@ -16,13 +16,14 @@ from django.utils import dateformat, timezone
 
 from reverie.accounts.models import Practice
 from reverie.audit.models import Action, AuditEntry
-from reverie.care.models import Episode
+from reverie.care.models import Appointment, Episode
 from reverie.lib import dates
 from reverie.lifecycle.archive import write_zip
 from reverie.lifecycle.record import Audience, gather
 from reverie.measures.forms import AskForm
 from reverie.measures.models import Administration, Instrument
 from reverie.outbox.queue import render_email
+from reverie.process.forms import SessionChoiceField
 from reverie.testing import World
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "src" / "reverie" / "templates"
@@ -321,3 +322,15 @@ def test_no_page_prints_a_date_past_the_practice_format(
     # and the patterns know what they look for
     assert DJANGO_DEFAULT.search("Dec. 6, 2026, 2:30 p.m.") and ISO_DAY.search("on 2026-12-06")
     assert not DJANGO_DEFAULT.search("Dec 6, 2026, 2:30 PM")
+
+
+def test_session_choices_name_the_weekday_and_the_year(world: World) -> None:
+    """The relationship-episode form's session menu spans years of sessions."""
+    session = Appointment.objects.filter(episode=world.episode).earliest("starts_at")
+    field = SessionChoiceField(queryset=Appointment.objects.all())
+    with dates.using_locale("en-GB"), timezone.override(datetime.UTC):
+        label = field.label_from_instance(session)
+    at = session.starts_at.astimezone(datetime.UTC)
+    assert label == dateformat.format(at, "D j M Y, H:i")
+    with dates.using_locale("en-US"), timezone.override(datetime.UTC):
+        assert field.label_from_instance(session) == dateformat.format(at, "D M j, Y, g:i A")

@@ -27,7 +27,7 @@ DEFAULT_LOCALE = "en-US"
 
 #: Styles of a date. "date" is the everyday one; the others for headings and compact lists,
 #: "mon" for chart axes and other places where "December 2026" does not fit.
-DATE_STYLES = ("date", "long", "day", "short", "weekday", "month", "mon")
+DATE_STYLES = ("date", "long", "day", "short", "weekday", "wdate", "month", "mon")
 
 FORMATS: dict[str, dict[str, str]] = {
     "en-US": {
@@ -36,6 +36,7 @@ FORMATS: dict[str, dict[str, str]] = {
         "day": "l, F j",  # Sunday, December 6
         "short": "M j",  # Dec 6
         "weekday": "D M j",  # Sun Dec 6
+        "wdate": "D M j, Y",  # Sun Dec 6, 2026
         "month": "F Y",  # December 2026
         "mon": "M Y",  # Dec 2026
         "time": "g:i A",  # 2:30 PM
@@ -47,6 +48,7 @@ FORMATS: dict[str, dict[str, str]] = {
         "day": "l j F",  # Sunday 6 December
         "short": "j M",  # 6 Dec
         "weekday": "D j M",  # Sun 6 Dec
+        "wdate": "D j M Y",  # Sun 6 Dec 2026
         "month": "F Y",  # December 2026
         "mon": "M Y",  # Dec 2026
         "time": "H:i",  # 14:30

@@ -64,7 +64,7 @@ class SessionChoiceField(forms.ModelChoiceField):
     """A choice of the client's sessions, each shown by its local date and time."""
 
     def label_from_instance(self, obj: Any) -> str:
-        return dates.format_datetime(obj.starts_at, "weekday")
+        return dates.format_datetime(obj.starts_at, "wdate")
 
 
 class RelationshipEpisodeForm(forms.ModelForm):
