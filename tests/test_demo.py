@@ -173,6 +173,13 @@ def every_kind_is_there_in_every_state(summary: dict[str, object]) -> None:
     for months in (6, 12):
         assert not cells[months].suppressed, months
         assert cells[months].n >= dashboard.MIN_CELL
+    # Clinical significance is shown on both questionnaires, with more than one category.
+    for row in board.jacobson_truax:
+        assert row.reference is not None and row.reference.kind == "c", row.reason
+        shown = [getattr(row, k) for k in ("recovered", "improved", "unchanged", "deteriorated")]
+        assert not any(rate.suppressed for rate in shown)
+        assert sum(rate.events for rate in shown) == row.n
+        assert sum(rate.events > 0 for rate in shown) >= 3
 
 
 def the_audit_trail_records_the_seeded_writing_and_verifies() -> None:

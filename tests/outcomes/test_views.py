@@ -116,8 +116,9 @@ def test_trajectory_page_uses_a_constant_number_of_queries(
     http.get(url)  # warm the chart cache and the session
     # The audit entry for the view is one statement fewer on PostgreSQL (audit.trail); one
     # query counts the open alerts for the navigation (care.nav.open_alerts), and one asks
-    # whether the practice has secure messages on (messaging.nav).
-    with django_assert_num_queries(14 if connection.vendor == "postgresql" else 15):
+    # whether the practice has secure messages on (messaging.nav), and one sums the practice's
+    # intake scores for the Jacobson-Truax cut-offs (dashboard.practice_intake_sums).
+    with django_assert_num_queries(15 if connection.vendor == "postgresql" else 16):
         assert http.get(url).status_code == 200
 
 

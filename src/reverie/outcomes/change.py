@@ -62,6 +62,7 @@ __all__ = [
     "cutoff_c",
     "followup_change",
     "nhs_tt_paired_outcomes",
+    "pooled_mean_sd",
     "reliable_change_direction",
     "reliable_change_index",
     "reliable_change_threshold",
@@ -468,6 +469,71 @@ def cutoff_c(
     m0 = float(mean_functional)
     m1 = float(mean_dysfunctional)
     return (s0 * m1 + s1 * m0) / (s0 + s1)
+
+
+def pooled_mean_sd(ns: ArrayLike, means: ArrayLike, sds: ArrayLike) -> tuple[float, float, int]:
+    """Mean and SD of a whole sample from the n, mean and SD of its subgroups.
+
+    Normative papers often report their figures by sex only; this recovers the figures of the
+    whole sample, which is what the Jacobson-Truax cut-offs need.
+
+    Formula (the Cochrane Handbook's formula for combining groups, applied group by group;
+    equivalently, add up each group's sum and sum of squares):
+
+    .. math::
+
+        N = \\sum n_i, \\quad M = \\sum n_i M_i / N, \\quad
+        SD^2 = \\frac{\\sum (n_i - 1) SD_i^2 + \\sum n_i (M_i - M)^2}{N - 1}
+
+    Parameters
+    ----------
+    ns : array_like of int
+        Group sizes (each at least 1).
+    means, sds : array_like of float
+        Group means and standard deviations (n - 1 denominator).
+
+    Returns
+    -------
+    (float, float, int)
+        Combined mean, combined SD and N.
+
+    Raises
+    ------
+    ValueError
+        On mismatched lengths, fewer than two people in all, a group size below 1, a negative
+        SD or a non-finite value.
+
+    References
+    ----------
+    Higgins, J. P. T., Li, T., & Deeks, J. J. (Eds.) (2023). Chapter 6: Choosing effect
+    measures and computing estimates of effect, section 6.5.2.10 and Table 6.5.a ("combining
+    groups"). In *Cochrane Handbook for Systematic Reviews of Interventions*, version 6.4.
+    https://training.cochrane.org/handbook/current/chapter-06#section-6-5-2
+
+    Examples
+    --------
+    The PHQ-9 general-population sample of Kocalevent, Hinz & Brähler (2013): 5,018 people,
+    53.6 % women (2,690) scoring 3.1 (SD 3.5) and men (2,328) scoring 2.7 (SD 3.5):
+
+    >>> m, sd, n = pooled_mean_sd([2690, 2328], [3.1, 2.7], [3.5, 3.5])
+    >>> round(m, 2), round(sd, 2), n
+    (2.91, 3.51, 5018)
+    """
+    n = _as_float_array(ns, "ns").ravel()
+    m = _as_float_array(means, "means").ravel()
+    s = _as_float_array(sds, "sds").ravel()
+    if not (n.size == m.size == s.size) or n.size == 0:
+        raise ValueError("ns, means and sds must be non-empty and of equal length")
+    for arr, name in ((n, "ns"), (m, "means"), (s, "sds")):
+        _require_finite(arr, name)
+    if (n < 1).any() or (s < 0).any():
+        raise ValueError("group sizes must be at least 1 and SDs non-negative")
+    total = float(n.sum())
+    if total < 2:
+        raise ValueError("need at least two people in all")
+    mean = float((n * m).sum() / total)
+    ss = float(((n - 1.0) * s**2).sum() + (n * (m - mean) ** 2).sum())
+    return mean, float(np.sqrt(ss / (total - 1.0))), int(total)
 
 
 class JTCategory(IntEnum):

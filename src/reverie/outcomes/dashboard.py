@@ -29,12 +29,13 @@ from typing import Any
 
 import numpy as np
 from django.db import connection
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from numpy.typing import NDArray
 
 from reverie.care.models import Modality
 from reverie.measures.registry import definition
-from reverie.outcomes import change, evidence, expected
+from reverie.outcomes import change, evidence, expected, significance
 from reverie.outcomes.effects import DEFAULT_REPORT_EFFECT_SIZE
 from reverie.outcomes.models import EpisodeOutcome
 
@@ -305,6 +306,21 @@ class Benchmark:
 
 
 @dataclass(frozen=True)
+class JTRow:
+    """Jacobson-Truax categories on one measure among the paired episodes in scope."""
+
+    code: str
+    short_name: str
+    reference: significance.JTReference | None
+    reason: str | None
+    n: int
+    recovered: Rate | None
+    improved: Rate | None
+    unchanged: Rate | None
+    deteriorated: Rate | None
+
+
+@dataclass(frozen=True)
 class Dashboard:
     scope: str
     computed_at: datetime.datetime
@@ -327,6 +343,7 @@ class Dashboard:
     followup: tuple[FollowupGroup, ...]
     comparable: tuple[Benchmark, ...] = field(default=())
     context: tuple[Benchmark, ...] = field(default=())
+    jacobson_truax: tuple[JTRow, ...] = field(default=())
 
     @property
     def empty(self) -> bool:
@@ -384,8 +401,11 @@ class _Derived:
     dropout: NDArray[np.bool_]
     paired: NDArray[np.bool_]
     paired_both: NDArray[np.bool_]
+    paired_gad: NDArray[np.bool_]
     pre: NDArray[np.float64]
     post: NDArray[np.float64]
+    gad_pre: NDArray[np.float64]
+    gad_post: NDArray[np.float64]
     case_start: NDArray[np.bool_]
     recovery: NDArray[np.bool_]
     reliable_recovery: NDArray[np.bool_]
@@ -399,7 +419,8 @@ def _derive(frame: Frame) -> _Derived:
     pre, post = frame.score("phq9_first"), frame.score("phq9_last")
     g_pre, g_post = frame.score("gad7_first"), frame.score("gad7_last")
     paired = course & (frame["phq9_n"] >= 2) & np.isfinite(pre) & np.isfinite(post)
-    paired_both = paired & (frame["gad7_n"] >= 2) & np.isfinite(g_pre) & np.isfinite(g_post)
+    paired_gad = course & (frame["gad7_n"] >= 2) & np.isfinite(g_pre) & np.isfinite(g_post)
+    paired_both = paired & paired_gad
     nan = np.nan
     outcomes = change.nhs_tt_paired_outcomes(
         np.where(paired_both, pre, nan),
@@ -412,8 +433,11 @@ def _derive(frame: Frame) -> _Derived:
         dropout=ended & (frame["dropout"] == 1),
         paired=paired,
         paired_both=paired_both,
+        paired_gad=paired_gad,
         pre=pre,
         post=post,
+        gad_pre=g_pre,
+        gad_post=g_post,
         case_start=outcomes.caseness_start,
         recovery=outcomes.recovery,
         reliable_recovery=outcomes.reliable_recovery,
@@ -543,6 +567,101 @@ def _followup(frame: Frame, dv: _Derived) -> tuple[FollowupGroup, ...]:
     return tuple(FollowupGroup(label, counts[label], tuple(cells[label])) for label in order)
 
 
+#: Measures classified by Jacobson & Truax, with the summary columns holding them.
+JT_MEASURES: tuple[tuple[str, str], ...] = (("phq-9", "phq9"), ("gad-7", "gad7"))
+
+
+def frame_intake_sums(frame: Frame) -> dict[str, significance.IntakeSums]:
+    """Intake scores of the frame's paired episodes, per measure (the dysfunctional sample of
+    :mod:`.significance`)."""
+    return _intake_sums(_derive(frame))
+
+
+def _intake_sums(dv: _Derived) -> dict[str, significance.IntakeSums]:
+    return {
+        "phq-9": significance.IntakeSums.of(dv.pre[dv.paired]),
+        "gad-7": significance.IntakeSums.of(dv.gad_pre[dv.paired_gad]),
+    }
+
+
+def practice_intake_sums(practice_id: int) -> dict[str, significance.IntakeSums]:
+    """The same sums for a whole practice in one aggregate query (used where the frame in
+    hand is one therapist's, or there is none: the trajectory page). The filters are the
+    paired definitions of :func:`_derive`; a test checks both give the same sums."""
+    course = Q(status="ended", sessions_attended__gte=2)
+    spec: dict[str, Any] = {}
+    for _code, key in JT_MEASURES:
+        col = key
+        paired = course & Q(
+            **{f"{col}_n__gte": 2, f"{col}_first__isnull": False, f"{col}_last__isnull": False}
+        )
+        spec[f"jt_{key}_count"] = Count("pk", filter=paired)
+        spec[f"jt_{key}_sum"] = Sum(f"{col}_first", filter=paired)
+        spec[f"jt_{key}_squares"] = Sum(F(f"{col}_first") * F(f"{col}_first"), filter=paired)
+    row = EpisodeOutcome.objects.filter(practice_id=practice_id).aggregate(**spec)
+    return {
+        code: significance.IntakeSums(
+            int(row[f"jt_{col}_count"] or 0),
+            float(row[f"jt_{col}_sum"] or 0),
+            float(row[f"jt_{col}_squares"] or 0),
+        )
+        for code, col in JT_MEASURES
+    }
+
+
+def _jacobson_truax(dv: _Derived, intakes: dict[str, significance.IntakeSums]) -> tuple[JTRow, ...]:
+    zero = np.zeros(dv.paired.size, dtype=np.int64)
+    rows = []
+    for code, pre, post, eligible in (
+        ("phq-9", dv.pre, dv.post, dv.paired),
+        ("gad-7", dv.gad_pre, dv.gad_post, dv.paired_gad),
+    ):
+        d = definition(code)
+        sums = intakes[code]
+        ref = significance.reference(d, sums)
+        n = int(eligible.sum())
+        if ref is None:
+            rows.append(
+                JTRow(
+                    code,
+                    d.short_name,
+                    None,
+                    significance.unavailable_reason(d, sums),
+                    n,
+                    None,
+                    None,
+                    None,
+                    None,
+                )
+            )
+            continue
+        codes = np.full(dv.paired.size, 99, dtype=np.int8)
+        if n:
+            codes[eligible] = ref.classify(pre[eligible], post[eligible])
+
+        def rate(
+            cat: change.JTCategory,
+            codes: NDArray[np.int8] = codes,
+            eligible: NDArray[np.bool_] = eligible,
+        ) -> Rate:
+            return _rates(evidence.grouped_rate(codes == cat, eligible, zero, 1))[0]
+
+        rows.append(
+            JTRow(
+                code,
+                d.short_name,
+                ref,
+                None,
+                n,
+                rate(change.JTCategory.RECOVERED),
+                rate(change.JTCategory.IMPROVED),
+                rate(change.JTCategory.UNCHANGED),
+                rate(change.JTCategory.DETERIORATED),
+            )
+        )
+    return tuple(rows)
+
+
 def intake_band_labels() -> list[str]:
     return [b.label for b in definition("phq-9").bands]
 
@@ -552,8 +671,11 @@ def compute(
     *,
     scope: str,
     therapist_labels: dict[int, str] | None = None,
+    intakes: dict[str, significance.IntakeSums] | None = None,
 ) -> Dashboard:
-    """Every dashboard figure from a frame. ``therapist_labels`` adds the therapist split."""
+    """Every dashboard figure from a frame. ``therapist_labels`` adds the therapist split.
+    ``intakes`` (from :func:`practice_intake_sums`) fixes the Jacobson-Truax reference to the
+    whole practice when the frame is one therapist's; by default the frame's own."""
     dv = _derive(frame)
     zero = np.zeros(frame.size, dtype=np.int64)
     headline = _effects(
@@ -633,6 +755,7 @@ def compute(
         followup=_followup(frame, dv),
         comparable=comparable,
         context=context,
+        jacobson_truax=_jacobson_truax(dv, intakes if intakes is not None else _intake_sums(dv)),
     )
 
 

@@ -23,7 +23,7 @@ from reverie.lib import dates
 from reverie.measures.definitions import InstrumentDefinition
 from reverie.measures.models import Administration, Timepoint
 from reverie.measures.registry import definition
-from reverie.outcomes import change, expected
+from reverie.outcomes import change, expected, significance
 from reverie.outcomes.models import ExpectedCurves
 from reverie.outcomes.summary import IN_TREATMENT, SUMMARY_INSTRUMENTS, CurveSet, curve_set
 
@@ -106,6 +106,8 @@ class EpisodeSpan:
     rc_high: float | None
     expected_source: str
     category: str
+    #: Jacobson-Truax category ("recovered", ...), "" when it cannot be given.
+    jt_category: str = ""
 
 
 @dataclass
@@ -119,6 +121,9 @@ class InstrumentTrajectory:
     caseness: float | None
     reliable_change: float | None
     summary: list[str] = field(default_factory=list)
+    #: How clinical significance is judged on this measure, or why it cannot be.
+    jt: significance.JTReference | None = None
+    jt_reason: str | None = None
 
     @property
     def higher_is_worse(self) -> bool:
@@ -134,6 +139,7 @@ class InstrumentTrajectory:
             h.update(f"{p.id}:{p.total}:{p.not_on_track}:{p.expected_low};".encode())
         for e in self.episodes:
             h.update(f"{e.id}:{e.status}:{e.end}:{len(e.sessions)};".encode())
+        h.update((self.jt.key if self.jt else str(self.jt_reason)).encode())
         return h.hexdigest()
 
 
@@ -217,6 +223,9 @@ def load(client: Client) -> Trajectory:
     curve_rows = {
         r.instrument: r for r in ExpectedCurves.objects.filter(practice_id=client.practice_id)
     }
+    from reverie.outcomes.dashboard import practice_intake_sums
+
+    intakes = practice_intake_sums(client.practice_id)
     by_code: dict[str, list[_Row]] = defaultdict(list)
     for pk, episode_id, instrument_id, at, tp, total, band, answers in raw:
         code = codes[instrument_id]
@@ -225,7 +234,9 @@ def load(client: Client) -> Trajectory:
     order = list(SUMMARY_INSTRUMENTS)
     for code in sorted(by_code, key=lambda c: (order.index(c) if c in order else len(order), c)):
         curves = curve_set(code, curve_rows.get(code)) if code in SUMMARY_INSTRUMENTS else None
-        instruments.append(_instrument(code, by_code[code], episodes, sessions, curves))
+        instruments.append(
+            _instrument(code, by_code[code], episodes, sessions, curves, intakes.get(code))
+        )
     return Trajectory(
         client=client,
         episodes=episodes,
@@ -274,11 +285,14 @@ def _instrument(
     episodes: list[Episode],
     sessions: dict[int, list[datetime.datetime]],
     curves: CurveSet | None,
+    intake_sums: significance.IntakeSums | None = None,
 ) -> InstrumentTrajectory:
     try:
         d = definition(code)
     except KeyError:
         d = _stored_definition(code)
+    jt = significance.reference(d, intake_sums) if intake_sums is not None else None
+    jt_reason = significance.unavailable_reason(d, intake_sums) if intake_sums is not None else None
     rc = float(d.reliable_change.threshold) if d.reliable_change else None
     caseness = float(d.caseness.threshold) if d.caseness else None
     labels = dict(Timepoint.choices)
@@ -331,6 +345,14 @@ def _instrument(
                 rc_high=None if intake is None or rc is None else intake + rc,
                 expected_source=source,
                 category=_category(intake, last, rc, d.higher_is_worse),
+                jt_category=(
+                    significance.category_label(jt.classify([intake], [last])[0])
+                    if jt is not None
+                    and intake is not None
+                    and last is not None
+                    and len(treated) > 1
+                    else ""
+                ),
             )
         )
     traj = InstrumentTrajectory(
@@ -342,6 +364,8 @@ def _instrument(
         episodes=[s for s in spans if any(p.episode_id == s.id for p in points)],
         caseness=caseness,
         reliable_change=rc,
+        jt=jt,
+        jt_reason=jt_reason,
     )
     traj.summary = describe(traj)
     return traj
@@ -353,6 +377,17 @@ def _stored_definition(code: str) -> InstrumentDefinition:
     from reverie.measures.models import Instrument
 
     return load_definition(Instrument.objects.get(code=code).definition)
+
+
+#: What each Jacobson-Truax category means, in the words the page uses.
+JT_MEANING: dict[str, str] = {
+    "recovered": "The change is larger than measurement error and the latest score is on the "
+    "healthy side of the cut-off",
+    "improved": "The change is larger than measurement error, but the latest score is not on "
+    "the healthy side of the cut-off (or the score started there)",
+    "unchanged": "The change is within measurement error",
+    "deteriorated": "The score is worse by more than measurement error",
+}
 
 
 def describe(t: InstrumentTrajectory) -> list[str]:
@@ -384,6 +419,12 @@ def describe(t: InstrumentTrajectory) -> list[str]:
             if t.reliable_change:
                 text += f" (a change of {t.reliable_change:g} points or more counts as reliable)"
         lines.append(text + ".")
+        if span.jt_category and t.jt is not None:
+            lines.append(
+                f"Clinical significance (Jacobson and Truax): {span.jt_category}"
+                + (" so far" if span.end is None else "")
+                + f". {JT_MEANING[span.jt_category]}"
+            )
         if t.caseness is not None and span.last is not None:
             above = span.last >= t.caseness
             lines.append(

@@ -171,7 +171,13 @@ def _board(user: User) -> dashboard.Dashboard:
         labels = {pk: name or f"Therapist {pk}" for pk, name in labels.items()}
         return dashboard.compute(frame, scope="Whole practice", therapist_labels=labels)
     frame = dashboard.load_frame(user.practice_id, therapist_id=user.pk)
-    return dashboard.compute(frame, scope=f"Episodes of {user.display_name}")
+    # Clinical significance is judged against the whole practice's intake scores, as on each
+    # client's page, not against this therapist's share of them.
+    return dashboard.compute(
+        frame,
+        scope=f"Episodes of {user.display_name}",
+        intakes=dashboard.practice_intake_sums(user.practice_id),
+    )
 
 
 def _followup_svg(board: dashboard.Dashboard) -> str:
