@@ -173,6 +173,8 @@ def every_kind_is_there_in_every_state(summary: dict[str, object]) -> None:
     for months in (6, 12):
         assert not cells[months].suppressed, months
         assert cells[months].n >= dashboard.MIN_CELL
+    # Mixed change (better on one questionnaire, worse on the other) has a shown figure.
+    assert not board.mixed.suppressed and board.mixed.n == board.improvement.n
     # Clinical significance is shown on both questionnaires, with more than one category.
     for row in board.jacobson_truax:
         assert row.reference is not None and row.reference.kind == "c", row.reason

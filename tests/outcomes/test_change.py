@@ -157,9 +157,11 @@ def test_fixed_threshold_direction_counts_a_change_equal_to_the_threshold_by_def
 
 # ------------------------------------------------------------ NHS Talking Therapies rules
 #
-# [TT-M] = NHS Talking Therapies for anxiety and depression Manual v7.1, definitions of recovery,
+# [TT-G] = NHS Digital, A guide to IAPT data and publications v2.1, definitions of recovery,
 # reliable improvement and reliable recovery and the PROM threshold table, as quoted verbatim in
-# The-Strategy-Unit/talking_therapies outputs/evaluation_framework.qmd (commit 4529fe49).
+# The-Strategy-Unit/talking_therapies outputs/evaluation_framework.qmd (commit 413b3626, which
+# attributes them to the guide; Reverie used to credit the NHS Talking Therapies Manual for
+# them, following an earlier version of that file).
 # [TT-TOS] = NHS Digital IAPT measure constructions (M186-M195) transcribed in the same file.
 # See docs/statistics.md sections 3 and 10.
 
@@ -183,6 +185,7 @@ def test_every_nhs_tt_flag_matches_the_independent_reference_on_the_edge_case_gr
         "no_reliable_change",
         "recovery",
         "reliable_recovery",
+        "mixed",
     ):
         got = getattr(out, flag).astype(int)
         want = cols[flag].astype(int)
@@ -199,7 +202,7 @@ def test_gad7_of_exactly_eight_is_at_caseness_and_seven_is_not():
     assert change.at_caseness([0, 0], [8, 7]).tolist() == [True, False]
 
 
-# Equality at the thresholds: [TT-M]'s table gives PHQ-9 10 / 6 and GAD-7 8 / 4 as plain values
+# Equality at the thresholds: [TT-G]'s table gives PHQ-9 10 / 6 and GAD-7 8 / 4 as plain values
 # while marking strict ones explicitly (">5", ">2.3"); NHS Digital as quoted in PMC8411661 says
 # "10 or above", "6 or more", "8 or higher", "4 or more". See docs/statistics.md section 3.
 
@@ -220,13 +223,15 @@ def test_exactly_four_point_gad7_drop_is_reliable_improvement_and_three_is_not()
 
 
 def test_reliable_improvement_requires_no_reliable_deterioration_on_other_measure():
-    # [TT-M]: reliable improvement needs that "neither the PHQ-9 measure nor the ADSM measure has
+    # [TT-G]: reliable improvement needs that "neither the PHQ-9 measure nor the ADSM measure has
     # an increase from the first to the last score that is greater than the reliable change
-    # threshold". That the mixed client counts as *deteriorated* is not verified in an NHS source.
-    # PHQ-9 improves by 8 but GAD-7 worsens by 4: deteriorated, not improved.
+    # threshold". PHQ-9 improves by 8 but GAD-7 worsens by 4: mixed, neither improved nor
+    # counted as deterioration (no NHS text defining deterioration was retrieved).
     mixed = _nhs(18, 10, 6, 10)
     assert mixed.reliable_improvement.tolist() == [False]
-    assert mixed.reliable_deterioration.tolist() == [True]
+    assert mixed.reliable_deterioration.tolist() == [False]
+    assert mixed.mixed.tolist() == [True]
+    assert mixed.no_reliable_change.tolist() == [False]
     # PHQ-9 improves by 8 and GAD-7 worsens by only 3: improved.
     ok = _nhs(18, 10, 6, 9)
     assert ok.reliable_improvement.tolist() == [True]
@@ -234,13 +239,13 @@ def test_reliable_improvement_requires_no_reliable_deterioration_on_other_measur
 
 
 def test_reliable_improvement_on_either_single_measure_is_enough():
-    # [TT-M]: "a decrease ... on either the PHQ-9 or the ADSM measure, or both".
+    # [TT-G]: "a decrease ... on either the PHQ-9 or the ADSM measure, or both".
     assert _nhs(18, 12, 9, 9).reliable_improvement.tolist() == [True]
     assert _nhs(12, 12, 12, 8).reliable_improvement.tolist() == [True]
 
 
 def test_reliable_improvement_on_both_measures_counts_once():
-    # [TT-M]: "... on either the PHQ-9 or the ADSM measure, or both".
+    # [TT-G]: "... on either the PHQ-9 or the ADSM measure, or both".
     out = _nhs(20, 10, 15, 5)
     assert out.reliable_improvement.tolist() == [True]
     assert out.reliable_deterioration.tolist() == [False]
@@ -248,7 +253,7 @@ def test_reliable_improvement_on_both_measures_counts_once():
 
 
 def test_missing_anxiety_score_unpairs_the_episode_even_when_phq9_improves():
-    # [TT-M]: every outcome needs "two or more PHQ-9 scores and two or more ADSM scores
+    # [TT-G]: every outcome needs "two or more PHQ-9 scores and two or more ADSM scores
     # (known as 'paired scores')", so a PHQ-9 drop of 15 alone is not reliable improvement.
     out = _nhs(20, 5, 10, np.nan)
     assert out.paired.tolist() == [False]
@@ -258,7 +263,7 @@ def test_missing_anxiety_score_unpairs_the_episode_even_when_phq9_improves():
 
 
 def test_end_score_exactly_at_caseness_blocks_recovery():
-    # [TT-M]: recovery needs "both of the last scores ... below the relevant caseness
+    # [TT-G]: recovery needs "both of the last scores ... below the relevant caseness
     # thresholds"; a last PHQ-9 of 10 or GAD-7 of 8 is at caseness, not below it.
     assert _nhs(15, 10, 9, 2).recovery.tolist() == [False]
     assert _nhs(15, 9, 12, 8).recovery.tolist() == [False]
@@ -266,7 +271,7 @@ def test_end_score_exactly_at_caseness_blocks_recovery():
 
 
 def test_start_score_exactly_at_caseness_on_one_measure_makes_a_case():
-    # [TT-M]: "one or both of their first scores are above the relevant caseness threshold";
+    # [TT-G]: "one or both of their first scores are above the relevant caseness threshold";
     # the threshold table gives 10 (PHQ-9) and 8 (GAD-7) as the caseness values (read as
     # inclusive, see docs/statistics.md section 3).
     assert _nhs(10, 3, 0, 0).recovery.tolist() == [True]
@@ -275,17 +280,43 @@ def test_start_score_exactly_at_caseness_on_one_measure_makes_a_case():
 
 
 def test_recovery_can_coexist_with_reliable_deterioration():
-    # [TT-M]: "it is even possible for an individual to show recovery but also deteriorate when
-    # evaluating the PHQ-9 and ADSM". PHQ-9 15 -> 9 (case to non-case), GAD-7 2 -> 7 (+5).
-    out = _nhs(15, 9, 2, 7)
+    # [TT-G]: "it is even possible for an individual to show recovery but also deteriorate when
+    # evaluating the PHQ-9 and ADSM". PHQ-9 12 -> 9 (case to non-case, 3 points), GAD-7
+    # 3 -> 7 (+4): recovered and reliably worse on the GAD-7 only.
+    out = _nhs(12, 9, 3, 7)
     assert out.recovery.tolist() == [True]
     assert out.reliable_deterioration.tolist() == [True]
     assert out.reliable_improvement.tolist() == [False]
     assert out.reliable_recovery.tolist() == [False]
+    # PHQ-9 15 -> 9 (-6) and GAD-7 2 -> 7 (+5): recovered, and mixed rather than deteriorated.
+    both = _nhs(15, 9, 2, 7)
+    assert both.recovery.tolist() == [True]
+    assert both.mixed.tolist() == [True]
+    assert both.reliable_deterioration.tolist() == [False]
+
+
+def test_every_paired_episode_is_in_exactly_one_change_category():
+    rows = _reference_rows()
+    cols = {k: np.array([float(r[k]) for r in rows]) for k in rows[0]}
+    out = change.nhs_tt_paired_outcomes(
+        cols["phq9_pre"], cols["phq9_post"], cols["gad7_pre"], cols["gad7_post"]
+    )
+    total = (
+        out.reliable_improvement.astype(int)
+        + out.reliable_deterioration
+        + out.mixed
+        + out.no_reliable_change
+    )
+    assert (total == 1).all()
+    s = change.summarise_nhs_tt(out)
+    assert s.n_mixed == 140  # counted independently by reference/reference_nhs_tt.py
+    assert s.reliable_improvement_rate + s.reliable_deterioration_rate + s.mixed_rate + (
+        s.no_reliable_change_rate
+    ) == pytest.approx(1.0)
 
 
 def test_reliable_recovery_needs_both_recovery_and_reliable_improvement():
-    # [TT-M]: reliable recovery means meeting "the criteria for both the recovery and reliable
+    # [TT-G]: reliable recovery means meeting "the criteria for both the recovery and reliable
     # improvement measures"; [TT-TOS] M193 counts Recovery_Flag and ReliableImprovement_Flag.
     via_gad = _nhs(9, 9, 12, 7)  # case on GAD-7 only; GAD-7 drops 5 and ends below 8
     assert via_gad.recovery.tolist() == [True]

@@ -28,15 +28,16 @@ def _row(**kw: int | None) -> dict[str, int | None]:
 # Hand-classified pairs (PHQ-9 pre, post, GAD-7 pre, post) under the NHS Talking Therapies
 # rules: caseness PHQ-9 >= 10 or GAD-7 >= 8; reliable change 6 / 4 points, equality counts.
 HIDDEN_CASES = [
-    # (phq pre, phq post, gad pre, gad post, recovered, improved, deteriorated, case at start)
-    (15, 9, 12, 7, True, True, False, True),  # below both cut-offs, reliable on both
-    (10, 9, 7, 7, True, False, False, True),  # recovery without reliable improvement
-    (15, 9, 12, 8, False, True, False, True),  # GAD-7 8 is still a case
-    (12, 18, 15, 9, False, False, True, True),  # better on GAD-7, worse on PHQ-9: deteriorated
-    (9, 3, 7, 3, False, True, False, False),  # not a case at intake: no recovery denominator
-    (20, 15, 15, 12, False, False, False, True),  # 5 and 3 points: not reliable
-    (20, 14, 15, 12, False, True, False, True),  # exactly 6 on PHQ-9 is reliable
-    (8, 8, 4, 8, False, False, True, False),  # exactly 4 worse on GAD-7 is reliable
+    # (phq pre, phq post, gad pre, gad post, recovered, improved, deteriorated, case at start,
+    # mixed)
+    (15, 9, 12, 7, True, True, False, True, False),  # below both cut-offs, reliable on both
+    (10, 9, 7, 7, True, False, False, True, False),  # recovery without reliable improvement
+    (15, 9, 12, 8, False, True, False, True, False),  # GAD-7 8 is still a case
+    (12, 18, 15, 9, False, False, False, True, True),  # better on GAD-7, worse on PHQ-9: mixed
+    (9, 3, 7, 3, False, True, False, False, False),  # not a case at intake: no recovery denominator
+    (20, 15, 15, 12, False, False, False, True, False),  # 5 and 3 points: not reliable
+    (20, 14, 15, 12, False, True, False, True, False),  # exactly 6 on PHQ-9 is reliable
+    (8, 8, 4, 8, False, False, True, False, False),  # exactly 4 worse on GAD-7 is reliable
 ]
 
 
@@ -54,6 +55,8 @@ def test_hidden_cases_are_classified_by_the_published_rules() -> None:
     assert board.recovery.events == sum(case[4] for case in HIDDEN_CASES)
     assert board.improvement.events == sum(case[5] for case in HIDDEN_CASES)
     assert board.deterioration.events == sum(case[6] for case in HIDDEN_CASES)
+    assert board.mixed.events == sum(case[8] for case in HIDDEN_CASES)
+    assert board.mixed.n == 18
     assert board.improvement.n == 18
 
 

@@ -160,6 +160,7 @@ def test_dashboard_shows_practice_figures_to_admin_and_own_to_therapist(
     assert "Whole practice: 38 episodes, 36 ended" in admin
     assert "By therapist" in admin and "Theo Therapist" in admin and "Cora Colleague" in admin
     assert "Does it keep working after therapy ends?" in admin
+    assert "Mixed change" in admin and "A guide to IAPT data and publications" in admin
     assert "Context only: effects from controlled trials" in admin and "de Maat" in admin
     own = therapist_http.get(reverse("outcomes:dashboard")).content.decode()
     assert "Episodes of Theo Therapist: 25 episodes" in own and "By therapist" not in own
@@ -221,6 +222,7 @@ def test_csv_export_is_deidentified_stable_and_audited(
     assert len({r["episode"] for r in rows}) == 38
     dyn = [r for r in rows if r["modality"] == "psychodynamic" and r["status"] == "ended"]
     assert dyn[0]["phq9_first"] == "18" and dyn[0]["nhs_tt_recovery"] in ("0", "1")
+    assert dyn[0]["nhs_tt_mixed"] in ("0", "1")
     assert (
         _new_audit(before)
         == [

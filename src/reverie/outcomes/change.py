@@ -21,13 +21,17 @@ meaningful change in psychotherapy research. *Journal of Consulting and Clinical
 NHS Digital. *Psychological Therapies: reports on the use of IAPT services, England* (monthly
 official statistics), "Outcomes" pages, e.g. the December 2020 final report.
 
-NHS England. *NHS Talking Therapies for anxiety and depression Manual*, v7.1, definitions of
-recovery, reliable improvement and reliable recovery and the PROM threshold table
-(https://www.england.nhs.uk/wp-content/uploads/2018/06/nhs-talking-therapies-manual-v7.1.pdf),
-read as a verbatim quotation in The Strategy Unit's NHS Talking Therapies evaluation framework
-(GitHub ``The-Strategy-Unit/talking_therapies``, ``outputs/evaluation_framework.qmd``); the PDF
-itself was not retrieved. The docstrings below say, rule by rule, what was and was not verified,
-and ``docs/statistics.md`` (sections 3 and 10) records the sources and quotations.
+NHS Digital. *Psychological Therapies: A guide to IAPT data and publications*, v2.1 (guidance
+for the IAPT v2.1 data set), "Notes on terminology": caseness, recovery, reliable improvement,
+reliable recovery, finishing a course of treatment and the PROM threshold table
+(https://digital.nhs.uk/binaries/content/assets/website-assets/data-and-information/datasets/iapt/iapt-v2.1-docs/iapt-v2.1-guidance-document.pdf),
+read as verbatim quotations in The Strategy Unit's NHS Talking Therapies evaluation framework
+(GitHub ``The-Strategy-Unit/talking_therapies``, ``outputs/evaluation_framework.qmd``, commit
+413b3626c037cba20881675760ca31660f256568, which attributes them to this guide; an earlier
+version of that file, commit 4529fe49, attributed the same passages to the NHS Talking
+Therapies Manual v7.1, which Reverie used to cite). The PDF itself was not retrieved. The
+docstrings below say, rule by rule, what was and was not verified, and ``docs/statistics.md``
+(sections 3 and 10) records the sources and quotations.
 """
 
 from __future__ import annotations
@@ -673,10 +677,10 @@ def at_caseness(
     "Caseness" (either or both of the anxiety and depression scores above the clinical cut-off).
     Cut-offs PHQ-9 >= 10 and GAD-7 >= 8 as used by the IAPT/NHS Talking Therapies programme
     (e.g. outcome definitions of trial NCT05134103 citing the IAPT criteria: PHQ-9 > 9,
-    GAD-7 > 7). NHS England, *NHS Talking Therapies for anxiety and depression manual*,
-    v7.1, table of caseness and reliable-change thresholds (PHQ-9 caseness 10, GAD-7 8),
-    read as quoted verbatim in The Strategy Unit's evaluation framework (see
-    docs/statistics.md section 3); "at or above" is the reading documented there.
+    GAD-7 > 7). NHS Digital, *A guide to IAPT data and publications* v2.1, PROM table
+    (PHQ-9 caseness 10, GAD-7 8), read as quoted verbatim in The Strategy Unit's evaluation
+    framework (see the module docstring and docs/statistics.md section 3); "at or above" is
+    the reading documented there.
 
     Examples
     --------
@@ -695,7 +699,9 @@ class NhsTtPairedOutcomes:
     """Per-episode NHS Talking Therapies outcome flags (all boolean arrays of equal shape).
 
     Rows that are not ``paired`` (a NaN in any of the four scores) are False in every other
-    field and are excluded from every denominator by :func:`summarise_nhs_tt`.
+    field and are excluded from every denominator by :func:`summarise_nhs_tt`. Every paired
+    row is exactly one of ``reliable_improvement``, ``reliable_deterioration``, ``mixed`` and
+    ``no_reliable_change``.
 
     Examples
     --------
@@ -712,6 +718,7 @@ class NhsTtPairedOutcomes:
     no_reliable_change: BoolArray
     recovery: BoolArray
     reliable_recovery: BoolArray
+    mixed: BoolArray
 
 
 def nhs_tt_paired_outcomes(
@@ -734,10 +741,14 @@ def nhs_tt_paired_outcomes(
       (GAD-7), i.e. a change *equal to* the threshold counts.
     * **reliable improvement**: reliable improvement on at least one measure **and** no
       reliable deterioration on the other.
-    * **reliable deterioration**: reliable deterioration on at least one measure (so a
-      client who improves reliably on one measure but deteriorates reliably on the other is
-      counted as deteriorated, never as improved).
-    * **no reliable change**: neither of the two above.
+    * **reliable deterioration**: reliable deterioration on at least one measure and reliable
+      improvement on neither.
+    * **mixed**: reliable improvement on one measure and reliable deterioration on the other.
+      Such a client is not reliable improvement (the NHS definition excludes them) and is
+      reported as a category of its own rather than as deterioration; whether NHS Digital's
+      ``ReliableDeterioration_Flag`` counts them could not be read, so the dashboard shows both
+      figures side by side and deterioration + mixed is the "either measure" reading.
+    * **no reliable change**: none of the three above.
     * **recovery**: at caseness at the start **and** not at caseness at the end (below the
       cut-off on *both* measures). Recovery does not itself require reliable improvement.
     * **reliable recovery**: recovery **and** reliable improvement.
@@ -764,49 +775,55 @@ def nhs_tt_paired_outcomes(
     -----
     Verification status (see ``docs/statistics.md`` sections 3 and 10):
 
-    * **Verified** against the NHS Talking Therapies Manual v7.1 (read as a verbatim quotation,
-      see References): paired scores are required on both measures; recovery is "one or both
-      of their first scores are above the relevant caseness threshold" and "both of the last
-      scores are below the relevant caseness thresholds"; reliable improvement is a decrease
-      "on either the PHQ-9 or the ADSM measure, or both" beyond the reliable change threshold,
-      where "neither the PHQ-9 measure nor the ADSM measure has an increase" beyond it;
-      reliable recovery meets "the criteria for both the recovery and reliable improvement
-      measures". The Manual's PROM table gives PHQ-9 caseness 10 / reliable change 6 and
-      GAD-7 caseness 8 / reliable change 4.
-    * **Interpretation**: the Manual's prose says "above" / "greater than", but its table marks
+    * **Verified** against NHS Digital's *A guide to IAPT data and publications* v2.1 (read as
+      a verbatim quotation, see References): paired scores are required on both measures;
+      recovery is "one or both of their first scores are above the relevant caseness
+      threshold" and "both of the last scores are below the relevant caseness thresholds";
+      reliable improvement is a decrease "on either the PHQ-9 or the ADSM measure, or both"
+      beyond the reliable change threshold, where "neither the PHQ-9 measure nor the ADSM
+      measure has an increase" beyond it; reliable recovery meets "the criteria for both the
+      recovery and reliable improvement measures". The guide's PROM table gives PHQ-9
+      caseness 10 / reliable change 6 and GAD-7 caseness 8 / reliable change 4.
+    * **Interpretation**: the guide's prose says "above" / "greater than", but its table marks
       strict thresholds explicitly (">5", ">2.3") and lists the PHQ-9 / GAD-7 values plainly,
       and a strict reading would leave a PHQ-9 of exactly 10 neither a case nor below caseness.
       Following NHS Digital as quoted in the literature ("10 or above", "6 or more", "8 or
       higher", "4 or more"), scores and changes equal to the threshold count.
-    * **Not verified**: reliable deterioration as "either measure, even if the other improved
-      reliably". No NHS text defining it could be retrieved; it is consistent with the Manual
-      (such a client is excluded from reliable improvement, and "it is even possible for an
-      individual to show recovery but also deteriorate") and with CORC's definition.
+    * **Not verified**: the definition of reliable deterioration. No NHS text defining it could
+      be retrieved; NHS Digital publishes a count (measure M189, ``ReliableDeterioration_Flag``)
+      whose derivation was not read. The guide says "it is even possible for an individual to
+      show recovery but also deteriorate when evaluating the PHQ-9 and ADSM". Reverie's
+      deterioration is the unambiguous part (worse on one, better on neither) and the mixed
+      clients are shown beside it, so either reading can be reconstructed.
     * NHS Talking Therapies uses an anxiety disorder specific measure (ADSM) where the problem
       descriptor has one and the GAD-7 otherwise; this function always takes the GAD-7, so pass
       other thresholds to apply the rules to an ADSM pair.
 
     References
     ----------
-    NHS England. *NHS Talking Therapies for anxiety and depression Manual*, v7.1 (formerly the
-    *Improving Access to Psychological Therapies Manual*), definitions of recovery, reliable
-    improvement and reliable recovery, and the PROM table; quoted verbatim in The Strategy
-    Unit (NHS Midlands and Lancashire CSU), *NHS Talking Therapies: An evaluation framework to
-    assess impacts of interventions designed to improve adherence*, GitHub
-    ``The-Strategy-Unit/talking_therapies`` ``outputs/evaluation_framework.qmd`` (commit
-    4529fe49). NHS Digital (2021). *Psychological Therapies: reports on the use of IAPT
-    services, England - December 2020 Final*, "Outcomes".
+    NHS Digital. *Psychological Therapies: A guide to IAPT data and publications*, v2.1,
+    "Recovery", "Reliable improvement", "Reliable recovery", "Combining improvement and
+    recovery measures" and the PROM table,
+    https://digital.nhs.uk/binaries/content/assets/website-assets/data-and-information/datasets/iapt/iapt-v2.1-docs/iapt-v2.1-guidance-document.pdf;
+    quoted verbatim in The Strategy Unit (NHS Midlands and Lancashire CSU), *NHS Talking
+    Therapies: An evaluation framework to assess impacts of interventions designed to improve
+    adherence*, GitHub ``The-Strategy-Unit/talking_therapies``
+    ``outputs/evaluation_framework.qmd`` (commit 413b3626). NHS Digital (2021).
+    *Psychological Therapies: reports on the use of IAPT services, England - December 2020
+    Final*, "Outcomes".
 
     Examples
     --------
     Recovered and reliably improved; reliable improvement on GAD-7 but deterioration on
-    PHQ-9; not a case at intake:
+    PHQ-9 (mixed); not a case at intake; worse on the PHQ-9 only:
 
-    >>> o = nhs_tt_paired_outcomes([15, 12, 6], [6, 18, 4], [12, 15, 5], [5, 9, 3])
+    >>> o = nhs_tt_paired_outcomes([15, 12, 6, 8], [6, 18, 4, 14], [12, 15, 5, 5], [5, 9, 3, 5])
     >>> o.reliable_recovery.tolist(), o.reliable_improvement.tolist()
-    ([True, False, False], [True, False, False])
-    >>> o.reliable_deterioration.tolist(), o.caseness_start.tolist()
-    ([False, True, False], [True, True, False])
+    ([True, False, False, False], [True, False, False, False])
+    >>> o.mixed.tolist(), o.reliable_deterioration.tolist()
+    ([False, True, False, False], [False, False, False, True])
+    >>> o.caseness_start.tolist()
+    [True, True, False, False]
     """
     p1 = _as_float_array(phq9_pre, "phq9_pre")
     p2 = _as_float_array(phq9_post, "phq9_post")
@@ -842,11 +859,14 @@ def nhs_tt_paired_outcomes(
     phq_det = phq_drop <= -phq9_reliable_change
     gad_det = gad_drop <= -gad7_reliable_change
 
-    deteriorated = paired & (phq_det | gad_det)
+    any_imp = phq_imp | gad_imp
+    any_det = phq_det | gad_det
     # A measure cannot both improve and deteriorate, so "improved on one and not deteriorated
     # on the other" is the same as "improved on any and deteriorated on none".
-    improved = paired & (phq_imp | gad_imp) & ~(phq_det | gad_det)
-    no_change = paired & ~improved & ~deteriorated
+    improved = paired & any_imp & ~any_det
+    mixed = paired & any_imp & any_det
+    deteriorated = paired & any_det & ~any_imp
+    no_change = paired & ~any_imp & ~any_det
     recovery = case_start & paired & ~case_end
     return NhsTtPairedOutcomes(
         paired=paired,
@@ -857,6 +877,7 @@ def nhs_tt_paired_outcomes(
         no_reliable_change=no_change,
         recovery=recovery,
         reliable_recovery=recovery & improved,
+        mixed=mixed,
     )
 
 
@@ -866,19 +887,19 @@ class NhsTtSummary:
 
     ``recovery_rate`` and ``reliable_recovery_rate`` divide by the paired episodes that were
     at caseness at the start (NHS Digital: finished course of treatment minus not at
-    caseness). ``reliable_improvement_rate``, ``reliable_deterioration_rate`` and
-    ``no_reliable_change_rate`` divide by all paired episodes. Rates are NaN when the
-    denominator is zero.
+    caseness). ``reliable_improvement_rate``, ``reliable_deterioration_rate``,
+    ``mixed_rate`` and ``no_reliable_change_rate`` divide by all paired episodes (the four add
+    up to one). Rates are NaN when the denominator is zero.
 
     Examples
     --------
     >>> s = NhsTtSummary(n_paired=10, n_caseness_start=8, n_recovery=4, n_reliable_recovery=3,
     ...                  n_reliable_improvement=6, n_reliable_deterioration=1,
-    ...                  n_no_reliable_change=3)
+    ...                  n_no_reliable_change=2, n_mixed=1)
     >>> s.recovery_rate, s.reliable_recovery_rate, s.reliable_improvement_rate
     (0.5, 0.375, 0.6)
-    >>> s.reliable_deterioration_rate, s.no_reliable_change_rate
-    (0.1, 0.3)
+    >>> s.reliable_deterioration_rate, s.no_reliable_change_rate, s.mixed_rate
+    (0.1, 0.2, 0.1)
     """
 
     n_paired: int
@@ -888,6 +909,7 @@ class NhsTtSummary:
     n_reliable_improvement: int
     n_reliable_deterioration: int
     n_no_reliable_change: int
+    n_mixed: int = 0
 
     @staticmethod
     def _rate(num: int, den: int) -> float:
@@ -916,8 +938,13 @@ class NhsTtSummary:
 
     @property
     def no_reliable_change_rate(self) -> float:
-        """Neither reliably improved nor deteriorated / all paired episodes."""
+        """Reliable change on neither measure / all paired episodes."""
         return self._rate(self.n_no_reliable_change, self.n_paired)
+
+    @property
+    def mixed_rate(self) -> float:
+        """Reliably better on one measure and reliably worse on the other / all paired."""
+        return self._rate(self.n_mixed, self.n_paired)
 
 
 def summarise_nhs_tt(outcomes: NhsTtPairedOutcomes) -> NhsTtSummary:
@@ -938,8 +965,8 @@ def summarise_nhs_tt(outcomes: NhsTtPairedOutcomes) -> NhsTtSummary:
     -----
     The recovery, reliable recovery and reliable improvement denominators are NHS Digital's
     (verified). The NHS Digital measure definitions read give only counts for reliable
-    deterioration and no reliable change (M189, M187), so dividing those by all paired episodes
-    is an inference.
+    deterioration and no reliable change (M189, M187), so dividing those (and the mixed
+    category, which is Reverie's) by all paired episodes is an inference.
 
     References
     ----------
@@ -970,6 +997,7 @@ def summarise_nhs_tt(outcomes: NhsTtPairedOutcomes) -> NhsTtSummary:
         n_reliable_improvement=int(np.count_nonzero(outcomes.reliable_improvement)),
         n_reliable_deterioration=int(np.count_nonzero(outcomes.reliable_deterioration)),
         n_no_reliable_change=int(np.count_nonzero(outcomes.no_reliable_change)),
+        n_mixed=int(np.count_nonzero(outcomes.mixed)),
     )
 
 

@@ -11,7 +11,9 @@ Python. Definitions (docs/outcomes.md has the full list):
 * **paired (PHQ-9)**: a finished course with at least two in-treatment PHQ-9 scores; the
   pre-post effect size, response and remission use these.
 * **paired (PHQ-9 and GAD-7)**: also two GAD-7 scores; recovery, reliable improvement and
-  reliable deterioration use the NHS Talking Therapies rules in :mod:`.change` on these.
+  reliable deterioration use the NHS Talking Therapies rules in :mod:`.change` on these;
+  *mixed* (reliably better on one measure, reliably worse on the other) is shown beside them
+  as a category of its own, not counted as deterioration.
 * **dropout**: ended with the end reason "dropout", among ended episodes.
 * Cells with fewer than :data:`~.evidence.MIN_CELL` (10) episodes in their denominator are
   suppressed: the figure is not shown.
@@ -252,6 +254,7 @@ class SplitRow:
     improvement: Rate
     deterioration: Rate
     dropout: Rate
+    mixed: Rate | None = None
 
 
 @dataclass(frozen=True)
@@ -336,6 +339,7 @@ class Dashboard:
     reliable_recovery: Rate
     improvement: Rate
     deterioration: Rate
+    mixed: Rate
     dropout: Rate
     response: Rate
     remission: Rate
@@ -411,6 +415,7 @@ class _Derived:
     reliable_recovery: NDArray[np.bool_]
     improvement: NDArray[np.bool_]
     deterioration: NDArray[np.bool_]
+    mixed: NDArray[np.bool_]
 
 
 def _derive(frame: Frame) -> _Derived:
@@ -443,6 +448,7 @@ def _derive(frame: Frame) -> _Derived:
         reliable_recovery=outcomes.reliable_recovery,
         improvement=outcomes.reliable_improvement,
         deterioration=outcomes.reliable_deterioration,
+        mixed=outcomes.mixed,
     )
 
 
@@ -491,6 +497,7 @@ def _split(
     rec = _rates(evidence.grouped_rate(dv.recovery, dv.case_start, g, kk))[:k]
     imp = _rates(evidence.grouped_rate(dv.improvement, both, g, kk))[:k]
     det = _rates(evidence.grouped_rate(dv.deterioration, both, g, kk))[:k]
+    mix = _rates(evidence.grouped_rate(dv.mixed, both, g, kk))[:k]
     drop = _rates(evidence.grouped_rate(dv.dropout, dv.ended, g, kk))[:k]
     rows = tuple(
         SplitRow(
@@ -502,6 +509,7 @@ def _split(
             recovery=rec[i],
             improvement=imp[i],
             deterioration=det[i],
+            mixed=mix[i],
             dropout=drop[i],
         )
         for i in range(k)
@@ -748,6 +756,7 @@ def compute(
         reliable_recovery=rate(dv.reliable_recovery, dv.case_start),
         improvement=rate(dv.improvement, both),
         deterioration=rate(dv.deterioration, both),
+        mixed=rate(dv.mixed, both),
         dropout=rate(dv.dropout, dv.ended),
         response=rate(responded, dv.paired),
         remission=rate(remitted, depressed),
@@ -805,6 +814,7 @@ def public_summary(frame: Frame) -> dict[str, Any]:
         "recovery": board.recovery,
         "improvement": board.improvement,
         "deterioration": board.deterioration,
+        "mixed": board.mixed,
         "dropout": board.dropout,
         "by_modality": [
             {

@@ -110,7 +110,11 @@ def practice_pdf(board: Dashboard, *, practice_name: str) -> bytes:
         ("Pre–post effect size (PHQ-9, intake SD)", _effect_text(board.effect)),
         ("Recovery (NHS Talking Therapies)", _rate_text(board.recovery)),
         ("Reliable improvement", _rate_text(board.improvement)),
-        ("Reliable deterioration", _rate_text(board.deterioration)),
+        (
+            "Reliable deterioration (worse on one measure, better on neither)",
+            _rate_text(board.deterioration),
+        ),
+        ("Mixed (reliably better on one measure, worse on the other)", _rate_text(board.mixed)),
         ("Dropout", _rate_text(board.dropout)),
         ("Response (PHQ-9 halved)", _rate_text(board.response)),
         ("Remission (PHQ-9 below 5)", _rate_text(board.remission)),
@@ -184,7 +188,9 @@ def practice_pdf(board: Dashboard, *, practice_name: str) -> bytes:
         "Methods: effect sizes are Cohen's d standardised by the intake SD (Hedges' g below 20 "
         "pairs) with Becker's (1988) confidence interval; rates use Wilson intervals; recovery, "
         "reliable improvement and deterioration follow the NHS Talking Therapies paired "
-        "PHQ-9/GAD-7 rules. Cells with fewer than 10 episodes are suppressed. " + DISCLAIMER,
+        "PHQ-9/GAD-7 rules (NHS Digital, A guide to IAPT data and publications); clients "
+        "reliably better on one measure and worse on the other are shown as mixed, not as "
+        "deterioration. Cells with fewer than 10 episodes are suppressed. " + DISCLAIMER,
         8,
     )
     return bytes(pdf.output())
@@ -222,6 +228,7 @@ CSV_COLUMNS = (
     "nhs_tt_recovery",
     "nhs_tt_reliable_improvement",
     "nhs_tt_reliable_deterioration",
+    "nhs_tt_mixed",
 )
 _SOURCE_FIELDS = (
     "client_id",
@@ -326,5 +333,6 @@ def _emit(writer: Any, batch: list[tuple[object, ...]], salt: str) -> Iterator[s
                 flag(bool(out.recovery[i]), bool(out.caseness_start[i])),
                 flag(bool(out.reliable_improvement[i]), bool(paired[i])),
                 flag(bool(out.reliable_deterioration[i]), bool(paired[i])),
+                flag(bool(out.mixed[i]), bool(paired[i])),
             ]
         )

@@ -4,12 +4,14 @@ It works one episode at a time with plain ``if`` statements, written straight fr
 definitions in ``docs/statistics.md`` (not from ``reverie.outcomes.change``), and writes the
 expected flags for an exhaustive grid of edge cases to ``nhs_tt_expected.csv``.
 
-Source of the rules: NHS Talking Therapies for anxiety and depression Manual v7.1, definitions of
+Source of the rules: NHS Digital, *A guide to IAPT data and publications* v2.1, definitions of
 recovery, reliable improvement and reliable recovery and its PROM threshold table (PHQ-9
 caseness 10 / reliable change 6, GAD-7 caseness 8 / reliable change 4), read as a verbatim
-quotation in The-Strategy-Unit/talking_therapies ``outputs/evaluation_framework.qmd``. Scores and
-changes equal to a threshold count (see ``docs/statistics.md`` section 3 for why). The
-reliable-deterioration rule ("either measure") is not verified in an NHS source.
+quotation in The-Strategy-Unit/talking_therapies ``outputs/evaluation_framework.qmd`` (commit
+413b3626). Scores and changes equal to a threshold count (see ``docs/statistics.md`` section 3
+for why). Reliable deterioration is not defined in any NHS text retrieved: here it is "worse
+on one measure, better on neither", and "better on one, worse on the other" is its own
+category, mixed (Reverie's reporting choice, not an NHS category).
 
 Rerun from the repository root with::
 
@@ -40,25 +42,28 @@ def classify(phq_pre: int, phq_post: int, gad_pre: int, gad_post: int) -> dict[s
 
     phq = direction(phq_pre, phq_post, PHQ9_RC)
     gad = direction(gad_pre, gad_post, GAD7_RC)
-    # Unverified in an NHS source: a reliable rise on either measure is deterioration.
-    deteriorated = phq == "worse" or gad == "worse"
-    # Manual: a decrease "on either the PHQ-9 or the ADSM measure, or both" and "neither" measure
+    worse_somewhere = phq == "worse" or gad == "worse"
+    better_somewhere = phq == "better" or gad == "better"
+    mixed = worse_somewhere and better_somewhere
+    deteriorated = worse_somewhere and not better_somewhere
+    # Guide: a decrease "on either the PHQ-9 or the ADSM measure, or both" and "neither" measure
     # with a reliable increase.
     improved = False
     if phq == "better" and gad != "worse":
         improved = True
     if gad == "better" and phq != "worse":
         improved = True
-    # Manual: a case at the start on one or both measures, below caseness on both at the end.
+    # Guide: a case at the start on one or both measures, below caseness on both at the end.
     recovery = case_start and not case_end
     return {
         "caseness_start": case_start,
         "caseness_end": case_end,
         "reliable_improvement": improved,
         "reliable_deterioration": deteriorated,
-        "no_reliable_change": (not improved) and (not deteriorated),
+        "no_reliable_change": not (improved or deteriorated or mixed),
         "recovery": recovery,
         "reliable_recovery": recovery and improved,
+        "mixed": mixed,
     }
 
 
@@ -70,6 +75,7 @@ FLAGS = (
     "no_reliable_change",
     "recovery",
     "reliable_recovery",
+    "mixed",
 )
 
 
