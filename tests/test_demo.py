@@ -173,6 +173,12 @@ def every_kind_is_there_in_every_state(summary: dict[str, object]) -> None:
     for months in (6, 12):
         assert not cells[months].suppressed, months
         assert cells[months].n >= dashboard.MIN_CELL
+    # Benchmarks sit beside the practice's matching episodes: several with a figure and a
+    # verdict, the CBT benchmark among the rows, and any row without enough episodes says so.
+    rows = {r.benchmark.id: r for r in board.benchmark_rows}
+    assert "hans-hiller-2013-cbt-depression-routine" in rows
+    assert sum(r.status in ("inside", "above", "below") for r in rows.values()) >= 3
+    assert all(r.verdict and (r.status == "too_few") == (r.estimate is None) for r in rows.values())
     # Mixed change (better on one questionnaire, worse on the other) has a shown figure.
     assert not board.mixed.suppressed and board.mixed.n == board.improvement.n
     # Clinical significance is shown on both questionnaires, with more than one category.

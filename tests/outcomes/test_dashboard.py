@@ -157,7 +157,12 @@ def test_every_benchmark_is_data_with_citation_design_figure_and_source() -> Non
 def test_benchmarks_follow_the_modalities_present() -> None:
     cbt_only = dashboard.frame_from_rows([_row(modality_code=2)])
     comparable, context = dashboard.benchmarks_for(cbt_only)
-    assert comparable == ()
+    # Only the CBT benchmark and the all-modality NHS rates, no psychodynamic one.
+    assert [b.id for b in comparable] == [
+        "hans-hiller-2013-cbt-depression-routine",
+        "nhs-tt-2023-24-recovery",
+        "nhs-tt-2025-04-reliable-recovery",
+    ]
     assert [b.id for b in context] == ["plessen-2023-psychotherapy-vs-control"]
 
 

@@ -166,9 +166,17 @@ def practice_pdf(board: Dashboard, *, practice_name: str) -> bytes:
     pdf.ln(3)
     pdf.set_font("DejaVu", "B", 11)
     pdf.cell(0, 6, "Published benchmarks of the same design", new_x="LMARGIN", new_y="NEXT")
-    for b in board.comparable:
+    for bench in board.benchmark_rows:
+        b = bench.benchmark
+        practice = (
+            f"Practice, {bench.n} matching episodes: too few to compare."
+            if bench.status == "too_few"
+            else f"Practice, {bench.n} matching episodes: {bench.practice_figure}. {bench.verdict}"
+        )
         pdf.para(
-            f"{b.outcome}, {b.timepoint}: {b.statistic} {b.figure}. {b.design} {b.citation}", 8
+            f"{b.outcome}, {b.timepoint}: {b.statistic} {b.figure}. {b.design} {b.citation} "
+            f"Matched: {bench.matched}. {practice}",
+            8,
         )
         pdf.ln(1)
     if board.context:
