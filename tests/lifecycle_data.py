@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from reverie.audit import trail
+from reverie.care import actions as care_actions
 from reverie.care.actions import notes
 from reverie.care.models import (
     Appointment,
@@ -43,6 +44,8 @@ ADDENDUM_TEXT = "ADDENDUM The date of the next session was agreed."
 NARRATIVE_TEXT = "RE-NARRATIVE Her partner forgot the dinner and she said nothing."
 REFLECTION_TEXT = "REFLECTION-COMMENT Much about the break."
 CONSULTATION_TEXT = "CONSULTATION-MESSAGE I keep ending up in the same kind of relationship."
+BREAK_REASON_TEXT = "BREAK-REASON summer break while her mother is in hospital"
+CANCEL_REASON_TEXT = "CANCEL-REASON she rang in tears after the funeral"
 THEME_LABEL = "THEME-LABEL grandmother's house by the sea"
 THEME_TERMS = ["THEME-TERM-grandmother", "THEME-TERM-sea"]
 # A theme's evidence quotes the client's text; this one a sentence of the shared entry.
@@ -73,7 +76,7 @@ def build_full_record(w: World) -> FullRecord:
         episode=w.episode,
         starts_on=today - datetime.timedelta(days=30),
         ends_on=today - datetime.timedelta(days=23),
-        reason="summer break",
+        reason=BREAK_REASON_TEXT,
     )
     FrequencyChange.objects.create(
         episode=w.episode,
@@ -97,6 +100,10 @@ def build_full_record(w: World) -> FullRecord:
         # Revoked, so the colleague keeps no access: the grant is history in the record.
         revoked_at=timezone.now(),
     )
+    cancelled = Appointment.objects.create(
+        episode=w.episode, starts_at=timezone.now() + datetime.timedelta(days=2)
+    )
+    care_actions.record_attendance(therapist_ctx, cancelled, "cancelled", reason=CANCEL_REASON_TEXT)
     note = notes.save_progress_note(
         therapist_ctx,
         episode=w.episode,

@@ -18,6 +18,8 @@ from pyrage import x25519
 
 from lifecycle_data import (
     ADDENDUM_TEXT,
+    BREAK_REASON_TEXT,
+    CANCEL_REASON_TEXT,
     CONSULTATION_TEXT,
     NARRATIVE_TEXT,
     NOTE_TEXT,
@@ -34,7 +36,14 @@ from reverie.accounts.models import Role
 from reverie.audit import protection, trail
 from reverie.backups import actions as backup_actions
 from reverie.backups.restore import restore
-from reverie.care.models import Client, NoteAddendum, ProcessNote, ProgressNote
+from reverie.care.models import (
+    Appointment,
+    Break,
+    Client,
+    NoteAddendum,
+    ProcessNote,
+    ProgressNote,
+)
 from reverie.directory.models import ConsultationRequest
 from reverie.lifecycle import actions, erasure
 from reverie.paperwork import actions as paperwork_actions
@@ -65,6 +74,8 @@ TEXTS = [
     THEME_LABEL,
     THEME_EVIDENCE_TEXT,
     *THEME_TERMS,
+    BREAK_REASON_TEXT,
+    CANCEL_REASON_TEXT,
 ]
 
 
@@ -81,6 +92,8 @@ def _client_texts(client_id: int) -> list[str]:
         for r in SessionReflection.objects.filter(appointment__episode__client_id=client_id)
     ]
     texts += [c.message for c in ConsultationRequest.objects.filter(client_id=client_id)]
+    texts += [b.reason for b in Break.objects.filter(episode__client_id=client_id)]
+    texts += [a.cancel_reason for a in Appointment.objects.filter(episode__client_id=client_id)]
     for theme in RecurringTheme.objects.filter(client_id=client_id):
         # Terms read as an empty list once their key is gone.
         texts += [theme.label, *theme.terms]

@@ -16,6 +16,8 @@ from django.utils import timezone
 
 from lifecycle_data import (
     ADDENDUM_TEXT,
+    BREAK_REASON_TEXT,
+    CANCEL_REASON_TEXT,
     NOTE_TEXT,
     PRIVATE_ENTRY_TEXT,
     THEME_EVIDENCE_TEXT,
@@ -26,7 +28,15 @@ from lifecycle_data import (
 from reverie.accounts.models import Role
 from reverie.audit import trail
 from reverie.audit.models import AuditEntry
-from reverie.care.models import Client, Episode, NoteAddendum, ProcessNote, ProgressNote
+from reverie.care.models import (
+    Appointment,
+    Break,
+    Client,
+    Episode,
+    NoteAddendum,
+    ProcessNote,
+    ProgressNote,
+)
 from reverie.directory.models import ConsultationRequest
 from reverie.lifecycle import actions, erasure
 from reverie.lifecycle.actions import LifecycleActionError
@@ -192,6 +202,11 @@ def test_confirming_erases_the_client_and_keeps_statistics(
     assert {e.text for e in JournalEntry.objects.filter(client=client)} == {envelope.ERASED}
     assert PRIVATE_ENTRY_TEXT not in str(list(JournalEntry.objects.values_list("text")))
     assert RelationshipEpisode.objects.get(client=client).narrative == envelope.ERASED
+    # Break and cancellation reasons (scheduling text a therapist may fill with detail).
+    assert {b.reason for b in Break.objects.filter(episode__client=client)} == {envelope.ERASED}
+    reasons = {a.cancel_reason for a in Appointment.objects.filter(episode__client=client)}
+    assert envelope.ERASED in reasons and CANCEL_REASON_TEXT not in reasons
+    assert BREAK_REASON_TEXT not in reasons
     # Theme discovery's copies of the client's words: label, terms, evidence sentences.
     theme = RecurringTheme.objects.get(client=client)
     assert (theme.label, theme.terms) == (envelope.ERASED, []) != (THEME_LABEL, THEME_TERMS)

@@ -13,6 +13,8 @@ from django.urls import reverse
 
 from lifecycle_data import (
     ADDENDUM_TEXT,
+    BREAK_REASON_TEXT,
+    CANCEL_REASON_TEXT,
     CONSULTATION_TEXT,
     NARRATIVE_TEXT,
     NOTE_TEXT,
@@ -70,7 +72,8 @@ def test_the_client_copy_holds_the_whole_record_and_their_whole_journal(
         CONSULTATION_TEXT,
         SHARED_ENTRY_TEXT,
         PRIVATE_ENTRY_TEXT,
-        "summer break",
+        BREAK_REASON_TEXT,
+        CANCEL_REASON_TEXT,
         "cover in August",
         "To be held in mind",
         full_record.world.alert.summary,

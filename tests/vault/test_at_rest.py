@@ -24,7 +24,14 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from reverie.care.models import Appointment, Episode, NoteAddendum, ProcessNote, ProgressNote
+from reverie.care.models import (
+    Appointment,
+    Break,
+    Episode,
+    NoteAddendum,
+    ProcessNote,
+    ProgressNote,
+)
 from reverie.directory.models import ConsultationRequest
 from reverie.process import theme_runs
 from reverie.process.models import (
@@ -227,6 +234,44 @@ def _diagnoses(world: World) -> list[tuple[models.Model, str]]:
     return [(row, "diagnoses")]
 
 
+def _break_and_cancellation(world: World) -> list[Any]:
+    # The therapist adds a break (far ahead, so it cancels nothing) and cancels a session
+    # with a reason; the client cancels another in the portal, the conditional UPDATE
+    # that writes a token sealed beforehand.
+    http = _as(world, "therapist")
+    far = timezone.localdate() + timezone.timedelta(days=400)
+    response = http.post(
+        reverse("care:break_new", args=[world.episode.pk]),
+        {
+            "starts_on": far.isoformat(),
+            "ends_on": far.isoformat(),
+            "reason": secret(Break, "reason")[:200],
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    soon = timezone.now() + timezone.timedelta(days=5)
+    by_therapist = Appointment.objects.create(episode=world.episode, starts_at=soon)
+    response = http.post(
+        reverse("care:attendance", args=[by_therapist.pk]),
+        {"attendance": "cancelled", "reason": secret(Appointment, "cancel_reason")[:200]},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    by_client = Appointment.objects.create(
+        episode=world.episode, starts_at=soon + timezone.timedelta(days=1)
+    )
+    response = _as(world, "client").post(reverse("scheduling:cancel", args=[by_client.pk]))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    by_client.refresh_from_db()
+    assert by_client.cancel_reason == "cancelled by the client in the portal"
+    stored = next(iter(reencrypt._raw_rows_for(Appointment, ["cancel_reason"], by_client.pk)))
+    assert stored["cancel_reason"].startswith("v1:")
+    return [
+        (Break.objects.get(episode=world.episode), "reason"),
+        (by_therapist, "cancel_reason"),
+        (by_client, "cancel_reason", "cancelled by the client in the portal"),
+    ]
+
+
 THEME_SENTENCES = [
     "Secret-theme I was locked out of the lighthouse at the harbour again.",
     "Secret-theme Locked out of the lighthouse at the harbour, I waited till dawn.",
@@ -291,6 +336,7 @@ WRITERS: list[Callable[[World], list[Any]]] = [
     _erasure_request,
     _diagnoses,
     _themes,
+    _break_and_cancellation,
 ]
 
 

@@ -188,7 +188,8 @@ class Break(models.Model):
     episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="breaks")
     starts_on = models.DateField()
     ends_on = models.DateField()
-    reason = models.CharField(max_length=200, blank=True)
+    # Free text ("holiday", but a therapist may write more): sealed with the client's key.
+    reason = EncryptedTextField(owner="episode.client_id", max_length=200, blank=True)
 
     class Meta:
         ordering = ["starts_on"]
@@ -213,7 +214,10 @@ class Appointment(models.Model):
     starts_at = models.DateTimeField()
     duration_minutes = models.PositiveSmallIntegerField(default=50)
     attendance = models.CharField(max_length=12, choices=Attendance.choices, default="scheduled")
-    cancel_reason = models.CharField(max_length=200, blank=True)
+    # Sealed with the client's key. A bulk cancellation (a break, an episode's end, a
+    # client's conditional cancel) seals the reason once and writes that token with
+    # update(); the field accepts tokens there and refuses plaintext.
+    cancel_reason = EncryptedTextField(owner="episode.client_id", max_length=200, blank=True)
     reminder_sent_at = models.DateTimeField(null=True, blank=True)
     video_link = models.URLField(
         max_length=500, blank=True, help_text="This session only; otherwise the series' link."

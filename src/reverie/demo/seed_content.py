@@ -1036,11 +1036,14 @@ def counts(practice: Practice, today: datetime.date) -> dict[str, object]:
         "consultations booked from the directory": Booking.objects.filter(
             practice=practice, status=BookingStatus.BOOKED
         ).count(),
-        "late cancellations in the portal": Appointment.objects.filter(
-            episode__client__practice=practice,
-            attendance="late_cancel",
-            cancel_reason="late cancellation by the client in the portal",
-        ).count(),
+        # The reason is encrypted, so it is compared after reading, not in the query.
+        "late cancellations in the portal": sum(
+            1
+            for a in Appointment.objects.filter(
+                episode__client__practice=practice, attendance="late_cancel"
+            )
+            if a.cancel_reason == "late cancellation by the client in the portal"
+        ),
         "people on the waitlist": WaitlistEntry.objects.filter(
             practice=practice, status__in=["waiting", "offered"]
         ).count(),

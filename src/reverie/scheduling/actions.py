@@ -29,6 +29,8 @@ from reverie.scheduling.models import (
     MoveStatus,
     SchedulingSettings,
 )
+from reverie.vault import envelope
+from reverie.vault.models import Scope
 
 
 class SchedulingError(ValueError):
@@ -244,7 +246,9 @@ def cancel_session(
             else "cancelled by the client in the portal"
         )
         changed = Appointment.objects.filter(pk=pk, attendance=Attendance.SCHEDULED).update(
-            attendance=attendance, cancel_reason=reason
+            # Sealed here: the conditional UPDATE bypasses the field's sealing on save.
+            attendance=attendance,
+            cancel_reason=envelope.seal(Scope.CLIENT, client.pk, reason),
         )
         if not changed:
             raise SchedulingError("This session is no longer scheduled; nothing was changed.")

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import connection
+from django.db.models import Q
 
 from reverie.vault import envelope
 
@@ -33,7 +34,12 @@ def seal_columns(app_label: str, model_name: str, fields: list[str]) -> tuple[Op
     def forward(apps: Any, schema_editor: Any) -> None:
         model = apps.get_model(app_label, model_name)
         encrypted = {name: model._meta.get_field(name) for name in fields}
-        for row in model.objects.order_by("pk").iterator(chunk_size=500):
+        # Only rows with something to seal (most sessions have no cancellation reason).
+        has_text = Q()
+        for name in fields:
+            has_text |= ~Q(**{name: ""})
+        rows = model.objects.filter(has_text).order_by("pk")
+        for row in rows.iterator(chunk_size=500):
             changes = {}
             for name, field in encrypted.items():
                 value = getattr(row, name)

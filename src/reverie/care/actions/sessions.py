@@ -25,6 +25,8 @@ from reverie.care.models import (
     VideoRoom,
 )
 from reverie.lib.recurrence import occurrences
+from reverie.vault import envelope
+from reverie.vault.models import Scope
 
 #: How far ahead series are turned into bookable sessions; the worker extends it daily.
 HORIZON_WEEKS = 12
@@ -236,7 +238,11 @@ def add_break(
         end = datetime.datetime.combine(ends_on, datetime.time.max, tzinfo=tz)
         cancelled = Appointment.objects.filter(
             episode=episode, starts_at__range=(start, end), attendance=Attendance.SCHEDULED
-        ).update(attendance=Attendance.CANCELLED, cancel_reason=f"break: {reason}"[:200])
+        ).update(
+            attendance=Attendance.CANCELLED,
+            # One token for every session of the break (the field refuses plaintext here).
+            cancel_reason=envelope.seal(Scope.CLIENT, episode.client_id, f"break: {reason}"[:200]),
+        )
         trail.record(
             ctx,
             Action.CREATE,
@@ -254,7 +260,10 @@ def cancel_after(episode: Episode, day: datetime.date, *, reason: str) -> int:
     )
     return Appointment.objects.filter(
         episode=episode, starts_at__gte=after, attendance=Attendance.SCHEDULED
-    ).update(attendance=Attendance.CANCELLED, cancel_reason=reason[:200])
+    ).update(
+        attendance=Attendance.CANCELLED,
+        cancel_reason=envelope.seal(Scope.CLIENT, episode.client_id, reason[:200]),
+    )
 
 
 def record_attendance(

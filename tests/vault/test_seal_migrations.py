@@ -30,6 +30,10 @@ TERMS = ["cellar", "flood water"]
 SENTENCE = "The cellar flooded again in the dream."
 
 
+CARE_BEFORE = ("care", "0009_process_notes_on_client_keys")
+CARE_AFTER = ("care", "0011_seal_break_and_cancel_reasons")
+
+
 def _migrate(target: tuple[str, str]) -> None:
     executor = MigrationExecutor(connection)
     executor.migrate([target])
@@ -95,3 +99,51 @@ def test_existing_theme_rows_are_sealed_and_the_migration_undoes(world: World, a
     _migrate(BEFORE)
     label, terms, sentence = _raw()
     assert (label, json.loads(terms), sentence) == (LABEL, TERMS, SENTENCE)
+
+
+@pytest.fixture
+def care_at_0009() -> Iterator[None]:
+    _migrate(CARE_BEFORE)
+    try:
+        yield
+    finally:
+        _migrate(CARE_AFTER)
+
+
+def _raw_reasons() -> tuple[str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reason FROM care_break")
+        (reason,) = cursor.fetchone()
+        cursor.execute("SELECT cancel_reason FROM care_appointment WHERE cancel_reason <> ''")
+        (cancel,) = cursor.fetchone()
+    return reason, cancel
+
+
+def test_existing_break_and_cancel_reasons_are_sealed_and_undone(
+    world: World, care_at_0009
+) -> None:
+    old = MigrationExecutor(connection).loader.project_state(CARE_BEFORE).apps
+    old.get_model("care", "Break").objects.create(
+        episode_id=world.episode.pk,
+        starts_on=timezone.localdate(),
+        ends_on=timezone.localdate(),
+        reason="her mother's operation",
+    )
+    old.get_model("care", "Appointment").objects.create(
+        episode_id=world.episode.pk,
+        starts_at=timezone.now(),
+        attendance="cancelled",
+        cancel_reason="a panic attack on the train",
+    )
+    _migrate(CARE_AFTER)
+    reason, cancel = _raw_reasons()
+    assert envelope.is_token(reason) and envelope.is_token(cancel)
+    assert "mother" not in reason and "panic" not in cancel
+    from reverie.care.models import Appointment, Break
+
+    assert Break.objects.get().reason == "her mother's operation"
+    assert Appointment.objects.exclude(cancel_reason="").get().cancel_reason == (
+        "a panic attack on the train"
+    )
+    _migrate(CARE_BEFORE)
+    assert _raw_reasons() == ("her mother's operation", "a panic attack on the train")
