@@ -30,6 +30,9 @@ EXCLUDED = {
     "directory:therapist_photo": "an image, not a page",
     "care:calendar_feed": "an iCalendar feed for calendar apps",
     "paperwork:pdf": "a PDF download of a signed form",
+    "billing:my_statement": "a PDF download of a monthly statement",
+    "billing:my_superbill": "a PDF download of a superbill",
+    "billing:my_estimate": "a PDF download of a Good Faith Estimate",
     "core:healthz": "a health check for monitoring, not a page",
 }
 

@@ -39,7 +39,12 @@ def objects(w: World) -> dict[str, Any]:
     payment = actions.record_payment(
         therapist, w.client, 5000, method="cash", received_on=timezone.localdate()
     )
-    cached = {"charge": Charge.objects.get(appointment=appt), "payment": payment}
+    estimate = actions.estimate_for_client(therapist, w.client, sessions=10)
+    cached = {
+        "charge": Charge.objects.get(appointment=appt),
+        "payment": payment,
+        "estimate": estimate,
+    }
     w._billing_objects = cached  # type: ignore[attr-defined]
     return cached
 
@@ -72,6 +77,31 @@ def _plain(name: str):  # type: ignore[no-untyped-def]
 
 
 STAFF = {**THERAPISTS, "admin": 200}
+PERIOD = dt.datetime.now(tz=dt.UTC).strftime("%Y-%m")
+
+
+def _document(name: str):  # type: ignore[no-untyped-def]
+    def url(w: World) -> str:
+        objects(w)
+        return reverse(name, args=[w.client.pk, PERIOD])
+
+    return url
+
+
+def _client_estimate(w: World) -> str:
+    return reverse("billing:client_estimate", args=[w.client.pk, objects(w)["estimate"].pk])
+
+
+def _mine(name: str):  # type: ignore[no-untyped-def]
+    def url(w: World) -> str:
+        objects(w)
+        return reverse(name, args=[PERIOD])
+
+    return url
+
+
+def _my_estimate(w: World) -> str:
+    return reverse("billing:my_estimate", args=[objects(w)["estimate"].pk])
 
 
 def money_of_client(status: int) -> dict[str, int]:
@@ -178,4 +208,25 @@ ROUTES = [
     Route("billing:reports", _plain("billing:reports"), only({"admin": 200})),
     Route("billing:reports_csv", _plain("billing:reports_csv"), only({"admin": 200})),
     Route("billing:mine", _plain("billing:mine"), only(CLIENTS)),
+    # Documents: PDFs of the client's own money, for the client and the staff who may see it.
+    Route("billing:client_statement", _document("billing:client_statement"), money_of_client(200)),
+    Route("billing:client_superbill", _document("billing:client_superbill"), money_of_client(200)),
+    Route("billing:client_estimate", _client_estimate, money_of_client(200)),
+    Route(
+        "billing:issue_estimate",
+        _client_url("billing:issue_estimate"),
+        money_of_client(302),
+        method="post",
+        data={"sessions": "12"},
+    ),
+    Route("billing:my_statement", _mine("billing:my_statement"), only(CLIENTS)),
+    Route("billing:my_superbill", _mine("billing:my_superbill"), only(CLIENTS)),
+    # The estimate is the world client's: the other client finds nothing.
+    Route("billing:my_estimate", _my_estimate, only({"client": 200, "other_client": 404})),
+    Route(
+        "billing:ask_estimate",
+        _plain("billing:ask_estimate"),
+        only({"client": 302, "other_client": 302}),
+        method="post",
+    ),
 ]

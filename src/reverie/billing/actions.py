@@ -32,7 +32,9 @@ from reverie.billing.models import (
     ChargeKind,
     ChargeState,
     ClientBilling,
+    EstimateTrigger,
     Fee,
+    GoodFaithEstimate,
     Payment,
     PaymentMethod,
     ProviderBilling,
@@ -46,6 +48,7 @@ from reverie.billing.models import (
 from reverie.care.access import clinical_clients
 from reverie.care.models import Appointment, Attendance, Client, Modality, ProgressNote
 from reverie.directory.models import TherapistProfile
+from reverie.scheduling.models import Booking
 
 
 class BillingError(ValueError):
@@ -651,3 +654,132 @@ def write_off(
             detail={"amount": amount, "charge": charge.pk, "reason": reason},
         )
     return row
+
+
+# --- Good Faith Estimates -------------------------------------------------------------------
+
+#: Weeks in a year in which a practice expects to meet (holidays and breaks left out), for
+#: an estimate of a year of sessions: a stated assumption, printed nowhere as a promise.
+WEEKS_A_YEAR = 46
+
+
+def _estimate_service(client: Client | None) -> str:
+    if client is not None:
+        billing = ClientBilling.objects.filter(client=client).first()
+        if billing and billing.session_service:
+            return billing.session_service
+        episode = client.episodes.exclude(status="ended").order_by("-start_date").first()
+        if episode is not None and episode.modality == Modality.PSYCHOANALYSIS:
+            return "psychoanalysis"
+    return "psychotherapy_45"
+
+
+def estimate_for_booking(ctx: trail.Context, booking: Booking) -> GoodFaithEstimate | None:
+    """At booking a first consultation: an estimate for that consultation (90791) at the
+    practice's fee on its date, emailed to the person with the PDF, in the booking's
+    transaction. Without a fee for consultations no estimate can be made (None)."""
+    from reverie.billing import emails
+
+    request = booking.request
+    if request is None:
+        return None
+    day = timezone.localtime(booking.starts_at, booking.practice.zone).date()
+    fee = fees.in_force(
+        Fee.objects.filter(
+            practice_id=booking.practice_id, service="initial_consultation"
+        ).values_list("effective_from", "amount"),
+        day,
+    )
+    if fee is None:
+        return None
+    with transaction.atomic():
+        estimate = GoodFaithEstimate.objects.create(
+            practice_id=booking.practice_id,
+            booking=booking,
+            therapist_id=booking.therapist_id,
+            trigger=EstimateTrigger.BOOKING,
+            name=request.name,
+            email=request.email,
+            service="initial_consultation",
+            cpt=codes.SERVICES["initial_consultation"].cpt,
+            fee=fee,
+            sessions=1,
+            currency=currency_of(booking.practice_id),
+            first_date=day,
+            last_date=day,
+        )
+        trail.record(
+            ctx,
+            Action.CREATE,
+            estimate,
+            detail={"trigger": "booking", "booking": booking.pk, "total": estimate.total},
+        )
+        emails.good_faith_estimate(estimate)
+    return estimate
+
+
+def estimate_for_client(
+    ctx: trail.Context,
+    client: Client,
+    *,
+    sessions: int | None = None,
+    therapist: User | None = None,
+    today: datetime.date | None = None,
+) -> GoodFaithEstimate:
+    """An estimate on request (by the client in the portal, or by their therapist or the
+    admin): the client's sessions for the next 12 months at the fee in force today (their
+    agreed fee, else the schedule). Without ``sessions``, the episode's planned frequency
+    over :data:`WEEKS_A_YEAR` weeks."""
+    user = _actor(ctx)
+    if not (
+        (user.role == Role.CLIENT and client.user_id == user.pk) or may_change_money(user, client)
+    ):
+        raise BillingError("Only the client, their therapist or the practice admin can ask")
+    billing = ClientBilling.objects.filter(client=client).first()
+    if billing is not None and not billing.self_pay:
+        raise BillingError(
+            "A Good Faith Estimate is for clients who pay the practice themselves; this "
+            "client is billed through insurance"
+        )
+    episode = client.episodes.exclude(status="ended").order_by("-start_date").first()
+    if therapist is None:
+        if episode is None:
+            raise BillingError("This client has no current episode of care to estimate")
+        therapist = episode.therapist
+    if sessions is None:
+        per_week = float(episode.sessions_per_week) if episode else 1.0
+        sessions = max(1, round(per_week * WEEKS_A_YEAR))
+    if not 1 <= sessions <= 400:
+        raise BillingError("Give between 1 and 400 sessions")
+    first = today or timezone.localdate()
+    service = _estimate_service(client)
+    fee = fee_for(client, service, first)
+    if fee is None:
+        raise BillingError("The practice has not set a fee for this service yet")
+    last = first.replace(year=first.year + 1) - datetime.timedelta(days=1)
+    with transaction.atomic():
+        estimate = GoodFaithEstimate.objects.create(
+            practice_id=client.practice_id,
+            client=client,
+            therapist=therapist,
+            trigger=EstimateTrigger.REQUEST,
+            name=f"{client.given_name} {client.family_name}",
+            date_of_birth=client.date_of_birth,
+            email=client.email,
+            service=service,
+            cpt=codes.SERVICES[service].cpt,
+            fee=fee.amount,
+            sessions=sessions,
+            currency=currency_of(client.practice_id),
+            first_date=first,
+            last_date=last,
+            issued_by=user,
+        )
+        trail.record(
+            ctx,
+            Action.CREATE,
+            estimate,
+            client_id=client.pk,
+            detail={"trigger": "request", "sessions": sessions, "total": estimate.total},
+        )
+    return estimate

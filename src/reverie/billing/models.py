@@ -395,3 +395,60 @@ class Waiver(models.Model):
 
     def __str__(self) -> str:
         return f"waiver of charge {self.charge_id}"
+
+
+class EstimateTrigger(models.TextChoices):
+    BOOKING = "booking", "At booking"
+    REQUEST = "request", "On request"
+
+
+class GoodFaithEstimate(models.Model):
+    """A Good Faith Estimate for a self-pay (or uninsured) person, as 45 CFR 149.610
+    requires: issued when a first consultation is booked and whenever one is asked for.
+    The figures are fixed when it is issued; the PDF is drawn from this row each time.
+    ``name`` and ``email`` are those the person gave (at booking they are not a client)."""
+
+    practice = models.ForeignKey("accounts.Practice", on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey(
+        "care.Client", null=True, blank=True, on_delete=models.PROTECT, related_name="estimates"
+    )
+    booking = models.OneToOneField(
+        "scheduling.Booking",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="good_faith_estimate",
+    )
+    therapist = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    trigger = models.CharField(max_length=8, choices=EstimateTrigger.choices)
+    name = models.CharField(max_length=200)
+    date_of_birth = models.DateField(null=True, blank=True)
+    email = models.EmailField(blank=True)
+    service = models.CharField(max_length=32, choices=codes.SERVICE_CHOICES)
+    cpt = models.CharField(max_length=5)
+    fee = models.PositiveIntegerField(help_text="Expected charge per session, minor units.")
+    sessions = models.PositiveSmallIntegerField()
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    first_date = models.DateField(help_text="The first expected (or scheduled) date of service.")
+    last_date = models.DateField(help_text="At most 12 months after the first.")
+    issued_at = models.DateTimeField(default=timezone.now)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering: ClassVar = ["-issued_at", "-pk"]
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=Q(last_date__gte=F("first_date")), name="estimate_period_forwards"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"good faith estimate {self.pk}"
+
+    @property
+    def total(self) -> int:
+        return self.fee * self.sessions

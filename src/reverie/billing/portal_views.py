@@ -10,9 +10,15 @@ from reverie.accounts.models import Role
 from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.billing import actions, queries
-from reverie.billing.models import Charge, Payment
+from reverie.billing.models import Charge, GoodFaithEstimate, Payment
 from reverie.care.models import Client
 from reverie.core.decorators import role_required, signed_in_user
+
+
+def periods(client: Client) -> list[str]:
+    from reverie.billing.document_views import periods as months
+
+    return months(client)
 
 
 def own_client(request: HttpRequest) -> Client | None:
@@ -24,6 +30,7 @@ def mine(request: HttpRequest) -> HttpResponse:
     client = own_client(request)
     context: dict[str, object] = {"client": client}
     if client is not None:
+        months = periods(client)
         context.update(
             currency=actions.currency_of(client.practice_id),
             account=queries.account(client),
@@ -33,6 +40,9 @@ def mine(request: HttpRequest) -> HttpResponse:
             payments=list(
                 Payment.objects.filter(client=client).order_by("-received_on", "-pk")[:100]
             ),
+            periods=months,
+            years=sorted({p[:4] for p in months}, reverse=True),
+            estimates=list(GoodFaithEstimate.objects.filter(client=client)),
         )
         trail.record(
             trail.context(request),

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from reverie.accounts.models import Role, User
 from reverie.audit import trail
 from reverie.audit.models import Action
-from reverie.billing import access, actions, queries
+from reverie.billing import access, actions, document_views, queries
 from reverie.billing.forms import (
     AgreedFeeForm,
     ClientSettingsForm,
@@ -37,6 +37,7 @@ from reverie.billing.models import (
     Charge,
     ChargeState,
     ClientBilling,
+    GoodFaithEstimate,
     Payment,
     ProviderBilling,
 )
@@ -119,6 +120,8 @@ def _account_context(client: Client, user: User) -> dict[str, Any]:
         "billing": billing,
         "therapists": therapists,
         "is_therapist": user.role == Role.THERAPIST,
+        "periods": document_views.periods(client),
+        "estimates": list(GoodFaithEstimate.objects.filter(client=client)),
         "payment_form": PaymentForm(currency=currency),
         "waive_form": WaiveForm(),
         "write_off_form": WriteOffForm(currency=currency),

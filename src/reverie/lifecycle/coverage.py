@@ -104,6 +104,10 @@ EXCLUDED: dict[str, str] = {
     "billing.Refund": "financial record, on the client's statements; not yet in the export",
     "billing.WriteOff": "financial record, on the client's statements; not yet in the export",
     "billing.Waiver": "financial record (a waived policy fee), not yet in the export",
+    "billing.GoodFaithEstimate": (
+        "a Good Faith Estimate (45 CFR 149.610); the client downloads each one in the portal; "
+        "not yet in the record export"
+    ),
     "process.ThemeRun": "worker bookkeeping of a theme search (status, progress, timings)",
     "process.RecurringTheme": (
         "a therapist's private, machine-suggested themes: they may rest on that therapist's "

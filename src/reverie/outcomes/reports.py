@@ -10,45 +10,26 @@ import csv
 import hashlib
 import hmac
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import matplotlib
 import numpy as np
 from django.utils import timezone
-from fpdf import FPDF
 
 from reverie.lib import dates
+from reverie.lib.pdf import Pdf
 from reverie.outcomes import change, charts
 from reverie.outcomes.dashboard import Dashboard, Effect, Rate
 from reverie.outcomes.models import EpisodeOutcome
 from reverie.outcomes.trajectory import Trajectory
 
-FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 DISCLAIMER = (
     "Decision support for a licensed clinician. These figures describe change on "
     "questionnaires; they are not a diagnosis."
 )
 
 
-class _Pdf(FPDF):
-    def __init__(self, title: str) -> None:
-        super().__init__(orientation="portrait", unit="mm", format="A4")
-        self.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))
-        self.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
-        self.set_title(title)
-        self.set_creator("Reverie")
-        self.set_margins(14, 12, 14)
-        self.set_auto_page_break(auto=True, margin=14)
-
-    def heading(self, text: str, size: float = 16) -> None:
-        self.set_font("DejaVu", "B", size)
-        self.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
-        self.ln(1)
-
-    def para(self, text: str, size: float = 9.5) -> None:
-        self.set_font("DejaVu", "", size)
-        self.multi_cell(0, size * 0.48, text, new_x="LMARGIN", new_y="NEXT")
+def _Pdf(title: str) -> Pdf:
+    return Pdf(title, margin=14, top=12, bottom=14)
 
 
 def client_pdf(traj: Trajectory, *, practice_name: str, prepared_by: str) -> bytes:

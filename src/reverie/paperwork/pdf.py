@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
-import matplotlib
-from fpdf import FPDF
-
-FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+from reverie.lib.pdf import Pdf
 
 
 @dataclass(frozen=True)
@@ -42,23 +38,8 @@ def _plain(line: str) -> str:
     return re.sub(r"\[(.+?)\]\([^)]*\)", r"\1", line)
 
 
-class _Pdf(FPDF):
-    def __init__(self, title: str) -> None:
-        super().__init__(orientation="portrait", unit="mm", format="A4")
-        self.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))
-        self.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
-        self.set_title(title)
-        self.set_creator("Reverie")
-        self.set_margins(18, 16, 18)
-        self.set_auto_page_break(auto=True, margin=16)
-
-    def text_block(self, text: str, size: float = 10, bold: bool = False) -> None:
-        self.set_font("DejaVu", "B" if bold else "", size)
-        self.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
-
-
 def render(copy: SignedCopy) -> bytes:
-    pdf = _Pdf(f"{copy.title} – signed by {copy.client_name}")
+    pdf = Pdf(f"{copy.title} – signed by {copy.client_name}", margin=18, top=16, bottom=16)
     pdf.add_page()
     pdf.text_block(copy.practice, 9)
     pdf.text_block(copy.title, 16, bold=True)

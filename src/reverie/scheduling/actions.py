@@ -20,7 +20,7 @@ from reverie.care.models import Appointment, Attendance, Client, Episode
 from reverie.directory import emails as directory_emails
 from reverie.directory.matching import TIME_WINDOWS
 from reverie.directory.models import ConsultationRequest, RequestStatus, TherapistProfile
-from reverie.scheduling import emails, openings, slots
+from reverie.scheduling import emails, hooks, openings, slots
 from reverie.scheduling.models import (
     LIVE,
     Booking,
@@ -158,6 +158,7 @@ def book_consultation(
         )
         emails.booking_confirmed(booking, profile)
         emails.booking_for_therapist(booking)
+        hooks.consultation_booked.send(sender=Booking, ctx=ctx, booking=booking)
         admins = User.objects.filter(practice=practice, role=Role.ADMIN, is_active=True)
         for admin in admins.order_by("pk"):
             directory_emails.consultation_new(request, admin)

@@ -26,7 +26,7 @@ from reverie.directory import emails as directory_emails
 from reverie.directory.matching import TIME_WINDOWS
 from reverie.directory.models import ConsultationRequest, RequestStatus, TherapistProfile
 from reverie.directory.profiles import published_profiles
-from reverie.scheduling import emails, openings, slots
+from reverie.scheduling import emails, hooks, openings, slots
 from reverie.scheduling.actions import SchedulingError
 from reverie.scheduling.models import (
     Booking,
@@ -350,6 +350,7 @@ def accept(ctx: trail.Context, token: str, *, now: dt.datetime | None = None) ->
         profile = TherapistProfile.objects.filter(user_id=booking.therapist_id).first()
         emails.booking_confirmed(booking, profile)
         emails.booking_for_therapist(booking)
+        hooks.consultation_booked.send(sender=Booking, ctx=ctx, booking=booking)
         admins = User.objects.filter(practice=booking.practice, role=Role.ADMIN, is_active=True)
         for admin in admins.order_by("pk"):
             directory_emails.consultation_new(request, admin)
