@@ -44,6 +44,7 @@ from reverie.billing.models import (
 from reverie.billing.money import fmt
 from reverie.care.models import Client
 from reverie.directory.models import TherapistProfile
+from reverie.lib import dates
 from reverie.lib.pdf import Pdf
 
 #: The amount by which billed charges must exceed an estimate before an uninsured person
@@ -70,6 +71,11 @@ def month_bounds(period: str) -> tuple[datetime.date, datetime.date]:
             nxt = datetime.date(year + month // 12, month % 12 + 1, 1)
             return start, nxt - datetime.timedelta(days=1)
     raise ValueError(f"not a period: {period!r}")
+
+
+def _day(value: object, client_or_estimate: Client | GoodFaithEstimate, style: str = "long") -> str:
+    """A date written the practice's way (Practice → Date format)."""
+    return dates.format_date(value, style, client_or_estimate.practice.date_locale)
 
 
 def _practice_lines(client: Client) -> tuple[BillingSettings, list[str]]:
@@ -156,7 +162,7 @@ def statement(client: Client, start: datetime.date, end: datetime.date, currency
 def statement_pdf(s: Statement) -> bytes:
     settings, practice = _practice_lines(s.client)
     c = s.currency
-    pdf = Pdf(f"Statement – {s.client.display_name} – {s.start:%B %Y}")
+    pdf = Pdf(f"Statement – {s.client.display_name} – {_day(s.start, s.client, 'month')}")
     pdf.add_page()
     for line in practice:
         pdf.text_block(line, 9)
@@ -166,7 +172,8 @@ def statement_pdf(s: Statement) -> bytes:
     pdf.heading("Statement and invoice")
     pdf.para(
         f"For {s.client.given_name} {s.client.family_name} · "
-        f"{s.start:%-d %B %Y} to {s.end:%-d %B %Y} · issued {timezone.localdate():%-d %B %Y}"
+        f"{_day(s.start, s.client)} to {_day(s.end, s.client)} · "
+        f"issued {_day(timezone.localdate(), s.client)}"
     )
     pdf.ln(3)
     rows = [[s.start.strftime("%Y-%m-%d"), "Balance brought forward", fmt(s.opening, c)]]
@@ -174,7 +181,7 @@ def statement_pdf(s: Statement) -> bytes:
         rows.append([entry.day.strftime("%Y-%m-%d"), entry.text, fmt(entry.amount, c)])
     pdf.grid(["Date", "Description", "Amount"], rows, [28, 118, 28], right=(2,))
     pdf.ln(3)
-    pdf.text_block(f"Balance at {s.end:%-d %B %Y}: {fmt(s.closing, c)}", 11, bold=True)
+    pdf.text_block(f"Balance at {_day(s.end, s.client)}: {fmt(s.closing, c)}", 11, bold=True)
     if s.closing > 0:
         pdf.text_block(f"Amount due: {fmt(s.closing, c)}", 11, bold=True)
     elif s.closing < 0:
@@ -257,8 +264,8 @@ def superbill_pdf(b: Superbill) -> bytes:
     pdf.add_page()
     pdf.heading("Superbill (statement for insurance reimbursement)", 14)
     pdf.para(
-        f"Dates of service {b.start:%-d %B %Y} to {b.end:%-d %B %Y} · "
-        f"issued {timezone.localdate():%-d %B %Y}",
+        f"Dates of service {_day(b.start, b.client)} to {_day(b.end, b.client)} · "
+        f"issued {_day(timezone.localdate(), b.client)}",
         9,
     )
     pdf.ln(2)
@@ -343,7 +350,7 @@ def estimate_pdf(e: GoodFaithEstimate) -> bytes:
     dob = e.date_of_birth.strftime("%Y-%m-%d") if e.date_of_birth else "not given"
     pdf.text_block(f"Patient: {e.name} · date of birth: {dob}", 10, bold=True)
     pdf.text_block(
-        f"Issued {timezone.localtime(e.issued_at, e.practice.zone):%-d %B %Y} "
+        f"Issued {_day(timezone.localtime(e.issued_at, e.practice.zone), e)} "
         f"({e.get_trigger_display().lower()}) · estimate no. {e.pk}",
         9,
     )
@@ -351,14 +358,14 @@ def estimate_pdf(e: GoodFaithEstimate) -> bytes:
     service = codes.SERVICES[e.service]
     pdf.text_block("Primary service", 10, bold=True)
     when = (
-        f"scheduled for {timezone.localtime(e.booking.starts_at, e.practice.zone):%-d %B %Y}"
+        f"scheduled for {_day(timezone.localtime(e.booking.starts_at, e.practice.zone), e)}"
         if e.booking_id and e.booking
-        else f"expected from {e.first_date:%-d %B %Y}"
+        else f"expected from {_day(e.first_date, e)}"
     )
     pdf.para(
         f"{service.label} with {e.therapist.display_name}, {when}; "
         f"{e.sessions} session{'s' if e.sessions != 1 else ''} expected up to "
-        f"{e.last_date:%-d %B %Y}."
+        f"{_day(e.last_date, e)}."
     )
     pdf.ln(2)
     pdf.text_block("Provider", 10, bold=True)
