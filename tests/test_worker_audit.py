@@ -171,6 +171,21 @@ def retention_review(world: World) -> list[Expected]:
     return [(Action.CREATE, "lifecycle.retentioncandidate", None, world.other_client.pk)]
 
 
+def expire_erasure_requests(world: World) -> list[Expected]:
+    from reverie.lifecycle import actions as lifecycle_actions
+    from reverie.lifecycle.models import ErasureRequest
+
+    client = world.client
+    row = lifecycle_actions.request_erasure(
+        trail.Context(user=world.admin),
+        client,
+        reason="The client asked in writing for their record to be erased.",
+        typed_name=f"{client.given_name} {client.family_name}",
+    )
+    ErasureRequest.objects.filter(pk=row.pk).update(expires_at=_ago(minutes=1))
+    return [(Action.UPDATE, "lifecycle.erasurerequest", str(row.pk), client.pk)]
+
+
 def prune_login_attempts(world: World) -> list[Expected]:
     LoginAttempt.objects.create(
         email="a@b.c", ip="127.0.0.1", outcome=LoginAttempt.Outcome.FAILED, at=_ago(days=31)
@@ -248,6 +263,7 @@ CASES: dict[str, Callable[[World], list[Expected]]] = {
     "lifecycle.build_bulk_exports": build_bulk_exports,
     "lifecycle.expire_exports": expire_exports,
     "lifecycle.retention_review": retention_review,
+    "lifecycle.expire_erasure_requests": expire_erasure_requests,
     "accounts.prune_login_attempts": prune_login_attempts,
     "backups.scheduled": scheduled_backup,
     "scheduling.offer": offer_waitlist,

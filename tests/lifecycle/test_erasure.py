@@ -157,6 +157,38 @@ def test_withdrawn_and_expired_requests_cannot_be_confirmed(world: World, second
     ]
 
 
+def test_the_worker_expires_lapsed_requests_as_the_system(world: World, second_admin) -> None:
+    from reverie.core import worker
+
+    lapsed = _request(world)
+    other = world.other_client
+    waiting = actions.request_erasure(
+        trail.Context(user=world.admin), other, reason=REASON, typed_name=_name(other)
+    )
+    ErasureRequest.objects.filter(pk=lapsed.pk).update(
+        expires_at=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    worker.REGISTRY["lifecycle.expire_erasure_requests"].func()
+    lapsed.refresh_from_db()
+    waiting.refresh_from_db()
+    assert lapsed.status == ErasureStatus.EXPIRED and lapsed.decided_at is not None
+    assert waiting.status == ErasureStatus.PENDING  # still inside its 7 days
+    entry = AuditEntry.objects.filter(object_type="lifecycle.erasurerequest").latest("seq")
+    assert (entry.object_id, entry.detail) == (str(lapsed.pk), {"erasure": "expired"})
+    assert (entry.actor_id, entry.actor_label) == (
+        None,
+        "system:worker.lifecycle.expire_erasure_requests",
+    )
+    with pytest.raises(LifecycleActionError, match="no longer waiting"):
+        actions.confirm_erasure(
+            trail.Context(user=second_admin), lapsed.pk, typed_name=_name(world.client)
+        )
+    # A second pass has nothing left to do and writes nothing.
+    seq = entry.seq
+    worker.REGISTRY["lifecycle.expire_erasure_requests"].func()
+    assert not AuditEntry.objects.filter(seq__gt=seq).exists()
+
+
 def test_confirming_erases_the_client_and_keeps_statistics(
     world: World,
     full_record: FullRecord,
