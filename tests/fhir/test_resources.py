@@ -1,8 +1,10 @@
 """``resources.validated`` accepts and refuses exactly what whole-resource validation does.
 
 ``validated`` checks a QuestionnaireResponse's items one by one and remembers items it has
-already found valid; these tests hold that shortcut to the verdict of validating the whole
-resource with its R4B model at once, on resources the API really emits and on broken ones.
+already found valid; it remembers the rest of the resource (its shell) too, once the
+elements that differ per response are checked and stood in for. These tests hold that
+shortcut to the verdict of validating the whole resource with its R4B model at once, on
+resources the API really emits and on broken ones.
 """
 
 from __future__ import annotations
@@ -82,7 +84,42 @@ BREAKS: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
     ("subject is a string", _set(["subject"], "Patient/1")),
     ("item is not a list", _set(["item"], {"linkId": "x"})),
     ("no items at all", _set(["item"], [])),
+    # The per-response elements that are checked on their own and stood in for.
+    ("id has a space", _set(["id"], "1 2")),
+    ("id is a number", _set(["id"], 12)),
+    ("id is empty", _set(["id"], "")),
+    (
+        "lastUpdated is a day that does not exist",
+        _set(["meta", "lastUpdated"], "2026-02-30T10:00:00Z"),
+    ),
+    ("lastUpdated at 24:00", _set(["meta", "lastUpdated"], "2026-02-03T24:00:00Z")),
+    ("lastUpdated without a zone", _set(["meta", "lastUpdated"], "2026-02-03T10:00:00")),
+    ("authored is a day that does not exist", _set(["authored"], "2026-13-01T10:00:00Z")),
+    ("meta is a string", _set(["meta"], "2026-02-03T10:00:00Z")),
+    ("subject reference is empty", _set(["subject", "reference"], "")),
+    ("subject reference is a number", _set(["subject", "reference"], 7)),
+    ("subject has an unknown element", _set(["subject", "colour"], "blue")),
+    ("source reference is a list", _set(["source", "reference"], ["Patient/1"])),
+    ("identifier value is a number", _set(["identifier", "value"], 5)),
+    ("identifier has an unknown element", _set(["identifier", "colour"], "blue")),
+    ("identifier is a list", _set(["identifier"], [{"value": "x"}])),
+    ("identifier is empty", _set(["identifier"], {})),
+    ("an unknown top-level element", _set(["colour"], "blue")),
+    # Changes the model accepts: these must stay accepted.
+    ("a different valid authored", _set(["authored"], "1999-12-31T23:59:59Z")),
+    ("a long numeric id", _set(["id"], "9" * 18)),
+    ("a dateTime to the day", _set(["authored"], "2026-11-20")),
+    ("authored is a number (the R4B model reads it as a year)", _set(["authored"], 20261201)),
 ]
+#: Breaks after which the resource is still valid R4B (whole-resource verdict: accepted).
+STILL_VALID = {
+    "no items at all",
+    "identifier is empty",
+    "a different valid authored",
+    "a long numeric id",
+    "a dateTime to the day",
+    "authored is a number (the R4B model reads it as a year)",
+}
 
 
 def test_emitted_resources_get_the_same_verdict_and_broken_items_are_caught_after_caching(
@@ -105,7 +142,24 @@ def test_emitted_resources_get_the_same_verdict_and_broken_items_are_caught_afte
         broken = copy.deepcopy(emitted[0])
         change(broken)
         verdicts[name] = _shortcut_is_valid(broken)
-    assert not any(v for k, v in verdicts.items() if k != "no items at all"), verdicts
+    assert {k for k, v in verdicts.items() if v} == STILL_VALID, verdicts
+
+
+def test_responses_to_one_questionnaire_share_one_remembered_shell(world: World) -> None:
+    """The point of the stand-ins: ids, times, subjects and identifiers differ between
+    responses, yet the rest of the resource is validated once per questionnaire."""
+    resources._VALID_ENTRIES.clear()
+    emitted = _emitted(world, "phq-9", random.Random(3), 6)
+    assert len({r["id"] for r in emitted}) == 6
+    assert len({r["identifier"]["value"] for r in emitted}) == 6
+    for resource in emitted:
+        resources.validated(resource)
+    shells = [k for k in resources._VALID_ENTRIES if k.startswith("QuestionnaireResponse:")]
+    assert len(shells) == 1, shells
+    # Stand-ins go into a copy: the resource sent is the one built, unchanged.
+    before = copy.deepcopy(emitted[1])
+    assert resources.validated(emitted[1]) is emitted[1]
+    assert emitted[1] == before
 
 
 def test_the_memory_of_valid_items_is_bounded(world: World, monkeypatch) -> None:
