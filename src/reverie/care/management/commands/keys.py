@@ -1,6 +1,8 @@
 """``reverie keys generate|rotate``: the practice encryption keys.
 
-``rotate`` re-wraps every data key (:mod:`reverie.vault`) under the newest practice key;
+``rotate`` re-wraps every data key (:mod:`reverie.vault`) under the newest practice key
+and re-encrypts what the practice keys seal directly (signed forms, documents and their
+files, queued mail: :mod:`reverie.vault.practice_tokens`), resumably;
 ``--reencrypt`` also replaces the data keys and re-encrypts all text
 (:mod:`reverie.vault.reencrypt`). It lives in ``care`` for history: process notes, once
 sealed by the practice key itself, now use the client's data key like all other text.
@@ -15,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care import crypto
-from reverie.vault import envelope, reencrypt
+from reverie.vault import envelope, practice_tokens, reencrypt
 
 
 class Command(BaseCommand):
@@ -48,6 +50,7 @@ class Command(BaseCommand):
         except envelope.VaultUnavailable as exc:
             raise CommandError(str(exc)) from None
         self.stderr.write(f"re-wrapped {rewrapped} data key{'s' if rewrapped != 1 else ''}")
+        self._practice_tokens()
         if options.get("reencrypt"):
             self._reencrypt()
         trail.record(
@@ -60,6 +63,26 @@ class Command(BaseCommand):
             f"re-wrapped {rewrapped} data key{'s' if rewrapped != 1 else ''} under the "
             "newest practice key"
         )
+
+    def _practice_tokens(self) -> None:
+        # What the practice keys seal directly (signed forms, documents, queued mail) moves
+        # to the newest practice key on every rotation, so an older key can be retired.
+        def progress(done: int) -> None:
+            if done % 500 == 0:
+                self.stderr.write(f"re-encrypted {done} practice-key values")
+
+        try:
+            counts = practice_tokens.rotate_all(progress)
+        except envelope.VaultUnavailable as exc:
+            raise CommandError(str(exc)) from None
+        total = sum(counts.values())
+        trail.record(
+            trail.system("keys"),
+            Action.UPDATE,
+            object_type="vault.datakey",
+            detail={"practice_key_values": counts},
+        )
+        self.stderr.write(f"re-encrypted {total} practice-key values under the newest key")
 
     def _reencrypt(self) -> None:
         # A plain counter on stderr (no progress-bar dependency): a line every 500 values
