@@ -179,6 +179,16 @@ def every_kind_is_there_in_every_state(summary: dict[str, object]) -> None:
     assert "hans-hiller-2013-cbt-depression-routine" in rows
     assert sum(r.status in ("inside", "above", "below") for r in rows.values()) >= 3
     assert all(r.verdict and (r.status == "too_few") == (r.estimate is None) for r in rows.values())
+    # After therapy: both questionnaires with the carried-forward bound, and the modality
+    # comparison at 6 and 12 months in words.
+    assert len(board.modality_differences) == 4
+    assert all("months after ending" in d.words for d in board.modality_differences)
+    gad = next(
+        c
+        for c in board.aftercare
+        if (c.measure, c.group, c.months) == ("GAD-7", "Psychodynamic and psychoanalysis", 12)
+    )
+    assert gad.observed.n >= dashboard.MIN_CELL and gad.n_due >= gad.observed.n
     # Mixed change (better on one questionnaire, worse on the other) has a shown figure.
     assert not board.mixed.suppressed and board.mixed.n == board.improvement.n
     # Clinical significance is shown on both questionnaires, with more than one category.

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cache
@@ -37,7 +38,7 @@ from numpy.typing import NDArray
 
 from reverie.care.models import Modality
 from reverie.measures.registry import definition
-from reverie.outcomes import change, evidence, expected, significance
+from reverie.outcomes import aftercare, change, evidence, expected, significance
 from reverie.outcomes.effects import DEFAULT_REPORT_EFFECT_SIZE
 from reverie.outcomes.models import EpisodeOutcome
 
@@ -77,6 +78,11 @@ _COLUMNS: tuple[str, ...] = (
     "gad7_n",
     "gad7_first",
     "gad7_last",
+    "gad7_fu1",
+    "gad7_fu3",
+    "gad7_fu6",
+    "gad7_fu12",
+    "days_since_end",
 )
 _MISSING = -1
 
@@ -119,10 +125,29 @@ _WORD_B: tuple[tuple[str, str, int, int], ...] = (
 )
 
 
-def _pack(word: tuple[tuple[str, str, int, int], ...], cases: str) -> str:
+# GAD-7 follow-ups and the days since the episode ended (for "was the follow-up due?") in a
+# third word. Days since ending needs date arithmetic, which the two databases spell
+# differently; {days} is filled in per vendor.
+_WORD_C: tuple[tuple[str, str, int, int], ...] = (
+    *((c, _SCORE.format(c=c), 5, 1) for c in ("gad7_fu1", "gad7_fu3", "gad7_fu6", "gad7_fu12")),
+    (
+        "days_since_end",
+        "CASE WHEN end_date IS NULL THEN 0 WHEN {days} > 65534 THEN 65535 "
+        "WHEN {days} < 0 THEN 1 ELSE {days} + 1 END",
+        16,
+        1,
+    ),
+)
+_DAYS_SINCE_END = {
+    "postgresql": "(CURRENT_DATE - end_date)",
+    "sqlite": "CAST(julianday('now') - julianday(end_date) AS INTEGER)",
+}
+
+
+def _pack(word: tuple[tuple[str, str, int, int], ...], cases: str, days: str = "") -> str:
     terms, shift = [], 0
     for _, expr, bits, _offset in word:
-        terms.append(f"CAST({expr.format(cases=cases)} AS BIGINT) * {2**shift}")
+        terms.append(f"CAST({expr.format(cases=cases, days=days)} AS BIGINT) * {2**shift}")
         shift += bits
     return " + ".join(terms)
 
@@ -131,8 +156,10 @@ def _select_sql(therapist: bool) -> str:
     table = EpisodeOutcome._meta.db_table
     cases = " ".join(f"WHEN '{code}' THEN {i}" for i, code in enumerate(MODALITY_CODES[:3]))
     where = "practice_id = %s" + (" AND therapist_id = %s" if therapist else "")
+    days = _DAYS_SINCE_END.get(connection.vendor, _DAYS_SINCE_END["sqlite"])
     return (
-        f"SELECT therapist_id, {_pack(_WORD_A, cases)}, {_pack(_WORD_B, cases)} "  # noqa: S608
+        f"SELECT therapist_id, {_pack(_WORD_A, cases)}, {_pack(_WORD_B, cases)}, "  # noqa: S608
+        f"{_pack(_WORD_C, cases, days)} "
         f"FROM {table} WHERE {where}"  # (constants only; values are parameters)
     )
 
@@ -175,11 +202,12 @@ def load_frame(practice_id: int, therapist_id: int | None = None) -> Frame:
         cursor.execute(_select_sql(therapist_id is not None), params)
         rows = cursor.fetchall()
     flat = np.fromiter(
-        (v for row in rows for v in row), dtype=np.int64, count=len(rows) * 3
-    ).reshape(len(rows), 3)
+        (v for row in rows for v in row), dtype=np.int64, count=len(rows) * 4
+    ).reshape(len(rows), 4)
     columns = {"therapist_id": flat[:, 0].copy()}
     columns.update(_unpack(flat[:, 1], _WORD_A))
     columns.update(_unpack(flat[:, 2], _WORD_B))
+    columns.update(_unpack(flat[:, 3], _WORD_C))
     return Frame(columns)
 
 
@@ -311,6 +339,36 @@ class Benchmark:
 
 
 @dataclass(frozen=True)
+class AftercareCell:
+    """Change from the last session to one follow-up, on one questionnaire, in one group."""
+
+    measure: str
+    group: str
+    months: int
+    n_due: int
+    answered_of_due: int
+    observed: aftercare.MeanCI
+    carried: aftercare.MeanCI
+
+    @property
+    def suppressed(self) -> bool:
+        return self.observed.n < MIN_CELL
+
+
+@dataclass(frozen=True)
+class ModalityDifference:
+    """Psychodynamic and psychoanalysis minus CBT: change after ending, at one follow-up."""
+
+    measure: str
+    months: int
+    observed: aftercare.Difference
+    carried: aftercare.Difference
+    detectable: float
+    too_few: bool
+    words: str
+
+
+@dataclass(frozen=True)
 class BenchmarkRow:
     """One published figure beside the practice's figure on the episodes of the same design.
 
@@ -384,6 +442,8 @@ class Dashboard:
     context: tuple[Benchmark, ...] = field(default=())
     jacobson_truax: tuple[JTRow, ...] = field(default=())
     benchmark_rows: tuple[BenchmarkRow, ...] = field(default=())
+    aftercare: tuple[AftercareCell, ...] = field(default=())
+    modality_differences: tuple[ModalityDifference, ...] = field(default=())
 
     @property
     def empty(self) -> bool:
@@ -706,6 +766,114 @@ def _jacobson_truax(dv: _Derived, intakes: dict[str, significance.IntakeSums]) -
     return tuple(rows)
 
 
+#: A follow-up counts as due (for the carried-forward bound) once the episode ended this many
+#: months ago plus four weeks to answer (Reverie's rule; the questionnaires go out at the
+#: month).
+FOLLOWUP_ANSWER_DAYS = 28
+AFTERCARE_GROUPS: tuple[str, ...] = (
+    "All modalities",
+    "Psychodynamic and psychoanalysis",
+    MODALITY_LABELS[2],
+)
+
+
+def followup_due_days(months: int) -> int:
+    """Days after ending from which a follow-up at ``months`` counts as due.
+
+    >>> followup_due_days(6), followup_due_days(12)
+    (211, 393)
+    """
+    return round(months * 365.25 / 12) + FOLLOWUP_ANSWER_DAYS
+
+
+def _aftercare(
+    frame: Frame, dv: _Derived
+) -> tuple[tuple[AftercareCell, ...], tuple[ModalityDifference, ...]]:
+    """Both questionnaires after ending: observed change among those who answered, the
+    carried-forward bound over everyone due, and the modality difference at 6 and 12 months."""
+    mod = frame["modality_code"]
+    groups = {
+        AFTERCARE_GROUPS[0]: np.ones(frame.size, dtype=bool),
+        AFTERCARE_GROUPS[1]: mod <= 1,
+        AFTERCARE_GROUPS[2]: mod == 2,
+    }
+    since = frame["days_since_end"]
+    cells: list[AftercareCell] = []
+    diffs: list[ModalityDifference] = []
+    for measure, col, paired, end in (
+        ("PHQ-9", "phq9", dv.paired, dv.post),
+        ("GAD-7", "gad7", dv.paired_gad, dv.gad_post),
+    ):
+        for months, fu_col in FOLLOWUPS:
+            fu = np.where(paired, frame.score(f"{col}_{fu_col}"), np.nan)
+            change_ = fu - end
+            # Due once enough time has passed; anyone who already answered counts as due.
+            due = paired & ((since >= followup_due_days(months)) | np.isfinite(fu))
+            for label, member in groups.items():
+                observed = aftercare.mean_ci(change_[member & paired])
+                carried = aftercare.carried_forward_change(end[member], fu[member], due[member])
+                cells.append(
+                    AftercareCell(
+                        measure,
+                        label,
+                        months,
+                        int((due & member).sum()),
+                        int((due & member & np.isfinite(fu)).sum()),
+                        observed,
+                        carried,
+                    )
+                )
+            if months in (6, 12):
+                dyn, cbt = groups[AFTERCARE_GROUPS[1]], groups[AFTERCARE_GROUPS[2]]
+                obs = aftercare.welch_difference(change_[dyn & paired], change_[cbt & paired])
+                imputed = np.where(np.isfinite(fu), change_, 0.0)
+                car = aftercare.welch_difference(imputed[dyn & due], imputed[cbt & due])
+                diffs.append(_difference(measure, months, obs, car))
+    return tuple(cells), tuple(diffs)
+
+
+def _difference(
+    measure: str, months: int, obs: aftercare.Difference, car: aftercare.Difference
+) -> ModalityDifference:
+    """The modality comparison in words: what the estimate is, and what this n can support."""
+    detectable = aftercare.minimum_detectable_difference(obs.se)
+    too_few = min(obs.n_a, obs.n_b) < MIN_CELL
+    lead = f"{measure}, {months} months after ending"
+    if too_few:
+        words = (
+            f"{lead}: too few people answered to compare the modalities "
+            f"(psychodynamic and psychoanalysis {obs.n_a}, CBT {obs.n_b}; at least "
+            f"{MIN_CELL} each are needed)."
+        )
+        return ModalityDifference(measure, months, obs, car, detectable, True, words)
+    more = "more" if obs.difference < 0 else "less"
+    text = (
+        f"{lead}: psychodynamic and psychoanalytic clients who answered changed "
+        f"{abs(obs.difference):.1f} points {more} towards fewer symptoms than CBT clients "
+        f"(difference {obs.difference:+.1f}, 95% CI {obs.ci_low:+.1f} to {obs.ci_high:+.1f}; "
+        f"n = {obs.n_a} and {obs.n_b})."
+    )
+    if obs.ci_low <= 0 <= obs.ci_high:
+        text += (
+            " The interval includes no difference, so these data cannot tell the modalities "
+            "apart; with this many people a true difference smaller than about "
+            f"{detectable:.1f} points would usually go unnoticed."
+        )
+    else:
+        text += " The interval excludes no difference."
+    if math.isfinite(car.difference):
+        text += (
+            f" Counting everyone due who did not answer as unchanged since ending, the "
+            f"difference is {car.difference:+.1f} (95% CI {car.ci_low:+.1f} to "
+            f"{car.ci_high:+.1f})."
+        )
+    text += (
+        " Clients were not randomised to modalities, so this describes the practice's clients, "
+        "not the therapies themselves."
+    )
+    return ModalityDifference(measure, months, obs, car, detectable, False, text)
+
+
 def intake_band_labels() -> list[str]:
     return [b.label for b in definition("phq-9").bands]
 
@@ -777,6 +945,7 @@ def compute(
     )
 
     comparable, context = benchmarks_for(frame)
+    after_cells, after_diffs = _aftercare(frame, dv)
     return Dashboard(
         scope=scope,
         computed_at=timezone.now(),
@@ -801,6 +970,8 @@ def compute(
         comparable=comparable,
         context=context,
         benchmark_rows=tuple(benchmark_row(b, frame, dv) for b in comparable),
+        aftercare=after_cells,
+        modality_differences=after_diffs,
         jacobson_truax=_jacobson_truax(dv, intakes if intakes is not None else _intake_sums(dv)),
     )
 
