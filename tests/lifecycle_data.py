@@ -34,6 +34,7 @@ from reverie.process.models import (
     SessionReflection,
     ThemeEvidence,
 )
+from reverie.scheduling.models import Booking
 from reverie.testing import World
 
 PROCESS_NOTE_TEXT = "PRIVATE-PROCESS-NOTE countertransference sentinel"
@@ -46,6 +47,7 @@ REFLECTION_TEXT = "REFLECTION-COMMENT Much about the break."
 CONSULTATION_TEXT = "CONSULTATION-MESSAGE I keep ending up in the same kind of relationship."
 BREAK_REASON_TEXT = "BREAK-REASON summer break while her mother is in hospital"
 CANCEL_REASON_TEXT = "CANCEL-REASON she rang in tears after the funeral"
+BOOKED_AT = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.UTC)
 THEME_LABEL = "THEME-LABEL grandmother's house by the sea"
 THEME_TERMS = ["THEME-TERM-grandmother", "THEME-TERM-sea"]
 # A theme's evidence quotes the client's text; this one a sentence of the shared entry.
@@ -186,13 +188,21 @@ def build_full_record(w: World) -> FullRecord:
         end=start + len(THEME_EVIDENCE_TEXT),
         sentence=THEME_EVIDENCE_TEXT,
     )
-    ConsultationRequest.objects.create(
+    consultation = ConsultationRequest.objects.create(
         practice=w.practice,
         name="Cleo Client",
         email=w.client.email,
         message=CONSULTATION_TEXT,
         client=w.client,
         status="converted",
+    )
+    # The first consultation they booked through the directory, which became a session.
+    Booking.objects.create(
+        practice=w.practice,
+        therapist=w.therapist,
+        starts_at=BOOKED_AT,
+        request=consultation,
+        status="session",
     )
     assert SessionReflection.objects.filter(appointment=session).exists()
     return FullRecord(world=w, process_note=process_note, progress_note=note)

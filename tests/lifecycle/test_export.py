@@ -79,6 +79,11 @@ def test_the_client_copy_holds_the_whole_record_and_their_whole_journal(
         full_record.world.alert.summary,
     ):
         assert text in page, text
+    # The consultation the client booked through the directory, with its time and therapist.
+    booked = html.unescape(page)
+    assert "Consultation booked" in booked
+    assert f"50 minutes, with {full_record.world.therapist.display_name}" in booked
+    assert "(became the client's first session)" in booked
     assert SHARED_ENTRY_TEXT in files["journal.txt"]
     assert PRIVATE_ENTRY_TEXT in files["journal.txt"]
 

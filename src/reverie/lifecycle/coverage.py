@@ -39,6 +39,9 @@ EXPORTED: dict[str, str] = {
         "the practice's copy"
     ),
     "directory.ConsultationRequest": "record.html (consultation request)",
+    # The client's booked first consultation: their own appointment time and therapist.
+    # HTML only: Reverie has no FHIR Appointment mapping (sessions are Encounters).
+    "scheduling.Booking": "record.html (with the consultation request: the booked time)",
     "paperwork.FormRequest": (
         "paperwork/forms/*.pdf: each signed form as its signed copy (forms sent and not "
         "signed are not part of the record); the history questionnaire not in the admin's copy"
@@ -73,10 +76,6 @@ EXCLUDED: dict[str, str] = {
     "lifecycle.ErasureRequest": (
         "the practice's two-admin erasure bookkeeping (who asked, who confirmed, when); the "
         "reason is the admins' own text, not part of the client's record"
-    ),
-    "scheduling.Booking": (
-        "the hold on a consultation time; the consultation request it belongs to is "
-        "exported, and the sessions that follow are exported as appointments"
     ),
     "scheduling.MoveRequest": (
         "a pending request to move a session (preferred days and times); the session itself "

@@ -26,7 +26,9 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Prefetch
 from django.utils import timezone
 
@@ -87,6 +89,9 @@ class ClientRecord:
     journal: list[JournalEntry]
     alerts: list[Alert]
     consultation: ConsultationRequest | None
+    #: The first consultation booked through the directory for that request, if any (the
+    #: client's own appointment time; it becomes their first session when they are taken on).
+    booking: Any
     administrations: list[Administration]
     measure_requests: list[MeasureRequest]
     grants: list[CareGrant]
@@ -172,10 +177,14 @@ def gather(client: Client, audience: Audience) -> ClientRecord:
     )
     consultation = (
         ConsultationRequest.objects.filter(client=client)
-        .select_related("assigned_therapist")
+        .select_related("assigned_therapist", "booking__therapist")
         .prefetch_related("preferred_therapists")
         .first()
     )
+    try:
+        booking = consultation.booking if consultation is not None else None
+    except ObjectDoesNotExist:  # a request with no booking (the reverse one-to-one)
+        booking = None
     # Instruments are prefetched, not joined: a join decodes an instrument's whole
     # definition (a large JSON document) once per row; a prefetch once per instrument.
     administrations = list(
@@ -206,6 +215,7 @@ def gather(client: Client, audience: Audience) -> ClientRecord:
         journal=list(journal.order_by("entry_date", "created_at", "pk")),
         alerts=alerts,
         consultation=consultation,
+        booking=booking,
         administrations=administrations,
         measure_requests=requests,
         grants=grants,
