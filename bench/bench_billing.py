@@ -5,8 +5,9 @@ Builds one practice with 40 therapists, ``--clients`` clients (100k) and ``--cha
 charges (5M) spread over five years, with bulk inserts (``executemany`` on SQLite, COPY on
 PostgreSQL, through ``bench_outcomes._insert``), 3% of them still owed (a mature ledger:
 most charges are paid). The database is kept outside the repository in
-``$REVERIE_BENCH_CACHE`` (default /tmp/reverie-bench-cache) and reused; delete it (or drop
-the PostgreSQL database ``bench_billing_<charges>``) to rebuild.
+``$REVERIE_BENCH_CACHE`` (default: reverie-bench-cache in the system's temporary folder)
+and reused; delete it (or drop the PostgreSQL database ``bench_billing_<charges>``) to
+rebuild.
 
 Measures, each the median of ``--repeat`` runs, printed with the load average (the machine
 is shared); nothing is asserted:
@@ -37,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_outcomes  # the Django set-up and the bulk insert are shared, not copied
 
-CACHE = Path(os.environ.get("REVERIE_BENCH_CACHE", "/tmp/reverie-bench-cache"))  # noqa: S108
+CACHE = bench_outcomes.CACHE  # one cache folder for every benchmark
 END = datetime.date(2026, 11, 30)
 DAYS = 5 * 365
 CHUNK = 250_000

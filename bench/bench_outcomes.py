@@ -377,13 +377,15 @@ def _generate(n_episodes: int, summary_only: bool) -> dict[str, Any]:
     }
 
 
-CACHE = Path(os.environ.get("REVERIE_BENCH_CACHE", "/tmp/reverie-bench-cache"))  # noqa: S108
+CACHE = Path(
+    os.environ.get("REVERIE_BENCH_CACHE") or Path(tempfile.gettempdir()) / "reverie-bench-cache"
+)
 
 
 def cached_database(size: int, base_url: str | None) -> tuple[str | None, str, dict[str, Any]]:
     """The generated network of ``size`` episodes, built once and kept for other benchmarks
-    (backup, bulk export) in ``$REVERIE_BENCH_CACHE`` (default /tmp/reverie-bench-cache,
-    outside the repository): a SQLite data directory, or a PostgreSQL database
+    (backup, bulk export) in ``$REVERIE_BENCH_CACHE`` (default: reverie-bench-cache in the system's
+    temporary folder, outside the repository): a SQLite data directory, or a PostgreSQL database
     ``bench_outcomes_cache_<size>`` on the server of ``base_url``. Building 100k episodes
     takes minutes; measuring should not have to wait for it each time. Returns the database
     URL (None for SQLite), the data directory and the generator's facts. Delete the cache
