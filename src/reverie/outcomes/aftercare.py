@@ -2,7 +2,7 @@
 did not answer, and the difference between modalities.
 
 No Django imports: numpy arrays in, numbers out. The dashboard's follow-up panel uses these
-(``dashboard._aftercare``); docs/statistics.md section 5a explains them in plain words.
+(``dashboard.followup._aftercare``); docs/statistics.md section 5a explains them in plain words.
 
 * :func:`carried_forward_change` is the sensitivity bound for non-returners: everyone whose
   follow-up was due is counted, and a person who did not answer is given their last
