@@ -126,8 +126,8 @@ def proc(world: World) -> Helpers:
 def no_model(monkeypatch: pytest.MonkeyPatch) -> None:
     """Behave as an install without the optional ``reverie[nlp]`` extra, whether or not
     this machine has it."""
-    from reverie.process import actions as process_actions
     from reverie.process import ccrt_views, theme_runs, theme_views
+    from reverie.process.actions import themes as process_actions
     from reverie.process.embeddings import NlpUnavailable
 
     for module in (process_actions, ccrt_views, theme_views, theme_runs):

@@ -1,0 +1,184 @@
+"""Recurring-theme searches and the therapist's decisions on the themes found."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from reverie.accounts.models import Role
+from reverie.audit import trail
+from reverie.audit.models import Action
+from reverie.care.models import Client
+from reverie.process.actions.common import (
+    ProcessActionError,
+    _has_access,
+    _user,
+)
+from reverie.process.embeddings import NLP_INSTALL_HINT, nlp_available
+from reverie.process.models import (
+    RecurringTheme,
+    RunStatus,
+    ThemeRun,
+    ThemeStatus,
+)
+
+
+def queue_theme_run(ctx: trail.Context, *, client: Client, use_fallback: bool) -> ThemeRun:
+    """Ask the worker to look for recurring themes for ``client``.
+
+    Without the optional model the therapist must choose the labelled word-overlap
+    fallback explicitly; it is never substituted silently.
+    """
+    user = _user(ctx, Role.THERAPIST, "a theme search")
+    if not _has_access(user, client):
+        raise ProcessActionError("this client is not in your care")
+    if not use_fallback and not nlp_available():
+        raise ProcessActionError(f"the theme model is not installed; {NLP_INSTALL_HINT}")
+    if ThemeRun.objects.filter(
+        client=client, requested_by=user, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]
+    ).exists():
+        raise ProcessActionError("a theme search for this client is already under way")
+    try:
+        with transaction.atomic():
+            run = ThemeRun.objects.create(
+                client=client, requested_by=user, use_fallback=use_fallback
+            )
+            trail.record(
+                ctx,
+                Action.CREATE,
+                run,
+                client_id=client.pk,
+                detail={"fallback": use_fallback},
+            )
+    except IntegrityError:
+        raise ProcessActionError("a theme search for this client is already under way") from None
+    return run
+
+
+def cancel_theme_run(ctx: trail.Context, run: ThemeRun) -> None:
+    user = _user(ctx, Role.THERAPIST, "cancelling a theme search")
+    if run.requested_by_id != user.pk:
+        raise ProcessActionError("only the therapist who started the search can cancel it")
+    with transaction.atomic():
+        # A queued run is cancelled outright; a running one is asked to stop, and the
+        # worker stops at its next progress report.
+        if ThemeRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+            status=RunStatus.CANCELLED, finished_at=timezone.now(), stage="Cancelled"
+        ):
+            pass
+        elif not ThemeRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+            cancel_requested=True
+        ):
+            raise ProcessActionError("the search has already finished")
+        trail.record(ctx, Action.UPDATE, run, client_id=run.client_id, detail={"cancel": True})
+    run.refresh_from_db()
+
+
+def recount_theme(theme: RecurringTheme) -> None:
+    """Recompute dates and counts of a theme from its evidence rows (after a merge)."""
+    seen: dict[tuple[str, int], datetime.date] = {}
+    for ev in theme.evidence.all():
+        ref = (
+            ev.journal_entry_id
+            or ev.relationship_episode_id
+            or ev.progress_note_id
+            or ev.process_note_id
+            or 0
+        )
+        key = (ev.kind, ref)
+        seen[key] = min(seen.get(key, ev.date), ev.date)
+    if not seen:
+        return
+    months: dict[str, int] = {}
+    kinds: dict[str, int] = {}
+    for (kind, _), day in seen.items():
+        month = f"{day:%Y-%m}"
+        months[month] = months.get(month, 0) + 1
+        kinds[kind] = kinds.get(kind, 0) + 1
+    dates = [ev.date for ev in theme.evidence.all()]
+    theme.first_seen = min(dates)
+    theme.last_seen = max(dates)
+    theme.count_by_month = dict(sorted(months.items()))
+    theme.document_count = len(seen)
+    theme.kind_counts = kinds
+    theme.private = set(kinds) == {"process_note"}
+
+
+def update_theme(
+    ctx: trail.Context,
+    theme: RecurringTheme,
+    *,
+    action: str,
+    label: str = "",
+    into: RecurringTheme | None = None,
+) -> RecurringTheme:
+    """The therapist accepts, dismisses, restores, renames or merges a theme.
+
+    Dismissed themes stay dismissed: later runs recognise them (by their remembered
+    centroid or key) and keep them out of the suggestions.
+    """
+    user = _user(ctx, Role.THERAPIST, "changing a theme")
+    if theme.owner_id != user.pk:
+        raise ProcessActionError("only the therapist who found a theme can change it")
+    if theme.status == ThemeStatus.MERGED:
+        raise ProcessActionError("this theme was merged into another")
+    now = timezone.now()
+    detail: dict[str, Any] = {"action": action}
+    with transaction.atomic():
+        if action in ("accept", "dismiss", "restore"):
+            theme.status = {
+                "accept": ThemeStatus.ACCEPTED,
+                "dismiss": ThemeStatus.DISMISSED,
+                "restore": ThemeStatus.SUGGESTED,
+            }[action]
+            theme.updated_at = now
+            theme.save(update_fields=["status", "updated_at"])
+        elif action == "rename":
+            clean = " ".join(label.split())
+            if not clean:
+                raise ProcessActionError("give the theme a name")
+            if len(clean) > 200:
+                raise ProcessActionError("the name is longer than 200 characters")
+            theme.label = clean
+            theme.renamed = True
+            theme.updated_at = now
+            theme.save(update_fields=["label", "renamed", "updated_at"])
+        elif action == "merge":
+            if into is None or into.pk == theme.pk:
+                raise ProcessActionError("choose another theme to merge into")
+            if (
+                into.owner_id != user.pk
+                or into.client_id != theme.client_id
+                or into.status == ThemeStatus.MERGED
+            ):
+                raise ProcessActionError("that theme cannot take a merge")
+            offset = into.evidence.count()
+            for position, ev in enumerate(theme.evidence.order_by("position")):
+                ev.theme = into
+                ev.position = offset + position
+                ev.save(update_fields=["theme", "position"])
+            recount_theme(into)
+            into.updated_at = now
+            into.save(
+                update_fields=[
+                    "first_seen",
+                    "last_seen",
+                    "count_by_month",
+                    "document_count",
+                    "kind_counts",
+                    "private",
+                    "updated_at",
+                ]
+            )
+            theme.status = ThemeStatus.MERGED
+            theme.merged_into = into
+            theme.updated_at = now
+            theme.save(update_fields=["status", "merged_into", "updated_at"])
+            detail["into"] = into.pk
+        else:
+            raise ProcessActionError("unknown theme action")
+        trail.record(ctx, Action.UPDATE, theme, client_id=theme.client_id, detail=detail)
+    return theme
