@@ -9,6 +9,8 @@ import secrets
 
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from reverie.accounts import throttle
 from reverie.accounts.models import (
@@ -205,6 +207,30 @@ def set_date_locale(ctx: trail.Context, practice: Practice, locale: str) -> bool
         trail.record(ctx, Action.UPDATE, row, detail={"date_locale": [before, locale]})
     practice.date_locale = locale
     return True
+
+
+def unconfirmed_totp_device(user: User) -> TOTPDevice:
+    """The authenticator device being enrolled: the user's unconfirmed TOTP device, made on
+    the first visit to the set-up page (its key is shown as a QR code until confirmed)."""
+    device, _ = TOTPDevice.objects.get_or_create(
+        user=user, confirmed=False, defaults={"name": "authenticator"}
+    )
+    return device
+
+
+def confirm_two_factor(ctx: trail.Context, user: User, device: TOTPDevice) -> list[str]:
+    """Confirm the enrolled device (its first code matched) and issue eight new backup
+    codes, replacing any old ones. Audited; returns the codes, shown once."""
+    with transaction.atomic():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        backup, _ = StaticDevice.objects.get_or_create(user=user, name="backup")
+        backup.token_set.all().delete()
+        codes = [StaticToken.random_token() for _ in range(8)]
+        for code in codes:
+            backup.token_set.create(token=code)
+        trail.record(ctx, Action.OTP_ENROLL, user)
+    return codes
 
 
 def create_token(ctx: trail.Context, user: User, name: str = "") -> tuple[ApiToken, str]:

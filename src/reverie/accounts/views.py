@@ -16,7 +16,6 @@ from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp import match_token
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from reverie.accounts import actions, browsers
@@ -27,7 +26,6 @@ from reverie.accounts.forms import (
     UnlockRequestForm,
 )
 from reverie.audit import trail
-from reverie.audit.models import Action
 from reverie.core.decorators import signed_in_user
 from reverie.core.proxies import client_ip
 from reverie.core.redirects import redirect_next, requested_next
@@ -87,21 +85,12 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
     if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
         messages.info(request, "Two-factor sign-in is already set up for your account.")
         return redirect_next(request, "core:home")
-    device, _ = TOTPDevice.objects.get_or_create(
-        user=user, confirmed=False, defaults={"name": "authenticator"}
-    )
+    device = actions.unconfirmed_totp_device(user)
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if device.verify_token(form.cleaned_data["token"].replace(" ", "")):
-            device.confirmed = True
-            device.save(update_fields=["confirmed"])
-            backup, _ = StaticDevice.objects.get_or_create(user=user, name="backup")
-            backup.token_set.all().delete()
-            codes = [StaticToken.random_token() for _ in range(8)]
-            for code in codes:
-                backup.token_set.create(token=code)
+            codes = actions.confirm_two_factor(trail.context(request), user, device)
             otp_login(request, device)
-            trail.record(trail.context(request), Action.OTP_ENROLL, user)
             return render(
                 request,
                 "accounts/backup_codes.html",
