@@ -1,43 +1,25 @@
-"""Which practice the front door belongs to.
-
-A Reverie site serves one practice's public pages. Anonymous visitors see the practice named by
-``REVERIE_PUBLIC_PRACTICE`` (its slug); when that is empty, the only practice in the database,
-or else the demo practice. Signed-in people see their own practice's pages (a therapist
-previewing the directory sees their colleagues, never another practice's). When no practice can
-be chosen, the pages that need one answer 404 rather than guess.
-"""
+"""What every public page shares: the practice's crisis card, the demo banner, whether
+outcomes are published. Which practice the front door belongs to is
+:mod:`reverie.accounts.practices` (re-exported here for the directory's pages)."""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import Http404, HttpRequest
 
 from reverie.accounts.models import Practice
+from reverie.accounts.practices import public_practice, require_public_practice
+from reverie.outcomes.models import PracticeSettings
+
+__all__ = [
+    "DEFAULT_CRISIS_INFO",
+    "crisis_info",
+    "page_context",
+    "public_practice",
+    "require_public_practice",
+]
 
 #: Shown on the crisis card when no practice is configured: the model's own default text.
 DEFAULT_CRISIS_INFO: str = str(Practice._meta.get_field("crisis_info").get_default())
-
-
-def public_practice(request: HttpRequest | None = None) -> Practice | None:
-    """The practice whose front door this request sees, or None if there is none."""
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        return user.practice
-    slug = settings.PUBLIC_PRACTICE
-    if slug:
-        return Practice.objects.filter(slug=slug).first()
-    first_two = list(Practice.objects.order_by("pk")[:2])
-    if len(first_two) == 1:
-        return first_two[0]
-    return Practice.objects.filter(is_demo=True).order_by("pk").first()
-
-
-def require_public_practice(request: HttpRequest) -> Practice:
-    """Like :func:`public_practice`, but a page without a practice is not found."""
-    practice = public_practice(request)
-    if practice is None:
-        raise Http404("No practice publishes its pages on this site.")
-    return practice
 
 
 def crisis_info(practice: Practice | None) -> str:
@@ -48,8 +30,6 @@ def crisis_info(practice: Practice | None) -> str:
 def page_context(practice: Practice | None) -> dict[str, object]:
     """Context every public page shares: the practice (for the title and the crisis card) and
     the demo banner, which must also show to anonymous visitors of the demo practice."""
-    from reverie.outcomes.models import PracticeSettings
-
     published = (
         practice is not None
         and PracticeSettings.objects.filter(practice=practice, publish_outcomes=True).exists()

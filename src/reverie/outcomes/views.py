@@ -22,12 +22,12 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from reverie.accounts.models import Role, User
+from reverie.accounts.practices import public_practice
 from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care.access import get_clinical_client
 from reverie.care.models import Client
 from reverie.core.decorators import public_page, role_required, signed_in_user
-from reverie.directory.public import public_practice
 from reverie.lib import dates
 from reverie.outcomes import actions, charts, dashboard, lay, reports, summary, trajectory
 from reverie.outcomes.models import EpisodeOutcome, PracticeSettings
