@@ -49,6 +49,7 @@ BREAK_REASON_TEXT = "BREAK-REASON summer break while her mother is in hospital"
 CANCEL_REASON_TEXT = "CANCEL-REASON she rang in tears after the funeral"
 BOOKED_AT = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.UTC)
 THEME_LABEL = "THEME-LABEL grandmother's house by the sea"
+GROUP_LABEL = "GROUP-LABEL To be held in mind"
 THEME_TERMS = ["THEME-TERM-grandmother", "THEME-TERM-sea"]
 # A theme's evidence quotes the client's text; this one a sentence of the shared entry.
 THEME_EVIDENCE_TEXT = "I dreamt of the sea at my grandmother's house."
@@ -143,7 +144,7 @@ def build_full_record(w: World) -> FullRecord:
         },
     )
     group = FormulationGroup.objects.create(
-        client=w.client, component="wish", label="To be held in mind", created_by=w.therapist
+        client=w.client, component="wish", label=GROUP_LABEL, created_by=w.therapist
     )
     FormulationAssignment.objects.create(
         relationship_episode=episode,

@@ -21,6 +21,7 @@ from lifecycle_data import (
     BREAK_REASON_TEXT,
     CANCEL_REASON_TEXT,
     CONSULTATION_TEXT,
+    GROUP_LABEL,
     NARRATIVE_TEXT,
     NOTE_TEXT,
     PRIVATE_ENTRY_TEXT,
@@ -49,6 +50,7 @@ from reverie.lifecycle import actions, erasure
 from reverie.paperwork import actions as paperwork_actions
 from reverie.paperwork import storage
 from reverie.process.models import (
+    FormulationGroup,
     JournalEntry,
     RecurringTheme,
     RelationshipEpisode,
@@ -66,6 +68,7 @@ TEXTS = [
     NOTE_TEXT,
     ADDENDUM_TEXT,
     NARRATIVE_TEXT,
+    GROUP_LABEL,
     REFLECTION_TEXT,
     SHARED_ENTRY_TEXT,
     PRIVATE_ENTRY_TEXT,
@@ -87,6 +90,7 @@ def _client_texts(client_id: int) -> list[str]:
     texts += [a.text for a in NoteAddendum.objects.filter(note__episode__client_id=client_id)]
     texts += [e.text for e in JournalEntry.objects.filter(client_id=client_id)]
     texts += [r.narrative for r in RelationshipEpisode.objects.filter(client_id=client_id)]
+    texts += [g.label for g in FormulationGroup.objects.filter(client_id=client_id)]
     texts += [
         r.comment
         for r in SessionReflection.objects.filter(appointment__episode__client_id=client_id)

@@ -18,6 +18,7 @@ from lifecycle_data import (
     ADDENDUM_TEXT,
     BREAK_REASON_TEXT,
     CANCEL_REASON_TEXT,
+    GROUP_LABEL,
     NOTE_TEXT,
     PRIVATE_ENTRY_TEXT,
     THEME_EVIDENCE_TEXT,
@@ -47,6 +48,7 @@ from reverie.paperwork import actions as paperwork_actions
 from reverie.paperwork import storage
 from reverie.paperwork.models import Document
 from reverie.process.models import (
+    FormulationGroup,
     JournalEntry,
     RecurringTheme,
     RelationshipEpisode,
@@ -234,6 +236,8 @@ def test_confirming_erases_the_client_and_keeps_statistics(
     assert {e.text for e in JournalEntry.objects.filter(client=client)} == {envelope.ERASED}
     assert PRIVATE_ENTRY_TEXT not in str(list(JournalEntry.objects.values_list("text")))
     assert RelationshipEpisode.objects.get(client=client).narrative == envelope.ERASED
+    group = FormulationGroup.objects.get(client=client)
+    assert group.label == envelope.ERASED != GROUP_LABEL
     # Break and cancellation reasons (scheduling text a therapist may fill with detail).
     assert {b.reason for b in Break.objects.filter(episode__client=client)} == {envelope.ERASED}
     reasons = {a.cancel_reason for a in Appointment.objects.filter(episode__client=client)}

@@ -16,6 +16,7 @@ from lifecycle_data import (
     BREAK_REASON_TEXT,
     CANCEL_REASON_TEXT,
     CONSULTATION_TEXT,
+    GROUP_LABEL,
     NARRATIVE_TEXT,
     NOTE_TEXT,
     PRIVATE_ENTRY_TEXT,
@@ -75,7 +76,7 @@ def test_the_client_copy_holds_the_whole_record_and_their_whole_journal(
         BREAK_REASON_TEXT,
         CANCEL_REASON_TEXT,
         "cover in August",
-        "To be held in mind",
+        GROUP_LABEL,
         full_record.world.alert.summary,
     ):
         assert text in page, text

@@ -27,6 +27,12 @@ from reverie.testing import World
 DAY = dt.date(2025, 1, 6)
 
 
+def _group(component: str, label: str) -> FormulationGroup:
+    """The one group of ``component`` named ``label`` (sealed, so found in Python)."""
+    (group,) = [g for g in FormulationGroup.objects.filter(component=component) if g.label == label]
+    return group
+
+
 # ------------------------------------------------------------------ counting (pure)
 
 
@@ -350,7 +356,7 @@ def test_suggestions_group_identical_wording_and_count_only_once_confirmed(
     response = http.post(reverse("process:ccrt_suggest", args=[world.client.pk]), follow=True)
     text = response.content.decode()
     assert "grouped by identical wording only" in text and "pip install" in text
-    loved = FormulationGroup.objects.get(component="wish", label="To be loved.")
+    loved = _group("wish", "To be loved.")
     assert set(loved.assignments.values_list("relationship_episode_id", "status")) == {
         (first.pk, "suggested"),
         (second.pk, "suggested"),
@@ -373,7 +379,7 @@ def test_suggestions_group_identical_wording_and_count_only_once_confirmed(
     assert "Not enough grouped formulations yet." in page
     assert "wait for you" in page
 
-    independent = FormulationGroup.objects.get(component="wish", label="to be independent")
+    independent = _group("wish", "to be independent")
     audit_mark()
     response = http.post(
         reverse("process:ccrt_groups", args=[world.client.pk]),
@@ -643,7 +649,7 @@ def test_therapists_map_groups_to_an_imported_category(world: World, as_user, pr
     actions.suggest_formulation_groups(
         trail.Context(user=world.therapist), client=world.client, embedder=None, method="test"
     )
-    loved = FormulationGroup.objects.get(component="wish", label="To be loved.")
+    loved = _group("wish", "To be loved.")
     http = as_user("therapist")
     groups_page = http.get(reverse("process:ccrt_groups", args=[world.client.pk])).content.decode()
     assert "W1 To be loved and understood (Licensed)" in groups_page

@@ -35,6 +35,7 @@ from reverie.care.models import (
 from reverie.directory.models import ConsultationRequest
 from reverie.process import theme_runs
 from reverie.process.models import (
+    FormulationGroup,
     JournalEntry,
     RecurringTheme,
     RelationshipEpisode,
@@ -95,6 +96,28 @@ def _ccrt(world: World) -> list[tuple[models.Model, str]]:
     assert response.status_code == 302, response.content.decode()[:2000]
     episode = RelationshipEpisode.objects.get()
     return [(episode, name) for name in names]
+
+
+def _formulation_group(world: World) -> list[tuple[models.Model, str]]:
+    # On the groups page the therapist puts the wish of the episode _ccrt recorded in a
+    # group of its own (named after the wish), then renames the group.
+    http = _as(world, "therapist")
+    episode = RelationshipEpisode.objects.get(client=world.client)
+    url = reverse("process:ccrt_groups", args=[world.client.pk])
+    response = http.post(url, {"component": "wish", f"g-{episode.pk}": "new"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    group = FormulationGroup.objects.get(client=world.client)
+    assert group.label == episode.wish
+    response = http.post(
+        url,
+        {
+            "component": "wish",
+            f"g-{episode.pk}": str(group.pk),
+            f"label-{group.pk}": secret(FormulationGroup, "label"),
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return [(group, "label")]
 
 
 def _progress_note(world: World) -> list[tuple[models.Model, str]]:
@@ -327,6 +350,7 @@ def _themes(world: World) -> list[tuple[models.Model, str, Any]]:
 WRITERS: list[Callable[[World], list[Any]]] = [
     _journal,
     _ccrt,
+    _formulation_group,
     _progress_note,
     _process_note,
     _episode_goals,

@@ -1,4 +1,5 @@
-"""Process migrations 0004-0005 seal theme text written before it, and can be undone.
+"""Process migrations 0004-0005 seal theme text written before it (0006-0007 formulation-group
+labels, care 0010-0011 break and cancellation reasons), and can be undone.
 
 Rows are written through the model state of migration 0003 (label, terms and evidence
 sentences in the clear, terms as a JSON column), then the real migration runs forward and
@@ -39,13 +40,19 @@ def _migrate(target: tuple[str, str]) -> None:
     executor.migrate([target])
 
 
+def _latest(app: str) -> tuple[str, str]:
+    """The app's newest migration: where the rest of the suite expects the schema."""
+    (leaf,) = MigrationExecutor(connection).loader.graph.leaf_nodes(app)
+    return leaf
+
+
 @pytest.fixture
 def at_0003() -> Iterator[None]:
     _migrate(BEFORE)
     try:
         yield
     finally:
-        _migrate(AFTER)  # the rest of the suite expects the latest schema
+        _migrate(_latest("process"))  # the rest of the suite expects the latest schema
 
 
 def _raw() -> tuple[str, str, str]:
@@ -107,7 +114,7 @@ def care_at_0009() -> Iterator[None]:
     try:
         yield
     finally:
-        _migrate(CARE_AFTER)
+        _migrate(_latest("care"))
 
 
 def _raw_reasons() -> tuple[str, str]:
@@ -147,3 +154,51 @@ def test_existing_break_and_cancel_reasons_are_sealed_and_undone(
     )
     _migrate(CARE_BEFORE)
     assert _raw_reasons() == ("her mother's operation", "a panic attack on the train")
+
+
+GROUPS_BEFORE = ("process", "0005_seal_theme_text")
+GROUPS_AFTER = ("process", "0007_seal_formulation_group_labels")
+GROUP_LABEL = "wanting to be looked after"
+
+
+@pytest.fixture
+def groups_at_0005() -> Iterator[None]:
+    _migrate(GROUPS_BEFORE)
+    try:
+        yield
+    finally:
+        _migrate(_latest("process"))
+
+
+def _raw_group_labels() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT label FROM process_formulationgroup ORDER BY id")
+        return [label for (label,) in cursor.fetchall()]
+
+
+def test_existing_formulation_group_labels_are_sealed_and_undone(
+    world: World, groups_at_0005
+) -> None:
+    old = MigrationExecutor(connection).loader.project_state(GROUPS_BEFORE).apps
+    groups = old.get_model("process", "FormulationGroup")
+    for client, label in ((world.client, GROUP_LABEL), (world.other_client, "to be left alone")):
+        groups.objects.create(
+            client_id=client.pk, component="wish", label=label, created_by_id=world.therapist.pk
+        )
+    assert _raw_group_labels() == [GROUP_LABEL, "to be left alone"]
+
+    _migrate(GROUPS_AFTER)
+    mine, theirs = _raw_group_labels()
+    assert envelope.is_token(mine) and envelope.is_token(theirs)
+    assert "looked after" not in mine and "alone" not in theirs
+    # Each with its own client's key, so one client's erasure shreds only their labels.
+    assert envelope.key_id_of(mine) != envelope.key_id_of(theirs)
+    from reverie.process.models import FormulationGroup
+
+    assert [g.label for g in FormulationGroup.objects.order_by("pk")] == [
+        GROUP_LABEL,
+        "to be left alone",
+    ]
+
+    _migrate(GROUPS_BEFORE)
+    assert _raw_group_labels() == [GROUP_LABEL, "to be left alone"]

@@ -166,7 +166,7 @@ def gather(client: Client, audience: Audience) -> ClientRecord:
         )
         .order_by("occurred_on", "pk")
     )
-    groups = list(FormulationGroup.objects.filter(client=client).order_by("component", "label"))
+    groups = FormulationGroup.by_label(FormulationGroup.objects.filter(client=client))
     journal = JournalEntry.objects.filter(client=client)
     if not audience.is_client:
         journal = journal.filter(shared_at__isnull=False)

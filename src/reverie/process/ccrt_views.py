@@ -300,7 +300,7 @@ def _groups_context(client: Client, errors: dict[str, str] | None = None) -> dic
         (a.relationship_episode_id, a.component): a
         for a in FormulationAssignment.objects.filter(relationship_episode__client=client)
     }
-    groups = list(
+    groups = FormulationGroup.by_label(
         FormulationGroup.objects.filter(client=client).select_related("standard_category")
     )
     standard = list(

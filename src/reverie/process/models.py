@@ -7,6 +7,7 @@ which writes the audit trail; views record every read.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
 from django.conf import settings
@@ -202,7 +203,10 @@ class FormulationGroup(models.Model):
         "care.Client", on_delete=models.PROTECT, related_name="formulation_groups"
     )
     component = models.CharField(max_length=4, choices=Component.choices)
-    label = models.CharField(max_length=200)
+    # Sealed with the client's key: a label is named after a formulation (the client's
+    # words) or written by the therapist about the client. Being ciphertext, it can be
+    # neither filtered on nor sorted by in SQL; pages sort groups in Python (``by_label``).
+    label = EncryptedTextField(max_length=200)
     standard_category = models.ForeignKey(
         StandardCategory, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -213,10 +217,16 @@ class FormulationGroup(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering = ["component", "label"]
+        ordering = ["component", "pk"]
 
     def __str__(self) -> str:
         return self.label
+
+    @staticmethod
+    def by_label(groups: Iterable[FormulationGroup]) -> list[FormulationGroup]:
+        """``groups`` in the order a reader expects (component, then label), which SQL
+        cannot give since the label is sealed."""
+        return sorted(groups, key=lambda g: (g.component, g.label.casefold(), g.pk))
 
 
 class AssignmentStatus(models.TextChoices):
