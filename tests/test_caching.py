@@ -46,7 +46,7 @@ def test_a_one_time_questionnaire_link_is_never_cached(world: World) -> None:
         now=timezone.now() - datetime.timedelta(minutes=1),
     )
     with transaction.atomic():
-        raw = actions._new_link(trail.system("test"), request, "invite")
+        raw = actions.new_link(trail.system("test"), request, "invite")
     response = HttpClient().get(reverse("measures:link", args=[raw]))
     assert response.status_code == 200
     assert _no_store(response) and response["Pragma"] == "no-cache"

@@ -10,8 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from matrix import CLIENTS, THERAPISTS, Route, everyone, only
+from reverie.accounts.models import hash_token
 from reverie.audit import trail
-from reverie.measures import actions, scheduling
+from reverie.measures import scheduling
 from reverie.measures.models import Administration, Instrument, RequestLink
 from reverie.testing import World
 
@@ -29,7 +30,7 @@ def objects(w: World) -> dict[str, Any]:
         instrument=Instrument.objects.get(code="phq-9"),
         now=timezone.now() - datetime.timedelta(minutes=1),
     )
-    RequestLink.objects.create(request=request, digest=actions.hash_token(LINK_TOKEN))
+    RequestLink.objects.create(request=request, digest=hash_token(LINK_TOKEN))
     administration = Administration.objects.filter(client=w.client).first()
     cached = {"request": request, "administration": administration}
     w._measure_objects = cached  # type: ignore[attr-defined]

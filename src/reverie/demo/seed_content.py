@@ -639,7 +639,7 @@ def _crisis_alerts(seeded: Seeded, spec: SyntheticPractice, words: Words) -> Non
     action (it e-mails the therapist) and left for the therapist; the rest are history:
     acknowledged, some of them only after they had been escalated to the admin.
     """
-    from reverie.measures.actions import _crisis_summary
+    from reverie.measures.actions import crisis_summary
 
     definition = registry.definition("phq-9")
     window = spec.as_of - datetime.timedelta(days=RECENT_DAYS)
@@ -661,7 +661,7 @@ def _crisis_alerts(seeded: Seeded, spec: SyntheticPractice, words: Words) -> Non
     escalation = datetime.timedelta(minutes=settings.ALERT_ESCALATION_MINUTES)
     history: list[tuple[Alert, User | None]] = []
     for rows, ep, administration in found:
-        summary = _crisis_summary(definition, _hits(administration))
+        summary = crisis_summary(definition, _hits(administration))
         if live is not None and administration is live[2]:
             ctx = (
                 seeded.ctx(rows.portal)

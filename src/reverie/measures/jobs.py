@@ -1,5 +1,5 @@
 """Periodic jobs of measurement. Each claims its rows with a conditional UPDATE (see
-``actions._claim_and_send``) or relies on unique constraints, so several workers can run
+``actions.requests._claim_and_send``) or relies on unique constraints, so several workers can run
 them at once without sending anything twice."""
 
 from __future__ import annotations

@@ -1,0 +1,81 @@
+"""The objects a measurement page acts on, looked up through the person's access: 404 for
+anything outside their relationship with the client."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest
+
+from reverie.accounts.models import Role, User, hash_token
+from reverie.audit import trail
+from reverie.care.access import clinical_clients
+from reverie.care.models import Client, Episode
+from reverie.measures.models import (
+    MeasureRequest,
+    RequestLink,
+)
+
+THERAPIST = (Role.THERAPIST,)
+
+
+def own_client(user: User) -> Client:
+    client = Client.objects.filter(user=user).select_related("practice").first()
+    if client is None:
+        raise Http404("Your account is not linked to a client record")
+    return client
+
+
+def own_request(user: User, pk: int) -> MeasureRequest:
+    try:
+        return MeasureRequest.objects.select_related(
+            "instrument", "client__practice", "episode"
+        ).get(pk=pk, client__user=user)
+    except MeasureRequest.DoesNotExist:
+        raise Http404("No such questionnaire") from None
+
+
+def clinical_client(user: User, pk: int) -> Client:
+    try:
+        return clinical_clients(user).select_related("practice").get(pk=pk)
+    except Client.DoesNotExist:
+        raise Http404("No such client") from None
+
+
+def clinical_episode(user: User, pk: int) -> Episode:
+    try:
+        return Episode.objects.select_related("client__practice", "therapist").get(
+            pk=pk, client__in=clinical_clients(user)
+        )
+    except Episode.DoesNotExist:
+        raise Http404("No such episode") from None
+
+
+def clinical_request(user: User, pk: int) -> MeasureRequest:
+    try:
+        return MeasureRequest.objects.select_related("client__practice", "instrument").get(
+            pk=pk, client__in=clinical_clients(user)
+        )
+    except MeasureRequest.DoesNotExist:
+        raise Http404("No such request") from None
+
+
+def link_request(token: str) -> MeasureRequest:
+    link = (
+        RequestLink.objects.select_related(
+            "request__instrument", "request__client__practice", "request__episode"
+        )
+        .filter(digest=hash_token(token))
+        .first()
+    )
+    if link is None:
+        raise Http404("No such link")
+    return link.request
+
+
+def link_context(request: HttpRequest, measure_request: MeasureRequest) -> trail.Context:
+    """Who acts through a one-time link: the link holder, not any signed-in account."""
+    return trail.Context(
+        user=None,
+        ip=trail.client_ip(request),
+        label=f"one-time link to request {measure_request.pk}",
+        practice=measure_request.client.practice,
+    )
