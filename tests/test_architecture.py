@@ -74,13 +74,11 @@ KNOWN: dict[tuple[str, str], str] = {
     # The keys command re-encrypts every practice-key token, including paperwork's files;
     # belongs in a rotation module above paperwork (the `keys` command's own app).
     ("reverie.vault.practice_tokens", "reverie.paperwork.storage"): "key rotation",
-    # Care's pages and the caseload show questionnaire results, and ending an episode starts
-    # the follow-up questionnaires. They belong above measures: the caseload status in
-    # outcomes (it is reliable change), the score lists and the follow-ups behind care.hooks.
+    # Care's pages show questionnaire results, and ending an episode starts the follow-up
+    # questionnaires. They belong above measures: the score lists and the follow-ups behind
+    # care.hooks, which measures would fill (as paperwork fills the caseload's notes).
     ("reverie.care.actions.record", "reverie.measures.scheduling"): "follow-ups at the end",
     ("reverie.care.daily", "reverie.measures.models"): "Today lists questionnaires",
-    ("reverie.care.queries", "reverie.measures.models"): "caseload status",
-    ("reverie.care.queries", "reverie.measures.registry"): "caseload status",
     ("reverie.care.record_views", "reverie.measures.models"): "scores on the record page",
     ("reverie.care.views", "reverie.measures.models"): "scores on the client's home",
     # `reverie serve` hands the WSGI application to the server it starts: the entry point

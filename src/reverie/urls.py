@@ -8,9 +8,10 @@ from reverie.accounts import api as accounts_api
 from reverie.audit import views as audit_views
 from reverie.backups import views as backup_views
 from reverie.care import admin_views as care_admin_views
-from reverie.care import api as care_api
+from reverie.care import urls as care_urls
 from reverie.core import views as core_views
 from reverie.measures import api_urls as measures_api_urls
+from reverie.outcomes import caseload_views
 
 core_patterns = (
     [
@@ -39,10 +40,20 @@ practice_patterns = (
     "practice",
 )
 
+# The caseload is the therapist's home in care's namespace, but its status is reliable change
+# from outcomes (above care in the app order), so its view lives there and is added here.
+care_patterns = (
+    [
+        path("caseload/", caseload_views.caseload, name="caseload"),
+        *care_urls.urlpatterns,
+    ],
+    "care",
+)
+
 api_patterns = (
     [
         path("me", accounts_api.me, name="me"),
-        path("caseload", care_api.caseload, name="caseload"),
+        path("caseload", caseload_views.caseload_api, name="caseload"),
         *measures_api_urls.urlpatterns,
     ],
     "api",
@@ -71,7 +82,7 @@ urlpatterns = [
     path("messages/", include("reverie.messaging.urls")),
     path("practice/overview/", include("reverie.overview.urls")),
     path("practice/", include(practice_patterns)),
-    path("", include("reverie.care.urls")),
+    path("", include(care_patterns)),
     path("", include("reverie.directory.urls")),
     path("", include("reverie.scheduling.urls")),
     path("", include("reverie.billing.urls")),

@@ -5,7 +5,6 @@ from reverie.care import calendar_views, record_views, views
 app_name = "care"
 
 urlpatterns = [
-    path("caseload/", views.caseload, name="caseload"),
     path("today/", record_views.today, name="today"),
     path("me/", views.client_home, name="client_home"),
     path("alerts/", views.alerts, name="alerts"),

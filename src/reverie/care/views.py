@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime
-from dataclasses import replace
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -12,27 +11,12 @@ from django.views.decorators.http import require_POST
 from reverie.accounts.models import Role
 from reverie.audit import trail
 from reverie.audit.models import Action
-from reverie.care import actions, hooks, queries, telehealth
+from reverie.care import actions, telehealth
 from reverie.care.access import visible_alerts
 from reverie.care.models import Alert, Appointment, Client
 from reverie.core.decorators import role_required, signed_in_user
 from reverie.core.redirects import redirect_next
 from reverie.measures.models import Administration
-
-
-@role_required(Role.THERAPIST)
-def caseload(request: HttpRequest) -> HttpResponse:
-    """The therapist's home: everyone currently in their care."""
-    rows = queries.caseload(request.user)  # type: ignore[arg-type]
-    notes = hooks.flags(r.episode.client_id for r in rows)
-    rows = [replace(r, notes=tuple(notes.get(r.episode.client_id, ()))) for r in rows]
-    trail.record(
-        trail.context(request),
-        Action.LIST,
-        object_type="care.client",
-        detail={"view": "caseload", "clients": [r.episode.client_id for r in rows]},
-    )
-    return render(request, "care/caseload.html", {"rows": rows, "today": timezone.localdate()})
 
 
 @role_required(Role.CLIENT)

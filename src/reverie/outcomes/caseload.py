@@ -1,4 +1,11 @@
-"""Read models for the clinical pages, each built in a constant number of queries."""
+"""Caseload status: the therapist's open episodes, each with its PHQ-9/GAD-7 picture and
+the statuses that apply (crisis, deteriorated, not on track, measure overdue, no reliable
+change, improving), built in one query.
+
+Reliable change is the statistics module's (:func:`reverie.outcomes.change.
+reliable_change_direction`), with each instrument's published threshold and direction from
+its definition; this module only reads the scores and names the result. It lives in
+outcomes, above care and measures, because it reads both."""
 
 from __future__ import annotations
 
@@ -12,6 +19,7 @@ from reverie.accounts.models import User
 from reverie.care.models import Alert, AlertKind, Episode, EpisodeStatus
 from reverie.measures.models import Administration
 from reverie.measures.registry import definition
+from reverie.outcomes.change import reliable_change_direction
 
 #: A measure is overdue when an open episode has had no questionnaire for this long. Reverie
 #: schedules questionnaires before sessions; five weeks without one means at least a month of
@@ -77,12 +85,19 @@ class CaseloadRow:
         """(reliably better on either measure, reliably worse on either), using each
         instrument's reliable-change threshold (PHQ-9 6 points, GAD-7 4 points)."""
         better = worse = False
-        for code, diff in (("phq-9", self.phq9_change), ("gad-7", self.gad7_change)):
+        pairs = (
+            ("phq-9", self.first_phq9, self.last_phq9),
+            ("gad-7", self.first_gad7, self.last_gad7),
+        )
+        for code, first, last in pairs:
             rc = definition(code).reliable_change
-            if diff is None or rc is None:
+            if first is None or last is None or rc is None:
                 continue
-            better |= -diff >= rc.threshold
-            worse |= diff >= rc.threshold
+            direction = reliable_change_direction(
+                [first], [last], rc.threshold, higher_is_better=rc.improvement == "increase"
+            )[0]
+            better |= bool(direction == 1)
+            worse |= bool(direction == -1)
         return better, worse
 
     @property
