@@ -42,7 +42,7 @@ from reverie.care.models import Alert, AlertKind, Appointment, Episode, EpisodeS
 from reverie.core.worker import worker_id
 from reverie.measures.models import Administration, Timepoint
 from reverie.measures.registry import definition
-from reverie.outcomes import expected
+from reverie.outcomes import expected, recovery
 from reverie.outcomes.models import EpisodeOutcome, ExpectedCurves, RefreshState
 
 log = logging.getLogger("reverie.outcomes")
@@ -342,6 +342,8 @@ def fit_practice_curves(practice_id: int, code: str) -> ExpectedCurves:
             for c in curves
         ],
         "higher_is_better": meta["higher_is_better"],
+        # Dose-indexed, per-modality curves shrunk toward a published reference (issue 18).
+        "dose": recovery.practice_payload(practice_id, code, meta),
     }
     with transaction.atomic():
         row, created = ExpectedCurves.objects.update_or_create(

@@ -29,7 +29,16 @@ from reverie.care.access import get_clinical_client
 from reverie.care.models import Client
 from reverie.core.decorators import public_page, role_required, signed_in_user
 from reverie.lib import dates
-from reverie.outcomes import actions, charts, dashboard, lay, reports, summary, trajectory
+from reverie.outcomes import (
+    actions,
+    charts,
+    dashboard,
+    lay,
+    recovery,
+    reports,
+    summary,
+    trajectory,
+)
 from reverie.outcomes.models import EpisodeOutcome, PracticeSettings
 
 CHART_CACHE_SECONDS = 60 * 60 * 24
@@ -222,6 +231,7 @@ def practice_dashboard(request: HttpRequest) -> HttpResponse:
     }
     if user.role == Role.ADMIN:
         context["settings_row"] = actions.practice_settings(user.practice)
+    context["recovery"] = recovery.practice_panels(user.practice_id)
     return render(request, "outcomes/dashboard.html", context)
 
 
