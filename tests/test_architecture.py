@@ -453,7 +453,6 @@ def test_a_module_in_no_room_is_named() -> None:
 def test_django_in_a_pure_module_fails() -> None:
     impure = Source(
         "reverie.outcomes.change",
-        "reverie.outcomes.dose",
         "reverie/outcomes/change.py",
         "import math\n\n\ndef f():\n    from django.db import connection\n",
     )
@@ -467,7 +466,6 @@ def test_django_in_a_pure_module_fails() -> None:
 def test_a_pure_module_using_an_impure_one_of_ours_fails() -> None:
     leaning = Source(
         "reverie.outcomes.change",
-        "reverie.outcomes.dose",
         "reverie/outcomes/change.py",
         "from reverie.measures import models\n",
     )
