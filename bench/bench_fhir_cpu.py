@@ -13,6 +13,8 @@ benchmark's PHQ-9 QuestionnaireResponse, and prints
 - per submission and per ``GET /healthz``: the application's CPU time
   (``time.process_time``) and, on PostgreSQL, the CPU time of the server process serving
   its connection (``/proc/<pg_backend_pid>/stat``, so PostgreSQL must run on this host);
+- ``(full chain)``: the same submission through every middleware, without the lean path
+  that bearer calls take (``reverie.core.middleware.LeanApiMiddleware``), in the same run;
 - the CPU share: CPU per ``/healthz`` over CPU per submission, both counted in the same
   run. On a machine the two requests have to themselves this share is roughly the ratio of
   the submission ceiling to the ``/healthz`` rate (issue 13's target is at least 0.25); it
@@ -39,6 +41,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# This checkout's code, not whichever copy the virtualenv has installed: the timed requests
+# run in this process, which read PYTHONPATH before the environment below sets it.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import bench_fhir_submissions as rates  # the sibling script, for its set-up
 
@@ -62,14 +67,23 @@ def _in_process(db: str, setup: dict[str, Any], n: int, profile: bool) -> dict[s
     import django
 
     django.setup()
+    from django.conf import settings
     from django.core.handlers.wsgi import WSGIHandler
     from django.db import connection
+    from django.test.utils import override_settings
 
     app = WSGIHandler()
+    # The same submission through the full middleware chain, beside the lean path that
+    # bearer calls take (reverie.core.middleware.LeanApiMiddleware), in the same run.
+    lean = "reverie.core.middleware.LeanApiMiddleware"
+    full_app = None
+    if lean in settings.MIDDLEWARE:
+        with override_settings(MIDDLEWARE=[m for m in settings.MIDDLEWARE if m != lean]):
+            full_app = WSGIHandler()
     token, clients = setup["token"], setup["clients"]
     rng = random.Random(13)
 
-    def call(method: str, path: str, body: bytes = b"") -> str:
+    def call(method: str, path: str, body: bytes = b"", via: Any = None) -> str:
         environ = {
             "REQUEST_METHOD": method,
             "PATH_INFO": path,
@@ -85,7 +99,8 @@ def _in_process(db: str, setup: dict[str, Any], n: int, profile: bool) -> dict[s
             "wsgi.errors": sys.stderr,
         }
         status: list[str] = []
-        b"".join(app(environ, lambda s, h, *a: status.append(s)))  # type: ignore[arg-type]
+        handler = app if via is None else via
+        b"".join(handler(environ, lambda s, h, *a: status.append(s)))  # type: ignore[arg-type]
         return status[0]
 
     url = f"http://127.0.0.1:{PORT}/fhir/Questionnaire/phq-9"
@@ -121,7 +136,7 @@ def _in_process(db: str, setup: dict[str, Any], n: int, profile: bool) -> dict[s
     profiler = cProfile.Profile(time.process_time) if profile else None
     # Alternating blocks of each kind, so that a neighbour's burst of load (which slows
     # every CPU-second through shared caches and cores) falls on both kinds alike.
-    totals = {"submit": [0.0, 0.0], "trivial": [0.0, 0.0]}
+    totals = {"submit": [0.0, 0.0], "trivial": [0.0, 0.0], "full": [0.0, 0.0]}
     block = max(1, n // BLOCKS)
     done = 0
     while done < n:
@@ -141,6 +156,13 @@ def _in_process(db: str, setup: dict[str, Any], n: int, profile: bool) -> dict[s
         totals["submit"][1] += server1 - server0
         totals["trivial"][0] += app2 - app1
         totals["trivial"][1] += server2 - server1
+        if full_app is not None:
+            bodies = [body(10**6 + done + i) for i in range(block)]
+            app3, server3 = time.process_time(), server_cpu()
+            for b in bodies:
+                call("POST", "/fhir/QuestionnaireResponse", b, via=full_app)
+            totals["full"][0] += time.process_time() - app3
+            totals["full"][1] += server_cpu() - server3
         done += block
     submit = (totals["submit"][0] / done, totals["submit"][1] / done)
     trivial = (totals["trivial"][0] / done, totals["trivial"][1] / done)
@@ -151,9 +173,13 @@ def _in_process(db: str, setup: dict[str, Any], n: int, profile: bool) -> dict[s
         "submit": submit,
         "trivial": trivial,
     }
+    if full_app is not None:
+        out["full"] = (totals["full"][0] / done, totals["full"][1] / done)
     if profiler:
         text = io.StringIO()
-        pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(40)
+        stats = pstats.Stats(profiler, stream=text)
+        stats.sort_stats(os.environ.get("BENCH_SORT", "tottime"))  # or "cumulative"
+        stats.print_stats(int(os.environ.get("BENCH_TOP", "40")))
         out["profile"] = text.getvalue()
     return out
 
@@ -185,7 +211,10 @@ def main() -> None:
         for sql in r["queries"]:
             print(f"    {' '.join(sql.split())[:110]}")
         print(f"  {'request':<12} {'app ms':>7} {'db ms':>7} {'total ms':>9}")
-        for label, app_s, db_s in (("submission", s_app, s_db), ("/healthz", t_app, t_db)):
+        rows = [("submission", s_app, s_db), ("/healthz", t_app, t_db)]
+        if "full" in r:
+            rows.append(("(full chain)", *r["full"]))
+        for label, app_s, db_s in rows:
             total = (app_s + db_s) * 1e3
             print(f"  {label:<12} {app_s * 1e3:>7.3f} {db_s * 1e3:>7.3f} {total:>9.3f}")
         print(

@@ -168,6 +168,8 @@ MIDDLEWARE = [
     # Below WhiteNoise (static files keep their caching), above everything that can answer
     # on its own (sign-in redirects, CSRF refusals), so those answers are covered too.
     "reverie.core.middleware.NoStoreMiddleware",
+    # Bearer-token FHIR calls skip the session-only middleware below (see its docstring).
+    "reverie.core.middleware.LeanApiMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -21,9 +21,16 @@ reach this middleware: WhiteNoise, above it, answers them with its own long-live
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import MiddlewareNotUsed
+from django.core.handlers.base import BaseHandler
+from django.core.handlers.exception import convert_exception_to_response
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
+from django.utils.module_loading import import_string
 
 
 def may_be_cached(request: HttpRequest) -> bool:
@@ -52,3 +59,86 @@ class NoStoreMiddleware:
             add_never_cache_headers(response)
             response.headers["Pragma"] = "no-cache"
         return response
+
+
+#: Middleware that serves only the browser session: the signed-in person, their messages,
+#: their second factor and idle time, and CSRF (which protects cookie-borne credentials).
+#: A bearer-token API call without a session cookie can use none of them, and every view
+#: under :data:`API_PREFIXES` is CSRF-exempt (``tests/test_lean_api.py`` checks both).
+SESSION_ONLY = frozenset(
+    {
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
+        "django_otp.middleware.OTPMiddleware",
+        "reverie.accounts.middleware.IdleTimeoutMiddleware",
+        "reverie.accounts.middleware.TwoFactorRequiredMiddleware",
+    }
+)
+#: Where a bearer call takes the lean path.
+API_PREFIXES = ("/fhir/",)
+
+
+class _LeanHandler(BaseHandler):
+    """Django's own request handling (resolving, view and exception middleware, turning
+    an exception into the error answer) over a chosen list of middleware."""
+
+    def __init__(self, paths: list[str]) -> None:
+        super().__init__()
+        self._view_middleware: list[Callable[..., Any]] = []
+        self._template_response_middleware: list[Callable[..., Any]] = []
+        self._exception_middleware: list[Callable[..., Any]] = []
+        # As BaseHandler.load_middleware does for synchronous middleware.
+        handler = convert_exception_to_response(self._get_response)  # type: ignore[attr-defined]
+        for path in reversed(paths):
+            try:
+                instance = import_string(path)(handler)
+            except MiddlewareNotUsed:
+                continue
+            if hasattr(instance, "process_view"):
+                self._view_middleware.insert(0, instance.process_view)
+            if hasattr(instance, "process_template_response"):
+                self._template_response_middleware.append(instance.process_template_response)
+            if hasattr(instance, "process_exception"):
+                self._exception_middleware.append(instance.process_exception)
+            handler = convert_exception_to_response(instance)
+        self._middleware_chain = handler
+
+
+def takes_lean_path(request: HttpRequest) -> bool:
+    """A call under :data:`API_PREFIXES` with a bearer token and no session cookie."""
+    return (
+        request.path_info.startswith(API_PREFIXES)
+        and request.META.get("HTTP_AUTHORIZATION", "")[:7].lower() == "bearer "
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+    )
+
+
+class LeanApiMiddleware:
+    """Send bearer-token API calls past the session-only middleware.
+
+    A FHIR submission spent a fifth of its CPU time in middleware and request handling
+    outside its view, much of it loading an empty session, an anonymous user, their
+    messages and second factor (bench/bench_fhir_cpu.py). A call under
+    :data:`API_PREFIXES` that carries ``Authorization: Bearer`` and no session cookie
+    goes instead through every middleware below this one except :data:`SESSION_ONLY`:
+    the security headers, CSP, the caching policy above, error answers
+    (OperationOutcome) and the views' own token, role and access checks are the same;
+    ``request.user`` is anonymous, as the full chain makes it without a cookie. A call
+    with a session cookie (a browser) takes the full chain, so nothing a session can do
+    changes.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        me = f"{__name__}.{type(self).__name__}"
+        below = list(settings.MIDDLEWARE)
+        below = below[below.index(me) + 1 :]
+        self.lean = _LeanHandler([p for p in below if p not in SESSION_ONLY])
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if takes_lean_path(request):
+            request.user = AnonymousUser()
+            return self.lean._middleware_chain(request)  # type: ignore[return-value]
+        return self.get_response(request)
