@@ -111,8 +111,7 @@ def main() -> None:
             for key, label in (("rule", "dose curves (cross-validated)"), ("base", "baseline")):
                 tp, fn, tn, fp = (int(x) for x in pooled[key])
                 print(
-                    f"  {label:<34} sensitivity {fmt(tp, tp + fn)}  "
-                    f"specificity {fmt(tn, tn + fp)}"
+                    f"  {label:<34} sensitivity {fmt(tp, tp + fn)}  specificity {fmt(tn, tn + fp)}"
                 )
 
 
