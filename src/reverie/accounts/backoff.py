@@ -99,7 +99,8 @@ def delay(
     if failures < free:
         return _ZERO
     # The exponent is bounded so a long run of failures cannot overflow the timedelta.
-    return min(cap, base * 2 ** min(failures - free, 32))
+    factor: int = 2 ** min(failures - free, 32)
+    return min(cap, base * factor)
 
 
 def _wait(

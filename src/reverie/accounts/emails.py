@@ -4,6 +4,8 @@ sends it after the caller's transaction commits."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.urls import reverse
@@ -35,7 +37,7 @@ def invitation(user: User, invited_by: str) -> None:
     )
 
 
-def password_reset(to: str, context: dict, practice_id: int | None) -> None:
+def password_reset(to: str, context: dict[str, Any], practice_id: int | None) -> None:
     """Django's password-reset message (its form renders the link into ``context``)."""
     enqueue("password_reset", to, context, practice_id=practice_id)
 

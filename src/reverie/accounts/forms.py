@@ -103,7 +103,8 @@ class InviteForm(forms.Form):
         email = self.cleaned_data["email"].strip().lower()
         if User.objects.filter(email=email).exists():
             raise forms.ValidationError("Someone already has an account with this email.")
-        return email
+        cleaned: str = email
+        return cleaned
 
 
 class OutboxPasswordResetForm(PasswordResetForm):

@@ -22,7 +22,8 @@ def public_practice(request: HttpRequest | None = None) -> Practice | None:
     """The practice whose front door this request sees, or None if there is none."""
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
-        return user.practice
+        own: Practice = user.practice
+        return own
     slug = settings.PUBLIC_PRACTICE
     if slug:
         return Practice.objects.filter(slug=slug).first()

@@ -224,4 +224,5 @@ def export_csv(request: HttpRequest) -> HttpResponse:
     response["Content-Disposition"] = (
         f'attachment; filename="audit-trail-{setting.practice.slug}-{today}.csv"'
     )
-    return response
+    result: HttpResponse = response
+    return result

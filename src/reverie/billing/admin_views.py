@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods
 from reverie.accounts.models import Role, User
 from reverie.audit import trail
 from reverie.audit.models import Action
-from reverie.billing import actions, codes, fees, reports
+from reverie.billing import actions, codes, fees, ledger, reports
 from reverie.billing.forms import FeeForm, PeriodForm, SettingsForm
 from reverie.billing.models import BillingSettings, Fee
 from reverie.care.models import Client
@@ -150,7 +150,7 @@ def _report_data(
         "ageing_rows": [
             (names.get(r.client_id, f"client {r.client_id}"), r) for r in ageing_rows[:200]
         ],
-        "buckets": [label for label, _, _ in reports.ledger.BUCKETS],
+        "buckets": [label for label, _, _ in ledger.BUCKETS],
         "therapists": therapists,
     }
 

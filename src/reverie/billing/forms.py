@@ -57,7 +57,7 @@ class FeeForm(_MoneyForm):
     )
 
 
-class SettingsForm(forms.ModelForm):
+class SettingsForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = BillingSettings
         fields = ("currency", "tax_id", "address", "phone", "telehealth_pos")

@@ -83,7 +83,8 @@ def parse(text: str, currency: str) -> int:
         raise MoneyError(f"An amount in {currency} has at most {places} digits after the point")
     if whole > MAX_MAJOR:
         raise MoneyError(f"An amount can be at most {MAX_MAJOR:,} {currency}")
-    return whole * 10**places + int(frac.ljust(places, "0") or "0")
+    scale: int = 10**places
+    return whole * scale + int(frac.ljust(places, "0") or "0")
 
 
 def plain(minor: int, currency: str) -> str:

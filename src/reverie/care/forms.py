@@ -37,7 +37,7 @@ WEEKDAYS = [
 CONCERNS = CONCERN_CHOICES
 
 
-class ClientForm(forms.ModelForm):
+class ClientForm(forms.ModelForm):  # type: ignore[type-arg]
     presenting_concerns = forms.MultipleChoiceField(
         choices=CONCERNS, required=False, widget=forms.CheckboxSelectMultiple
     )
@@ -154,7 +154,7 @@ class AttendanceForm(forms.Form):
     reason = forms.CharField(max_length=200, required=False)
 
 
-class ProgressNoteForm(forms.ModelForm):
+class ProgressNoteForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = ProgressNote
         fields = [
@@ -187,7 +187,8 @@ class ProgressNoteForm(forms.ModelForm):
         if place:
             return str(place)
         if self.instance.pk:
-            return self.instance.place
+            kept: str = self.instance.place
+            return kept
         return str(self.initial.get("place") or Place.IN_PERSON)
 
 

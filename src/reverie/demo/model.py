@@ -326,7 +326,8 @@ def _item_bank(items: Sequence[tuple[float, float, float, float]]) -> _ItemBank:
 def _exceedance(theta: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """P(answer >= k) for each theta, item and k = 1..3: logistic(a * (theta - b_k))."""
     z = a[None, :, None] * (theta[:, None, None] - b[None, :, :])
-    return 1.0 / (1.0 + np.exp(-z))
+    result: np.ndarray = 1.0 / (1.0 + np.exp(-z))
+    return result
 
 
 _PHQ9: Final = _item_bank(_PHQ9_ITEMS)
@@ -336,7 +337,8 @@ _GAD7: Final = _item_bank(_GAD7_ITEMS)
 def _theta_for_total(bank: _ItemBank, expected_total: np.ndarray) -> np.ndarray:
     """Invert the test characteristic curve: the theta whose expected total is given."""
     clipped = np.clip(expected_total, 0.3, bank.max_total - 0.3)
-    return np.interp(clipped, bank.tcc, bank.grid)
+    result: np.ndarray = np.interp(clipped, bank.tcc, bank.grid)
+    return result
 
 
 def _sample_items(
@@ -351,7 +353,8 @@ def _sample_items(
     """
     p = _exceedance(theta, bank.a, bank.b + offsets[:, None])
     u = rng.random(p.shape[:2])
-    return (u[:, :, None] < p).sum(axis=2)
+    result: np.ndarray = (u[:, :, None] < p).sum(axis=2)
+    return result
 
 
 # ---------------------------------------------------------------------------------------------

@@ -209,7 +209,7 @@ class DirectoryFilterForm(forms.Form):
 # --- the consultation request ----------------------------------------------------------------
 
 
-class TherapistChoiceField(forms.ModelMultipleChoiceField):
+class TherapistChoiceField(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
     def label_from_instance(self, obj: Any) -> str:
         return str(obj.display_name)
 
@@ -494,7 +494,7 @@ class TriageForm(forms.Form):
 
     def __init__(self, *args: Any, practice: Practice, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = cast(forms.ModelChoiceField, self.fields["assigned_therapist"])
+        field = cast("forms.ModelChoiceField[Any]", self.fields["assigned_therapist"])
         field.queryset = practice_therapists(practice)
         field.label_from_instance = _display_name  # type: ignore[method-assign,assignment]
 
@@ -524,6 +524,6 @@ class ConvertForm(forms.Form):
 
     def __init__(self, *args: Any, practice: Practice, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = cast(forms.ModelChoiceField, self.fields["therapist"])
+        field = cast("forms.ModelChoiceField[Any]", self.fields["therapist"])
         field.queryset = practice_therapists(practice)
         field.label_from_instance = _display_name  # type: ignore[method-assign,assignment]

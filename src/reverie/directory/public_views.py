@@ -19,11 +19,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from reverie.accounts.models import Practice, Role, User
 from reverie.audit import trail
+from reverie.care.forms import CONCERNS as PROFILE_CONCERN_CHOICES
 from reverie.core.decorators import public_page
 from reverie.directory import actions, content, hooks, selfcheck
 from reverie.directory.forms import (
     MODALITY_LABELS,
-    PROFILE_CONCERN_CHOICES,
     ConsultationForm,
     DirectoryFilterForm,
     SelfCheckForm,

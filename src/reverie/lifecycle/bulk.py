@@ -243,7 +243,8 @@ def kick_off(
                 "deidentify": params.deidentify,
             },
         )
-    return export
+    result: BulkExport = export
+    return result
 
 
 def cancel(ctx: trail.Context, export: BulkExport) -> None:

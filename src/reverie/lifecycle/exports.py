@@ -91,7 +91,8 @@ def request_export(ctx: trail.Context, client: Client) -> RecordExport:
             client_id=client.pk,
             detail={"audience": export.audience},
         )
-    return export
+    result: RecordExport = export
+    return result
 
 
 #: Every kind of export the worker prepares, and the folder its files live in. Claims,

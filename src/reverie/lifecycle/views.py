@@ -69,7 +69,8 @@ def _own_export(request: HttpRequest, pk: int) -> RecordExport:
     )
     if export is None:
         raise Http404("No such export")
-    return export
+    result: RecordExport = export
+    return result
 
 
 @require_GET

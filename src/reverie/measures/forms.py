@@ -22,7 +22,7 @@ MONTH_CHOICES = [
 MAX_IMPORT_BYTES = 512 * 1024
 
 
-class EpisodeChoiceField(forms.ModelChoiceField):
+class EpisodeChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
     """An episode shown as its therapy and dates, in the practice's date format."""
 
     def label_from_instance(self, obj: Any) -> str:

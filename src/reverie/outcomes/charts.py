@@ -185,9 +185,9 @@ def trajectory_figure(
         last = max(all_dates)
         pad = datetime.timedelta(days=max(7, (last - first).days // 30))
         ax.set_xlim(numeric_dates([first - pad])[0], numeric_dates([last + pad])[0])
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
     ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
     ax.set_ylabel(f"{t.short_name} total")
     ax.spines[["top", "right"]].set_visible(False)

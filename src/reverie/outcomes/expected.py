@@ -154,7 +154,8 @@ class BandCurve:
 
     def curve(self, percentile: float) -> FloatArray:
         """The row of ``values`` for one percentile (raises ``ValueError`` if absent)."""
-        return self.values[self._row(percentile)]
+        result: FloatArray = self.values[self._row(percentile)]
+        return result
 
     def _row(self, percentile: float) -> int:
         p = float(percentile)
@@ -580,7 +581,8 @@ def _sessions_to_columns(session_number: ArrayLike, n_sessions: int) -> NDArray[
         s = sf.astype(np.int64)
     if s.size and s.min() < 1:
         raise ValueError("session_number must be >= 1")
-    return (np.minimum(s, n_sessions) - 1).astype(np.intp)
+    result: NDArray[np.intp] = (np.minimum(s, n_sessions) - 1).astype(np.intp)
+    return result
 
 
 def not_on_track(
@@ -685,4 +687,5 @@ def not_on_track_banded(
     cols = _sessions_to_columns(session_number, width)
     thr = table[b, cols]
     with np.errstate(invalid="ignore"):
-        return (y < thr) if hib else (y > thr)
+        result: BoolArray = (y < thr) if hib else (y > thr)
+        return result

@@ -471,4 +471,4 @@ def severity_rows(t: InstrumentTrajectory) -> list[tuple[float, float, str]]:
 def numeric_dates(values: list[datetime.datetime]) -> np.ndarray:
     from matplotlib import dates as mdates
 
-    return np.asarray(mdates.date2num(values), dtype=np.float64)
+    return np.asarray(mdates.date2num(values), dtype=np.float64)  # type: ignore[no-untyped-call]

@@ -81,7 +81,8 @@ def _section(t: trajectory.InstrumentTrajectory) -> str:
             {"t": t, "svg": svg, "points_json": [p.as_json() for p in t.points]},
         )
         cache.set(key, html, CHART_CACHE_SECONDS)
-    return mark_safe(html)  # noqa: S308  (rendered from our own template, autoescaped)
+    result: str = mark_safe(html)  # noqa: S308  (rendered from our own template, autoescaped)
+    return result
 
 
 def _render_trajectory(request: HttpRequest, client: Client) -> HttpResponse:
@@ -204,7 +205,8 @@ def _followup_svg(board: dashboard.Dashboard) -> str:
             title="Mean PHQ-9 change from the last session to each follow-up",
         )
         cache.set(key, svg, CHART_CACHE_SECONDS)
-    return svg
+    result: str = svg
+    return result
 
 
 @role_required(Role.ADMIN, Role.THERAPIST)
@@ -286,7 +288,8 @@ def export_csv(request: HttpRequest) -> HttpResponse:
     )
     stamp = timezone.localdate().isoformat()
     response["Content-Disposition"] = f'attachment; filename="outcomes-{stamp}.csv"'
-    return response
+    result: HttpResponse = response
+    return result
 
 
 @role_required(Role.ADMIN)

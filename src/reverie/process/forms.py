@@ -60,14 +60,14 @@ class ReflectionForm(forms.Form):
         return [self[f.key] for f in FEATURES]
 
 
-class SessionChoiceField(forms.ModelChoiceField):
+class SessionChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
     """A choice of the client's sessions, each shown by its local date and time."""
 
     def label_from_instance(self, obj: Any) -> str:
         return dates.format_datetime(obj.starts_at, "wdate")
 
 
-class RelationshipEpisodeForm(forms.ModelForm):
+class RelationshipEpisodeForm(forms.ModelForm):  # type: ignore[type-arg]
     appointment = SessionChoiceField(
         queryset=Appointment.objects.none(),
         required=False,
@@ -128,7 +128,7 @@ class RelationshipEpisodeForm(forms.ModelForm):
         self, *args: Any, sessions: QuerySet[Appointment] | None = None, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        field = cast(forms.ModelChoiceField, self.fields["appointment"])
+        field = cast("forms.ModelChoiceField[Any]", self.fields["appointment"])
         if sessions is not None:
             field.queryset = sessions
         self.fields["source"].choices = EpisodeSource.choices  # type: ignore[attr-defined]
@@ -210,7 +210,7 @@ class LinkSessionForm(forms.Form):
 
     def __init__(self, *args: Any, sessions: QuerySet[Appointment], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = cast(forms.ModelChoiceField, self.fields["appointment"])
+        field = cast("forms.ModelChoiceField[Any]", self.fields["appointment"])
         field.queryset = sessions
 
 

@@ -19,7 +19,7 @@ from reverie.process.reflection import FEATURE_KEYS, SCALE_MAX, SCALE_MIN
 from reverie.vault.fields import EncryptedJSONField, EncryptedTextField
 
 
-def _rating(label: str) -> models.PositiveSmallIntegerField:
+def _rating(label: str) -> models.PositiveSmallIntegerField[int, int]:
     return models.PositiveSmallIntegerField(
         verbose_name=label,
         validators=[MinValueValidator(SCALE_MIN), MaxValueValidator(SCALE_MAX)],
@@ -148,11 +148,12 @@ class RelationshipEpisode(models.Model):
         return self.other_person == OtherPerson.THERAPIST
 
     def formulation(self, component: str) -> str:
-        return {
+        parts: dict[str, str] = {
             "wish": self.wish,
             "ro": self.response_of_other,
             "rs": self.response_of_self,
-        }[component]
+        }
+        return parts[component]
 
 
 class CategorySet(models.Model):
@@ -220,7 +221,7 @@ class FormulationGroup(models.Model):
         ordering = ["component", "pk"]
 
     def __str__(self) -> str:
-        return self.label
+        return str(self.label)
 
     @staticmethod
     def by_label(groups: Iterable[FormulationGroup]) -> list[FormulationGroup]:

@@ -35,7 +35,9 @@ from reverie.process.views import THERAPIST
 TIMELINE_MONTHS = 36
 
 
-def month_bars(counts: dict[str, int], first: datetime.date, last: datetime.date) -> list[dict]:
+def month_bars(
+    counts: dict[str, int], first: datetime.date, last: datetime.date
+) -> list[dict[str, Any]]:
     """Every month from ``first`` to ``last`` (at most the last 36) with its count and a
     0–10 bar height relative to the busiest month."""
     months = []

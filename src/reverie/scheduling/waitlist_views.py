@@ -18,6 +18,7 @@ from reverie.core.decorators import role_required, signed_in_user
 from reverie.directory import actions as directory_actions
 from reverie.directory.public import page_context, require_public_practice
 from reverie.scheduling import waitlist
+from reverie.scheduling.actions import SchedulingError
 from reverie.scheduling.forms import TIME_CHOICES, WaitlistForm
 from reverie.scheduling.models import WaitlistEntry, WaitStatus
 from reverie.scheduling.public_views import _profile
@@ -67,7 +68,7 @@ def join(request: HttpRequest, pk: int) -> HttpResponse:
             phone=data["phone"],
             times=list(data["times"]),
         )
-    except waitlist.SchedulingError as exc:
+    except SchedulingError as exc:
         context["problem"] = str(exc)
         return render(
             request, "scheduling/waitlist_join.html", {**context, "form": form}, status=400
@@ -158,7 +159,7 @@ def remove(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such entry")
     try:
         waitlist.remove(trail.context(request), entry)
-    except waitlist.SchedulingError as exc:
+    except SchedulingError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, f"{entry.name} is off the waitlist.")

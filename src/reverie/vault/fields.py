@@ -35,7 +35,7 @@ def _follow(instance: models.Model, path: str) -> Any:
     return value
 
 
-class EncryptedTextField(models.TextField):
+class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
     description = "Text encrypted with its owner's data key"
 
     def __init__(self, *args: Any, owner: str = "client_id", scope: str = "client", **kwargs: Any):

@@ -133,4 +133,5 @@ def read_process_note(ctx: trail.Context, note: ProcessNote) -> str:
     if note.author_id != reader.pk:
         raise CareActionError("a process note is readable only by its author")
     trail.record(ctx, Action.VIEW, note, client_id=note.episode.client_id)
-    return note.text
+    text: str = note.text
+    return text

@@ -49,7 +49,9 @@ def questions(
     return out
 
 
-def problem_list(definition: InstrumentDefinition, problems: Mapping[str, str]) -> list[dict]:
+def problem_list(
+    definition: InstrumentDefinition, problems: Mapping[str, str]
+) -> list[dict[str, Any]]:
     fields = {item.id for item in definition.items}
     return [
         {"anchor": f"q-{key}" if key in fields else "", "message": message}

@@ -72,7 +72,7 @@ def run_gunicorn(bind: str, workers: int, threads: int) -> None:
 
     from reverie.wsgi import application
 
-    class Server(BaseApplication):
+    class Server(BaseApplication):  # type: ignore[misc]  # gunicorn has no type hints
         def load_config(self) -> None:
             shape = gunicorn_settings(
                 bind, workers, threads, settings.ACCESS_LOG, settings.TRUSTED_PROXIES
