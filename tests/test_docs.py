@@ -3,6 +3,7 @@ undocumented."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -37,3 +38,21 @@ def test_readme_quick_start_has_exactly_two_commands() -> None:
     blocks = re.findall(r"```(?:sh|bash|shell)\n(.*?)```", section, flags=re.S)
     commands = [line for block in blocks for line in block.splitlines() if line.strip()]
     assert len(commands) == 2, commands
+
+
+def test_generated_references_match_the_code() -> None:
+    """docs/cli.md's and docs/configuration.md's reference parts are what
+    scripts/gendocs.py makes from the commands' parsers and the settings readers."""
+    spec = importlib.util.spec_from_file_location("gendocs", ROOT / "scripts" / "gendocs.py")
+    assert spec is not None and spec.loader is not None
+    gendocs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gendocs)
+    for name, reference in (
+        ("cli.md", gendocs.cli_reference()),
+        ("configuration.md", gendocs.configuration_reference()),
+    ):
+        text = (ROOT / "docs" / name).read_text()
+        assert gendocs.MARK in text, f"docs/{name} has lost its generated part"
+        assert text == gendocs.with_reference(text, reference), (
+            f"docs/{name} differs from the code: run python scripts/gendocs.py"
+        )
