@@ -56,3 +56,18 @@ def test_generated_references_match_the_code() -> None:
         assert text == gendocs.with_reference(text, reference), (
             f"docs/{name} differs from the code: run python scripts/gendocs.py"
         )
+
+
+def test_every_path_in_the_architecture_feature_table_exists() -> None:
+    """docs/architecture.md maps each README feature to its files; a moved file must move
+    there too, or a newcomer follows a dead name."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    table = text.split("## Each README feature, by its paths", 1)[1]
+    missing = []
+    for cell in re.findall(r"`([a-z_]+/[^`]*)`", table):
+        stem = cell.split(" ")[0]
+        names = [stem]
+        if match := re.search(r"\{([^}]*)\}", stem):
+            names = [stem.replace(match.group(0), part) for part in match.group(1).split(",")]
+        missing += [n for n in names if "<" not in n and not (PACKAGE / n).exists()]
+    assert not missing, f"docs/architecture.md names files that do not exist: {missing}"
