@@ -8,6 +8,7 @@ from django import forms
 from django.utils import timezone
 
 from reverie.care.models import (
+    CLIENT_FIELDS,
     CONCERN_CHOICES,
     Attendance,
     Client,
@@ -44,21 +45,7 @@ class ClientForm(forms.ModelForm):  # type: ignore[type-arg]
 
     class Meta:
         model = Client
-        fields = [
-            "given_name",
-            "family_name",
-            "preferred_name",
-            "pronouns",
-            "date_of_birth",
-            "email",
-            "phone",
-            "consent_email_reminders",
-            "consent_sms_reminders",
-            "emergency_contact",
-            "presenting_concerns",
-            "referral_source",
-            "progress_visible_to_client",
-        ]
+        fields = list(CLIENT_FIELDS)
         widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"})}
         labels = {
             "consent_email_reminders": "Consents to appointment reminders by email",

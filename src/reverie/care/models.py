@@ -32,6 +32,24 @@ CONCERN_CHOICES = [
 ]
 
 
+#: The client fields a therapist edits: the form shows them and the action accepts only them.
+CLIENT_FIELDS = (
+    "given_name",
+    "family_name",
+    "preferred_name",
+    "pronouns",
+    "date_of_birth",
+    "email",
+    "phone",
+    "consent_email_reminders",
+    "consent_sms_reminders",
+    "emergency_contact",
+    "presenting_concerns",
+    "referral_source",
+    "progress_visible_to_client",
+)
+
+
 class Client(models.Model):
     """A person in care. ``user`` is their portal account, if they have one."""
 

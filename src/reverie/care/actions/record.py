@@ -13,22 +13,13 @@ from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care import hooks
 from reverie.care.actions.alerts import CareActionError
-from reverie.care.models import Client, EndReason, Episode, EpisodeStatus, FrequencyChange
-
-CLIENT_FIELDS = (
-    "given_name",
-    "family_name",
-    "preferred_name",
-    "pronouns",
-    "date_of_birth",
-    "email",
-    "phone",
-    "consent_email_reminders",
-    "consent_sms_reminders",
-    "emergency_contact",
-    "presenting_concerns",
-    "referral_source",
-    "progress_visible_to_client",
+from reverie.care.models import (
+    CLIENT_FIELDS,
+    Client,
+    EndReason,
+    Episode,
+    EpisodeStatus,
+    FrequencyChange,
 )
 
 #: Allowed planned frequencies: 1–5 sessions a week, or fortnightly (0.5).
