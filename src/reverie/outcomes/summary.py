@@ -349,7 +349,11 @@ def fit_practice_curves(practice_id: int, code: str) -> ExpectedCurves:
         row, created = ExpectedCurves.objects.update_or_create(
             practice_id=practice_id,
             instrument=code,
-            defaults={"curves": payload, "n_episodes": n_episodes, "fitted_at": timezone.now()},
+            defaults={
+                "curves": portable_json(payload),
+                "n_episodes": n_episodes,
+                "fitted_at": timezone.now(),
+            },
         )
         trail.record(
             _system(practice_id),
@@ -358,6 +362,26 @@ def fit_practice_curves(practice_id: int, code: str) -> ExpectedCurves:
             detail={"instrument": code, "n_episodes": n_episodes},
         )
     return row
+
+
+def portable_json(value: Any) -> Any:
+    """``value`` with every negative zero made positive.
+
+    Rounding a small negative number (``np.round(-0.0004, 3)``) gives ``-0.0``. SQLite keeps
+    the JSON text as written, but PostgreSQL's ``jsonb`` stores numbers as ``numeric``, which
+    has no negative zero, so the same row read back from the two engines differed and a
+    SQLite backup restored into PostgreSQL did not give back the bytes it stored.
+
+    >>> portable_json({"a": [-0.0, 1.5, None], "b": -0.0})
+    {'a': [0.0, 1.5, None], 'b': 0.0}
+    """
+    if isinstance(value, float):
+        return value + 0.0  # -0.0 + 0.0 == +0.0; every other float is unchanged
+    if isinstance(value, dict):
+        return {k: portable_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [portable_json(v) for v in value]
+    return value
 
 
 def _band_midpoint(band: int, edges: Sequence[float], scale: tuple[float, float]) -> float:
