@@ -77,7 +77,6 @@ KNOWN: dict[tuple[str, str], str] = {
     # Care's pages show questionnaire results, and ending an episode starts the follow-up
     # questionnaires. They belong above measures: the score lists and the follow-ups behind
     # care.hooks, which measures would fill (as paperwork fills the caseload's notes).
-    ("reverie.care.actions.record", "reverie.measures.scheduling"): "follow-ups at the end",
     ("reverie.care.daily", "reverie.measures.models"): "Today lists questionnaires",
     ("reverie.care.record_views", "reverie.measures.models"): "scores on the record page",
     ("reverie.care.views", "reverie.measures.models"): "scores on the client's home",

@@ -14,6 +14,9 @@ imports only apps before it), yet its pages are where a therapist looks first. S
   session's attendance changes (attended, no-show, late or ordinary cancellation, by the
   therapist or by the client in the portal). Billing charges the session or the policy
   fee from here, so a charge commits or rolls back with the attendance it bills.
+- :data:`episode_ended` is sent, inside the ending action's transaction, when an episode
+  ends. Measures starts the follow-up questionnaires (1, 3, 6 and 12 months) from here, so
+  they commit or roll back with the ending.
 - :func:`provide_agenda` registers a source of a therapist's other appointments that are
   not sessions of a client (first consultations booked from the directory). The Today page
   and the private calendar feed list them beside the sessions.
@@ -34,6 +37,9 @@ portal_account_linked = Signal()
 
 #: Sent with ``ctx`` and ``appointment`` (its ``attendance`` already changed).
 attendance_recorded = Signal()
+
+#: Sent with ``ctx`` and ``episode`` (already saved as ended, its later sessions cancelled).
+episode_ended = Signal()
 
 ClientFlags = Callable[[list[int]], dict[int, str]]
 

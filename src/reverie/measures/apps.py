@@ -10,6 +10,14 @@ def _sync(sender: AppConfig, **kwargs: Any) -> None:
     sync_shipped_instruments()
 
 
+def _followups(sender: object, *, ctx: Any, episode: Any, **kwargs: Any) -> None:
+    """An ended episode starts its follow-up questionnaires, in the same transaction as
+    the ending (care/hooks.py)."""
+    from reverie.measures.scheduling import schedule_followups
+
+    schedule_followups(ctx, episode)
+
+
 class MeasuresConfig(AppConfig):
     name = "reverie.measures"
     label = "measures"
@@ -17,4 +25,7 @@ class MeasuresConfig(AppConfig):
     def ready(self) -> None:
         from reverie.measures import jobs  # noqa: F401  (registers the measurement jobs)
 
+        from reverie.care import hooks
+
         post_migrate.connect(_sync, sender=self)
+        hooks.episode_ended.connect(_followups, dispatch_uid="measures.followups")

@@ -128,7 +128,8 @@ def _create(ctx: trail.Context, request: MeasureRequest) -> MeasureRequest | Non
 def schedule_followups(ctx: trail.Context, episode: Episode) -> list[MeasureRequest]:
     """Create the follow-up requests of an ended episode; cancel those no longer planned.
 
-    Called by ``care.actions.end_episode`` in the same transaction as the ending, and again
+    Called when an episode ends (``care.hooks.episode_ended``, sent by
+    ``care.actions.end_episode``) in the same transaction as the ending, and again
     whenever the therapist changes the schedule of an ended episode. Idempotent: a
     follow-up that already exists (in any state) is left alone, and the unique constraint
     on (episode, instrument, timepoint) makes a concurrent second call create nothing.

@@ -181,7 +181,6 @@ def end_episode(
     and 12 months) begins — that is what lets a practice see whether gains last.
     """
     from reverie.care.actions.sessions import cancel_after
-    from reverie.measures.scheduling import schedule_followups
 
     if episode.status == EpisodeStatus.ENDED:
         raise CareActionError("this episode has already ended")
@@ -204,7 +203,8 @@ def end_episode(
             client_id=episode.client_id,
             detail={"status": "ended", "reason": reason, "cancelled_sessions": cancelled},
         )
-        schedule_followups(ctx, episode)
+        # Measures starts the follow-up questionnaires here (care/hooks.py).
+        hooks.episode_ended.send(sender=Episode, ctx=ctx, episode=episode)
 
 
 def link_portal_account(ctx: trail.Context, client: Client, user: User) -> None:
