@@ -74,12 +74,6 @@ KNOWN: dict[tuple[str, str], str] = {
     # The keys command re-encrypts every practice-key token, including paperwork's files;
     # belongs in a rotation module above paperwork (the `keys` command's own app).
     ("reverie.vault.practice_tokens", "reverie.paperwork.storage"): "key rotation",
-    # Care's pages show questionnaire results, and ending an episode starts the follow-up
-    # questionnaires. They belong above measures: the score lists and the follow-ups behind
-    # care.hooks, which measures would fill (as paperwork fills the caseload's notes).
-    ("reverie.care.daily", "reverie.measures.models"): "Today lists questionnaires",
-    ("reverie.care.record_views", "reverie.measures.models"): "scores on the record page",
-    ("reverie.care.views", "reverie.measures.models"): "scores on the client's home",
     # `reverie serve` hands the WSGI application to the server it starts: the entry point
     # is the one module allowed to load the whole site.
     ("reverie.core.management.commands.serve", "reverie.wsgi"): "serve starts the site",

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from reverie.accounts.models import User
 from reverie.care import hooks
-from reverie.care.access import current_care_clients, visible_alerts
+from reverie.care.access import visible_alerts
 from reverie.care.models import Alert, Appointment, Attendance, Episode, ProgressNote
-from reverie.measures.models import Administration
 
 #: A session from this far back whose note is missing is still listed as "to write":
 #: older gaps belong to the record's own review, not to a day's to-do list.
@@ -75,7 +75,9 @@ def sessions(user: User, first: datetime.date, last: datetime.date) -> QuerySet[
 class Snapshot:
     """Where a client stands, shown beside a session."""
 
-    last: Administration | None
+    #: The last PHQ-9 (a ``measures.Administration``: measures is above care, so the
+    #: scores come through ``care.hooks.questionnaires``).
+    last: Any
     trend: int | None
     plan: str
     alerts: int
@@ -88,15 +90,7 @@ def snapshots(
     the plan from the latest progress note and the count of open alerts."""
     episode_ids = {a.episode_id for a in appointments}
     client_ids = {a.episode.client_id for a in appointments}
-    scores: dict[int, list[Administration]] = {}
-    for adm in (
-        Administration.objects.filter(episode_id__in=episode_ids, instrument__code="phq-9")
-        .select_related("instrument")
-        .order_by("episode_id", "-completed_at")
-    ):
-        bucket = scores.setdefault(adm.episode_id or 0, [])
-        if len(bucket) < 2:
-            bucket.append(adm)
+    scores = hooks.questionnaires().latest(episode_ids, "phq-9", 2)
     plans: dict[int, str] = {}
     for episode_id, plan in (
         ProgressNote.objects.filter(episode_id__in=episode_ids)
@@ -173,24 +167,8 @@ def open_alerts(user: User) -> QuerySet[Alert]:
     )
 
 
-def returned_since_last_session(user: User, now: datetime.datetime) -> list[Administration]:
+def returned_since_last_session(user: User, now: datetime.datetime) -> list[Any]:
     """Questionnaires completed by clients in the therapist's current care since that
     client's last session with them (or ever, for a client not yet seen) — what to read
-    before the next session."""
-    last_session = Subquery(
-        Appointment.objects.filter(
-            episode__client=OuterRef("client"),
-            episode__therapist=user,
-            starts_at__lt=now,
-        )
-        .exclude(attendance=Attendance.CANCELLED)
-        .order_by("-starts_at")
-        .values("starts_at")[:1]
-    )
-    return list(
-        Administration.objects.filter(client__in=current_care_clients(user))
-        .annotate(last_session=last_session)
-        .filter(Q(last_session__isnull=True) | Q(completed_at__gt=F("last_session")))
-        .select_related("client", "instrument")
-        .order_by("-completed_at")[:50]
-    )
+    before the next session. Measures reads them (``care.hooks.questionnaires``)."""
+    return hooks.questionnaires().returned_since_last_session(user, now)

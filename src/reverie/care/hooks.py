@@ -20,12 +20,16 @@ imports only apps before it), yet its pages are where a therapist looks first. S
 - :func:`provide_agenda` registers a source of a therapist's other appointments that are
   not sessions of a client (first consultations booked from the directory). The Today page
   and the private calendar feed list them beside the sessions.
+- :func:`provide_questionnaires` registers the reader of questionnaire results that the
+  Today page shows (each client's last scores, what came back since the last session).
+  Measures provides it; care's other pages read results through the reverse relations
+  measures declares (``client.administrations``), never by importing it.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,3 +115,38 @@ def audit_detail(items: list[AgendaItem]) -> dict[str, list[int]]:
         if item.object_type and item.object_id is not None:
             found.setdefault(item.object_type, []).append(item.object_id)
     return found
+
+
+@dataclass(frozen=True)
+class Questionnaires:
+    """What the Today page shows of questionnaires, read by the app that stores them.
+
+    ``latest(episode_ids, instrument_code, n)`` gives ``{episode id: [result, …]}``, each
+    episode's ``n`` newest results of that instrument, newest first.
+    ``returned_since_last_session(therapist, now)`` gives the results completed by clients
+    in the therapist's current care since that client's last session with them, newest
+    first. Results have ``total``, ``band``, ``completed_at``, ``client`` and
+    ``instrument``.
+    """
+
+    latest: Callable[[Collection[int], str, int], dict[int, list[Any]]]
+    returned_since_last_session: Callable[[Any, datetime.datetime], list[Any]]
+
+
+_questionnaires: dict[str, Questionnaires] = {}
+
+
+def provide_questionnaires(reader: Questionnaires) -> None:
+    """Register (or replace) the reader of questionnaire results."""
+    _questionnaires["reader"] = reader
+
+
+def questionnaires() -> Questionnaires:
+    """The registered reader; measures registers it when Django starts."""
+    try:
+        return _questionnaires["reader"]
+    except KeyError:
+        raise LookupError(
+            "no app provides questionnaire results: reverie.measures registers them in "
+            "its AppConfig.ready (provide_questionnaires)"
+        ) from None

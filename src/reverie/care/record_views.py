@@ -51,7 +51,6 @@ from reverie.care.models import (
 from reverie.core.decorators import role_required, signed_in_user
 from reverie.core.redirects import requested_next
 from reverie.lib import dates
-from reverie.measures.models import Administration, MeasureRequest
 
 THERAPIST = (Role.THERAPIST,)
 
@@ -226,17 +225,17 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 "pk", "created_at", "updated_at"
             )[:30]
         )
+        # Questionnaires belong to measures, above care: read through the reverse relations
+        # measures declares on the client and the episode (related names), never imported.
         context["measures"] = list(
-            Administration.objects.filter(client=client)
-            .select_related("instrument")
-            .order_by("-completed_at")[:15]
+            client.administrations.select_related("instrument").order_by("-completed_at")[:15]
         )
         # Only someone in the client's care now sees their open alerts (care/access.py).
         context["alerts"] = list(
             visible_alerts(user).filter(client=client, acknowledged_at__isnull=True)
         )
         context["followups"] = list(
-            MeasureRequest.objects.filter(client=client, timepoint__startswith="followup_")
+            client.measure_requests.filter(timepoint__startswith="followup_")
             .select_related("instrument", "episode")
             .order_by("opens_at", "instrument__code")
         )
@@ -552,10 +551,10 @@ def _note_context(
     appointment: Appointment | None,
 ) -> dict[str, Any]:
     day = form.initial.get("session_date") if note is None else note.session_date
-    measures = []
+    measures: list[Any] = []
     if day:
         measures = list(
-            Administration.objects.filter(episode=episode, completed_at__date__lte=day)
+            episode.administrations.filter(completed_at__date__lte=day)
             .select_related("instrument")
             .order_by("-completed_at")[:2]
         )

@@ -16,7 +16,6 @@ from reverie.care.access import visible_alerts
 from reverie.care.models import Alert, Appointment, Client
 from reverie.core.decorators import role_required, signed_in_user
 from reverie.core.redirects import redirect_next
-from reverie.measures.models import Administration
 
 
 @role_required(Role.CLIENT)
@@ -44,13 +43,13 @@ def client_home(request: HttpRequest) -> HttpResponse:
             if a.starts_at + datetime.timedelta(minutes=a.duration_minutes) >= now
         ][:5]
         context["episodes"] = list(client.episodes.select_related("therapist"))
-        measures = Administration.objects.filter(client=client).order_by("-completed_at")
+        # Questionnaires and the journal belong to apps above care: read through the reverse
+        # relations they declare (related names), never imported.
+        measures = client.administrations.order_by("-completed_at")
         if not shared:
             # Not even loaded: what the page is not to show cannot leak from it.
             measures = measures.only("completed_at", "instrument")
         context["measures"] = list(measures.select_related("instrument")[:12])
-        # Questionnaires and the journal belong to apps above care: read through the reverse
-        # relations they declare (related names), never imported.
         waiting = list(
             client.measure_requests.filter(status="open", opens_at__lte=now, expires_at__gt=now)
             .select_related("instrument")

@@ -23,9 +23,12 @@ class MeasuresConfig(AppConfig):
     label = "measures"
 
     def ready(self) -> None:
-        from reverie.measures import jobs  # noqa: F401  (registers the measurement jobs)
-
         from reverie.care import hooks
+        from reverie.measures import (
+            jobs,  # noqa: F401  (registers the measurement jobs)
+            today,
+        )
 
         post_migrate.connect(_sync, sender=self)
         hooks.episode_ended.connect(_followups, dispatch_uid="measures.followups")
+        hooks.provide_questionnaires(today.READER)
