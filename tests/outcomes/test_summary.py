@@ -15,7 +15,7 @@ from reverie.care.models import Alert, Episode
 from reverie.core import worker
 from reverie.measures.models import Administration
 from reverie.outcomes import summary
-from reverie.outcomes.models import EpisodeOutcome, ExpectedCurves, RefreshState
+from reverie.outcomes.models import SCORE_COLUMNS, EpisodeOutcome, ExpectedCurves, RefreshState
 from reverie.testing import World
 
 
@@ -167,3 +167,52 @@ def test_the_worker_job_runs_the_refresh(world: World) -> None:
 def test_the_daily_job_refits_curves(world: World, job: str) -> None:
     worker.REGISTRY[job].func()
     assert ExpectedCurves.objects.filter(practice=world.practice).count() == 2
+
+
+def test_score_columns_are_the_models_score_fields_in_order() -> None:
+    """SCORE_COLUMNS (the one list the frame, the CSV and its query use) is the model's
+    score fields, in the model's order, for the instruments and follow-ups summary fills."""
+    fields = [
+        f.name
+        for f in EpisodeOutcome._meta.get_fields()
+        if f.name.split("_")[0] in summary.SUMMARY_INSTRUMENTS.values()
+    ]
+    assert list(SCORE_COLUMNS) == fields
+    parts = {"n", "first", "last", *summary.FOLLOWUP_COLUMNS.values()}
+    assert {c.split("_", 1)[1] for c in SCORE_COLUMNS} == parts
+
+
+def test_the_csv_header_did_not_change() -> None:
+    from reverie.outcomes.reports import CSV_COLUMNS
+
+    expected = (
+        "client",
+        "episode",
+        "therapist",
+        "modality",
+        "status",
+        "end_reason",
+        "start_year",
+        "days_treated",
+        "sessions_attended",
+        "phq9_n",
+        "phq9_first",
+        "phq9_last",
+        "phq9_fu1",
+        "phq9_fu3",
+        "phq9_fu6",
+        "phq9_fu12",
+        "gad7_n",
+        "gad7_first",
+        "gad7_last",
+        "gad7_fu1",
+        "gad7_fu3",
+        "gad7_fu6",
+        "gad7_fu12",
+        "phq9_reliable_change",
+        "nhs_tt_recovery",
+        "nhs_tt_reliable_improvement",
+        "nhs_tt_reliable_deterioration",
+        "nhs_tt_mixed",
+    )
+    assert expected == CSV_COLUMNS

@@ -15,6 +15,17 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+#: The score columns of :class:`EpisodeOutcome`, in the order the dashboard's frame, the
+#: de-identified CSV and its query list them: per summarised instrument (PHQ-9, then GAD-7)
+#: the number of in-treatment scores, the first and last of them, and the latest score at
+#: each follow-up (1, 3, 6 and 12 months). The model spells the fields out below (Django
+#: needs them written); ``tests/outcomes/test_summary.py`` holds the two together.
+SCORE_COLUMNS: tuple[str, ...] = tuple(
+    f"{prefix}_{part}"
+    for prefix in ("phq9", "gad7")
+    for part in ("n", "first", "last", "fu1", "fu3", "fu6", "fu12")
+)
+
 
 def _new_salt() -> str:
     return secrets.token_hex(32)

@@ -19,7 +19,7 @@ from reverie.lib import dates
 from reverie.lib.pdf import Pdf
 from reverie.outcomes import change, charts
 from reverie.outcomes.dashboard import Dashboard, Effect, Rate
-from reverie.outcomes.models import EpisodeOutcome
+from reverie.outcomes.models import SCORE_COLUMNS, EpisodeOutcome
 from reverie.outcomes.trajectory import Trajectory
 
 DISCLAIMER = (
@@ -199,20 +199,7 @@ CSV_COLUMNS = (
     "start_year",
     "days_treated",
     "sessions_attended",
-    "phq9_n",
-    "phq9_first",
-    "phq9_last",
-    "phq9_fu1",
-    "phq9_fu3",
-    "phq9_fu6",
-    "phq9_fu12",
-    "gad7_n",
-    "gad7_first",
-    "gad7_last",
-    "gad7_fu1",
-    "gad7_fu3",
-    "gad7_fu6",
-    "gad7_fu12",
+    *SCORE_COLUMNS,
     "phq9_reliable_change",
     "nhs_tt_recovery",
     "nhs_tt_reliable_improvement",
@@ -229,20 +216,7 @@ _SOURCE_FIELDS = (
     "start_date",
     "days_treated",
     "sessions_attended",
-    "phq9_n",
-    "phq9_first",
-    "phq9_last",
-    "phq9_fu1",
-    "phq9_fu3",
-    "phq9_fu6",
-    "phq9_fu12",
-    "gad7_n",
-    "gad7_first",
-    "gad7_last",
-    "gad7_fu1",
-    "gad7_fu3",
-    "gad7_fu6",
-    "gad7_fu12",
+    *SCORE_COLUMNS,
 )
 
 

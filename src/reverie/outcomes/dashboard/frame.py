@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from reverie.care.models import Modality
 from reverie.outcomes import evidence
-from reverie.outcomes.models import EpisodeOutcome
+from reverie.outcomes.models import SCORE_COLUMNS, EpisodeOutcome
 
 MIN_CELL = evidence.MIN_CELL
 MODALITY_CODES: tuple[str, ...] = (
@@ -32,20 +32,7 @@ _COLUMNS: tuple[str, ...] = (
     "dropout",
     "sessions_attended",
     "days_treated",
-    "phq9_n",
-    "phq9_first",
-    "phq9_last",
-    "phq9_fu1",
-    "phq9_fu3",
-    "phq9_fu6",
-    "phq9_fu12",
-    "gad7_n",
-    "gad7_first",
-    "gad7_last",
-    "gad7_fu1",
-    "gad7_fu3",
-    "gad7_fu6",
-    "gad7_fu12",
+    *SCORE_COLUMNS,
     "days_since_end",
 )
 _MISSING = -1
