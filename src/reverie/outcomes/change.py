@@ -126,7 +126,13 @@ def _require_finite(arr: FloatArray, name: str) -> None:
         )
 
 
-def _require_positive_scalar(value: float, name: str) -> float:
+def require_positive(value: float, name: str) -> float:
+    """``value`` as a float, or a ValueError naming ``name`` unless it is finite and > 0.
+    Shared with ``effects.py``.
+
+    >>> require_positive(2, "sd_pre")
+    2.0
+    """
     try:
         v = float(value)
     except (TypeError, ValueError) as exc:
@@ -198,7 +204,7 @@ def standard_error_of_measurement(sd_pre: float, reliability: float) -> float:
     >>> round(standard_error_of_measurement(10.0, 0.84), 6)
     4.0
     """
-    sd = _require_positive_scalar(sd_pre, "sd_pre")
+    sd = require_positive(sd_pre, "sd_pre")
     r = _require_reliability(reliability)
     return sd * float(np.sqrt(1.0 - r))
 
@@ -262,7 +268,7 @@ def reliable_change_threshold(
     >>> round(reliable_change_threshold(10.0, 0.84), 3)
     11.087
     """
-    zz = _require_positive_scalar(z, "z")
+    zz = require_positive(z, "z")
     return zz * standard_error_of_difference(sd_pre, reliability)
 
 
@@ -354,7 +360,7 @@ def reliable_change_direction(
     x1 = _as_float_array(pre, "pre")
     x2 = _as_float_array(post, "post")
     x1, x2 = _broadcast_pair(x1, x2, "pre and post")
-    thr = _require_positive_scalar(threshold, "threshold")
+    thr = require_positive(threshold, "threshold")
     gain = (x2 - x1) if higher_is_better else (x1 - x2)
     with np.errstate(invalid="ignore"):
         if inclusive:
@@ -397,7 +403,7 @@ def cutoff_a(
     >>> round(cutoff_a(70.7, 23.8, higher_is_better=True), 1)
     118.3
     """
-    sd = _require_positive_scalar(sd_dysfunctional, "sd_dysfunctional")
+    sd = require_positive(sd_dysfunctional, "sd_dysfunctional")
     m = float(mean_dysfunctional)
     return m + 2.0 * sd if higher_is_better else m - 2.0 * sd
 
@@ -431,7 +437,7 @@ def cutoff_b(
     >>> round(cutoff_b(114.8, 17.8, higher_is_better=True), 1)
     79.2
     """
-    sd = _require_positive_scalar(sd_functional, "sd_functional")
+    sd = require_positive(sd_functional, "sd_functional")
     m = float(mean_functional)
     return m - 2.0 * sd if higher_is_better else m + 2.0 * sd
 
@@ -468,8 +474,8 @@ def cutoff_c(
     >>> round(cutoff_c(114.8, 17.8, 70.7, 23.8), 2)
     95.93
     """
-    s0 = _require_positive_scalar(sd_functional, "sd_functional")
-    s1 = _require_positive_scalar(sd_dysfunctional, "sd_dysfunctional")
+    s0 = require_positive(sd_functional, "sd_functional")
+    s1 = require_positive(sd_dysfunctional, "sd_dysfunctional")
     m0 = float(mean_functional)
     m1 = float(mean_dysfunctional)
     return (s0 * m1 + s1 * m0) / (s0 + s1)
@@ -844,7 +850,7 @@ def nhs_tt_paired_outcomes(
         (phq9_reliable_change, "phq9_reliable_change"),
         (gad7_reliable_change, "gad7_reliable_change"),
     ):
-        _require_positive_scalar(value, name)
+        require_positive(value, name)
 
     paired = np.isfinite(p1) & np.isfinite(p2) & np.isfinite(g1) & np.isfinite(g2)
     # Zero-fill unpaired rows so comparisons are well defined, then mask with ``paired``.
@@ -1226,7 +1232,7 @@ def classify_followup(
     ['RELAPSED', 'STABLE']
     """
     end, fu = _followup_arrays(end_score, followup_scores)
-    thr = _require_positive_scalar(threshold, "threshold")
+    thr = require_positive(threshold, "threshold")
     if rule not in ("reliable_change", "caseness", "either"):
         raise ValueError(f"rule must be 'reliable_change', 'caseness' or 'either'; got {rule!r}")
 

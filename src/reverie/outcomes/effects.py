@@ -42,6 +42,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
+from reverie.outcomes.change import require_positive
+
 __all__ = [
     "DEFAULT_REPORT_EFFECT_SIZE",
     "EffectKind",
@@ -79,16 +81,6 @@ def _z_for_level(level: float) -> float:
     if not 0 < lv < 1:
         raise ValueError(f"level must be strictly between 0 and 1; got {level!r}")
     return float(stats.norm.ppf(0.5 + lv / 2.0))
-
-
-def _positive(value: float, name: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a number; got {value!r}") from exc
-    if not np.isfinite(v) or v <= 0:
-        raise ValueError(f"{name} must be a finite number > 0; got {value!r}")
-    return v
 
 
 def _correlation(r: float) -> float:
@@ -257,7 +249,7 @@ def cohens_d_pre(
     >>> round(cohens_d_pre(16.0, 9.0, 5.0), 3)
     1.4
     """
-    return _gain(mean_pre, mean_post, higher_is_better) / _positive(sd_pre, "sd_pre")
+    return _gain(mean_pre, mean_post, higher_is_better) / require_positive(sd_pre, "sd_pre")
 
 
 def cohens_d_av(
@@ -293,8 +285,8 @@ def cohens_d_av(
     >>> round(cohens_d_av(8.7, 7.7, 0.823272, 0.948683, higher_is_better=False), 2)
     1.13
     """
-    sa = _positive(sd_pre, "sd_pre")
-    sb = _positive(sd_post, "sd_post")
+    sa = require_positive(sd_pre, "sd_pre")
+    sb = require_positive(sd_post, "sd_post")
     return _gain(mean_pre, mean_post, higher_is_better) / ((sa + sb) / 2.0)
 
 
@@ -334,8 +326,8 @@ def cohens_d_z(
     >>> round(cohens_d_z(8.7, 7.7, 0.823272, 0.948683, 0.7261), 2)
     1.5
     """
-    sa = _positive(sd_pre, "sd_pre")
-    sb = _positive(sd_post, "sd_post")
+    sa = require_positive(sd_pre, "sd_pre")
+    sb = require_positive(sd_post, "sd_post")
     rr = _correlation(r)
     sd_diff = float(np.sqrt(max(sa**2 + sb**2 - 2.0 * rr * sa * sb, 0.0)))
     if sd_diff == 0:
@@ -423,7 +415,7 @@ def becker_variance(d: float, n: int, r: float) -> float:
     >>> round(becker_variance(0.8, 50, 0.5), 4)
     0.0264
     """
-    nn = _positive(n, "n")
+    nn = require_positive(n, "n")
     rr = _correlation(r)
     dd = float(d)
     return 2.0 * (1.0 - rr) / nn + dd**2 / (2.0 * nn)
@@ -454,7 +446,7 @@ def change_score_variance(d: float, n: int) -> float:
     >>> round(change_score_variance(1.5, 10), 4)
     0.2125
     """
-    nn = _positive(n, "n")
+    nn = require_positive(n, "n")
     return 1.0 / nn + float(d) ** 2 / (2.0 * nn)
 
 
