@@ -139,6 +139,28 @@ def test_an_integer_of_5000_digits_is_refused(client, world: World, make_request
     assert _state() == before
 
 
+def test_a_member_named_twice_is_refused_not_silently_resolved(
+    client, world: World, make_request
+) -> None:
+    """RFC 8259 §4 leaves duplicate names to the receiver; for an answer, taking the first
+    or the last changes the score, so both paths refuse the body and store nothing."""
+    request = make_request()
+    therapist, client_token = _token(world, "therapist"), _token(world, "client")
+    before = _state()
+    item = '{"linkId": "phq9-9", "answer": [{"valueInteger": 0}], "answer": [{"valueInteger": 3}]}'
+    fhir = json.dumps({**_qr(world), "item": "@"}).replace('"@"', "[" + item + "]")
+    outcome = _outcome(_post_fhir(client, fhir, therapist), 400)
+    assert '"answer" appears twice' in outcome["issue"][0]["diagnostics"]
+    api = client.post(
+        f"/api/v1/measures/requests/{request.pk}/submit",
+        '{"answers": {"phq9-9": 0, "phq9-9": 3}}',
+        content_type="application/json",
+        **client_token,
+    )
+    assert '"phq9-9" appears twice' in _problem(api, 400)["detail"]
+    assert _state() == before
+
+
 def test_a_body_over_the_limit_gets_413_not_an_html_400(
     client, world: World, make_request, settings
 ) -> None:

@@ -5,8 +5,11 @@
 recursively fails the same way far sooner), converts any run of digits to an ``int``
 (Python refuses more than 4,300 digits with a ``ValueError``, and below that the
 conversion is quadratic), reads ``1e999`` as infinity, accepts ``NaN`` and ``Infinity``
-(not JSON, RFC 8259 §6), and returns strings holding lone surrogates or U+0000, which the
-UTF-8 encoder, the encryption layer and PostgreSQL all refuse later, far from the cause.
+(not JSON, RFC 8259 §6), keeps the last of two members with the same name (RFC 8259 §4:
+names SHOULD be unique, and a receiver's behaviour otherwise is unpredictable — for a
+clinical answer, one reader may take the first and another the last), and returns strings
+holding lone surrogates or U+0000, which the UTF-8 encoder, the encryption layer and
+PostgreSQL all refuse later, far from the cause.
 :func:`loads` checks each of these and raises :class:`Rejected` with a sentence a caller
 can act on and the HTTP status to answer with (413 for size, 400 for the rest). The checks
 that cost Python work run only when a cheap test in C says they could fail.
@@ -103,6 +106,22 @@ def _parse_float(text: str) -> float:
     return value
 
 
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Build one object, refusing a name that appears twice in it."""
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise Rejected(
+                    400,
+                    f'The member "{name[:80]}" appears twice in one object; names must be '
+                    "unique (RFC 8259 §4), so which value was meant is ambiguous.",
+                )
+            seen.add(name)
+    return value
+
+
 def _parse_constant(name: str) -> Any:
     raise Rejected(400, f"{name} is not a JSON value (RFC 8259 §6 has no NaN or Infinity).")
 
@@ -142,6 +161,10 @@ def loads(
 
     >>> loads(b'{"a": [1, 2.5, "x"]}')
     {'a': [1, 2.5, 'x']}
+    >>> loads(b'{"answer": 0, "answer": 3}')  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    reverie.lib.safejson.Rejected: The member "answer" appears twice in one object; ...
     >>> loads(b"[" * 65 + b"]" * 65)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
@@ -165,6 +188,7 @@ def loads(
             parse_int=_parse_int,
             parse_float=_parse_float,
             parse_constant=_parse_constant,
+            object_pairs_hook=_object,
         )
     except json.JSONDecodeError as error:
         raise Rejected(400, f"The body is not valid JSON: {error}.") from None
