@@ -27,6 +27,8 @@ Examples
 from __future__ import annotations
 
 import bisect
+import dataclasses
+import datetime
 import functools
 import json
 import math
@@ -54,6 +56,7 @@ __all__ = [
     "Source",
     "Subscale",
     "SubscaleMember",
+    "Translation",
     "load_definition",
     "load_shipped",
 ]
@@ -148,6 +151,16 @@ class Licence:
         SPDX identifier when the instrument is under a standard licence (e.g. ``CC-BY-4.0``).
     note : str or None
         Remarks, e.g. attribution that must be displayed.
+    name : str or None
+        Name of the licence or permission statement (``CC BY-NC-ND 4.0``,
+        ``Pfizer PHQ screeners permission``).
+    url : str or None
+        Where the holder publishes the terms (the source the terms were read from).
+    verified_on : str or None
+        ISO date (``YYYY-MM-DD``) on which the terms were last read at ``url``.
+    attribution : str or None
+        Line the holder requires to be shown with the instrument, exactly as the holder
+        words it; the answering page displays it under the questions.
     """
 
     holder: str
@@ -156,6 +169,10 @@ class Licence:
     verified_via: tuple[str, ...] = ()
     spdx: str | None = None
     note: str | None = None
+    name: str | None = None
+    url: str | None = None
+    verified_on: str | None = None
+    attribution: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -474,6 +491,43 @@ class CriticalItem:
 
 
 @dataclass(frozen=True, slots=True)
+class Translation:
+    """A published translation of the whole form: stem, item wording and option labels.
+
+    Only wording changes; items, values, weights and therefore every score stay those of
+    the original, so an answer given in any language scores identically.
+
+    Attributes
+    ----------
+    language : str
+        BCP 47 tag (``es-US``).
+    label : str
+        The language's name in that language, for the chooser (``Español (EE. UU.)``).
+    name : str or None
+        Title of the instrument in the translation.
+    instructions : str or None
+        Translated stem.
+    items : Mapping[str, str]
+        Wording per item id; every item of the form is present.
+    options : Mapping[str, str]
+        Label per option code; every option code of the form is present.
+    attribution : str or None
+        Copyright or permission line printed on the translated form.
+    source : Source
+        Where the translation is published and how it was checked.
+    """
+
+    language: str
+    label: str
+    name: str | None
+    instructions: str | None
+    items: Mapping[str, str] = field(compare=False, hash=False)
+    options: Mapping[str, str] = field(compare=False, hash=False)
+    attribution: str | None
+    source: Source
+
+
+@dataclass(frozen=True, slots=True)
 class InstrumentDefinition:
     """A validated, immutable instrument definition.
 
@@ -523,6 +577,8 @@ class InstrumentDefinition:
     licence : Licence
     notes : str or None
         Decisions a reviewer should know about.
+    translations : Mapping[str, Translation]
+        Published translations by language tag (see :meth:`localised`).
     """
 
     id: str
@@ -549,6 +605,9 @@ class InstrumentDefinition:
     references: tuple[Source, ...]
     licence: Licence
     notes: str | None = None
+    translations: Mapping[str, Translation] = field(
+        repr=False, compare=False, hash=False, default_factory=_empty_mapping
+    )
     #: Item per id; built on construction.
     item_index: Mapping[str, Item] = field(
         init=False, repr=False, compare=False, hash=False, default_factory=_empty_mapping
@@ -578,6 +637,55 @@ class InstrumentDefinition:
         object.__setattr__(self, "score_max", high)
         object.__setattr__(self, "integer_scores", integer)
         object.__setattr__(self, "band_lower_bounds", tuple(band.min for band in self.bands))
+
+    @property
+    def higher_is_better(self) -> bool:
+        """Whether higher totals are better (an alliance or wellbeing scale)."""
+        return not self.higher_is_worse
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The original language first, then every translation's tag."""
+        return (self.language, *self.translations)
+
+    def localised(self, language: str | None) -> InstrumentDefinition:
+        """This definition worded in ``language``; itself for the original or an unknown tag.
+
+        Items, values, weights, bands and every other scoring fact are unchanged, so
+        ``score(d.localised("es-US"), answers) == score(d, answers)`` for any answers.
+
+        Examples
+        --------
+        >>> phq9 = load_shipped()["phq-9"]
+        >>> phq9.localised("es-US").items[0].text
+        'Poco interés o placer en hacer cosas'
+        >>> phq9.localised("xx") is phq9
+        True
+        """
+        translation = self.translations.get(language or "")
+        if translation is None:
+            return self
+        items = tuple(
+            dataclasses.replace(
+                item,
+                text=translation.items[item.id],
+                options=tuple(
+                    dataclasses.replace(option, display=translation.options[option.code])
+                    for option in item.options
+                ),
+            )
+            for item in self.items
+        )
+        return dataclasses.replace(
+            self,
+            language=translation.language,
+            name=translation.name or self.name,
+            instructions=translation.instructions or self.instructions,
+            items=items,
+            licence=dataclasses.replace(
+                self.licence, attribution=translation.attribution or self.licence.attribution
+            ),
+        )
 
     def band_for(self, score: Number) -> Band | None:
         """Return the severity band containing ``score``; ``None`` without bands or out of range.
@@ -749,11 +857,36 @@ def _codings(reader: _Reader, key: str) -> tuple[Coding, ...]:
     )
 
 
+_DATE_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
 def _licence(data: Any, path: str, problems: _Problems) -> Licence:
     reader = _Reader(
-        data, path, problems, ("holder", "terms", "electronic_use", "verified_via", "spdx", "note")
+        data,
+        path,
+        problems,
+        (
+            "holder",
+            "terms",
+            "electronic_use",
+            "verified_via",
+            "spdx",
+            "note",
+            "name",
+            "url",
+            "verified_on",
+            "attribution",
+        ),
     )
     electronic_use = reader.choice("electronic_use", ("permitted", "restricted", "unknown"))
+    verified_on = reader.string("verified_on", required=False)
+    if verified_on is not None:
+        try:
+            if not _DATE_RE.match(verified_on):
+                raise ValueError(verified_on)
+            datetime.date.fromisoformat(verified_on)
+        except ValueError:
+            problems.add(f"{path}.verified_on", f"must be a date YYYY-MM-DD; got {verified_on!r}")
     return Licence(
         holder=reader.string("holder") or "",
         terms=reader.string("terms") or "",
@@ -761,6 +894,10 @@ def _licence(data: Any, path: str, problems: _Problems) -> Licence:
         verified_via=_strings(reader, "verified_via"),
         spdx=reader.string("spdx", required=False),
         note=reader.string("note", required=False),
+        name=reader.string("name", required=False),
+        url=reader.string("url", required=False),
+        verified_on=verified_on,
+        attribution=reader.string("attribution", required=False),
     )
 
 
@@ -900,7 +1037,9 @@ _TOP_KEYS = (
     "references",
     "licence",
     "notes",
+    "translations",
 )
+_LANGUAGE_RE: Final = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
 def load_definition(
@@ -998,14 +1137,23 @@ def load_definition(
     item_index = {item.id: item for item in items}
 
     scoring = _Reader(
-        top.raw("scoring"), "$.scoring", problems, ("method", "missing", "higher_is_worse")
+        top.raw("scoring"),
+        "$.scoring",
+        problems,
+        ("method", "missing", "higher_is_worse", "higher_is_better"),
     )
     method = scoring.choice("method", ("sum", "mean"))
     missing = _missing(scoring.raw("missing"), "$.scoring.missing", problems)
     scored_count = sum(1 for item in items if item.scored)
     if missing.max_missing >= max(scored_count, 1):
         problems.add("$.scoring.missing.max_missing", "must be smaller than the scored items")
+    # The direction may be written either way round; both given must agree.
     higher_is_worse = scoring.boolean("higher_is_worse", True)
+    if scoring.has("higher_is_better"):
+        better = scoring.boolean("higher_is_better", False)
+        if scoring.has("higher_is_worse") and better == higher_is_worse:
+            problems.add("$.scoring", "higher_is_worse and higher_is_better contradict each other")
+        higher_is_worse = not better
 
     subscales = _subscales(top, item_index, problems)
 
@@ -1040,6 +1188,13 @@ def load_definition(
     reliable_change = None
     if top.has("reliable_change"):
         reliable_change = _reliable_change(top.raw("reliable_change"), problems, high - low)
+        expected = "decrease" if higher_is_worse else "increase"
+        if reliable_change.improvement != expected:
+            problems.add(
+                "$.reliable_change.improvement",
+                f"is {reliable_change.improvement!r} but the scale's direction makes "
+                f"improvement a {expected}",
+            )
 
     critical_items = []
     for index, raw in enumerate(top.array("critical_items", required=False)):
@@ -1096,8 +1251,15 @@ def load_definition(
         ),
         "notes": top.string("notes", required=False),
     }
+    language = definition_kwargs["language"]
+    if language and not _LANGUAGE_RE.match(str(language)):
+        problems.add(
+            "$.language", f"must be a BCP 47 tag such as 'en' or 'es-US'; got {language!r}"
+        )
+    translations = _translations(top, items, str(language), problems)
     problems.raise_if_any(label)
     return InstrumentDefinition(
+        translations=MappingProxyType(translations),
         items=tuple(items),
         method=method,  # type: ignore[arg-type]
         missing=missing,
@@ -1112,6 +1274,69 @@ def load_definition(
         licence=licence,
         **definition_kwargs,  # type: ignore[arg-type]
     )
+
+
+def _translated(reader: _Reader, kind: str, wanted: Sequence[str]) -> dict[str, str]:
+    """One ``{key: text}`` block of a translation, which must cover exactly ``wanted``."""
+    where = f"{reader.path}.{kind}"
+    given = reader.raw(kind)
+    if not isinstance(given, Mapping):
+        reader.problems.add(where, "expected an object")
+        return {}
+    missing = [key for key in wanted if key not in given]
+    unknown = sorted(set(given) - set(wanted))
+    if missing:
+        reader.problems.add(where, f"no translation for {', '.join(missing)}")
+    if unknown:
+        reader.problems.add(where, f"unknown key(s) {', '.join(unknown)}")
+    out = {}
+    for key, text in given.items():
+        if not isinstance(text, str) or not text.strip():
+            reader.problems.add(f"{where}.{key}", "expected a non-empty string")
+        else:
+            out[key] = text
+    return out
+
+
+def _translations(
+    top: _Reader, items: Sequence[Item], original: str, problems: _Problems
+) -> dict[str, Translation]:
+    """Parse ``translations``: each must word every item and every option, and nothing else."""
+    raw = top.raw("translations")
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        problems.add("$.translations", "expected an object keyed by language tag")
+        return {}
+    item_ids = [item.id for item in items]
+    option_codes = sorted({option.code for item in items for option in item.options})
+    out: dict[str, Translation] = {}
+    for language, data in raw.items():
+        where = f"$.translations.{language}"
+        if not isinstance(language, str) or not _LANGUAGE_RE.match(language):
+            problems.add(where, "the key must be a BCP 47 tag such as 'es-US'")
+            continue
+        if language == original:
+            problems.add(where, "repeats the definition's own language")
+        reader = _Reader(
+            data,
+            where,
+            problems,
+            ("label", "name", "instructions", "items", "options", "attribution", "source"),
+        )
+        texts = _translated(reader, "items", item_ids)
+        options = _translated(reader, "options", option_codes)
+        out[language] = Translation(
+            language=language,
+            label=reader.string("label") or language,
+            name=reader.string("name", required=False),
+            instructions=reader.string("instructions", required=False),
+            items=MappingProxyType(texts),
+            options=MappingProxyType(options),
+            attribution=reader.string("attribution", required=False),
+            source=_source(reader.raw("source"), f"{where}.source", problems),
+        )
+    return out
 
 
 def _subscales(

@@ -27,11 +27,25 @@ Extension URLs (checked against the HL7 specifications):
 * ``http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-calculatedExpression``
   and ``http://hl7.org/fhir/StructureDefinition/questionnaire-unit`` on the total item.
 
+FHIR and SDC have no place for what makes a score clinically readable (severity bands, the
+caseness cut-off, the reliable-change threshold with its norms, critical items, subscales,
+the missing-data rule, which way is better), so Reverie defines two extensions of its own,
+written on export and read on import (``docs/instruments.md`` documents both):
+
+* :data:`SCORING_RULES_URL` on the Questionnaire, ``valueString`` holding a JSON object with
+  any of the definition keys ``bands``, ``caseness``, ``reliable_change``,
+  ``critical_items``, ``subscales``, ``missing``, ``method``, ``higher_is_worse`` /
+  ``higher_is_better``, in exactly the definition format.
+* :data:`REVERSE_SCORED_URL` on an item, ``valueBoolean`` true: the item is reverse-scored.
+  The option weights on the Questionnaire are still the *effective* weights (what a form
+  filler sums), so the import reverses them back to the raw weights and marks the item.
+
 No Django, no ORM: plain dicts in, plain dicts out.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -59,6 +73,8 @@ __all__ = [
     "ITEM_WEIGHT_URL",
     "ORDINAL_VALUE_URL",
     "QUESTIONNAIRE_UNIT_URL",
+    "REVERSE_SCORED_URL",
+    "SCORING_RULES_URL",
     "TOTAL_SCORE_LINK_ID",
     "UNSCORED_ITEM_URL",
     "answers_from_questionnaire_response",
@@ -66,6 +82,7 @@ __all__ = [
     "questionnaire_to_definition",
     "questionnaire_to_document",
     "score_questionnaire_response",
+    "scoring_rules",
 ]
 
 DEFAULT_BASE_URL: Final = "http://reverie.local/fhir"
@@ -78,6 +95,23 @@ CALCULATED_EXPRESSION_URL: Final = (
 QUESTIONNAIRE_UNIT_URL: Final = "http://hl7.org/fhir/StructureDefinition/questionnaire-unit"
 #: Reverie's marker for items that are asked but never scored (no FHIR standard exists).
 UNSCORED_ITEM_URL: Final = "http://reverie.local/fhir/StructureDefinition/unscored-item"
+#: Reverie's extension carrying bands, caseness, reliable change, critical items, subscales,
+#: the missing-data rule and the direction, as a JSON object in ``valueString``.
+SCORING_RULES_URL: Final = "http://reverie.local/fhir/StructureDefinition/scoring-rules"
+#: Reverie's marker for reverse-scored items (``valueBoolean``).
+REVERSE_SCORED_URL: Final = "http://reverie.local/fhir/StructureDefinition/reverse-scored"
+#: Keys the scoring-rules extension may carry.
+SCORING_RULE_KEYS: Final = (
+    "bands",
+    "caseness",
+    "reliable_change",
+    "critical_items",
+    "subscales",
+    "missing",
+    "method",
+    "higher_is_worse",
+    "higher_is_better",
+)
 #: Older URLs for the same ordinal weight, accepted on import only.
 LEGACY_WEIGHT_URLS: Final = (
     "http://hl7.org/fhir/StructureDefinition/questionnaire-ordinalValue",
@@ -142,6 +176,8 @@ def _item_json(definition: InstrumentDefinition, item: Item) -> dict[str, Any]:
         out["code"] = [_coding_json(code) for code in item.codes]
     if not item.scored:
         out["extension"] = [{"url": UNSCORED_ITEM_URL, "valueBoolean": True}]
+    elif item.reverse:
+        out["extension"] = [{"url": REVERSE_SCORED_URL, "valueBoolean": True}]
     # Export effective (post-reverse) weights so that summing weights gives the total.
     out["answerOption"] = [
         _option_json(option, item.weights[option.value] if item.scored else None)
@@ -183,6 +219,15 @@ def _total_item_json(definition: InstrumentDefinition) -> dict[str, Any]:
             }
         )
     return total
+
+
+def _copyright(definition: InstrumentDefinition) -> str:
+    """The licence terms, led by the holder's required attribution line when the terms do
+    not already contain it (the CORE-10's copyright line must travel with the form)."""
+    licence = definition.licence
+    if licence.attribution and licence.attribution not in licence.terms:
+        return f"{licence.attribution}\n\n{licence.terms}"
+    return licence.terms
 
 
 def definition_to_questionnaire(
@@ -236,10 +281,16 @@ def definition_to_questionnaire(
         "status": status,
         "subjectType": ["Patient"],
         "description": definition.description,
-        "copyright": definition.licence.terms,
+        "copyright": _copyright(definition),
     }
     if definition.codes:
         resource["code"] = [_coding_json(code) for code in definition.codes]
+    resource["extension"] = [
+        {
+            "url": SCORING_RULES_URL,
+            "valueString": json.dumps(scoring_rules(definition), ensure_ascii=False),
+        }
+    ]
     items: list[dict[str, Any]] = []
     if definition.instructions:
         items.append(
@@ -253,6 +304,96 @@ def definition_to_questionnaire(
     except ValidationError as error:
         raise ValueError(f"exported Questionnaire {definition.id!r} is invalid: {error}") from error
     return resource
+
+
+def _plain(value: Any) -> Any:
+    """A dataclass value (Source, NormValue ...) as definition-format JSON, empties dropped."""
+    if value is None:
+        return None
+    if hasattr(value, "__dataclass_fields__"):
+        out = {}
+        for name in value.__dataclass_fields__:
+            field_value = _plain(getattr(value, name))
+            if field_value not in (None, (), [], {}):
+                out[name] = field_value
+        return out
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def scoring_rules(definition: InstrumentDefinition) -> dict[str, Any]:
+    """What the :data:`SCORING_RULES_URL` extension carries for ``definition``.
+
+    The result is in definition format, so :func:`questionnaire_to_document` can put it back
+    unchanged: an exported and re-imported instrument keeps its bands, caseness, reliable
+    change (with norms), critical items, subscales, missing-data rule and direction.
+
+    >>> from reverie.measures.definitions import load_shipped
+    >>> rules = scoring_rules(load_shipped()["phq-9"])
+    >>> rules["caseness"]["threshold"], rules["critical_items"][0]["item"]
+    (10, 'phq9-9')
+    """
+    rules: dict[str, Any] = {
+        "method": definition.method,
+        "higher_is_worse": definition.higher_is_worse,
+        "missing": _plain(definition.missing),
+    }
+    if definition.bands:
+        rules["bands"] = _plain(definition.bands)
+    if definition.caseness is not None:
+        rules["caseness"] = _plain(definition.caseness)
+    if definition.reliable_change is not None:
+        rules["reliable_change"] = _plain(definition.reliable_change)
+    if definition.critical_items:
+        rules["critical_items"] = [
+            {("item" if k == "item_id" else k): v for k, v in _plain(c).items()}
+            for c in definition.critical_items
+        ]
+    if definition.subscales:
+        rules["subscales"] = [
+            {
+                **{k: v for k, v in _plain(sub).items() if k != "members"},
+                "items": [
+                    m.item_id
+                    if m.recode is None
+                    else {"item": m.item_id, "recode": {str(k): v for k, v in m.recode.items()}}
+                    for m in sub.members
+                ],
+            }
+            for sub in definition.subscales
+        ]
+    return rules
+
+
+def _read_scoring_rules(questionnaire: Mapping[str, Any]) -> dict[str, Any]:
+    found = [
+        ext
+        for ext in questionnaire.get("extension") or ()
+        if isinstance(ext, Mapping) and ext.get("url") == SCORING_RULES_URL
+    ]
+    if not found:
+        return {}
+    if len(found) > 1:
+        raise ValueError(f"Questionnaire has {len(found)} scoring-rules extensions; expected one")
+    text = found[0].get("valueString")
+    if not isinstance(text, str):
+        raise ValueError("scoring-rules extension: valueString must hold a JSON object")
+    try:
+        rules = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"scoring-rules extension is not valid JSON: {error}") from error
+    if not isinstance(rules, dict):
+        raise ValueError("scoring-rules extension: valueString must hold a JSON object")
+    unknown = sorted(set(rules) - set(SCORING_RULE_KEYS))
+    if unknown:
+        raise ValueError(
+            f"scoring-rules extension: unknown key(s) {', '.join(unknown)}; "
+            f"allowed are {', '.join(SCORING_RULE_KEYS)}"
+        )
+    return rules
 
 
 # --------------------------------------------------------------------------------------------
@@ -565,9 +706,14 @@ def questionnaire_to_document(
       definition's ``total_code``. The expression itself is not evaluated: Reverie's total
       is the sum of the option weights, which is what SDC scoring expressions compute.
 
-    The imported definition scores as a sum and refuses incomplete responses; bands,
-    caseness, reliable change and critical items are not expressible in SDC and must be
-    added to the definition by hand before clinical use.
+    * Reverie's :data:`SCORING_RULES_URL` extension on the Questionnaire (bands, caseness,
+      reliable change, critical items, subscales, missing-data rule, method, direction, in
+      definition format) and :data:`REVERSE_SCORED_URL` on items. Everything they carry is
+      validated like a shipped definition, so a wrong band or cut-off is refused with the
+      path of the field.
+
+    Without the extension the imported definition scores as a sum, refuses incomplete
+    responses and has no bands, caseness, reliable change or critical items.
 
     Parameters
     ----------
@@ -664,6 +810,14 @@ def questionnaire_to_document(
                 citation += f"|{questionnaire['version']}"
         source = {"citation": citation, "url": url} if url else {"citation": citation}
 
+    rules = _read_scoring_rules(questionnaire)
+    scoring: dict[str, Any] = {
+        "method": rules.get("method", "sum"),
+        "missing": rules.get("missing", {"max_missing": 0, "handling": "refuse"}),
+    }
+    for key in ("higher_is_worse", "higher_is_better"):
+        if key in rules:
+            scoring[key] = rules[key]
     identifier = instrument_id or _slug(questionnaire.get("id") or questionnaire.get("name") or "")
     document = {
         "format": FORMAT,
@@ -679,12 +833,20 @@ def questionnaire_to_document(
         "codes": _codings(questionnaire.get("code")),
         "total_code": state["total_code"],
         "items": items,
-        "scoring": {"method": "sum", "missing": {"max_missing": 0, "handling": "refuse"}},
+        "scoring": scoring,
+        "bands": rules.get("bands"),
+        "caseness": rules.get("caseness"),
+        "reliable_change": rules.get("reliable_change"),
+        "critical_items": rules.get("critical_items"),
+        "subscales": rules.get("subscales"),
         "source": dict(source),
         "licence": dict(licence),
         "notes": (
-            "Imported from a FHIR Questionnaire. Bands, caseness, reliable change, critical "
-            "items and missing-data rules are not carried by SDC and were not set."
+            "Imported from a FHIR Questionnaire; bands, caseness, reliable change, critical "
+            "items, subscales and the missing-data rule come from its scoring-rules extension."
+            if rules
+            else "Imported from a FHIR Questionnaire. Bands, caseness, reliable change, "
+            "critical items and missing-data rules are not carried by SDC and were not set."
         ),
     }
     # None-valued optional fields are dropped so the document is valid JSON for a row.
@@ -713,6 +875,15 @@ def _import_item(
                     "itemWeight/ordinalValue extension or a CodeSystem itemWeight property); "
                     "pass unscored_link_ids if the item is not scored"
                 )
+    reverse = not is_unscored and _has_extension(item, REVERSE_SCORED_URL)
+    if reverse:
+        # The Questionnaire carries effective weights; keep the raw ones (and derive raw
+        # values from them) and mark the item reverse-scored, which gives back exactly the
+        # same effective weights and the same values as the exported definition.
+        weights = [option.weight for option in raw_options]
+        low, high = min(weights), max(weights)  # type: ignore[type-var]
+        for option in raw_options:
+            option.weight = low + high - option.weight  # type: ignore[operator]
     values = _raw_values(raw_options) if not is_unscored else list(range(len(raw_options)))
     options = []
     for option, value in zip(raw_options, values, strict=True):
@@ -737,6 +908,8 @@ def _import_item(
     }
     if is_unscored:
         out["scored"] = False
+    elif reverse:
+        out["reverse"] = True
     return out
 
 

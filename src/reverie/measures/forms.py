@@ -14,6 +14,7 @@ from django.utils import timezone
 from reverie.care.models import Episode
 from reverie.lib import dates
 from reverie.measures.models import Instrument, Timepoint
+from reverie.measures.registry import definition_for
 from reverie.measures.scheduling import FOLLOWUP_MONTH_CHOICES
 
 MONTH_CHOICES = [
@@ -61,11 +62,35 @@ class AskForm(forms.Form):
         choices=[(Timepoint.SESSION, "During treatment"), (Timepoint.INTAKE, "At intake")],
         label="When in treatment",
     )
+    language = forms.ChoiceField(
+        required=False,
+        label="Language",
+        help_text="Only published translations are offered; the client can switch on the form.",
+    )
 
     def __init__(self, *args: Any, instruments: Any, episodes: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["instrument"].queryset = instruments  # type: ignore[attr-defined]
         self.fields["episode"].queryset = episodes  # type: ignore[attr-defined]
+        labels: dict[str, str] = {}
+        for instrument in instruments:
+            for tag, translation in definition_for(instrument).translations.items():
+                labels.setdefault(tag, translation.label)
+        self.fields["language"].choices = [  # type: ignore[attr-defined]
+            ("", "The questionnaire's own language"),
+            *sorted(labels.items()),
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        instrument, language = data.get("instrument"), data.get("language")
+        if (
+            instrument is not None
+            and language
+            and language not in definition_for(instrument).translations
+        ):
+            self.add_error("language", f"{instrument.name} has no published translation in it.")
+        return data
 
 
 class ImportForm(forms.Form):

@@ -139,6 +139,9 @@ class MeasureRequest(models.Model):
     status = models.CharField(
         max_length=10, choices=RequestStatus.choices, default=RequestStatus.OPEN
     )
+    #: BCP 47 tag of the translation the form opens in (the therapist's choice for the
+    #: client); empty means the instrument's own language. The client can still switch.
+    language = models.CharField(max_length=35, blank=True, default="")
     opens_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     remind_at = models.DateTimeField(null=True, blank=True)

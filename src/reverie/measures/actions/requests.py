@@ -27,7 +27,7 @@ from reverie.measures.models import (
     RequestStatus,
     Timepoint,
 )
-from reverie.measures.registry import visible_instruments
+from reverie.measures.registry import definition_for, visible_instruments
 
 
 def set_schedule(
@@ -83,21 +83,31 @@ def create_request(
     instrument: Instrument,
     timepoint: str = Timepoint.SESSION,
     send: bool = True,
+    language: str = "",
 ) -> MeasureRequest:
     """Ask the client now (open seven days); email them a link when ``send`` and they have
-    an email address."""
+    an email address. ``language`` opens the form in one of the instrument's published
+    translations (empty: its own language)."""
     if instrument.pk not in set(
         visible_instruments(episode.client.practice_id).values_list("pk", flat=True)
     ):
         raise MeasureActionError(f"{instrument.name} is not available in this practice")
     if timepoint not in (Timepoint.INTAKE, Timepoint.SESSION):
         raise MeasureActionError("follow-ups are scheduled from the end of the episode")
+    if language and language not in definition_for(instrument).translations:
+        raise MeasureActionError(f"{instrument.name} has no published translation {language!r}")
     try:
         request = scheduling.create_manual_request(
             ctx, episode=episode, instrument=instrument, timepoint=timepoint
         )
     except ValueError as error:
         raise MeasureActionError(str(error)) from error
+    if language:
+        MeasureRequest.objects.filter(pk=request.pk).update(language=language)
+        request.language = language
+        trail.record(
+            ctx, Action.UPDATE, request, client_id=request.client_id, detail={"language": language}
+        )
     if send and episode.client.email:
         send_link(ctx, request)
     return request

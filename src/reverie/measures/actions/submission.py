@@ -121,13 +121,17 @@ def _restate_draft_alert(
     restate_alert(ctx, drafted, summary=summary)
 
 
-def _result_json(result: ScoreResult) -> dict[str, Any]:
-    return {
+def _result_json(result: ScoreResult, language: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
         "subscales": {s.id: s.score for s in result.subscales},
         "critical": [hit.item_id for hit in result.critical_hits],
         "missing": list(result.missing),
         "prorated": result.prorated,
     }
+    if language:
+        # Which published translation the client read; the score does not depend on it.
+        out["language"] = language
+    return out
 
 
 # --- submitting -----------------------------------------------------------------------------
@@ -151,6 +155,7 @@ def submit(
     completed_at: datetime.datetime | None = None,
     key: str | None = None,
     identifier: Mapping[str, Any] | None = None,
+    language: str | None = None,
 ) -> Submission:
     """Check, score and store one completed questionnaire; run crisis handling.
 
@@ -161,6 +166,8 @@ def submit(
     request : the request answered, if any; it is completed in the same transaction
     entered_by : the therapist who typed in a paper form
     key : the stored idempotency key (see :func:`idempotency_key`)
+    language : the translation the form was shown in, when not the instrument's own; it is
+        kept with the result (scores never depend on it)
 
     Raises
     ------
@@ -173,6 +180,8 @@ def submit(
     if source not in Source.values:
         raise MeasureActionError(f"unknown source {source!r}")
     definition = definition_for(instrument)
+    if language is not None and language not in definition.translations:
+        language = None
     problems = check(definition, answers, complete=True)
     if problems:
         raise AnswerProblems(problems)
@@ -202,7 +211,7 @@ def submit(
         answers=stored_answers,
         total=int(result.total),
         band=result.band.label if result.band is not None else "",
-        result=_result_json(result),
+        result=_result_json(result, language),
         has_critical=result.has_critical_hits,
         entered_by=entered_by,
         idempotency_key=key,

@@ -24,6 +24,32 @@ from reverie.measures.models import (
 from reverie.measures.registry import definition_for
 
 THERAPIST = (Role.THERAPIST,)
+#: Names of original languages for the chooser (translations carry their own label).
+LANGUAGE_NAMES = {"en": "English"}
+
+
+def chosen_language(
+    request: HttpRequest, measure_request: MeasureRequest, definition: InstrumentDefinition
+) -> str:
+    """The language the form is shown in: the client's pick on the page (``lang``), else
+    the therapist's choice on the request, else the instrument's own. Unknown tags are
+    ignored rather than refused, so an old link never breaks."""
+    candidates = (
+        request.POST.get("lang") if request.method == "POST" else None,
+        request.GET.get("lang"),
+        measure_request.language,
+    )
+    for candidate in candidates:
+        if candidate and candidate in definition.languages:
+            return candidate
+    return definition.language
+
+
+def language_choices(definition: InstrumentDefinition) -> list[tuple[str, str]]:
+    return [
+        (definition.language, LANGUAGE_NAMES.get(definition.language, definition.language)),
+        *((tag, t.label) for tag, t in definition.translations.items()),
+    ]
 
 
 def questions(
@@ -70,7 +96,9 @@ def _form_page(
     key: str | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    definition = definition_for(measure_request.instrument)
+    original = definition_for(measure_request.instrument)
+    language = chosen_language(request, measure_request, original)
+    definition = original.localised(language)
     draft = Draft.objects.filter(request=measure_request).first()
     if given is None:
         given = draft.answers if draft is not None else {}
@@ -84,6 +112,8 @@ def _form_page(
         "post_url": post_url,
         "save_url": save_url,
         "practice": measure_request.client.practice,
+        "language": language,
+        "languages": language_choices(original) if original.translations else [],
         "show_crisis": any(
             c.item_id in given
             and given[c.item_id] is not None
@@ -183,6 +213,9 @@ def answer_page(
             return closed_page(request, measure_request)
         else:
             messages.success(request, "Your answers are saved. You can come back and finish later.")
+            language = chosen_language(request, measure_request, definition)
+            if language != definition.language:
+                return redirect(f"{post_url}?lang={language}")
             return redirect(post_url)
         return _form_page(
             request,
@@ -196,6 +229,7 @@ def answer_page(
         )
     if not key:
         key = actions.draft_key(measure_request)
+    language = chosen_language(request, measure_request, definition)
     try:
         actions.submit(
             ctx,
@@ -205,6 +239,7 @@ def answer_page(
             source=source,
             request=measure_request,
             key=actions.idempotency_key("request", measure_request.pk, key),
+            language=language if language != definition.language else None,
         )
     except actions.AnswerProblems as error:
         return _form_page(

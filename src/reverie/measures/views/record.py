@@ -289,6 +289,7 @@ def ask(request: HttpRequest, pk: int) -> HttpResponse:
             episode=data["episode"],
             instrument=data["instrument"],
             timepoint=data["timepoint"],
+            language=data.get("language") or "",
         )
     except actions.MeasureActionError as error:
         messages.error(request, str(error))
