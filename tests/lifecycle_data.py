@@ -53,6 +53,10 @@ GROUP_LABEL = "GROUP-LABEL To be held in mind"
 THEME_TERMS = ["THEME-TERM-grandmother", "THEME-TERM-sea"]
 # A theme's evidence quotes the client's text; this one a sentence of the shared entry.
 THEME_EVIDENCE_TEXT = "I dreamt of the sea at my grandmother's house."
+# Themes that no copy may hold: a suggestion the therapist never accepted, and an accepted
+# theme found only in process notes (named by the therapist).
+SUGGESTED_THEME_LABEL = "SUGGESTED-THEME-LABEL never confirmed"
+PRIVATE_THEME_LABEL = "PRIVATE-THEME-LABEL countertransference boredom"
 
 
 @dataclass
@@ -176,6 +180,7 @@ def build_full_record(w: World) -> FullRecord:
         stable_key="full-record-theme",
         label=THEME_LABEL,
         terms=THEME_TERMS,
+        status="accepted",
         first_seen=today,
         last_seen=today,
     )
@@ -188,6 +193,54 @@ def build_full_record(w: World) -> FullRecord:
         start=start,
         end=start + len(THEME_EVIDENCE_TEXT),
         sentence=THEME_EVIDENCE_TEXT,
+        position=0,
+    )
+    # The same theme also rests on a span of the process note: kept as a span only, and
+    # never in an export.
+    ThemeEvidence.objects.create(
+        theme=theme,
+        kind="process_note",
+        process_note=process_note,
+        date=today - datetime.timedelta(days=40),
+        start=0,
+        end=len(PROCESS_NOTE_TEXT),
+        position=1,
+    )
+    suggested = RecurringTheme.objects.create(
+        client=w.client,
+        owner=w.therapist,
+        stable_key="full-record-suggested",
+        label=SUGGESTED_THEME_LABEL,
+        first_seen=today,
+        last_seen=today,
+    )
+    private = RecurringTheme.objects.create(
+        client=w.client,
+        owner=w.therapist,
+        stable_key="full-record-private",
+        label=PRIVATE_THEME_LABEL,
+        renamed=True,
+        private=True,
+        status="accepted",
+        first_seen=today,
+        last_seen=today,
+    )
+    ThemeEvidence.objects.create(
+        theme=suggested,
+        kind="journal",
+        journal_entry=shared,
+        date=today,
+        start=start,
+        end=start + len(THEME_EVIDENCE_TEXT),
+        sentence=THEME_EVIDENCE_TEXT,
+    )
+    ThemeEvidence.objects.create(
+        theme=private,
+        kind="process_note",
+        process_note=process_note,
+        date=today,
+        start=0,
+        end=len(PROCESS_NOTE_TEXT),
     )
     consultation = ConsultationRequest.objects.create(
         practice=w.practice,

@@ -20,17 +20,25 @@ from lifecycle_data import (
     NARRATIVE_TEXT,
     NOTE_TEXT,
     PRIVATE_ENTRY_TEXT,
+    PRIVATE_THEME_LABEL,
     PROCESS_NOTE_TEXT,
     REFLECTION_TEXT,
     SHARED_ENTRY_TEXT,
+    SUGGESTED_THEME_LABEL,
+    THEME_EVIDENCE_TEXT,
+    THEME_LABEL,
     FullRecord,
     unzip,
 )
+from reverie.audit import trail
 from reverie.audit.models import AuditEntry
+from reverie.care.actions import notes
 from reverie.fhir import resources
 from reverie.lifecycle import archive
 from reverie.lifecycle.models import ExportStatus, RecordExport
+from reverie.lifecycle.record import THEME_STATEMENT, accepted_themes
 from reverie.measures.models import Administration
+from reverie.process.models import RecurringTheme, ThemeEvidence
 
 pytestmark = pytest.mark.django_db
 
@@ -109,6 +117,90 @@ def test_the_practice_copy_holds_only_the_journal_entries_the_client_shared(
             assert SHARED_ENTRY_TEXT in files[name]
             assert PRIVATE_ENTRY_TEXT not in files[name]
         assert NOTE_TEXT in files["record.html"]
+
+
+def test_every_copy_holds_the_accepted_theme_and_no_unconfirmed_or_process_note_theme(
+    full_record: FullRecord, as_user
+) -> None:
+    for persona in ("client", "therapist", "admin"):
+        files = _download(as_user, persona, full_record)
+        page = files["record.html"]
+        themes = page[page.index('<h2 id="themes">') : page.index('<h2 id="journal">')]
+        assert THEME_LABEL in themes
+        assert "Journal entry, " in themes and f"“{THEME_EVIDENCE_TEXT}”" in themes
+        assert f"Accepted by {full_record.world.therapist.display_name}" in themes
+        assert "1 sentence in this record" in themes  # the process note's span is not shown
+        everything = "".join(files.values())
+        for text in (SUGGESTED_THEME_LABEL, PRIVATE_THEME_LABEL, PROCESS_NOTE_TEXT):
+            assert text not in everything, (persona, text)
+        assert THEME_STATEMENT in files["README.txt"]
+        assert THEME_STATEMENT in page
+        # HTML only: no FHIR resource carries a theme.
+        assert THEME_LABEL not in files["fhir-bundle.json"]
+
+
+def test_a_theme_is_exported_only_with_sentences_from_documents_the_record_holds(
+    full_record: FullRecord,
+) -> None:
+    world = full_record.world
+    client = world.client
+    (shown,) = accepted_themes(client)
+    assert shown.label == THEME_LABEL
+    assert [e.kind for e in shown.evidence] == ["journal"]
+    # Its dates are those of the exported sentence, not of the process note's span.
+    assert shown.first_seen == shown.last_seen == shown.evidence[0].date
+
+    draft = notes.save_progress_note(
+        trail.Context(user=world.therapist),
+        episode=world.episode,
+        appointment=None,
+        fields={"session_date": shown.first_seen, "content": "DRAFT words", "plan": ""},
+    )
+    unsigned = RecurringTheme.objects.create(
+        client=client,
+        owner=world.therapist,
+        stable_key="unsigned-only",
+        label="UNSIGNED-ONLY",
+        status="accepted",
+        first_seen=shown.first_seen,
+        last_seen=shown.first_seen,
+    )
+    ThemeEvidence.objects.create(
+        theme=unsigned,
+        kind="progress_note",
+        progress_note=draft,
+        date=shown.first_seen,
+        start=0,
+        end=5,
+        sentence="DRAFT",
+    )
+    withdrawn = RecurringTheme.objects.create(
+        client=client,
+        owner=world.therapist,
+        stable_key="withdrawn-only",
+        label="WITHDRAWN-ONLY",
+        status="accepted",
+        first_seen=shown.first_seen,
+        last_seen=shown.first_seen,
+    )
+    ThemeEvidence.objects.create(
+        theme=withdrawn,
+        kind="journal",
+        journal_entry=shown.evidence[0].journal_entry,
+        date=shown.first_seen,
+        start=0,
+        end=5,
+        sentence="",
+        withdrawn=True,
+    )
+    dismissed = RecurringTheme.objects.get(stable_key="full-record-suggested")
+    dismissed.status = "dismissed"
+    dismissed.save(update_fields=["status"])
+    # A theme resting only on an unsigned note or a withdrawn sentence is not shown; nor
+    # is a dismissed one.
+    assert [t.label for t in accepted_themes(client)] == [THEME_LABEL]
+    # Nor another client's.
+    assert accepted_themes(world.other_client) == []
 
 
 def test_the_bundle_is_a_valid_fhir_collection_of_the_record(

@@ -29,7 +29,12 @@ from django.utils.html import format_html_join
 
 from reverie.fhir import everything, resources
 from reverie.lib import dates
-from reverie.lifecycle.record import PROCESS_NOTE_STATEMENT, Audience, ClientRecord
+from reverie.lifecycle.record import (
+    PROCESS_NOTE_STATEMENT,
+    THEME_STATEMENT,
+    Audience,
+    ClientRecord,
+)
 from reverie.measures.models import Administration
 from reverie.measures.registry import definition_for
 from reverie.messaging import exports as messaging_exports
@@ -171,6 +176,7 @@ def record_html(record: ClientRecord) -> str:
             "questionnaires": questionnaires,
             "notes_by_appointment": notes_by_appointment,
             "process_note_statement": PROCESS_NOTE_STATEMENT,
+            "theme_statement": THEME_STATEMENT,
         },
     )
 
@@ -190,8 +196,9 @@ def readme(record: ClientRecord) -> str:
         + "\n"
         "record.html       the whole record to read or print: episodes, sessions and\n"
         "                  attendance, progress notes and addenda, session reflections,\n"
-        "                  relationship episodes, journal, secure messages, alerts, the\n"
-        "                  consultation request, questionnaires with answers and scores\n"
+        "                  relationship episodes, recurring themes the therapist accepted,\n"
+        "                  journal, secure messages, alerts, the consultation request,\n"
+        "                  questionnaires with answers and scores\n"
         "fhir-bundle.json  the same record as far as HL7 FHIR R4 carries it, for another\n"
         "                  system to import (a Bundle of type collection)\n"
         "scores.csv        every questionnaire score, one row per score\n"
@@ -200,6 +207,8 @@ def readme(record: ClientRecord) -> str:
         "                  documents (referral letters, reports) as they were uploaded\n"
         "\n"
         f"{PROCESS_NOTE_STATEMENT}\n"
+        "\n"
+        f"{THEME_STATEMENT}\n"
         "\n"
         "Progress notes that were not yet signed are drafts and not part of the record;\n"
         "they are not included. This archive contains health information: keep it safe.\n"

@@ -34,6 +34,17 @@ EXPORTED: dict[str, str] = {
     "process.RelationshipEpisode": "record.html (relationship episodes)",
     "process.FormulationGroup": "record.html (groups of formulations)",
     "process.FormulationAssignment": "record.html (with each relationship episode)",
+    "process.RecurringTheme": (
+        "record.html (recurring themes): accepted themes only, in every copy; not private "
+        "ones (found only in process notes), not suggested or dismissed ones "
+        "(record.THEME_STATEMENT says why). HTML only: FHIR R4 has no resource for a "
+        "clinician's confirmed theme with quoted evidence, as for the formulation groups"
+    ),
+    "process.ThemeEvidence": (
+        "record.html (with each accepted theme): sentences from shared journal entries, "
+        "relationship episodes and signed progress notes; never a process note's span, "
+        "never a withdrawn sentence"
+    ),
     "process.JournalEntry": (
         "journal.txt and record.html: every entry in the client's copy, shared entries in "
         "the practice's copy"
@@ -108,14 +119,6 @@ EXCLUDED: dict[str, str] = {
         "not yet in the record export"
     ),
     "process.ThemeRun": "worker bookkeeping of a theme search (status, progress, timings)",
-    "process.RecurringTheme": (
-        "a therapist's private, machine-suggested themes: they may rest on that therapist's "
-        "process notes, so they are kept to their owner like the notes themselves"
-    ),
-    "process.ThemeEvidence": (
-        "sentences quoted from documents that are exported in full, or spans of process "
-        "notes; belongs to the private themes above"
-    ),
 }
 
 

@@ -19,6 +19,10 @@ model is not read here at all; ``tests/lifecycle/test_coverage.py`` checks that.
 Draft (unsigned) progress notes are not part of the record yet and are left out, as in
 ``Patient/$everything``. Text fields are read through the model attributes, so
 encryption at rest (done in the models) stays invisible here.
+
+Recurring themes are in every copy when the therapist accepted them, with only the
+sentences that come from documents the record holds (:data:`THEME_STATEMENT`,
+:func:`accepted_themes`); nothing a theme draws from process notes is read or shown.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from reverie.care.models import (
@@ -46,11 +50,15 @@ from reverie.measures.models import Administration, MeasureRequest, MeasureSched
 from reverie.messaging import exports as messaging_exports
 from reverie.messaging.models import Message
 from reverie.process.models import (
+    EvidenceKind,
     FormulationAssignment,
     FormulationGroup,
     JournalEntry,
+    RecurringTheme,
     RelationshipEpisode,
     SessionReflection,
+    ThemeEvidence,
+    ThemeStatus,
 )
 
 
@@ -71,6 +79,67 @@ PROCESS_NOTE_STATEMENT = (
     "individual's right of access (45 CFR 164.524(a)(1)(i)); Reverie leaves them out of "
     "every export, the client's and the practice's alike."
 )
+
+THEME_STATEMENT = (
+    "Recurring themes: a theme that the therapist's theme search suggested and the therapist "
+    "accepted is their confirmed reading of the record, like the groups of relationship-episode "
+    "formulations, and is part of every copy, with the sentences it rests on from shared "
+    "journal entries, relationship episodes and signed progress notes (all of which this "
+    "record holds). Left out of every copy: sentences from process notes, themes found only "
+    "in process notes (they are an analysis of those notes), and suggestions the therapist "
+    "has not accepted or has dismissed (machine output that no clinician confirmed)."
+)
+
+
+@dataclass(frozen=True)
+class ExportedTheme:
+    """An accepted theme as the export shows it: only its exportable evidence, and the
+    dates and count read from that evidence (the stored counts include process notes)."""
+
+    theme: RecurringTheme
+    evidence: list[ThemeEvidence]
+
+    @property
+    def label(self) -> str:
+        return str(self.theme.label)
+
+    @property
+    def first_seen(self) -> datetime.date:
+        return min(e.date for e in self.evidence)
+
+    @property
+    def last_seen(self) -> datetime.date:
+        return max(e.date for e in self.evidence)
+
+
+#: Evidence an export may show: never a process note's span, never a withdrawn sentence,
+#: only from documents the practice's copy itself holds (shared entries, signed notes).
+EXPORTABLE_EVIDENCE = Q(withdrawn=False, process_note__isnull=True) & (
+    Q(kind=EvidenceKind.JOURNAL, journal_entry__shared_at__isnull=False)
+    | Q(kind=EvidenceKind.EPISODE)
+    | Q(kind=EvidenceKind.PROGRESS_NOTE, progress_note__signed_at__isnull=False)
+)
+
+
+def accepted_themes(client: Client) -> list[ExportedTheme]:
+    """The client's accepted, non-private themes that still rest on at least one
+    exportable sentence, each with those sentences (two queries)."""
+    themes = (
+        RecurringTheme.objects.filter(client=client, status=ThemeStatus.ACCEPTED, private=False)
+        .select_related("owner")
+        .prefetch_related(
+            Prefetch(
+                "evidence",
+                queryset=ThemeEvidence.objects.filter(EXPORTABLE_EVIDENCE).order_by(
+                    "date", "position", "pk"
+                ),
+                to_attr="exportable",
+            )
+        )
+        .order_by("pk")
+    )
+    found = [ExportedTheme(t, list(t.exportable)) for t in themes if t.exportable]
+    return sorted(found, key=lambda t: (t.first_seen, t.theme.pk))
 
 
 @dataclass
@@ -98,6 +167,8 @@ class ClientRecord:
     #: Secure messages between the client and their therapists, in every copy: they were
     #: written to be read by the other side, so they are part of the record.
     messages: list[Message]
+    #: Themes the therapist accepted, without process-note material (THEME_STATEMENT).
+    themes: list[ExportedTheme]
 
     @property
     def journal_scope(self) -> str:
@@ -118,6 +189,7 @@ class ClientRecord:
             "consultation_request": int(self.consultation is not None),
             "questionnaires": len(self.administrations),
             "messages": len(self.messages),
+            "themes": len(self.themes),
         }
 
 
@@ -220,4 +292,5 @@ def gather(client: Client, audience: Audience) -> ClientRecord:
         measure_requests=requests,
         grants=grants,
         messages=messaging_exports.client_messages(client),
+        themes=accepted_themes(client),
     )
