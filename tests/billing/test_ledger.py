@@ -4,7 +4,8 @@ waivers, corrected attendance), for every client
 
     charges − (payments − refunds) − write-offs = balance = Σ open charges − credit
 
-and each running total equals the rows it summarises. Hypothesis draws the sequences."""
+and each running total equals the rows it summarises, as does the monthly income summary
+(reverie.billing.summary) after every step. Hypothesis draws the sequences."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reverie.audit import trail
-from reverie.billing import actions, ledger, queries
+from reverie.billing import actions, ledger, queries, summary
 from reverie.billing.models import Allocation, Charge, ChargeState, Payment, Refund, WriteOff
 from reverie.care import actions as care
 from reverie.care.models import Appointment
@@ -131,6 +132,8 @@ def _check(world: World) -> None:
         assert payment.unallocated >= 0
         credit += payment.unallocated
     assert balance == open_sum - credit == account.open_total - account.credit
+    # The monthly income summary the actions keep equals the sum over the charges.
+    assert summary.differences(world.practice.pk) == []
 
 
 @pytest.mark.django_db

@@ -7,7 +7,9 @@ codes; never diagnosis codes (those are sealed with the client's key).
 
 Running totals on charges and payments move only here, on rows locked for the
 transaction, so two people recording money for the same client at once cannot lose an
-update; the check constraints in :mod:`reverie.billing.models` are the last line.
+update; the check constraints in :mod:`reverie.billing.models` are the last line. The
+monthly income summary (:mod:`reverie.billing.summary`) moves in the same transaction as
+the charge it counts.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from django.utils import timezone
 from reverie.accounts.models import Practice, Role, User
 from reverie.audit import trail
 from reverie.audit.models import Action
-from reverie.billing import codes, fees, ledger
+from reverie.billing import codes, fees, ledger, summary
 from reverie.billing.access import may_change_money
 from reverie.billing.models import (
     AgreedFee,
@@ -390,6 +392,7 @@ def charge_attendance(ctx: trail.Context, appointment: Appointment) -> Charge | 
             outstanding=fee.amount,
             created_by=ctx.user if ctx.user is not None and ctx.user.is_staff_role else None,
         )
+        summary.charge_made(charge)
         trail.record(
             ctx,
             Action.CREATE,
@@ -439,6 +442,7 @@ def _release_all(ctx: trail.Context, charge: Charge) -> None:
 def _void(ctx: trail.Context, charge: Charge) -> None:
     _release_all(ctx, charge)
     charge.refresh_from_db()
+    summary.charge_cancelled(charge)
     charge.state, charge.outstanding = ChargeState.VOIDED, 0
     charge.save(update_fields=["state", "outstanding"])
     trail.record(ctx, Action.UPDATE, charge, client_id=charge.client_id, detail={"state": "voided"})
@@ -461,6 +465,7 @@ def waive(ctx: trail.Context, charge: Charge, reason: str) -> Waiver:
             raise BillingError("This fee is no longer charged; nothing was changed")
         _release_all(ctx, charge)
         charge.refresh_from_db()
+        summary.charge_cancelled(charge)
         charge.state, charge.outstanding = ChargeState.WAIVED, 0
         charge.save(update_fields=["state", "outstanding"])
         waiver = Waiver.objects.create(charge=charge, reason=reason, created_by=user)
@@ -639,6 +644,7 @@ def write_off(
         charge.written_off += amount
         charge.outstanding -= amount
         charge.save(update_fields=["written_off", "outstanding"])
+        summary.written_off(charge, amount)
         row = WriteOff.objects.create(
             charge=charge,
             amount=amount,

@@ -115,20 +115,24 @@ def _period(request: HttpRequest) -> tuple[PeriodForm, datetime.date, datetime.d
     return form, defaults["start"], defaults["end"], today
 
 
+#: Clients listed in the ageing table, largest balance first (the totals count them all).
+AGEING_ROWS = 200
+
+
 def _report_data(
     user: User, start: datetime.date, end: datetime.date, as_of: datetime.date
 ) -> dict[str, Any]:
     practice_id = user.practice_id
     rows = reports.income(practice_id, start, end)
     received = reports.received_by_month(practice_id, start, end)
-    ageing, ageing_rows = reports.ageing(practice_id, as_of)
+    ageing, ageing_rows = reports.ageing(practice_id, as_of, limit=AGEING_ROWS)
     therapists = {
         u.pk: u.display_name
         for u in User.objects.filter(practice_id=practice_id, role=Role.THERAPIST)
     }
     names = {
         c.pk: c.display_name
-        for c in Client.objects.filter(pk__in=[r.client_id for r in ageing_rows[:200]])
+        for c in Client.objects.filter(pk__in=[r.client_id for r in ageing_rows])
     }
 
     def totals(key: Any) -> list[tuple[str, int, int]]:
@@ -147,9 +151,7 @@ def _report_data(
         ),
         "received": received,
         "ageing": ageing,
-        "ageing_rows": [
-            (names.get(r.client_id, f"client {r.client_id}"), r) for r in ageing_rows[:200]
-        ],
+        "ageing_rows": [(names.get(r.client_id, f"client {r.client_id}"), r) for r in ageing_rows],
         "buckets": [label for label, _, _ in ledger.BUCKETS],
         "therapists": therapists,
     }

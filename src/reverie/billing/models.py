@@ -202,17 +202,29 @@ class Charge(models.Model):
         ordering: ClassVar = ["service_date", "pk"]
         indexes: ClassVar = [
             models.Index(fields=["client", "service_date"]),
-            # The income report: a practice's charges of a period by month, therapist and
-            # service, read from the index alone.
+            # The income report reads whole months from IncomeMonth; the days of a period
+            # that are not a whole month are read from live charges, from this index alone
+            # (``state`` is in it too: SQLite reads an index alone only when it holds every
+            # column the query names, the partial index's condition included).
             models.Index(
-                fields=["practice", "service_date", "therapist", "service", "amount", "state"],
-                name="charge_income_cover",
+                fields=[
+                    "practice",
+                    "service_date",
+                    "therapist",
+                    "service",
+                    "amount",
+                    "written_off",
+                    "state",
+                ],
+                condition=Q(state="live"),
+                name="charge_income_live",
             ),
-            # The ageing report reads open charges only: a small part of a mature ledger.
+            # The ageing report reads open charges only (a small part of a mature ledger),
+            # client by client, from this index alone (every column it needs is in it).
             models.Index(
-                fields=["practice", "service_date", "outstanding"],
+                fields=["practice", "client", "service_date", "outstanding", "therapist"],
                 condition=Q(outstanding__gt=0),
-                name="charge_open",
+                name="charge_open_by_client",
             ),
         ]
         constraints: ClassVar = [
@@ -249,6 +261,41 @@ class Charge(models.Model):
     def counts(self) -> int:
         """What the charge adds to the balance (nothing once waived or voided)."""
         return self.amount if self.state == ChargeState.LIVE else 0
+
+
+class IncomeMonth(models.Model):
+    """The live charges of one practice, month, therapist and service, summed: what the
+    income report reads for whole months instead of the charges themselves.
+
+    :mod:`reverie.billing.summary` moves these rows in the same transaction as the charge
+    change they summarise (a charge made, waived or voided, a write-off), so they always
+    equal a sum over ``Charge`` rows in state ``live``; ``reverie billing summary
+    --check`` compares them, and ``reverie billing summary --rebuild`` recomputes them
+    from the charges."""
+
+    practice = models.ForeignKey("accounts.Practice", on_delete=models.PROTECT, related_name="+")
+    month = models.DateField(help_text="The first day of the month of the dates of service.")
+    therapist = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    service = models.CharField(max_length=32, choices=codes.SERVICE_CHOICES)
+    sessions = models.IntegerField(default=0, help_text="How many live charges.")
+    charged = models.BigIntegerField(default=0, help_text="Their amounts, minor units.")
+    written_off = models.BigIntegerField(default=0, help_text="Written off them, minor units.")
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["practice", "month", "therapist", "service"], name="one_income_month_row"
+            ),
+            models.CheckConstraint(
+                condition=Q(sessions__gte=0, charged__gte=0, written_off__gte=0),
+                name="income_month_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"income of {self.month:%Y-%m}, {self.service}"
 
 
 class PaymentMethod(models.TextChoices):
