@@ -27,7 +27,9 @@ is shared); nothing is asserted:
 * income: ``reports.income`` for the last full year by month, therapist and service (whole
   months: the summary), and for the current year to a day that is not a month's end (ten
   whole months from the summary, the last days from the charges, as the admin's page does
-  by default). Payments are not generated, so ``reports.received_by_month`` is not measured.
+  by default); beside them, for comparison, the same year summed from the charges as the
+  report did before the summary existed. Payments are not generated, so
+  ``reports.received_by_month`` is not measured.
 
 It also prints the query plans (``EXPLAIN``) of the ageing query and of the year-to-date
 income query.
@@ -283,6 +285,18 @@ def main() -> None:
     def income() -> int:
         return len(reports.income(practice, datetime.date(year, 1, 1), datetime.date(year, 12, 31)))
 
+    def income_from_charges() -> int:
+        # The query the summary replaced: the year's live charges grouped row by row.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {reports._month_sql('service_date')} AS m, therapist_id, service, "  # noqa: S608
+                "COUNT(*), SUM(amount), SUM(written_off) FROM billing_charge "
+                "WHERE practice_id = %s AND service_date BETWEEN %s AND %s AND state = 'live' "
+                "GROUP BY m, therapist_id, service ORDER BY m, therapist_id, service",
+                [practice, datetime.date(year, 1, 1), datetime.date(year, 12, 31)],
+            )
+            return len(cursor.fetchall())
+
     def income_ytd() -> int:
         return len(reports.income(practice, datetime.date(END.year, 1, 1), ytd_end))
 
@@ -301,6 +315,9 @@ def main() -> None:
     inc_s, inc_min, rows = _median(income, args.repeat)
     print(f"income    {year} by month, therapist, service ({rows} rows): {inc_s:.3f} s")
     print(f"          (best {inc_min:.3f}; {inc_s / scan_s:.2f} of the scan)")
+    old_s, old_min, rows = _median(income_from_charges, args.repeat)
+    print(f"          for comparison, {year} summed from the charges ({rows} rows): {old_s:.3f} s")
+    print(f"          (best {old_min:.3f}; {old_s / scan_s:.2f} of the scan)")
     ytd_s, ytd_min, rows = _median(income_ytd, args.repeat)
     print(f"income    {END.year}-01-01 to {ytd_end} ({rows} rows): {ytd_s:.3f} s")
     print(f"          (best {ytd_min:.3f}; {ytd_s / scan_s:.2f} of the scan)")
