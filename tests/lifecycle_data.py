@@ -25,6 +25,7 @@ from reverie.care.models import (
 )
 from reverie.directory.models import ConsultationRequest
 from reverie.measures.models import MeasureRequest, MeasureSchedule
+from reverie.outcomes import actions as outcome_actions
 from reverie.process import actions as process_actions
 from reverie.process.models import (
     FormulationAssignment,
@@ -47,6 +48,7 @@ REFLECTION_TEXT = "REFLECTION-COMMENT Much about the break."
 CONSULTATION_TEXT = "CONSULTATION-MESSAGE I keep ending up in the same kind of relationship."
 BREAK_REASON_TEXT = "BREAK-REASON summer break while her mother is in hospital"
 CANCEL_REASON_TEXT = "CANCEL-REASON she rang in tears after the funeral"
+SUPPORT_NOTE_TEXT = "SUPPORT-REVIEW Her sister moved abroad in the autumn; we named it together."
 BOOKED_AT = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.UTC)
 THEME_LABEL = "THEME-LABEL grandmother's house by the sea"
 GROUP_LABEL = "GROUP-LABEL To be held in mind"
@@ -257,6 +259,10 @@ def build_full_record(w: World) -> FullRecord:
         starts_at=BOOKED_AT,
         request=consultation,
         status="session",
+    )
+    # The clinical-support checklist after the world's not-on-track alert.
+    outcome_actions.record_support_review(
+        therapist_ctx, w.alert, reviewed=["support", "events"], note=SUPPORT_NOTE_TEXT
     )
     assert SessionReflection.objects.filter(appointment=session).exists()
     return FullRecord(world=w, process_note=process_note, progress_note=note)

@@ -256,6 +256,7 @@ PURE: frozenset[str] = frozenset(
         "reverie.outcomes.evidence",
         "reverie.outcomes.expected",
         "reverie.outcomes.significance",
+        "reverie.outcomes.support",
         "reverie.overview.trend",
         "reverie.paperwork.filetypes",
         "reverie.process.categories",

@@ -65,6 +65,7 @@ SEEDED_KINDS = (
     "alerts escalated",
     "crisis alerts",
     "not-on-track alerts",
+    "clinical-support checklists completed",
     "questionnaires waiting",
     "intake forms signed",
     "intake forms waiting",

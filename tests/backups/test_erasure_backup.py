@@ -30,6 +30,7 @@ from lifecycle_data import (
     REFLECTION_TEXT,
     SHARED_ENTRY_TEXT,
     SUGGESTED_THEME_LABEL,
+    SUPPORT_NOTE_TEXT,
     THEME_EVIDENCE_TEXT,
     THEME_LABEL,
     THEME_TERMS,
@@ -49,6 +50,7 @@ from reverie.care.models import (
 )
 from reverie.directory.models import ConsultationRequest
 from reverie.lifecycle import actions, erasure
+from reverie.outcomes.models import SupportReview
 from reverie.paperwork import actions as paperwork_actions
 from reverie.paperwork import storage
 from reverie.process.models import (
@@ -83,6 +85,7 @@ TEXTS = [
     PRIVATE_THEME_LABEL,
     BREAK_REASON_TEXT,
     CANCEL_REASON_TEXT,
+    SUPPORT_NOTE_TEXT,
 ]
 
 
@@ -106,6 +109,7 @@ def _client_texts(client_id: int) -> list[str]:
         # Terms read as an empty list once their key is gone.
         texts += [theme.label, *theme.terms]
     texts += [e.sentence for e in ThemeEvidence.objects.filter(theme__client_id=client_id)]
+    texts += [r.note for r in SupportReview.objects.filter(alert__client_id=client_id)]
     return [t for t in texts if t]
 
 

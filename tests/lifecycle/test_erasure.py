@@ -21,6 +21,7 @@ from lifecycle_data import (
     GROUP_LABEL,
     NOTE_TEXT,
     PRIVATE_ENTRY_TEXT,
+    SUPPORT_NOTE_TEXT,
     THEME_EVIDENCE_TEXT,
     THEME_LABEL,
     THEME_TERMS,
@@ -44,6 +45,7 @@ from reverie.lifecycle.actions import LifecycleActionError
 from reverie.lifecycle.models import ErasureRequest, ErasureStatus
 from reverie.measures.models import Administration
 from reverie.outbox.models import Message
+from reverie.outcomes.models import SupportReview
 from reverie.paperwork import actions as paperwork_actions
 from reverie.paperwork import storage
 from reverie.paperwork.models import Document
@@ -248,6 +250,11 @@ def test_confirming_erases_the_client_and_keeps_statistics(
     assert (theme.label, theme.terms) == (envelope.ERASED, []) != (THEME_LABEL, THEME_TERMS)
     evidence = ThemeEvidence.objects.get(theme=theme)
     assert evidence.sentence == envelope.ERASED != THEME_EVIDENCE_TEXT
+    # The note of the clinical-support checklist after a not-on-track alert; the areas
+    # (keys from a fixed list) stay, like the scores.
+    review = SupportReview.objects.get(alert__client=client)
+    assert review.note == envelope.ERASED != SUPPORT_NOTE_TEXT
+    assert review.reviewed == ["support", "events"]
     consultation = ConsultationRequest.objects.get(client=client)
     assert (consultation.message, consultation.email) == (envelope.ERASED, "")
     # What only the practice key opens is gone: process notes, the document and its file.

@@ -25,6 +25,7 @@ from lifecycle_data import (
     REFLECTION_TEXT,
     SHARED_ENTRY_TEXT,
     SUGGESTED_THEME_LABEL,
+    SUPPORT_NOTE_TEXT,
     THEME_EVIDENCE_TEXT,
     THEME_LABEL,
     FullRecord,
@@ -86,6 +87,8 @@ def test_the_client_copy_holds_the_whole_record_and_their_whole_journal(
         "cover in August",
         GROUP_LABEL,
         full_record.world.alert.summary,
+        SUPPORT_NOTE_TEXT,
+        "Areas reviewed: Support outside therapy, Recent life events.",
     ):
         assert text in page, text
     # The consultation the client booked through the directory, with its time and therapist.

@@ -60,4 +60,18 @@ ROUTES = [
             }
         ),
     ),
+    # The clinical-support checklist after the world's not-on-track alert: only a therapist
+    # caring for the client now (the colleague and the stranger do not see the alert).
+    Route(
+        "outcomes:support_review",
+        lambda w: reverse("outcomes:support_review", args=[w.alert.pk]),
+        only({"therapist": 200, "colleague": 404, "stranger": 404}),
+    ),
+    Route(
+        "outcomes:support_review",
+        lambda w: reverse("outcomes:support_review", args=[w.alert.pk]),
+        only({"therapist": 302, "colleague": 404, "stranger": 404}),
+        method="post",
+        data={"reviewed": "risk"},
+    ),
 ]

@@ -295,6 +295,18 @@ def _break_and_cancellation(world: World) -> list[Any]:
     ]
 
 
+def _support_review(world: World) -> list[tuple[models.Model, str]]:
+    # The clinical-support checklist after the world's not-on-track alert.
+    from reverie.outcomes.models import SupportReview
+
+    response = _as(world, "therapist").post(
+        reverse("outcomes:support_review", args=[world.alert.pk]),
+        {"reviewed": ["alliance", "events"], "note": secret(SupportReview, "note")},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return [(SupportReview.objects.get(alert=world.alert), "note")]
+
+
 THEME_SENTENCES = [
     "Secret-theme I was locked out of the lighthouse at the harbour again.",
     "Secret-theme Locked out of the lighthouse at the harbour, I waited till dawn.",
@@ -361,6 +373,7 @@ WRITERS: list[Callable[[World], list[Any]]] = [
     _diagnoses,
     _themes,
     _break_and_cancellation,
+    _support_review,
 ]
 
 

@@ -63,6 +63,8 @@ from reverie.measures import registry, scoring
 from reverie.measures.models import Administration, Instrument, MeasureRequest, RequestStatus
 from reverie.measures.scoring import CriticalHit
 from reverie.messaging.models import Message
+from reverie.outcomes import actions as outcome_actions
+from reverie.outcomes.models import SupportReview
 from reverie.paperwork import actions as paperwork_actions
 from reverie.paperwork.documents import SENT_TO_EVERY_CLIENT
 from reverie.paperwork.models import Document, FormRequest
@@ -788,6 +790,7 @@ def _chart_visibility(seeded: Seeded, words: Words) -> None:
 def write_after_summaries(seeded: Seeded, spec: SyntheticPractice) -> None:
     words = Words(spec.seed + 202)
     _not_on_track_history(seeded, spec, words)
+    _support_review(seeded)
     # The worker's escalation job, run once now: a crisis alert nobody acknowledged within
     # the escalation time reaches the practice admin (by e-mail and on their alerts page).
     care_actions.escalate_unacknowledged()
@@ -882,6 +885,46 @@ def _not_on_track_history(seeded: Seeded, spec: SyntheticPractice, words: Words)
             latest.acknowledged_at = None
             latest.acknowledged_by = None
     _write_history_alerts(seeded, history, raised_by="outcomes.refresh")
+
+
+#: The note of the demo's completed clinical-support checklist (synthetic, like every text here).
+SUPPORT_REVIEW_NOTE: Final = (
+    "Asked directly about safety: no thoughts of self-harm, and a clear plan of whom to call. "
+    "The rise followed a sibling moving abroad and the care of a parent falling to the client "
+    "alone. Quietly agreeable in sessions since the last break; I named it, and the client "
+    "said they had not wanted to seem ungrateful. Keep the current frequency; look again at "
+    "the next questionnaire."
+)
+
+
+def _support_review(seeded: Seeded) -> None:
+    """One not-on-track client whose therapist completed the clinical-support checklist
+    (``outcomes/support.py``) after their latest acknowledged alert: saved through the
+    action as the therapist would, then dated to the day the alert was acknowledged."""
+    alert = (
+        Alert.objects.filter(
+            client__practice=seeded.practice,
+            kind=AlertKind.NOT_ON_TRACK,
+            acknowledged_at__isnull=False,
+        )
+        .exclude(episode__status=EpisodeStatus.ENDED)
+        .exclude(episode__isnull=True)
+        .select_related("episode__therapist")
+        .order_by("-acknowledged_at", "-pk")
+        .first()
+    )
+    if alert is None or alert.episode is None or alert.acknowledged_at is None:
+        return
+    review = outcome_actions.record_support_review(
+        seeded.ctx(alert.episode.therapist),
+        alert,
+        reviewed=["risk", "alliance", "support", "events"],
+        note=SUPPORT_REVIEW_NOTE,
+    )
+    _backdate(
+        SupportReview,
+        [(review, {"created_at": alert.acknowledged_at, "updated_at": alert.acknowledged_at})],
+    )
 
 
 def _questionnaire_waiting(seeded: Seeded) -> None:
@@ -1056,6 +1099,9 @@ def counts(practice: Practice, today: datetime.date) -> dict[str, object]:
         "alerts escalated": alerts.filter(escalated_at__isnull=False).count(),
         "crisis alerts": alerts.filter(kind=AlertKind.CRISIS).count(),
         "not-on-track alerts": alerts.filter(kind=AlertKind.NOT_ON_TRACK).count(),
+        "clinical-support checklists completed": SupportReview.objects.filter(
+            alert__client__practice=practice
+        ).count(),
         "questionnaires waiting": MeasureRequest.objects.filter(
             client__practice=practice, status=RequestStatus.OPEN
         ).count(),

@@ -23,6 +23,9 @@ EXPORTED: dict[str, str] = {
     "care.ProgressNote": "record.html, fhir-bundle.json (DocumentReference); signed notes only",
     "care.NoteAddendum": "with their progress note, in record.html and fhir-bundle.json",
     "care.Alert": "record.html (alerts)",
+    "outcomes.SupportReview": (
+        "record.html (with its not-on-track alert: the checklist areas reviewed and the note)"
+    ),
     "care.CareGrant": "record.html (access given to other therapists)",
     "measures.Administration": (
         "record.html (answers and scores), scores.csv, "

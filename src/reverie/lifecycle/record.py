@@ -244,7 +244,9 @@ def gather(client: Client, audience: Audience) -> ClientRecord:
         journal = journal.filter(shared_at__isnull=False)
     alerts = list(
         Alert.objects.filter(client=client)
-        .select_related("acknowledged_by")
+        # A not-on-track alert's clinical-support review (outcomes.SupportReview) is read
+        # with it: it is the therapist's record of what they reviewed after the alert.
+        .select_related("acknowledged_by", "support_review__author")
         .order_by("created_at", "pk")
     )
     consultation = (

@@ -1,4 +1,5 @@
-"""Changes to outcome settings, each audited in the same transaction as the change."""
+"""Changes to outcome settings and the clinical-support reviews therapists record after a
+not-on-track alert, each audited in the same transaction as the change."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from django.utils import timezone
 from reverie.accounts.models import Practice, Role
 from reverie.audit import trail
 from reverie.audit.models import Action
-from reverie.outcomes import summary
-from reverie.outcomes.models import PracticeSettings
+from reverie.care.access import visible_alerts
+from reverie.care.actions import acknowledge_alert
+from reverie.care.models import Alert, AlertKind
+from reverie.outcomes import summary, support
+from reverie.outcomes.models import PracticeSettings, SupportReview
 
 
 class OutcomeActionError(ValueError):
@@ -55,3 +59,57 @@ def request_recompute(ctx: trail.Context, practice: Practice) -> None:
             object_id=1,
             detail={"full_recompute": True},
         )
+
+
+def record_support_review(
+    ctx: trail.Context,
+    alert: Alert,
+    *,
+    reviewed: list[str],
+    note: str = "",
+    acknowledge: bool = False,
+) -> SupportReview:
+    """Record which areas of the clinical-support checklist (``outcomes/support.py``) the
+    therapist reviewed after a not-on-track alert, with an optional note; saving again
+    replaces the areas and the note. With ``acknowledge`` the alert is acknowledged too.
+
+    Only a therapist who sees the alert (the client is in their care now) may record it.
+    The audit entry names the areas and whether there is a note, never the note's text.
+    """
+    user = ctx.user
+    if user is None or user.role != Role.THERAPIST:
+        raise OutcomeActionError("only the client's therapist can record a checklist review")
+    if alert.kind != AlertKind.NOT_ON_TRACK:
+        raise OutcomeActionError("the checklist follows a not-on-track alert")
+    if not visible_alerts(user).filter(pk=alert.pk).exists():
+        raise OutcomeActionError("this client is not in your care")
+    try:
+        keys = support.clean_keys(reviewed)
+    except ValueError as exc:
+        raise OutcomeActionError(str(exc)) from None
+    note = note.strip()
+    if len(note) > support.NOTE_MAX:
+        raise OutcomeActionError(f"the note is longer than {support.NOTE_MAX} characters")
+    if not keys:
+        raise OutcomeActionError("tick at least one area you reviewed")
+    now = timezone.now()
+    with transaction.atomic():
+        row = SupportReview.objects.select_for_update().filter(alert=alert).first()
+        created = row is None
+        if row is None:
+            row = SupportReview(alert=alert, created_at=now)
+        row.author = user
+        row.reviewed = list(keys)
+        row.note = note
+        row.updated_at = now
+        row.save()
+        trail.record(
+            ctx,
+            Action.CREATE if created else Action.UPDATE,
+            row,
+            client_id=alert.client_id,
+            detail={"alert": alert.pk, "reviewed": list(keys), "note": bool(note)},
+        )
+        if acknowledge and alert.acknowledged_at is None:
+            acknowledge_alert(ctx, alert)
+    return row

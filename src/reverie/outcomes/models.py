@@ -2,8 +2,10 @@
 the fitted expected-recovery curves, the state of the summary refresh, and the practice's
 outcome settings.
 
-Everything here is *derived* data: it can be rebuilt at any time from care and measures by
-``reverie outcomes recompute``. None of it is the clinical record itself.
+Everything here but :class:`SupportReview` is *derived* data: it can be rebuilt at any time
+from care and measures by ``reverie outcomes recompute``, and none of it is the clinical
+record itself. A support review is a therapist's own record of what they reviewed after a
+not-on-track alert: clinical record, exported with the client's record.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from reverie.vault.fields import EncryptedTextField
 
 #: The score columns of :class:`EpisodeOutcome`, in the order the dashboard's frame, the
 #: de-identified CSV and its query list them: per summarised instrument (PHQ-9, then GAD-7)
@@ -151,3 +155,33 @@ class PracticeSettings(models.Model):
 
     def __str__(self) -> str:
         return f"outcome settings of practice {self.practice_id}"
+
+
+class SupportReview(models.Model):
+    """The clinical-support checklist a therapist completed after a not-on-track alert
+    (``outcomes/support.py``): which areas they reviewed, and a note if they wrote one.
+
+    One per alert, updated in place by whoever in the client's care saves it again (each
+    save is audited). The note is encrypted with the client's data key, so erasing the
+    client shreds it; the areas are keys from a fixed list, not free text.
+    """
+
+    alert = models.OneToOneField(
+        "care.Alert", on_delete=models.PROTECT, related_name="support_review"
+    )
+    #: Who saved it last.
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    #: Keys of the areas reviewed, in checklist order (``support.KEYS``).
+    reviewed = models.JSONField(default=list)
+    note = EncryptedTextField(owner="alert.client_id", blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"clinical-support review of alert {self.alert_id}"
+
+    @property
+    def reviewed_titles(self) -> list[str]:
+        from reverie.outcomes import support
+
+        return support.titles(self.reviewed)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reverie.outcomes import views
+from reverie.outcomes import support_views, views
 
 app_name = "outcomes"
 
@@ -15,4 +15,5 @@ urlpatterns = [
     path("me/", views.my_progress, name="my_progress"),
     path("clients/<int:pk>/", views.trajectory_page, name="trajectory"),
     path("clients/<int:pk>/report.pdf", views.trajectory_pdf, name="trajectory_pdf"),
+    path("alerts/<int:pk>/review/", support_views.support_review, name="support_review"),
 ]

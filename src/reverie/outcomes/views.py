@@ -25,8 +25,8 @@ from reverie.accounts.models import Role, User
 from reverie.accounts.practices import public_practice
 from reverie.audit import trail
 from reverie.audit.models import Action
-from reverie.care.access import get_clinical_client
-from reverie.care.models import Client
+from reverie.care.access import get_clinical_client, visible_alerts
+from reverie.care.models import AlertKind, Client
 from reverie.core.decorators import public_page, role_required, signed_in_user
 from reverie.lib import dates
 from reverie.outcomes import (
@@ -88,6 +88,15 @@ def _section(t: trajectory.InstrumentTrajectory) -> str:
 def _render_trajectory(request: HttpRequest, client: Client) -> HttpResponse:
     traj = trajectory.load(client)
     sections = [_section(t) for t in traj.instruments]
+    # Not-on-track alerts of a client in the therapist's care now, each with its
+    # clinical-support review if one was recorded (outcomes/support.py), newest first.
+    alerts = list(
+        visible_alerts(signed_in_user(request))
+        .filter(client=client, kind=AlertKind.NOT_ON_TRACK)
+        .select_related("support_review__author")
+        .order_by("-created_at", "-pk")[:10]
+    )
+    support_rows = [(a, getattr(a, "support_review", None)) for a in alerts]
     trail.record(
         trail.context(request),
         Action.VIEW,
@@ -98,7 +107,7 @@ def _render_trajectory(request: HttpRequest, client: Client) -> HttpResponse:
     return render(
         request,
         "outcomes/trajectory.html",
-        {"traj": traj, "client": client, "sections": sections},
+        {"traj": traj, "client": client, "sections": sections, "support_rows": support_rows},
     )
 
 
