@@ -74,6 +74,16 @@ https://doi.org/10.1080/10503307.2015.1009862
 Eubanks, C. F., Muran, J. C., & Safran, J. D. (2018). Alliance rupture repair: A
 meta-analysis. *Psychotherapy*, 55(4), 508-519. https://doi.org/10.1037/pst0000185
 
+What was checked (2026-12-06, in stored copies of the publishers' and indexes' pages):
+Whipple 2003 (authors, title, journal, volume, pages and DOI from the article's first page);
+Shimokawa 2010 (authors, title, journal, volume, pages, N and the DOI from PubMed 20515206);
+the 2015 Assessment for Signal Clients paper (title, journal, volume, pages, DOI and the
+107-client cluster findings from PubMed 25751744; the author list was not on the page read
+and is given from the literature, not checked); Harmon 2005 (authors, title, year, journal
+and DOI; volume and issue not seen); Harmon 2007 (authors, title, journal, volume and issue
+from the article's cover page; pages and DOI not seen there); Eubanks 2018 (authors, title,
+journal, volume and pages; the DOI not seen).
+
 Examples
 --------
 >>> [a.key for a in AREAS]
