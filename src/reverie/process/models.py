@@ -383,8 +383,18 @@ class ThemeStatus(models.TextChoices):
     MERGED = "merged", "Merged"
 
 
+class ThemeOrigin(models.TextChoices):
+    FOUND = "found", "Found by a search"
+    SEEDED = "seeded", "Seeded by you"
+
+
 class RecurringTheme(models.Model):
-    """A recurring theme found for one client by one therapist's run.
+    """A recurring theme found for one client by one therapist's run, or seeded by them.
+
+    A *seeded* theme (``origin="seeded"``) is one the therapist named and marked a few
+    sentences for; Reverie then ranks the client's other sentences by likeness
+    (``themes.rank_by_seeds``) and the therapist accepts or rejects each suggestion. Runs
+    never touch seeded themes.
 
     Themes belong to the therapist who ran the discovery (``owner``): their runs may
     include that therapist's own process notes, so nobody else sees them.
@@ -406,6 +416,7 @@ class RecurringTheme(models.Model):
     renamed = models.BooleanField(default=False)
     terms = EncryptedJSONField(default=list, blank=True)
     status = models.CharField(max_length=10, choices=ThemeStatus.choices, default="suggested")
+    origin = models.CharField(max_length=10, choices=ThemeOrigin.choices, default="found")
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
     )
@@ -436,6 +447,13 @@ class RecurringTheme(models.Model):
 
     def __str__(self) -> str:
         return self.label or f"theme {self.pk}"
+
+
+class EvidenceRole(models.TextChoices):
+    FOUND = "found", "Found by a search"
+    SEED = "seed", "Marked by you as the seed"
+    ACCEPTED = "accepted", "Suggested and accepted by you"
+    REJECTED = "rejected", "Suggested and rejected by you"
 
 
 class EvidenceKind(models.TextChoices):
@@ -477,6 +495,11 @@ class ThemeEvidence(models.Model):
     sentence = EncryptedTextField(owner="theme.client_id", blank=True)
     withdrawn = models.BooleanField(default=False)
     position = models.PositiveIntegerField(default=0)
+    # Seeded themes only: what the sentence is to the theme, and the ranking score it had
+    # when the therapist judged it (seeds have none). A rejected suggestion keeps only its
+    # span, so that it is not suggested again; its words are not stored.
+    role = models.CharField(max_length=10, choices=EvidenceRole.choices, default="found")
+    score = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["theme", "position"]

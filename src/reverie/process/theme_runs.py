@@ -38,19 +38,22 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
+from reverie.accounts.models import User
 from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care import actions as care_actions
 from reverie.care import crypto
 from reverie.care.access import clinical_clients
-from reverie.care.models import ProcessNote, ProgressNote
+from reverie.care.models import Client, ProcessNote, ProgressNote
 from reverie.process.embeddings import (
     NLP_INSTALL_HINT,
     Embedder,
     HashingEmbedder,
     MiniLMEmbedder,
     NlpUnavailable,
+    OnnxMiniLMEmbedder,
     content_tokens,
+    default_embedder,
     nlp_available,
 )
 from reverie.process.models import (
@@ -60,6 +63,7 @@ from reverie.process.models import (
     RelationshipEpisode,
     RunStatus,
     ThemeEvidence,
+    ThemeOrigin,
     ThemeRun,
     ThemeStatus,
 )
@@ -74,16 +78,23 @@ STALE_AFTER = datetime.timedelta(minutes=15)
 FALLBACK_NAME = "word-overlap fallback (lower quality)"
 MODEL_NAME = "sentence model all-MiniLM-L6-v2"
 
-_model: MiniLMEmbedder | None = None
+_model: OnnxMiniLMEmbedder | MiniLMEmbedder | None = None
 _model_lock = threading.Lock()
 
 
-def shared_model() -> MiniLMEmbedder:
-    """The sentence model, loaded once per process; :class:`NlpUnavailable` without it."""
+def shared_model() -> OnnxMiniLMEmbedder | MiniLMEmbedder:
+    """The sentence model, loaded once per process; :class:`NlpUnavailable` without it.
+
+    The int8 ONNX model of the default install is preferred; the torch model of the
+    optional ``nlp`` extra is used only where the ONNX packages are absent.
+    """
     global _model
     with _model_lock:
         if _model is None:
-            _model = MiniLMEmbedder()
+            embedder = default_embedder()
+            if isinstance(embedder, HashingEmbedder):  # pragma: no cover - never without opt-in
+                raise NlpUnavailable()
+            _model = embedder
         return _model
 
 
@@ -129,7 +140,13 @@ class Collected:
 
 def collect_documents(ctx: trail.Context, run: ThemeRun) -> Collected:
     """Everything the run may read, as engine documents (process notes only in memory)."""
-    client = run.client
+    return collect_client_documents(ctx, run.client, run.requested_by)
+
+
+def collect_client_documents(ctx: trail.Context, client: Client, therapist: User) -> Collected:
+    """What ``therapist`` may mine for ``client``: shared journal entries, relationship
+    episodes, progress notes and the therapist's **own** process notes (decrypted through
+    ``care.actions.read_process_note``, which audits each read; in memory only)."""
     docs: list[Document] = []
     ids: dict[str, list[int]] = {
         "journal": [],
@@ -158,7 +175,7 @@ def collect_documents(ctx: trail.Context, run: ThemeRun) -> Collected:
             )
             ids["progress_note"].append(note.pk)
     skipped = False
-    notes = ProcessNote.objects.filter(episode__client=client, author=run.requested_by)
+    notes = ProcessNote.objects.filter(episode__client=client, author=therapist)
     notes = notes.select_related("episode", "appointment").order_by("pk")
     for process_note in notes:
         try:
@@ -305,7 +322,11 @@ def save_results(
     or renamed one keeps its name. Suggestions not found again are removed; accepted
     and dismissed themes are kept and marked as not found in this run.
     """
-    previous = list(RecurringTheme.objects.filter(client=run.client, owner=run.requested_by))
+    previous = list(
+        RecurringTheme.objects.filter(
+            client=run.client, owner=run.requested_by, origin=ThemeOrigin.FOUND
+        )
+    )
     by_pk = {t.pk: t for t in previous}
     by_key = {t.stable_key: t for t in previous}
     matched: dict[str, RecurringTheme] = {}

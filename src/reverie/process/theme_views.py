@@ -18,13 +18,15 @@ from reverie.care import crypto
 from reverie.care.models import ProcessNote
 from reverie.core.decorators import role_required, signed_in_user
 from reverie.lib import dates
-from reverie.process import access, actions, theme_runs
+from reverie.process import access, actions, seeded, theme_runs
 from reverie.process.embeddings import NLP_INSTALL_COMMAND, nlp_available
 from reverie.process.forms import ThemeRunForm
 from reverie.process.models import (
     EvidenceKind,
+    EvidenceRole,
     RecurringTheme,
     ThemeEvidence,
+    ThemeOrigin,
     ThemeRun,
     ThemeStatus,
 )
@@ -116,8 +118,17 @@ def themes(request: HttpRequest, pk: int) -> HttpResponse:
             "model_available": model_available,
             "install_command": NLP_INSTALL_COMMAND,
             "run": _run_context(run),
-            "open": [_theme_row(t) for t in rows if t.status != ThemeStatus.DISMISSED],
-            "dismissed": [_theme_row(t) for t in rows if t.status == ThemeStatus.DISMISSED],
+            "open": [
+                _theme_row(t)
+                for t in rows
+                if t.status != ThemeStatus.DISMISSED and t.origin == ThemeOrigin.FOUND
+            ],
+            "seeded": [_theme_row(t) for t in rows if t.origin == ThemeOrigin.SEEDED],
+            "dismissed": [
+                _theme_row(t)
+                for t in rows
+                if t.status == ThemeStatus.DISMISSED and t.origin == ThemeOrigin.FOUND
+            ],
         },
     )
 
@@ -216,6 +227,8 @@ def theme_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = signed_in_user(request)
     theme = access.theme_for(user, pk)
     ctx = trail.context(request)
+    if theme.origin == ThemeOrigin.SEEDED:
+        return _seeded_detail(request, theme, ctx)
     evidence = list(
         theme.evidence.select_related(
             "journal_entry", "relationship_episode", "progress_note", "process_note__episode"
@@ -259,7 +272,7 @@ def theme_detail(request: HttpRequest, pk: int) -> HttpResponse:
         shown = [i["sentence"] for i in items if i["sentence"]]
         label = theme_runs.label_from_sentences(shown) or "Theme from your process notes"
     others = (
-        RecurringTheme.objects.filter(client=theme.client, owner=user)
+        RecurringTheme.objects.filter(client=theme.client, owner=user, origin=ThemeOrigin.FOUND)
         .exclude(pk=theme.pk)
         .exclude(status__in=[ThemeStatus.MERGED, ThemeStatus.DISMISSED])
     )
@@ -324,4 +337,194 @@ def theme_update(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("process:theme", into.pk)
     if request.POST.get("back") == "list":
         return redirect("process:themes", theme.client_id)
+    return redirect("process:theme", theme.pk)
+
+
+# --------------------------------------------------------------------- seeded themes
+
+
+def _source_link(kind: str, document_id: str) -> str:
+    pk = int(document_id.partition(":")[2])
+    return {
+        EvidenceKind.JOURNAL: lambda: reverse("process:shared_entry", args=[pk]),
+        EvidenceKind.EPISODE: lambda: reverse("process:relationship", args=[pk]),
+        EvidenceKind.PROGRESS_NOTE: lambda: reverse("care:progress_note", args=[pk]),
+        EvidenceKind.PROCESS_NOTE: lambda: reverse("care:process_note", args=[pk]),
+    }[EvidenceKind(kind)]()
+
+
+def _sources(document_ids: list[str]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for doc in document_ids:
+        kind, _, pk = doc.partition(":")
+        out.setdefault(kind, []).append(int(pk))
+    return {k: sorted(set(v)) for k, v in sorted(out.items())}
+
+
+@role_required(*THERAPIST)
+def theme_seed(request: HttpRequest, pk: int) -> HttpResponse:
+    """Name a theme and mark the sentences that show it (GET: pick; POST: create)."""
+    user = signed_in_user(request)
+    client = access.client_for(user, pk)
+    ctx = trail.context(request)
+    documents = seeded.documents_for(ctx, client, user)
+    available = seeded.sentences(documents)
+    query = " ".join(request.GET.get("q", "").split())[:100]
+    errors: list[str] = []
+    label = ""
+    chosen: list[str] = []
+    if request.method == "POST":
+        label = request.POST.get("label", "")
+        chosen = request.POST.getlist("seed")[: seeded.MAX_SEEDS + 1]
+        picks = [available[key] for key in dict.fromkeys(chosen) if key in available]
+        if len(picks) != len(set(chosen)):
+            errors.append("One of the marked sentences is no longer in the record; mark it again.")
+        else:
+            try:
+                theme = actions.create_seeded_theme(
+                    ctx, client=client, label=label, seeds=picks, max_seeds=seeded.MAX_SEEDS
+                )
+            except actions.ProcessActionError as exc:
+                text = str(exc)
+                errors.append(text[:1].upper() + text[1:] + ".")
+            else:
+                messages.success(request, "Theme seeded. Here are the sentences most like it.")
+                return redirect("process:theme", theme.pk)
+    elif request.method != "GET":
+        return HttpResponse(status=405)
+    keys = [
+        key for key, ev in available.items() if not query or query.lower() in ev.sentence.lower()
+    ][:300]
+    shown = [{"key": key, "evidence": available[key]} for key in keys]
+    trail.record(
+        ctx,
+        Action.LIST,
+        object_type="process.recurringtheme",
+        client_id=client.pk,
+        detail={
+            "view": "theme_seed",
+            "sources": _sources([available[key].document_id for key in keys]),
+        },
+    )
+    return render(
+        request,
+        "process/theme_seed.html",
+        {
+            "client": client,
+            "rows": shown,
+            "total": len(available),
+            "query": query,
+            "label": label,
+            "chosen": set(chosen),
+            "errors": errors,
+            "max_seeds": seeded.MAX_SEEDS,
+            "kinds": dict(EvidenceKind.choices),
+        },
+        status=400 if errors else 200,
+    )
+
+
+def _seeded_detail(request: HttpRequest, theme: RecurringTheme, ctx: trail.Context) -> HttpResponse:
+    """A seeded theme: its seeds, what was accepted, and the ranked suggestions."""
+    user = signed_in_user(request)
+    documents = seeded.documents_for(ctx, theme.client, user)
+    available = seeded.sentences(documents)
+    evidence = list(theme.evidence.order_by("position"))
+    kept = []
+    for ev in evidence:
+        if ev.role == EvidenceRole.REJECTED:
+            continue
+        doc_id = seeded._document_id(ev)
+        current = available.get(seeded.sentence_key(doc_id, ev.start, ev.end))
+        item: dict[str, Any] = {"evidence": ev, "sentence": "", "hidden": ""}
+        if current is not None and not ev.withdrawn:
+            item["sentence"] = current.sentence
+            item["link"] = _source_link(ev.kind, doc_id)
+        else:
+            item["hidden"] = (
+                "This sentence is no longer in the record as it was marked (the entry was "
+                "changed or is no longer shared)."
+            )
+        kept.append(item)
+    matches, fallback, model_name = seeded.rank(theme, documents)
+    suggestions = [
+        {
+            "match": m,
+            "key": seeded.sentence_key(m.evidence.document_id, m.evidence.start, m.evidence.end),
+            "link": _source_link(m.evidence.kind, m.evidence.document_id),
+            "kind": EvidenceKind(m.evidence.kind).label,
+        }
+        for m in matches
+    ]
+    trail.record(
+        ctx,
+        Action.VIEW,
+        theme,
+        client_id=theme.client_id,
+        detail={
+            "seeded": True,
+            "suggested": _sources([m.evidence.document_id for m in matches]),
+        },
+    )
+    return render(
+        request,
+        "process/seeded_theme.html",
+        {
+            "theme": theme,
+            "client": theme.client,
+            "seeds": [i for i in kept if i["evidence"].role == EvidenceRole.SEED],
+            "accepted": [i for i in kept if i["evidence"].role == EvidenceRole.ACCEPTED],
+            "rejected": sum(ev.role == EvidenceRole.REJECTED for ev in evidence),
+            "suggestions": suggestions,
+            "fallback": fallback,
+            "fallback_name": theme_runs.FALLBACK_NAME,
+            "model_name": model_name,
+            "install_command": NLP_INSTALL_COMMAND,
+        },
+    )
+
+
+@role_required(*THERAPIST)
+@require_POST
+def theme_judge(request: HttpRequest, pk: int) -> HttpResponse:
+    """Accept or reject one suggestion of a seeded theme."""
+    user = signed_in_user(request)
+    theme = access.theme_for(user, pk)
+    ctx = trail.context(request)
+    if theme.origin != ThemeOrigin.SEEDED:
+        messages.error(request, "Only seeded themes take suggestions.")
+        return redirect("process:theme", theme.pk)
+    key = seeded.parse_key(request.POST.get("sentence", ""))
+    verdict = request.POST.get("verdict", "")
+    documents = seeded.documents_for(ctx, theme.client, user)
+    available = seeded.sentences(documents)
+    chosen = available.get(seeded.sentence_key(*key)) if key else None
+    if chosen is None or verdict not in ("accept", "reject"):
+        messages.error(request, "That suggestion is no longer available; here is the new ranking.")
+        return redirect("process:theme", theme.pk)
+    # The score is recomputed here, never taken from the form.
+    ranked, _, _ = seeded.rank(theme, documents, limit=len(available) or 1)
+    score = next(
+        (
+            m.score
+            for m in ranked
+            if (m.evidence.document_id, m.evidence.start, m.evidence.end) == key
+        ),
+        None,
+    )
+    if score is None:
+        messages.error(request, "That sentence has already been judged or is too short to rank.")
+        return redirect("process:theme", theme.pk)
+    try:
+        actions.judge_suggestion(ctx, theme, evidence=chosen, score=score, verdict=verdict)
+    except actions.ProcessActionError as exc:
+        text = str(exc)
+        messages.error(request, text[:1].upper() + text[1:] + ".")
+    else:
+        messages.success(
+            request,
+            "Accepted: the sentence joins the theme and steers the ranking."
+            if verdict == "accept"
+            else "Rejected: it will not be suggested again.",
+        )
     return redirect("process:theme", theme.pk)

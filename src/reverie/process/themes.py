@@ -66,6 +66,7 @@ __all__ = [
     "EmbeddingCache",
     "Evidence",
     "ProgressCallback",
+    "SeedMatch",
     "SentenceSpan",
     "Theme",
     "adjusted_rand_index",
@@ -73,6 +74,7 @@ __all__ = [
     "document_themes",
     "embedding_cache_key",
     "match_previous",
+    "rank_by_seeds",
     "split_sentences",
 ]
 
@@ -638,6 +640,205 @@ def _build_theme(
         cohesion=float(similarity.mean()),
         embedder=embedder_name,
     )
+
+
+# -------------------------------------------------------------------- seeded themes
+
+#: Weights of the seeded ranking, chosen on the dev half of theme_eval.json only (seeds
+#: and candidates both from dev; bench/eval_themes.py --tune-seeded reprints the grid).
+SEED_SENTENCE_WEIGHT = 0.2
+SEED_CONTEXT_WEIGHT = 1.0
+
+
+@dataclass(frozen=True)
+class SeedMatch:
+    """One sentence ranked by its likeness to a seeded theme, with the evidence for it.
+
+    ``score`` is what the ranking sorts by; ``sentence_similarity`` is the sentence's own
+    cosine to the theme (after centring) and ``context_similarity`` that of the mean of
+    its document's sentences, so a reader can see whether the sentence or its
+    surroundings carried the match.
+    """
+
+    evidence: Evidence
+    score: float
+    sentence_similarity: float
+    context_similarity: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary."""
+        return {
+            "evidence": self.evidence.to_dict(),
+            "score": self.score,
+            "sentence_similarity": self.sentence_similarity,
+            "context_similarity": self.context_similarity,
+        }
+
+
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    return np.asarray(x / np.where(norms == 0.0, 1.0, norms))
+
+
+def rank_by_seeds(
+    documents: Sequence[Document],
+    seeds: Sequence[tuple[str, int, int]],
+    embedder: Embedder,
+    *,
+    exclude: Sequence[tuple[str, int, int]] = (),
+    limit: int = 10,
+    min_sentence_words: int = 4,
+    sentence_weight: float = SEED_SENTENCE_WEIGHT,
+    context_weight: float = SEED_CONTEXT_WEIGHT,
+    cache: EmbeddingCache | None = None,
+) -> list[SeedMatch]:
+    """Rank the sentences of ``documents`` by their likeness to a few seed sentences.
+
+    The therapist marks a few sentences as one theme; each seed is given as
+    ``(document_id, start, end)`` and must be a sentence :func:`split_sentences` finds in
+    that document (seeds that are not, for example because the document changed or is
+    no longer shared, are ignored). Every other sentence with at least
+    ``min_sentence_words`` words, except those in ``exclude`` (already accepted or
+    rejected), is a candidate.
+
+    Method. All vectors are first centred on the mean of the candidate sentences and
+    re-normalised: sentence-embedding spaces are anisotropic (every sentence of one
+    writer shares a large common direction; Ethayarajh 2019, "How Contextual are
+    Contextualized Word Representations?", EMNLP), and removing the common mean lets
+    the theme's own direction dominate (the "all-but-the-top" post-processing of Mu &
+    Viswanath 2018, ICLR, keeping only its first step). The query is the mean of the
+    centred seed vectors plus ``context_weight`` times the mean of the seeds' document
+    vectors (each the normalised mean of that document's sentence vectors), a Rocchio
+    style expansion of the query by the seeds' surroundings (Rocchio 1971, "Relevance
+    feedback in information retrieval", The SMART Retrieval System). A candidate scores
+    ``sentence_weight`` times its own cosine to the query plus ``1 - sentence_weight``
+    times its document's cosine: a sentence that belongs to an entry about the theme
+    ranks above an isolated look-alike. The weights were chosen on the development half
+    of the evaluation set only (bench/eval_themes.py); precision at 10 on the held-out
+    half is reported in bench/RESULTS.md.
+
+    Embeddings of non-cacheable documents (process notes) are computed in memory and
+    never touch ``cache``, as in :func:`discover_themes`. Returns at most ``limit``
+    matches, best first (ties: earlier document, then earlier position).
+
+    >>> from reverie.process.embeddings import HashingEmbedder
+    >>> day = dt.date(2025, 1, 6)
+    >>> docs = [
+    ...     Document("a", "journal", day, "I dreamt I was falling from a tower.", True),
+    ...     Document("b", "journal", day, "Again I was falling from the tower in a dream.", True),
+    ...     Document("c", "journal", day, "We bought apples and pears at the market.", True),
+    ... ]
+    >>> [m.evidence.document_id for m in rank_by_seeds(docs, [("a", 0, 36)], HashingEmbedder())]
+    ['b', 'c']
+    """
+    docs = list(documents)
+    for index, doc in enumerate(docs):
+        if not isinstance(doc, Document):
+            raise ValueError(f"documents[{index}] is not a Document")
+    if len({d.id for d in docs}) != len(docs):
+        raise ValueError("document ids must be unique")
+    if not callable(getattr(embedder, "embed", None)) or not isinstance(
+        getattr(embedder, "name", None), str
+    ):
+        raise ValueError("embedder must provide a string 'name' and an 'embed' method")
+    _check_positive_int("limit", limit, 1)
+    _check_positive_int("min_sentence_words", min_sentence_words, 1)
+    for name, value in (("sentence_weight", sentence_weight), ("context_weight", context_weight)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+    seed_keys = {(str(d), int(s), int(e)) for d, s, e in seeds}
+    excluded = {(str(d), int(s), int(e)) for d, s, e in exclude} | seed_keys
+
+    docs.sort(key=lambda d: (d.date, d.id))
+    sentences: list[_Sentence] = []
+    is_seed: list[bool] = []
+    texts: list[str] = []
+    text_index: dict[str, int] = {}
+    text_cacheable: list[bool] = []
+    for doc in docs:
+        for span in split_sentences(doc.text):
+            key = (doc.id, span.start, span.end)
+            seed = key in seed_keys
+            if not seed and len(_WORDS.findall(span.text)) < min_sentence_words:
+                continue
+            row = text_index.get(span.text)
+            if row is None:
+                row = text_index[span.text] = len(texts)
+                texts.append(span.text)
+                text_cacheable.append(False)
+            text_cacheable[row] = text_cacheable[row] or doc.cacheable
+            sentences.append(_Sentence(doc, span, row))
+            is_seed.append(seed)
+    if not any(is_seed):
+        return []
+    candidates = [
+        i
+        for i, s in enumerate(sentences)
+        if not is_seed[i] and (s.doc.id, s.span.start, s.span.end) not in excluded
+    ]
+    if not candidates:
+        return []
+
+    vectors: dict[int, np.ndarray] = {}
+    missing: list[int] = []
+    for row, text in enumerate(texts):
+        hit = None
+        if cache is not None and text_cacheable[row]:
+            hit = cache.get(embedding_cache_key(embedder.name, text))
+        if hit is not None:
+            vectors[row] = np.asarray(hit, dtype=np.float32)
+        else:
+            missing.append(row)
+    missing.sort(key=lambda r: (len(texts[r]), r))
+    for lo in range(0, len(missing), _EMBED_CHUNK):
+        chunk = missing[lo : lo + _EMBED_CHUNK]
+        got = _validated_matrix(
+            embedder.embed([texts[r] for r in chunk]), len(chunk), type(embedder).__name__
+        )
+        for offset, row in enumerate(chunk):
+            vectors[row] = got[offset]
+            if cache is not None and text_cacheable[row]:
+                stored = got[offset].copy()
+                stored.setflags(write=False)
+                cache[embedding_cache_key(embedder.name, texts[row])] = stored
+    x = np.stack([vectors[s.unique] for s in sentences]).astype(np.float64)
+    context = np.empty_like(x)
+    by_doc: dict[str, list[int]] = defaultdict(list)
+    for i, s in enumerate(sentences):
+        by_doc[s.doc.id].append(i)
+    for positions in by_doc.values():
+        context[positions] = _unit_rows(x[positions].mean(axis=0))
+
+    mean = x[candidates].mean(axis=0)
+    xc = _unit_rows(x - mean)
+    cc = _unit_rows(context - mean)
+    seed_rows = [i for i, flag in enumerate(is_seed) if flag]
+    query = xc[seed_rows].mean(axis=0) + context_weight * cc[seed_rows].mean(axis=0)
+    query = _unit_rows(query)
+    own = xc[candidates] @ query
+    around = cc[candidates] @ query
+    scores = sentence_weight * own + (1.0 - sentence_weight) * around
+    order = sorted(range(len(candidates)), key=lambda j: (-scores[j], candidates[j]))
+    out = []
+    for j in order[:limit]:
+        s = sentences[candidates[j]]
+        out.append(
+            SeedMatch(
+                evidence=Evidence(
+                    document_id=s.doc.id,
+                    kind=s.doc.kind,
+                    date=s.doc.date,
+                    sentence=s.span.text,
+                    start=s.span.start,
+                    end=s.span.end,
+                    cacheable=s.doc.cacheable,
+                ),
+                score=float(scores[j]),
+                sentence_similarity=float(own[j]),
+                context_similarity=float(around[j]),
+            )
+        )
+    return out
 
 
 # ------------------------------------------------------------------- across reruns

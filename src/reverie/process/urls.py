@@ -37,4 +37,6 @@ urlpatterns = [
     path("runs/<int:pk>/cancel/", theme_views.theme_run_cancel, name="theme_run_cancel"),
     path("themes/<int:pk>/", theme_views.theme_detail, name="theme"),
     path("themes/<int:pk>/update/", theme_views.theme_update, name="theme_update"),
+    path("clients/<int:pk>/themes/seed/", theme_views.theme_seed, name="theme_seed"),
+    path("themes/<int:pk>/judge/", theme_views.theme_judge, name="theme_judge"),
 ]

@@ -39,6 +39,8 @@ from reverie.process.actions.journal import (
 from reverie.process.actions.reflections import save_reflection
 from reverie.process.actions.themes import (
     cancel_theme_run,
+    create_seeded_theme,
+    judge_suggestion,
     queue_theme_run,
     recount_theme,
     update_theme,
@@ -54,8 +56,10 @@ __all__ = [
     "clean_tags",
     "component_name",
     "create_journal_entry",
+    "create_seeded_theme",
     "delete_journal_entry",
     "import_category_set",
+    "judge_suggestion",
     "link_journal_entry",
     "queue_theme_run",
     "recount_theme",
