@@ -26,6 +26,8 @@ from reverie.care.models import Alert, Appointment, Client, Episode, ProgressNot
 from reverie.demo.seed import SeedRefused, ensure_demo, logins_path
 from reverie.measures import actions as measure_actions
 from reverie.measures.models import Administration, MeasureRequest, RequestLink, RequestStatus
+from reverie.measures.registry import definition
+from reverie.measures.scoring import score
 from reverie.outcomes import dashboard
 from reverie.process.models import RecurringTheme, RelationshipEpisode
 
@@ -67,6 +69,9 @@ SEEDED_KINDS = (
     "not-on-track alerts",
     "clinical-support checklists completed",
     "questionnaires waiting",
+    "CORE-10 questionnaires",
+    "questionnaires answered in Spanish",
+    "questionnaires waiting in Spanish",
     "intake forms signed",
     "intake forms waiting",
     "releases of information expired",
@@ -151,11 +156,34 @@ def every_kind_is_there_in_every_state(summary: dict[str, object]) -> None:
     assert all(n.session_date >= TODAY - datetime.timedelta(days=10) for n in drafts)
     # Questionnaires are scored like submissions.
     rows = list(Administration.objects.select_related("instrument"))
-    for admin in rows[:300]:
-        assert admin.total == sum(admin.answers.values())
+    core10 = [a for a in rows if a.instrument.code == "core-10"]
+    for admin in rows[:300] + core10[:100]:
+        result = score(definition(admin.instrument.code), admin.answers)
+        assert admin.total == result.total and admin.has_critical == result.has_critical_hits
         assert admin.band and admin.instrument_version
     critical = [a for a in rows if a.instrument.code == "phq-9" and a.answers.get("phq9-9")]
     assert critical and all(a.has_critical for a in critical)
+    # The CORE-10 is used monthly by two of the four therapists, with intakes in its
+    # clinical range on average, and its crisis answers have alerts like the PHQ-9's.
+    assert {a.episode.therapist_id for a in core10} == set(
+        User.objects.filter(role=Role.THERAPIST).order_by("pk").values_list("pk", flat=True)[:2]
+    )
+    intakes = [a.total for a in core10 if a.timepoint == "intake"]
+    assert intakes and 11 <= sum(intakes) / len(intakes) <= 30
+    for admin in (a for a in core10 if a.has_critical):
+        assert Alert.objects.filter(
+            kind="crisis", source_type="measures.administration", source_id=str(admin.pk)
+        ).exists()
+    # Their charts show the CORE-10 with its cut-off and reliable-change band.
+    from reverie.outcomes import trajectory
+
+    charted = trajectory.load(core10[-1].client).instruments
+    (chart,) = [t for t in charted if t.code == "core-10"]
+    assert (chart.caseness, chart.reliable_change) == (11.0, 6.0) and chart.points
+    spanish = [a for a in rows if a.result.get("language") == "es-US"]
+    assert spanish and {a.client_id for a in spanish} == {
+        r.client_id for r in MeasureRequest.objects.filter(language="es-US")
+    }
     # Sessions on the day the demo is run, for every therapist.
     # 22 November 2026 is a Sunday: the standing calendar has nothing on it.
     assert TODAY.weekday() == 6

@@ -36,7 +36,7 @@ from reverie.accounts.models import Practice, Role, User
 from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care.models import Appointment, Client, Episode
-from reverie.demo import seed_content, seed_lifecycle
+from reverie.demo import seed_content, seed_instruments, seed_lifecycle
 from reverie.demo.model import SyntheticPractice, generate_practice
 from reverie.demo.seed_content import Seeded
 from reverie.directory.models import TherapistProfile
@@ -205,7 +205,15 @@ def _write_skeleton(spec: SyntheticPractice, passwords: dict[str, str]) -> Seede
                 )
                 administrations.append(row)
                 scored.append(row)
-            rows.append(seed_content.EpisodeRows(e, episode, sessions, scored))
+            extra: list[Administration] = []
+            if e.therapist_index < seed_instruments.CORE10_THERAPISTS:
+                extra = seed_instruments.core10_administrations(
+                    [row for row in scored if row is not None],
+                    seed=f"{spec.seed}-core10-{c.email}-{e.start_date}",
+                    instrument=instruments["core-10"],
+                )
+                administrations.extend(extra)
+            rows.append(seed_content.EpisodeRows(e, episode, sessions, scored, extra))
         seeded.clients.append(seed_content.ClientRows(c, client, portal, rows))
     Appointment.objects.bulk_create(appointments, batch_size=2000)
     Administration.objects.bulk_create(administrations, batch_size=2000)

@@ -51,7 +51,7 @@ from reverie.care.models import (
     ProcessNote,
     ProgressNote,
 )
-from reverie.demo import seed_billing, seed_messaging, seed_scheduling
+from reverie.demo import seed_billing, seed_instruments, seed_messaging, seed_scheduling
 from reverie.demo.material import RelationshipEpisodeSpec
 from reverie.demo.model import ClientSpec, EpisodeSpec, SyntheticPractice
 from reverie.demo.texts import Words
@@ -106,6 +106,8 @@ class EpisodeRows:
     episode: Episode
     sessions: list[Appointment]
     administrations: list[Administration | None]
+    #: Questionnaires beyond the model's PHQ-9/GAD-7 (the CORE-10; see seed_instruments).
+    extra_administrations: list[Administration] = field(default_factory=list)
 
 
 @dataclass
@@ -643,13 +645,14 @@ def _crisis_alerts(seeded: Seeded, spec: SyntheticPractice, words: Words) -> Non
     """
     from reverie.measures.actions import crisis_summary
 
-    definition = registry.definition("phq-9")
     window = spec.as_of - datetime.timedelta(days=RECENT_DAYS)
     found: list[tuple[ClientRows, EpisodeRows, Administration]] = []
     for rows in seeded.clients:
         for ep in rows.episodes:
             found.extend(
-                (rows, ep, a) for a in ep.administrations if a is not None and a.has_critical
+                (rows, ep, a)
+                for a in (*ep.administrations, *ep.extra_administrations)
+                if a is not None and a.has_critical
             )
     found.sort(key=lambda item: item[2].completed_at)
     live = next(
@@ -663,7 +666,9 @@ def _crisis_alerts(seeded: Seeded, spec: SyntheticPractice, words: Words) -> Non
     escalation = datetime.timedelta(minutes=settings.ALERT_ESCALATION_MINUTES)
     history: list[tuple[Alert, User | None]] = []
     for rows, ep, administration in found:
-        summary = crisis_summary(definition, _hits(administration))
+        summary = crisis_summary(
+            registry.definition(administration.instrument.code), _hits(administration)
+        )
         if live is not None and administration is live[2]:
             ctx = (
                 seeded.ctx(rows.portal)
@@ -795,6 +800,7 @@ def write_after_summaries(seeded: Seeded, spec: SyntheticPractice) -> None:
     # the escalation time reaches the practice admin (by e-mail and on their alerts page).
     care_actions.escalate_unacknowledged()
     _questionnaire_waiting(seeded)
+    seed_instruments.write_spanish(seeded)
     _theme_searches(seeded)
 
 
@@ -1104,6 +1110,19 @@ def counts(practice: Practice, today: datetime.date) -> dict[str, object]:
         ).count(),
         "questionnaires waiting": MeasureRequest.objects.filter(
             client__practice=practice, status=RequestStatus.OPEN
+        ).count(),
+        "CORE-10 questionnaires": Administration.objects.filter(
+            client__practice=practice, instrument__code="core-10"
+        ).count(),
+        "questionnaires answered in Spanish": sum(
+            1
+            for result in Administration.objects.filter(
+                client__practice=practice, instrument__code="phq-9"
+            ).values_list("result", flat=True)
+            if isinstance(result, dict) and result.get("language") == seed_instruments.SPANISH
+        ),
+        "questionnaires waiting in Spanish": MeasureRequest.objects.filter(
+            client__practice=practice, status=RequestStatus.OPEN, language="es-US"
         ).count(),
         "intake forms signed": FormRequest.objects.filter(
             client__practice=practice, signed_at__isnull=False
