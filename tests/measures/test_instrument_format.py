@@ -205,6 +205,12 @@ def test_bad_language_tags_are_refused() -> None:
 # --- licence block and direction --------------------------------------------------------------
 
 
+def test_a_band_label_longer_than_the_stored_column_is_refused() -> None:
+    doc = _doc("core-10")
+    doc["bands"][3]["label"] = "Moderate-to-severe psychological distress"  # 41 characters
+    assert "$.bands[3].label: must be at most 40 characters" in _problems(doc)
+
+
 def test_licence_verified_on_must_be_a_date() -> None:
     doc = _doc("gad-7")
     doc["licence"]["verified_on"] = "6 Dec 2026"

@@ -73,6 +73,8 @@ Improvement = Literal["decrease", "increase"]
 ElectronicUse = Literal["permitted", "restricted", "unknown"]
 
 _ID_RE: Final = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+#: Longest band label: an administration stores its band label in 40 characters.
+BAND_LABEL_MAX: Final = 40
 _LINK_ID_MAX: Final = 255  # FHIR R4 restricts Questionnaire.item.linkId to 255 characters.
 
 
@@ -1403,13 +1405,16 @@ def _bands(
         reader = _Reader(raw, where, problems, ("min", "max", "label", "code"))
         band_min = reader.number("min")
         band_max = reader.number("max")
+        label = reader.string("label") or ""
+        if len(label) > BAND_LABEL_MAX:
+            problems.add(f"{where}.label", f"must be at most {BAND_LABEL_MAX} characters")
         if band_min is not None and band_max is not None and band_min > band_max:
             problems.add(where, f"min {band_min} exceeds max {band_max}")
         bands.append(
             Band(
                 min=band_min if band_min is not None else 0,
                 max=band_max if band_max is not None else 0,
-                label=reader.string("label") or "",
+                label=label,
                 code=reader.string("code") or "",
             )
         )
