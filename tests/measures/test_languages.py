@@ -50,6 +50,12 @@ def test_spanish_answers_score_like_english_ones_and_the_language_is_kept(
     )
     assert english.total == 13 and spanish.has_critical
     assert spanish.result["language"] == "es-US" and "language" not in english.result
+    # The therapist's result page says which language the client answered in.
+    therapist = as_user("therapist")
+    page = therapist.get(reverse("measures:administration", args=[spanish.pk])).content.decode()
+    assert "Answered in" in page and "Español (EE. UU.)" in page
+    page = therapist.get(reverse("measures:administration", args=[english.pk])).content.decode()
+    assert "Answered in" not in page
 
 
 def test_the_therapist_asks_in_spanish_and_the_form_opens_in_it(world: World, as_user) -> None:

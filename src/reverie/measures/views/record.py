@@ -121,6 +121,7 @@ def administration(request: HttpRequest, pk: int) -> HttpResponse:
             "row": row,
             "definition": definition,
             "items": items,
+            "language": definition.translations.get(str(row.result.get("language", ""))),
             "subscales": subscales,
             "caseness": (
                 definition.caseness.is_case(row.total) if definition.caseness is not None else None
