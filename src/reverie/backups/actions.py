@@ -66,7 +66,7 @@ def create(ctx: trail.Context, out_dir: Path, *, by: str) -> Made:
                 "reverie_version": reverie_version(),
                 **found,
             }
-            packed = archive.pack(manifest, members, Path(tmp), out, recipients)
+            packed = archive.pack(manifest, members, out, recipients)
     except (archive.ArchiveError, OSError) as exc:
         _failed(ctx, started, by, str(exc))
         raise archive.ArchiveError(str(exc)) from exc

@@ -1,12 +1,17 @@
 """The backup archive: a tar of a manifest and its members, encrypted with age.
 
 No Django here: this module packs files that :mod:`reverie.backups.snapshot` produced and
-unpacks them again, checking each against the manifest. The layout of the decrypted tar:
+unpacks them again, checking each against the manifest. The layout of the decrypted tar
+(format 2):
 
-* ``manifest.json`` — first, so a reader learns what to expect before anything else;
-* the members it lists (``database.sqlite3`` or ``database.pgdump``, and every uploaded
-  document the snapshot refers to, as ``documents/<practice>/<client>/<name>.bin``), each
-  with its SHA-256 and size.
+* the members (``database.sqlite3`` or ``database.pgdump``, and every uploaded document
+  the snapshot refers to, as ``documents/<practice>/<client>/<name>.bin``);
+* ``manifest.json`` — last, listing each member with its SHA-256 and size, which are
+  taken while the member streams into the archive.
+
+Format 1 archives (the manifest first) are still read. Either way a restore writes each
+member only into its private folder, checks it against the manifest, and trusts nothing
+before every member has matched and age has authenticated the stream to its end.
 
 Encryption is age (https://age-encryption.org/v1) through ``pyrage``, to X25519
 recipients. age authenticates every 64 KiB chunk (ChaCha20-Poly1305), so a flipped bit
@@ -19,29 +24,35 @@ ask for the archives to be stored where only the backup process can write.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
 import os
 import re
 import tarfile
-import threading
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyrage
 from pyrage import x25519
 
-FORMAT = "reverie-backup/1"
+#: Format 2 puts the manifest last, so that each member is hashed while it streams into
+#: age (format 1 put it first and read every member once more, only to hash it).
+FORMAT = "reverie-backup/2"
+#: What a restore reads: archives of either format.
+READABLE = frozenset({"reverie-backup/1", FORMAT})
 MANIFEST = "manifest.json"
 #: Members a manifest may name: nothing else is ever extracted (no other paths, no links).
 DATABASES = frozenset({"database.sqlite3", "database.pgdump"})
 DOCUMENT = re.compile(r"documents/[0-9]+/[0-9]+/[0-9a-f]{32}\.bin")
 SUFFIX = ".rvbackup"
 _CHUNK = 1 << 20
+_BLOCK = tarfile.BLOCKSIZE
+_PAX_LIMIT = 1 << 16
+_MANIFEST_LIMIT = 64 << 20
 
 
 class ArchiveError(Exception):
@@ -52,9 +63,11 @@ class ArchiveError(Exception):
 class Unpacked:
     manifest: dict[str, Any]
     folder: Path
+    #: Where each member was written, when not in ``folder`` (``unpack``'s ``place``).
+    paths: Mapping[str, Path] = field(default_factory=dict)
 
     def member(self, name: str) -> Path:
-        return self.folder / name
+        return self.paths.get(name) or self.folder / name
 
 
 def allowed(name: str) -> bool:
@@ -145,76 +158,97 @@ class _HashingWriter(io.RawIOBase):
         return len(block)
 
 
-class _Pipe:
-    """A thread writing into an OS pipe that the caller reads, so that tar and age stream
-    into each other with no plaintext tar on disk. Whatever the thread raises is kept for
-    the caller."""
+def _header(name: str, size: int, mtime: int) -> bytes:
+    info = tarfile.TarInfo(name)
+    info.size = size
+    info.mtime = mtime
+    info.mode = 0o600
+    return info.tobuf(format=tarfile.PAX_FORMAT, encoding="utf-8", errors="strict")
 
-    def __init__(self, target: Any) -> None:
-        read_fd, write_fd = os.pipe()
-        self.reader = os.fdopen(read_fd, "rb", buffering=_CHUNK)
-        self.writer = os.fdopen(write_fd, "wb", buffering=_CHUNK)
+
+def _padding(size: int) -> bytes:
+    return b"\0" * (-size % _BLOCK)
+
+
+class _TarSource(io.RawIOBase):
+    """The plaintext tar, made as age reads it: each member's header, its bytes and
+    padding, then the manifest, then the end-of-archive blocks. Each member is hashed
+    while it passes (one read of it, no pass of its own), which is why the manifest comes
+    last in this format. Nothing of the tar is written to disk."""
+
+    def __init__(self, manifest: Mapping[str, Any], members: Mapping[str, Path]) -> None:
+        self.manifest = dict(manifest)
+        self.members = members
+        self.listed: dict[str, dict[str, Any]] = {}
         self.error: BaseException | None = None
-        mine = self.writer
+        self._pieces = self._generate()
+        self._piece = memoryview(b"")
 
-        def run() -> None:
-            try:
-                target(mine)
-            except BaseException as exc:  # handed to the caller, who raises it
-                self.error = exc
-            finally:
-                # Closing our end is what tells the other side we are done (EOF), or
-                # that nobody reads any more (EPIPE), whichever way it went.
-                with contextlib.suppress(OSError):
-                    mine.close()
+    def readable(self) -> bool:
+        return True
 
-        self.thread = threading.Thread(target=run, name="reverie-backup-pipe", daemon=True)
-        self.thread.start()
+    def read(self, size: int = -1) -> bytes:
+        try:
+            while not self._piece:
+                self._piece = memoryview(next(self._pieces))
+        except StopIteration:
+            return b""
+        except BaseException as exc:  # handed to pack(), which raises it
+            self.error = exc
+            raise
+        if size < 0:
+            size = len(self._piece)
+        out = bytes(self._piece[:size])
+        self._piece = self._piece[size:]
+        return out
 
-    def finish(self) -> BaseException | None:
-        with contextlib.suppress(OSError):
-            self.reader.close()
-        self.thread.join()
-        return self.error
+    def _generate(self) -> Iterator[bytes]:
+        mtime = int(time.time())
+        for name, path in self.members.items():
+            digest = hashlib.sha256()
+            done = 0
+            with path.open("rb") as handle:
+                size = os.fstat(handle.fileno()).st_size
+                yield _header(name, size, mtime)
+                while done < size and (block := handle.read(min(_CHUNK, size - done))):
+                    digest.update(block)
+                    done += len(block)
+                    yield block
+            if done != size:
+                raise ArchiveError(f"{name} changed while the archive was written")
+            yield _padding(size)
+            self.listed[name] = {"sha256": digest.hexdigest(), "size": size}
+        full = {**self.manifest, "format": FORMAT, "members": self.listed}
+        raw = json.dumps(full, indent=1, sort_keys=True).encode("utf-8")
+        yield _header(MANIFEST, len(raw), mtime) + raw + _padding(len(raw))
+        yield b"\0" * (2 * _BLOCK)
 
 
 def pack(
     manifest: Mapping[str, Any],
     members: Mapping[str, Path],
-    folder: Path,
     out: Path,
     recipients: list[Any],
 ) -> Packed:
-    """Hash ``members`` into the manifest, tar them behind it, and encrypt the tar to
-    ``out``. The tar is streamed from a thread into age through a pipe, never written to
-    disk, and the archive's own SHA-256 is taken as it is written; ``out`` appears
-    complete or not at all (written under a temporary name and renamed)."""
-    listed = {}
-    for name, path in members.items():
+    """Tar ``members`` and then a manifest with their SHA-256, and encrypt the tar to
+    ``out``, in one pass: age reads the tar as :class:`_TarSource` makes it, each member
+    is hashed as it goes by, and the archive's own SHA-256 is taken as age writes it.
+    ``out`` appears complete or not at all (written under a temporary name, synced and
+    renamed)."""
+    for name in members:
         if not allowed(name):
             raise ValueError(f"unexpected member {name}")
-        listed[name] = {"sha256": sha256_file(path), "size": path.stat().st_size}
-    full = {**manifest, "format": FORMAT, "members": listed}
-    manifest_path = folder / MANIFEST
-    manifest_path.write_text(json.dumps(full, indent=1, sort_keys=True), encoding="utf-8")
-
-    def write_tar(pipe: Any) -> None:
-        with tarfile.open(fileobj=pipe, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-            tar.add(manifest_path, arcname=MANIFEST, recursive=False)
-            for name, path in members.items():
-                tar.add(path, arcname=name, recursive=False)
-
+    source = _TarSource(manifest, members)
     partial = out.with_name(out.name + ".partial")
     try:
         with partial.open("wb", buffering=_CHUNK) as handle:
             sink = _HashingWriter(handle)
-            pipe = _Pipe(write_tar)
             try:
-                pyrage.encrypt_io(pipe.reader, sink, recipients)
-            finally:
-                failed = pipe.finish()
-            if failed is not None:
-                raise failed
+                pyrage.encrypt_io(source, sink, recipients)
+            except Exception:
+                if source.error is not None:
+                    raise source.error from None
+                raise
             handle.flush()
             os.fsync(handle.fileno())
         partial.replace(out)
@@ -223,95 +257,261 @@ def pack(
     return Packed(out, sink.digest.hexdigest(), sink.size)
 
 
-def unpack(archive: Path, identities: list[Any], folder: Path) -> Unpacked:
+def unpack(
+    archive: Path,
+    identities: list[Any],
+    folder: Path,
+    place: Mapping[str, Path] | None = None,
+) -> Unpacked:
     """Decrypt ``archive`` into ``folder`` (private, the caller's) and check every member
-    against the manifest. Raises :class:`ArchiveError` with the reason; whatever was
-    written to ``folder`` is then the caller's to remove.
+    against the manifest. ``place`` may name another path for a member (a restore puts
+    the SQLite snapshot beside the database it will become, so that it can be renamed
+    into place rather than copied). Raises :class:`ArchiveError` with the reason;
+    whatever was written is then the caller's to remove.
 
-    age decrypts in a thread and streams the tar through a pipe to the checks here, so
-    the tar is never written whole. age only hands over chunks whose tag verified, and a
-    truncated or altered stream fails at the latest at its end; nothing is trusted before
-    both the tar walk and the decryption have finished without error."""
+    age decrypts into :class:`_TarSink`, which reads the tar as it arrives and writes
+    each member out while hashing it, so the tar is never written whole. age only hands
+    over chunks whose tag verified, and a truncated or altered stream fails at the
+    latest at its end; nothing is trusted before the decryption has finished without
+    error and every member has matched the manifest."""
     if not archive.is_file():
         raise ArchiveError(f"{archive}: no such file")
-
-    def decrypt(pipe: Any) -> None:
-        with archive.open("rb", buffering=_CHUNK) as source:
-            pyrage.decrypt_io(source, pipe, identities)
-
-    pipe = _Pipe(decrypt)
-    checked: Unpacked | None = None
-    problem: ArchiveError | None = None
+    sink = _TarSink(folder, dict(place or {}))
     try:
-        try:
-            checked = _check(pipe.reader, folder)
-        except ArchiveError as exc:
-            problem = exc
-        # Read to the end whatever happened: age authenticates the stream's last chunk
-        # only there, and a decryption thread that is never cut off fails only for a
-        # reason of its own.
-        while pipe.reader.read(_CHUNK):
-            pass
-    finally:
-        failed = pipe.finish()
-    # A failed decryption explains any tar problem it caused (a stream cut short), so
-    # it is reported first.
-    if failed is not None:
+        with archive.open("rb", buffering=_CHUNK) as source:
+            pyrage.decrypt_io(source, sink, identities)
+    except Exception as exc:  # pyrage's DecryptError, or a read error
+        sink.discard()
+        # A failed decryption explains any tar problem it caused (a stream cut short),
+        # so it is reported first.
         raise ArchiveError(
-            f"{archive} cannot be decrypted ({failed}): it was changed or damaged after it "
+            f"{archive} cannot be decrypted ({exc}): it was changed or damaged after it "
             "was written, or it was encrypted to another backup key"
         ) from None
-    if problem is not None or checked is None:
-        raise problem or ArchiveError(f"{archive} holds no readable archive")
-    return checked
+    return sink.finish()
 
 
-def _check(stream: Any, folder: Path) -> Unpacked:
+class _TarSink(io.RawIOBase):
+    """Where age writes the decrypted tar: read as it arrives, header by header (ustar,
+    with the pax records ``path`` and ``size`` that Python's tarfile writes). Only regular
+    files with the names a manifest may list are written out, each hashed on the way.
+
+    The manifest comes first (format 1) or last (format 2). Members before it are checked
+    when it arrives, members after it as they end. A problem found is kept, and the rest
+    of the stream is read and dropped, so that age still authenticates it to its end and
+    a damaged archive is reported as damaged rather than as the tar problem it caused."""
+
+    def __init__(self, folder: Path, place: dict[str, Path]) -> None:
+        self.folder = folder
+        self.place = place
+        self.problem: ArchiveError | None = None
+        self.manifest: dict[str, Any] | None = None
+        self.manifest_first = False
+        self.entries = 0
+        self.seen: dict[str, tuple[str, int]] = {}
+        self.paths: dict[str, Path] = {}
+        self._header = bytearray()
+        self._pax: dict[str, str] = {}
+        self._name = ""
+        self._kind = ""  # "member", "manifest" or "pax" while an entry's data arrives
+        self._remaining = 0
+        self._size = 0
+        self._pad = 0
+        self._data = bytearray()
+        self._out: Any = None
+        self._digest: Any = None
+        self._ended = False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, block: Any) -> int:
+        size = len(block)
+        if self._kind == "member" and size < self._remaining and self.problem is None:
+            # The common case, most of a large member: hash and write, nothing to parse.
+            try:
+                self._digest.update(block)
+                self._out.write(block)
+            except OSError as exc:
+                self.problem = ArchiveError(f"cannot write {self._name}: {exc}")
+                self.discard()
+            self._remaining -= size
+            return size
+        if self.problem is None:
+            try:
+                self._feed(memoryview(block))
+            except ArchiveError as exc:
+                self.problem = exc
+                self.discard()
+            except OSError as exc:
+                self.problem = ArchiveError(f"cannot write {self._name}: {exc}")
+                self.discard()
+        return size
+
+    def discard(self) -> None:
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+
+    def _feed(self, data: memoryview) -> None:
+        while data:
+            if self._ended:
+                if any(data):
+                    raise ArchiveError("the archive holds data after its end")
+                return
+            if self._remaining:
+                take = data[: self._remaining]
+                data = data[len(take) :]
+                self._remaining -= len(take)
+                if self._kind == "member":
+                    self._digest.update(take)
+                    self._out.write(take)
+                else:
+                    self._data += take
+                if not self._remaining:
+                    self._entry_done()
+                continue
+            if self._pad:
+                skip = min(self._pad, len(data))
+                data = data[skip:]
+                self._pad -= skip
+                continue
+            need = _BLOCK - len(self._header)
+            self._header += data[:need]
+            data = data[need:]
+            if len(self._header) == _BLOCK:
+                block = bytes(self._header)
+                self._header.clear()
+                self._begin(block)
+
+    def _begin(self, block: bytes) -> None:
+        if not any(block):
+            self._ended = True
+            return
+        try:
+            info = tarfile.TarInfo.frombuf(block, "utf-8", "surrogateescape")
+        except tarfile.HeaderError as exc:
+            raise ArchiveError(
+                f"the decrypted archive is not a readable tar file ({exc})"
+            ) from None
+        if info.type == tarfile.XHDTYPE:
+            if info.size > _PAX_LIMIT:
+                raise ArchiveError("the archive holds an oversized tar header")
+            self._start("pax", "", info.size)
+            return
+        name = self._pax.pop("path", info.name)
+        try:
+            size = int(self._pax.pop("size", info.size))
+        except ValueError:
+            raise ArchiveError("the decrypted archive is not a readable tar file") from None
+        self._pax = {}
+        if info.type not in (tarfile.REGTYPE, tarfile.AREGTYPE) or size < 0:
+            raise ArchiveError(f"the archive holds {name!r}, which its manifest lacks")
+        first = self.entries == 0
+        self.entries += 1
+        if self.manifest is not None and not self.manifest_first:
+            raise ArchiveError(f"the archive holds {name!r} after its manifest")
+        if name == MANIFEST:
+            if self.manifest is not None:
+                raise ArchiveError("the archive holds two manifests")
+            if size > _MANIFEST_LIMIT:
+                raise ArchiveError("the archive's manifest is implausibly large")
+            self.manifest_first = first
+            self._start("manifest", name, size)
+            return
+        expected = self.manifest["members"] if self.manifest is not None else None
+        unlisted = expected is not None and name not in expected
+        if not allowed(name) or name in self.seen or unlisted:
+            raise ArchiveError(f"the archive holds {name!r}, which its manifest lacks")
+        dest = self.place.get(name) or self.folder / name
+        dest.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.paths[name] = dest
+        # Private from the first byte: the snapshot may be written beside the database
+        # (``place``), outside the caller's private folder.
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        self._out = os.fdopen(fd, "wb", buffering=_CHUNK)
+        self._digest = hashlib.sha256()
+        self._start("member", name, size)
+
+    def _start(self, kind: str, name: str, size: int) -> None:
+        self._kind, self._name, self._size = kind, name, size
+        self._remaining, self._pad = size, -size % _BLOCK
+        self._data = bytearray()
+        if not size:
+            self._entry_done()
+
+    def _entry_done(self) -> None:
+        if self._kind == "pax":
+            self._pax = _pax_records(bytes(self._data))
+        elif self._kind == "manifest":
+            self.manifest = _manifest(bytes(self._data))
+            for name in self.seen:
+                self._verify(name)
+        else:
+            self._out.close()
+            self._out = None
+            self.seen[self._name] = (self._digest.hexdigest(), self._size)
+            if self.manifest is not None:
+                self._verify(self._name)
+        self._kind = ""
+
+    def _verify(self, name: str) -> None:
+        listed = (self.manifest or {}).get("members") or {}
+        want = listed.get(name)
+        if not isinstance(want, dict):
+            raise ArchiveError(f"the archive holds {name!r}, which its manifest lacks")
+        if self.seen[name] != (want.get("sha256"), want.get("size")):
+            raise ArchiveError(
+                f"{name} does not match the SHA-256 in the manifest: the archive was altered"
+            )
+
+    def finish(self) -> Unpacked:
+        """After age has decrypted the whole stream: the verdict."""
+        if self.problem is not None:
+            raise self.problem
+        if self._kind or self._header:
+            raise ArchiveError("the decrypted archive is not a readable tar file (it ends early)")
+        if self.manifest is None:
+            if not self.entries:
+                raise ArchiveError("the archive holds no readable archive")
+            raise ArchiveError("the archive holds no manifest")
+        missing = set(self.manifest["members"]) - set(self.seen)
+        if missing:
+            raise ArchiveError(f"the archive lacks {', '.join(sorted(missing))}")
+        return Unpacked(self.manifest, self.folder, self.paths)
+
+
+def _pax_records(raw: bytes) -> dict[str, str]:
+    """pax extended header records, ``"<length> <key>=<value>\\n"`` each (POSIX.1-2001)."""
+    records: dict[str, str] = {}
+    pos = 0
+    while pos < len(raw):
+        space = raw.find(b" ", pos)
+        try:
+            length = int(raw[pos:space])
+        except ValueError:
+            raise ArchiveError("the decrypted archive is not a readable tar file") from None
+        record = raw[space + 1 : pos + length]
+        if length <= 0 or not record.endswith(b"\n") or b"=" not in record:
+            raise ArchiveError("the decrypted archive is not a readable tar file")
+        key, _, value = record[:-1].partition(b"=")
+        records[key.decode("utf-8", "surrogateescape")] = value.decode("utf-8", "surrogateescape")
+        pos += length
+    return records
+
+
+def _manifest(raw: bytes) -> dict[str, Any]:
     try:
-        with tarfile.open(fileobj=stream, mode="r|") as tar:
-            return _check_members(tar, folder)
-    except (tarfile.TarError, EOFError) as exc:
-        raise ArchiveError(f"the decrypted archive is not a readable tar file ({exc})") from None
-
-
-def _check_members(tar: tarfile.TarFile, folder: Path) -> Unpacked:
-    first = tar.next()
-    if first is None or first.name != MANIFEST or not first.isfile():
-        raise ArchiveError("the archive does not start with its manifest")
-    raw = tar.extractfile(first)
-    try:
-        manifest = json.loads(raw.read() if raw else b"")
+        manifest = json.loads(raw)
     except ValueError:
         raise ArchiveError("the archive's manifest is not JSON") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+    if not isinstance(manifest, dict) or manifest.get("format") not in READABLE:
         raise ArchiveError(f"not a Reverie backup archive (expected format {FORMAT})")
-    expected: dict[str, Any] = manifest.get("members") or {}
-    if len(set(expected) & DATABASES) != 1 or not all(allowed(n) for n in expected):
+    expected = manifest.get("members")
+    if (
+        not isinstance(expected, dict)
+        or len(set(expected) & DATABASES) != 1
+        or not all(allowed(n) for n in expected)
+    ):
         raise ArchiveError("the manifest lists no database, or members it may not have")
-    seen: set[str] = set()
-    # The stream is read once, in order: the manifest came first, the members follow.
-    while (info := tar.next()) is not None:
-        if info.name not in expected or info.name in seen or not info.isfile():
-            raise ArchiveError(f"the archive holds {info.name!r}, which its manifest lacks")
-        seen.add(info.name)
-        _extract(tar, info, folder / info.name, expected[info.name])
-    missing = set(expected) - seen
-    if missing:
-        raise ArchiveError(f"the archive lacks {', '.join(sorted(missing))}")
-    return Unpacked(manifest, folder)
-
-
-def _extract(tar: tarfile.TarFile, info: tarfile.TarInfo, dest: Path, want: Any) -> None:
-    source = tar.extractfile(info)
-    if source is None:
-        raise ArchiveError(f"{info.name} cannot be read from the archive")
-    digest = hashlib.sha256()
-    dest.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with dest.open("wb") as out:
-        while block := source.read(_CHUNK):
-            digest.update(block)
-            out.write(block)
-    if digest.hexdigest() != want.get("sha256") or info.size != want.get("size"):
-        raise ArchiveError(
-            f"{info.name} does not match the SHA-256 in the manifest: the archive was altered"
-        )
+    return manifest

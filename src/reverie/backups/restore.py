@@ -12,8 +12,10 @@ Uploaded documents (``paperwork.storage``) are moved into ``DATA_DIR/documents``
 database is in place; a data folder that already holds documents is refused like a
 non-empty database.
 
-* SQLite archive into SQLite: the online backup API copies the snapshot's pages over the
-  (empty) target.
+* SQLite archive into SQLite: the snapshot is written beside the database file while it
+  is checked, and once checked it is renamed over the (empty) target when no other
+  connection has that open (:func:`_rename_into_place`); otherwise the online backup API
+  copies its pages over the target.
 * PostgreSQL archive into PostgreSQL: ``pg_restore`` of the custom-format dump, in one
   transaction.
 * SQLite archive into PostgreSQL (moving a practice to PostgreSQL): the target is migrated
@@ -24,11 +26,15 @@ non-empty database.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import secrets
 import shutil
 import sqlite3
+import stat
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,8 +87,13 @@ class Restored:
 
 def restore(path: Path, *, by: str, say: Callable[[str], None] = lambda _: None) -> Restored:
     identities = archive.read_identities(settings.BACKUP_IDENTITY_FILE)
-    with tempfile.TemporaryDirectory(dir=settings.DATA_DIR, prefix=".restore-") as tmp:
-        unpacked = archive.unpack(path, identities, Path(tmp))
+    staged = _staging_path()
+    with (
+        tempfile.TemporaryDirectory(dir=settings.DATA_DIR, prefix=".restore-") as tmp,
+        _removed_after(staged),
+    ):
+        place = {snapshot.SQLITE_MEMBER: staged} if staged is not None else {}
+        unpacked = archive.unpack(path, identities, Path(tmp), place)
         manifest = unpacked.manifest
         say(
             f"archive of {manifest.get('created_at')} ({manifest.get('engine')}, Reverie "
@@ -185,9 +196,97 @@ def _live_counts(tables: list[str]) -> dict[str, int]:
     return counts
 
 
+def _staging_path() -> Path | None:
+    """Where a SQLite snapshot is written when it may become the database itself: beside
+    the database file (the same folder, so a rename can put it in place), under a hidden
+    name of its own. None when the target is not a SQLite file."""
+    if connection.vendor != "sqlite":
+        return None
+    target = Path(str(connection.settings_dict["NAME"]))
+    if str(target).startswith(("file:", ":memory:")) or not target.parent.is_dir():
+        return None
+    return target.with_name(f".{target.name}.restore-{secrets.token_hex(6)}")
+
+
+@contextlib.contextmanager
+def _removed_after(path: Path | None) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        if path is not None:
+            path.unlink(missing_ok=True)
+
+
+def _sync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _leave_wal(conn: sqlite3.Connection) -> bool:
+    """Switch ``conn``'s database from WAL to rollback-journal mode; False (and still in
+    WAL mode) when another connection has it open, which SQLite answers by refusing or
+    with "database is locked"."""
+    try:
+        mode = conn.execute("PRAGMA journal_mode=DELETE").fetchone()[0]
+    except sqlite3.OperationalError:
+        return False
+    return str(mode).lower() == "delete"
+
+
+def _rename_into_place(member: Path, target: Path) -> bool:
+    """Make the checked snapshot the database by renaming it over the empty target, which
+    writes it no second time. True if done; False (nothing changed) when that is not known
+    to be safe, and the caller copies instead.
+
+    Safe means nobody has the target open: a process holding the old file would go on
+    reading and writing a file that no longer has a name, and lose what it writes. SQLite
+    tells: a database in WAL mode leaves WAL mode only when no other connection has it
+    open (each open connection holds a shared lock on the WAL index). Reverie opens every
+    connection in WAL mode, so a target that is not in WAL mode, or cannot leave it, is
+    copied into instead. The exclusive lock taken then keeps anyone from starting to read
+    the old file until it is replaced."""
+    if member.parent != target.parent or not target.is_file():
+        return False
+    if Path(f"{target}-journal").exists():  # a hot journal: SQLite's to roll back, not ours
+        return False
+    dest = sqlite3.connect(target, timeout=1, isolation_level=None)
+    try:
+        if str(dest.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+            return False
+        if not _leave_wal(dest):
+            return False  # another connection is open
+        dest.execute("BEGIN EXCLUSIVE")
+        try:
+            if any(Path(f"{target}{s}").exists() for s in ("-journal", "-wal")):
+                return False
+            with member.open("rb") as handle:
+                os.fsync(handle.fileno())
+            member.chmod(stat.S_IMODE(target.stat().st_mode))
+            member.replace(target)
+            _sync_folder(target.parent)
+        finally:
+            dest.execute("ROLLBACK")
+    finally:
+        dest.close()
+    # The snapshot is in rollback-journal mode (one self-contained file); Reverie's
+    # connections use WAL, as the database did before.
+    restored = sqlite3.connect(target, timeout=20)
+    try:
+        restored.execute("PRAGMA journal_mode=WAL")
+    finally:
+        restored.close()
+    return True
+
+
 def _sqlite_into_sqlite(member: Path, manifest: dict[str, Any]) -> Restored:
     target = str(connection.settings_dict["NAME"])
     connection.close()
+    if _rename_into_place(member, Path(target)):
+        _same_counts(_live_counts(list(manifest["tables"])), manifest, "the restored database")
+        return Restored(manifest, "snapshot renamed into place", _migrate())
     source = sqlite3.connect(member)
     try:
         dest = sqlite3.connect(target, timeout=20)
@@ -199,7 +298,7 @@ def _sqlite_into_sqlite(member: Path, manifest: dict[str, Any]) -> Restored:
             # goes through the WAL as before, slower but the same.)
             wal = dest.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
             if wal:
-                dest.execute("PRAGMA journal_mode=DELETE")
+                wal = _leave_wal(dest)
             source.backup(dest)
             if wal:
                 dest.execute("PRAGMA journal_mode=WAL")
@@ -373,9 +472,12 @@ def _check_audit(result: Restored, say: Callable[[str], None]) -> None:
     command that accepts the rewind, anything else fails."""
     head = result.manifest.get("audit_head") or {}
     row = AuditHead.objects.filter(pk=1).first()
-    if row is None or (row.seq, row.hash) != (head.get("seq"), head.get("hash")):
+    # A database without the head row (an empty trail) is recorded as #0 with no hash
+    # (snapshot.facts), and read back the same way here.
+    restored = (row.seq, row.hash) if row is not None else (0, "")
+    if restored != (head.get("seq"), head.get("hash")):
         raise ArchiveError(
-            f"the restored audit trail ends at #{row.seq if row else 0}, but the manifest "
+            f"the restored audit trail ends at #{restored[0]}, but the manifest "
             f"recorded #{head.get('seq')}: the archive is inconsistent"
         )
     chain = trail.verify(use_checkpoints=False)
