@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db.models import Exists, OuterRef, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -20,10 +20,7 @@ from reverie.lib import dates
 
 
 def _practice_user(request: HttpRequest, pk: int) -> User:
-    try:
-        return User.objects.get(pk=pk, practice_id=request.user.practice_id)  # type: ignore[union-attr]
-    except User.DoesNotExist:
-        raise Http404("No such user") from None
+    return get_object_or_404(User, pk=pk, practice_id=request.user.practice_id)  # type: ignore[union-attr]
 
 
 @role_required(Role.ADMIN)

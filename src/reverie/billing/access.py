@@ -5,7 +5,7 @@ the practice. Nothing crosses practices. Objects outside these answer 404."""
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from django.http import Http404
+from django.shortcuts import get_object_or_404
 
 from reverie.accounts.models import Role, User
 from reverie.care.access import administrative_clients
@@ -19,10 +19,7 @@ def money_clients(user: User) -> QuerySet[Client]:
 
 
 def get_money_client(user: User, pk: int) -> Client:
-    try:
-        return money_clients(user).select_related("practice").get(pk=pk)
-    except Client.DoesNotExist:
-        raise Http404("No such client") from None
+    return get_object_or_404(money_clients(user).select_related("practice"), pk=pk)
 
 
 def may_change_money(user: User | None, client: Client) -> bool:

@@ -8,7 +8,7 @@ import datetime
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
 from reverie.accounts.models import Role
@@ -67,13 +67,11 @@ def _superbill(request: HttpRequest, client: Client, period: str) -> HttpRespons
 
 
 def _estimate(request: HttpRequest, client: Client, pk: int) -> HttpResponse:
-    estimate = (
-        GoodFaithEstimate.objects.filter(pk=pk, client=client)
-        .select_related("practice", "therapist", "booking")
-        .first()
+    estimate = get_object_or_404(
+        GoodFaithEstimate.objects.select_related("practice", "therapist", "booking"),
+        pk=pk,
+        client=client,
     )
-    if estimate is None:
-        raise Http404("No such estimate")
     body = documents.estimate_pdf(estimate)
     return _pdf(request, client, body, f"good-faith-estimate-{pk}.pdf", "estimate")
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.db.models import Sum
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from reverie.accounts.models import Role, User
@@ -189,14 +189,9 @@ def record_payment(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _own_charge(user: User, pk: int) -> Charge:
-    charge = (
-        Charge.objects.filter(pk=pk, client__in=access.money_clients(user))
-        .select_related("client")
-        .first()
+    return get_object_or_404(
+        Charge.objects.select_related("client"), pk=pk, client__in=access.money_clients(user)
     )
-    if charge is None:
-        raise Http404("No such charge")
-    return charge
 
 
 @role_required(*STAFF)
@@ -237,13 +232,9 @@ def write_off(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def refund(request: HttpRequest, pk: int) -> HttpResponse:
     user = signed_in_user(request)
-    payment = (
-        Payment.objects.filter(pk=pk, client__in=access.money_clients(user))
-        .select_related("client")
-        .first()
+    payment = get_object_or_404(
+        Payment.objects.select_related("client"), pk=pk, client__in=access.money_clients(user)
     )
-    if payment is None:
-        raise Http404("No such payment")
     form = RefundForm(request.POST, currency=payment.currency)
     if not form.is_valid():
         return _refused(

@@ -16,7 +16,7 @@ one place and the access-matrix tests exercise them all.
 from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.http import Http404
+from django.shortcuts import get_object_or_404
 
 from reverie.accounts.models import Role, User
 from reverie.care.models import Alert, CareGrant, Client, Episode, EpisodeStatus
@@ -51,10 +51,7 @@ def client_names(user: User) -> dict[int, str]:
 
 def get_clinical_client(user: User, pk: int) -> Client:
     """The client, or 404 — never 403, so that a stranger learns nothing about existence."""
-    try:
-        return clinical_clients(user).get(pk=pk)
-    except Client.DoesNotExist:
-        raise Http404("No such client") from None
+    return get_object_or_404(clinical_clients(user), pk=pk)
 
 
 def current_care_clients(user: User) -> QuerySet[Client]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from reverie.accounts.models import Role, User
@@ -64,10 +64,7 @@ def grants(request: HttpRequest) -> HttpResponse:
 @require_POST
 def revoke(request: HttpRequest, pk: int) -> HttpResponse:
     admin = signed_in_user(request)
-    try:
-        grant = CareGrant.objects.get(pk=pk, client__practice_id=admin.practice_id)
-    except CareGrant.DoesNotExist:
-        raise Http404("No such grant") from None
+    grant = get_object_or_404(CareGrant, pk=pk, client__practice_id=admin.practice_id)
     actions.revoke_grant(trail.context(request), grant)
     messages.success(request, "Access revoked.")
     return redirect("practice:grants")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -53,13 +53,12 @@ def calendar_settings(request: HttpRequest) -> HttpResponse:
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     """Anyone holding the secret address may read it, as calendar apps cannot sign in; it
     therefore shows only times and initials."""
-    feed = (
-        CalendarFeed.objects.select_related("therapist")
-        .filter(digest=hash_token(token), revoked_at__isnull=True, therapist__is_active=True)
-        .first()
+    feed = get_object_or_404(
+        CalendarFeed.objects.select_related("therapist"),
+        digest=hash_token(token),  # unique
+        revoked_at__isnull=True,
+        therapist__is_active=True,
     )
-    if feed is None:
-        raise Http404("No such calendar")
     now = timezone.now()
     appointments = (
         Appointment.objects.filter(

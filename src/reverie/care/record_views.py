@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
@@ -60,45 +60,38 @@ THERAPIST = (Role.THERAPIST,)
 
 def _client(user: User, pk: int, *, clinical: bool = True) -> Client:
     allowed = clinical_clients(user) if clinical else administrative_clients(user)
-    try:
-        return allowed.get(pk=pk)
-    except Client.DoesNotExist:
-        raise Http404("No such client") from None
+    return get_object_or_404(allowed, pk=pk)
 
 
 def _episode(user: User, pk: int) -> Episode:
-    try:
-        return Episode.objects.select_related("client", "therapist").get(
-            pk=pk, client__in=clinical_clients(user)
-        )
-    except Episode.DoesNotExist:
-        raise Http404("No such episode") from None
+    return get_object_or_404(
+        Episode.objects.select_related("client", "therapist"),
+        pk=pk,
+        client__in=clinical_clients(user),
+    )
 
 
 def _appointment(user: User, pk: int) -> Appointment:
-    try:
-        return Appointment.objects.select_related("episode__client", "series").get(
-            pk=pk, episode__client__in=clinical_clients(user)
-        )
-    except Appointment.DoesNotExist:
-        raise Http404("No such session") from None
+    return get_object_or_404(
+        Appointment.objects.select_related("episode__client", "series"),
+        pk=pk,
+        episode__client__in=clinical_clients(user),
+    )
 
 
 def _progress_note(user: User, pk: int) -> ProgressNote:
-    try:
-        return ProgressNote.objects.select_related("episode__client", "author").get(
-            pk=pk, episode__client__in=clinical_clients(user)
-        )
-    except ProgressNote.DoesNotExist:
-        raise Http404("No such note") from None
+    return get_object_or_404(
+        ProgressNote.objects.select_related("episode__client", "author"),
+        pk=pk,
+        episode__client__in=clinical_clients(user),
+    )
 
 
 def _process_note(user: User, pk: int) -> ProcessNote:
     # Authorship is the whole rule: not a colleague, not an admin, not the client.
-    try:
-        return ProcessNote.objects.select_related("episode__client").get(pk=pk, author=user)
-    except ProcessNote.DoesNotExist:
-        raise Http404("No such note") from None
+    return get_object_or_404(
+        ProcessNote.objects.select_related("episode__client"), pk=pk, author=user
+    )
 
 
 def _fail(request: HttpRequest, error: Exception, to: str) -> HttpResponse:
@@ -383,12 +376,11 @@ def series_new(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(*THERAPIST)
 def series_change(request: HttpRequest, pk: int) -> HttpResponse:
     user = signed_in_user(request)
-    try:
-        series = SessionSeries.objects.select_related("episode__client").get(
-            pk=pk, episode__client__in=clinical_clients(user)
-        )
-    except SessionSeries.DoesNotExist:
-        raise Http404("No such series") from None
+    series = get_object_or_404(
+        SessionSeries.objects.select_related("episode__client"),
+        pk=pk,
+        episode__client__in=clinical_clients(user),
+    )
     initial = {
         "weekdays": series.weekdays,
         "every_weeks": series.every_weeks,

@@ -3,8 +3,8 @@ from __future__ import annotations
 import datetime
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -13,7 +13,7 @@ from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care import actions, telehealth
 from reverie.care.access import visible_alerts
-from reverie.care.models import Alert, Appointment, Client
+from reverie.care.models import Appointment, Client
 from reverie.core.decorators import role_required, signed_in_user
 from reverie.core.redirects import redirect_next
 
@@ -94,10 +94,7 @@ def alerts(request: HttpRequest) -> HttpResponse:
 @require_POST
 def acknowledge_alert(request: HttpRequest, pk: int) -> HttpResponse:
     user = signed_in_user(request)
-    try:
-        alert = visible_alerts(user).get(pk=pk)
-    except Alert.DoesNotExist:
-        raise Http404("No such alert") from None
+    alert = get_object_or_404(visible_alerts(user), pk=pk)
     actions.acknowledge_alert(trail.context(request), alert)
     messages.success(request, "Alert acknowledged.")
     return redirect_next(request, "care:alerts")

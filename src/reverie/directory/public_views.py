@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from reverie.accounts.models import Practice, Role, User
@@ -304,8 +304,8 @@ def therapist(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def therapist_photo(request: HttpRequest, pk: int) -> HttpResponse:
     practice = require_public_practice(request)
-    model = published_profiles(practice).defer(None).filter(pk=pk).exclude(photo=None).first()
-    if model is None or not model.photo:
+    model = get_object_or_404(published_profiles(practice).defer(None).exclude(photo=None), pk=pk)
+    if not model.photo:
         raise Http404("No photo")
     response = HttpResponse(bytes(model.photo), content_type="image/jpeg")
     # The address carries the photo's version, so it may be cached for a long time.

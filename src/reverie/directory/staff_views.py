@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -118,12 +118,9 @@ def profiles_admin(request: HttpRequest) -> HttpResponse:
 @require_POST
 def profile_publish(request: HttpRequest, pk: int) -> HttpResponse:
     user = signed_in_user(request)
-    try:
-        profile = TherapistProfile.objects.select_related("user").get(
-            pk=pk, user__practice_id=user.practice_id
-        )
-    except TherapistProfile.DoesNotExist:
-        raise Http404("No such profile") from None
+    profile = get_object_or_404(
+        TherapistProfile.objects.select_related("user"), pk=pk, user__practice_id=user.practice_id
+    )
     published = request.POST.get("published") == "1"
     actions.set_profile_published(trail.context(request), profile, published)
     name = profile.user.display_name
@@ -187,14 +184,13 @@ def page_reset(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _request(request: HttpRequest, pk: int) -> ConsultationRequest:
     user = signed_in_user(request)
-    try:
-        return (
-            ConsultationRequest.objects.select_related("assigned_therapist", "client")
-            .prefetch_related("preferred_therapists")
-            .get(pk=pk, practice_id=user.practice_id)
-        )
-    except ConsultationRequest.DoesNotExist:
-        raise Http404("No such request") from None
+    return get_object_or_404(
+        ConsultationRequest.objects.select_related("assigned_therapist", "client").prefetch_related(
+            "preferred_therapists"
+        ),
+        pk=pk,
+        practice_id=user.practice_id,
+    )
 
 
 def _risk(answers: object) -> bool:

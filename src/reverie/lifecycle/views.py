@@ -11,7 +11,7 @@ from typing import cast
 
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from reverie.accounts.models import Role
@@ -45,9 +45,7 @@ def _start(request: HttpRequest, client: Client) -> HttpResponse:
 @require_POST
 @role_required(Role.THERAPIST, Role.ADMIN)
 def client_export(request: HttpRequest, pk: int) -> HttpResponse:
-    client = exportable_clients(signed_in_user(request)).filter(pk=pk).first()
-    if client is None:
-        raise Http404("No such client")
+    client = get_object_or_404(exportable_clients(signed_in_user(request)), pk=pk)
     return _start(request, client)
 
 
@@ -62,15 +60,10 @@ def my_export(request: HttpRequest) -> HttpResponse:
 
 def _own_export(request: HttpRequest, pk: int) -> RecordExport:
     """The export, if the signed-in person asked for it; 404 for anyone else."""
-    export = (
-        RecordExport.objects.filter(pk=pk, requested_by=signed_in_user(request))
-        .select_related("client")
-        .first()
+    export: RecordExport = get_object_or_404(
+        RecordExport.objects.select_related("client"), pk=pk, requested_by=signed_in_user(request)
     )
-    if export is None:
-        raise Http404("No such export")
-    result: RecordExport = export
-    return result
+    return export
 
 
 @require_GET
@@ -172,10 +165,7 @@ def retention(request: HttpRequest) -> HttpResponse:
 
 
 def _admin_client(request: HttpRequest, pk: int) -> Client:
-    client = administrative_clients(signed_in_user(request)).filter(pk=pk).first()
-    if client is None:
-        raise Http404("No such client")
-    return client
+    return get_object_or_404(administrative_clients(signed_in_user(request)), pk=pk)
 
 
 def _erasure_page(
@@ -237,14 +227,11 @@ def client_erasure(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _request_of(request: HttpRequest, pk: int) -> ErasureRequest:
-    row = (
-        ErasureRequest.objects.filter(pk=pk, practice_id=signed_in_user(request).practice_id)
-        .select_related("client")
-        .first()
+    return get_object_or_404(
+        ErasureRequest.objects.select_related("client"),
+        pk=pk,
+        practice_id=signed_in_user(request).practice_id,
     )
-    if row is None:
-        raise Http404("No such erasure request")
-    return row
 
 
 @require_POST

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages as flash
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from reverie.accounts.models import Role, User
@@ -47,10 +47,9 @@ def _own_client(user: User) -> Client | None:
 
 def _care_client(user: User, pk: int) -> Client:
     """A client in ``user``'s care now, else 404 (never 403: a stranger learns nothing)."""
-    try:
-        return queries.therapist_clients(user).select_related("practice", "user").get(pk=pk)
-    except Client.DoesNotExist:
-        raise Http404("No such client") from None
+    return get_object_or_404(
+        queries.therapist_clients(user).select_related("practice", "user"), pk=pk
+    )
 
 
 def _thread_page(

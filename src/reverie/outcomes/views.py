@@ -15,7 +15,7 @@ from django.http import (
     JsonResponse,
     StreamingHttpResponse,
 )
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -53,12 +53,9 @@ def _trajectory_client(user: User, pk: int) -> Client:
     """The therapist's client, or the client themselves when their therapist shares the
     charts; anyone else gets 404."""
     if user.role == Role.CLIENT:
-        client = Client.objects.filter(
-            pk=pk, user=user, practice_id=user.practice_id, progress_visible_to_client=True
-        ).first()
-        if client is None:
-            raise Http404("No such client")
-        return client
+        return get_object_or_404(
+            Client, pk=pk, user=user, practice_id=user.practice_id, progress_visible_to_client=True
+        )
     return get_clinical_client(user, pk)
 
 

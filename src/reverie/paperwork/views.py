@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from reverie.accounts.models import Role, User
@@ -41,10 +41,7 @@ def _own_client(user: User) -> Client | None:
 def _staff_client(user: User, pk: int) -> Client:
     """The client if ``user`` may see their paperwork (clinical for a therapist,
     administrative for the admin), else 404."""
-    try:
-        return administrative_clients(user).select_related("practice", "user").get(pk=pk)
-    except Client.DoesNotExist:
-        raise Http404("No such client") from None
+    return get_object_or_404(administrative_clients(user).select_related("practice", "user"), pk=pk)
 
 
 def _request_for(user: User, pk: int) -> FormRequest:
@@ -57,10 +54,7 @@ def _request_for(user: User, pk: int) -> FormRequest:
         rows = rows.filter(client__in=administrative_clients(user))
         if user.role == Role.ADMIN:
             rows = rows.exclude(version__form__kind=FormKind.HISTORY)
-    try:
-        return rows.get(pk=pk)
-    except FormRequest.DoesNotExist:
-        raise Http404("No such form") from None
+    return get_object_or_404(rows, pk=pk)
 
 
 # --- the client's portal ---------------------------------------------------------------
@@ -276,10 +270,7 @@ def document(request: HttpRequest, pk: int) -> HttpResponse:
     """One stored file, for the client's therapists and the practice admin, as a download
     (never shown inline, so a file cannot run as a page of this site)."""
     user = signed_in_user(request)
-    try:
-        doc = Document.objects.get(pk=pk, client__in=administrative_clients(user))
-    except Document.DoesNotExist:
-        raise Http404("No such document") from None
+    doc = get_object_or_404(Document, pk=pk, client__in=administrative_clients(user))
     try:
         data = actions.document_bytes(doc)
     except (crypto.EncryptionUnavailable, actions.PaperworkError, OSError) as exc:
@@ -314,10 +305,7 @@ def practice_forms(request: HttpRequest) -> HttpResponse:
 @role_required(Role.ADMIN)
 def form_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = signed_in_user(request)
-    try:
-        intake_form = IntakeForm.objects.get(pk=pk, practice_id=user.practice_id)
-    except IntakeForm.DoesNotExist:
-        raise Http404("No such form") from None
+    intake_form = get_object_or_404(IntakeForm, pk=pk, practice_id=user.practice_id)
     versions = list(intake_form.versions.select_related("created_by").order_by("-number"))
     current = versions[0] if versions else None
     initial = {"title": current.title, "body": current.body} if current else {}

@@ -14,7 +14,7 @@ The rules, on top of ``care.access``:
 
 from __future__ import annotations
 
-from django.http import Http404
+from django.shortcuts import get_object_or_404
 
 from reverie.accounts.models import User
 from reverie.care.access import clinical_clients
@@ -29,10 +29,7 @@ from reverie.process.models import (
 
 
 def client_for(user: User, pk: int) -> Client:
-    try:
-        return clinical_clients(user).select_related("practice").get(pk=pk)
-    except Client.DoesNotExist:
-        raise Http404("No such client") from None
+    return get_object_or_404(clinical_clients(user).select_related("practice"), pk=pk)
 
 
 def own_client(user: User) -> Client | None:
@@ -42,68 +39,61 @@ def own_client(user: User) -> Client | None:
 
 def session_to_reflect(user: User, pk: int) -> Appointment:
     """A session of one of the therapist's own episodes."""
-    try:
-        return Appointment.objects.select_related("episode__client").get(
-            pk=pk, episode__therapist=user, episode__client__in=clinical_clients(user)
-        )
-    except Appointment.DoesNotExist:
-        raise Http404("No such session") from None
+    return get_object_or_404(
+        Appointment.objects.select_related("episode__client"),
+        pk=pk,
+        episode__therapist=user,
+        episode__client__in=clinical_clients(user),
+    )
 
 
 def episode_for(user: User, pk: int) -> Episode:
-    try:
-        return Episode.objects.select_related("client", "therapist").get(
-            pk=pk, client__in=clinical_clients(user)
-        )
-    except Episode.DoesNotExist:
-        raise Http404("No such episode") from None
+    return get_object_or_404(
+        Episode.objects.select_related("client", "therapist"),
+        pk=pk,
+        client__in=clinical_clients(user),
+    )
 
 
 def relationship_episode_for(user: User, pk: int) -> RelationshipEpisode:
-    try:
-        return RelationshipEpisode.objects.select_related("client", "author").get(
-            pk=pk, client__in=clinical_clients(user)
-        )
-    except RelationshipEpisode.DoesNotExist:
-        raise Http404("No such episode") from None
+    return get_object_or_404(
+        RelationshipEpisode.objects.select_related("client", "author"),
+        pk=pk,
+        client__in=clinical_clients(user),
+    )
 
 
 def shared_entry_for(user: User, pk: int) -> JournalEntry:
     """A journal entry a therapist may read: shared, and of a client in their care."""
-    try:
-        return JournalEntry.objects.select_related("client", "appointment").get(
-            pk=pk, shared_at__isnull=False, client__in=clinical_clients(user)
-        )
-    except JournalEntry.DoesNotExist:
-        raise Http404("No such entry") from None
+    return get_object_or_404(
+        JournalEntry.objects.select_related("client", "appointment"),
+        pk=pk,
+        shared_at__isnull=False,
+        client__in=clinical_clients(user),
+    )
 
 
 def own_entry(user: User, pk: int) -> JournalEntry:
     """A client's own journal entry."""
-    try:
-        return JournalEntry.objects.select_related("client").get(pk=pk, client__user=user)
-    except JournalEntry.DoesNotExist:
-        raise Http404("No such entry") from None
+    return get_object_or_404(
+        JournalEntry.objects.select_related("client"), pk=pk, client__user=user
+    )
 
 
 def theme_for(user: User, pk: int) -> RecurringTheme:
-    try:
-        return RecurringTheme.objects.select_related("client", "last_run").get(
-            pk=pk, owner=user, client__in=clinical_clients(user)
-        )
-    except RecurringTheme.DoesNotExist:
-        raise Http404("No such theme") from None
+    return get_object_or_404(
+        RecurringTheme.objects.select_related("client", "last_run"),
+        pk=pk,
+        owner=user,
+        client__in=clinical_clients(user),
+    )
 
 
 def run_for(user: User, pk: int) -> ThemeRun:
-    try:
-        return ThemeRun.objects.get(pk=pk, requested_by=user, client__in=clinical_clients(user))
-    except ThemeRun.DoesNotExist:
-        raise Http404("No such run") from None
+    return get_object_or_404(
+        ThemeRun.objects, pk=pk, requested_by=user, client__in=clinical_clients(user)
+    )
 
 
 def category_set_for(user: User, pk: int) -> CategorySet:
-    try:
-        return CategorySet.objects.get(pk=pk, practice_id=user.practice_id)
-    except CategorySet.DoesNotExist:
-        raise Http404("No such category set") from None
+    return get_object_or_404(CategorySet, pk=pk, practice_id=user.practice_id)

@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib import messages
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
@@ -35,13 +35,10 @@ def _session(request: HttpRequest, pk: int) -> tuple[Client, Appointment]:
     client = _client(request)
     if client is None:
         raise Http404("No such session")
-    found = (
-        Appointment.objects.filter(pk=pk, episode__client=client)
-        .select_related("episode__therapist")
-        .first()
+    found = get_object_or_404(
+        Appointment.objects.filter(episode__client=client).select_related("episode__therapist"),
+        pk=pk,
     )
-    if found is None:
-        raise Http404("No such session")
     return client, found
 
 

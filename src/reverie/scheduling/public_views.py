@@ -11,8 +11,8 @@ import datetime as dt
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -29,9 +29,7 @@ from reverie.scheduling.forms import BookingForm, link_value, parse_start
 
 def _profile(request: HttpRequest, pk: int) -> tuple[Practice, TherapistProfile]:
     practice = require_public_practice(request)
-    profile = published_profiles(practice).filter(pk=pk).first()
-    if profile is None:
-        raise Http404("No such therapist")
+    profile = get_object_or_404(published_profiles(practice), pk=pk)
     return practice, profile
 
 

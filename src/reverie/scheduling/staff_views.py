@@ -4,8 +4,8 @@ practice admin's settings."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -75,13 +75,11 @@ def requests(request: HttpRequest) -> HttpResponse:
 @require_POST
 def answer(request: HttpRequest, pk: int) -> HttpResponse:
     user = signed_in_user(request)
-    move = (
-        MoveRequest.objects.filter(pk=pk, appointment__episode__therapist=user)
-        .select_related("appointment__episode")
-        .first()
+    move = get_object_or_404(
+        MoveRequest.objects.select_related("appointment__episode"),
+        pk=pk,
+        appointment__episode__therapist=user,
     )
-    if move is None:
-        raise Http404("No such request")
     try:
         actions.answer_move(trail.context(request), move)
     except actions.SchedulingError as exc:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -154,9 +154,7 @@ def entries(request: HttpRequest) -> HttpResponse:
 @require_POST
 def remove(request: HttpRequest, pk: int) -> HttpResponse:
     user = signed_in_user(request)
-    entry = WaitlistEntry.objects.filter(pk=pk, practice=user.practice).first()
-    if entry is None:
-        raise Http404("No such entry")
+    entry = get_object_or_404(WaitlistEntry, pk=pk, practice=user.practice)
     try:
         waitlist.remove(trail.context(request), entry)
     except SchedulingError as exc:

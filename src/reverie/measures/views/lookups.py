@@ -4,6 +4,7 @@ anything outside their relationship with the client."""
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest
+from django.shortcuts import get_object_or_404
 
 from reverie.accounts.models import Role, User, hash_token
 from reverie.audit import trail
@@ -25,37 +26,31 @@ def own_client(user: User) -> Client:
 
 
 def own_request(user: User, pk: int) -> MeasureRequest:
-    try:
-        return MeasureRequest.objects.select_related(
-            "instrument", "client__practice", "episode"
-        ).get(pk=pk, client__user=user)
-    except MeasureRequest.DoesNotExist:
-        raise Http404("No such questionnaire") from None
+    return get_object_or_404(
+        MeasureRequest.objects.select_related("instrument", "client__practice", "episode"),
+        pk=pk,
+        client__user=user,
+    )
 
 
 def clinical_client(user: User, pk: int) -> Client:
-    try:
-        return clinical_clients(user).select_related("practice").get(pk=pk)
-    except Client.DoesNotExist:
-        raise Http404("No such client") from None
+    return get_object_or_404(clinical_clients(user).select_related("practice"), pk=pk)
 
 
 def clinical_episode(user: User, pk: int) -> Episode:
-    try:
-        return Episode.objects.select_related("client__practice", "therapist").get(
-            pk=pk, client__in=clinical_clients(user)
-        )
-    except Episode.DoesNotExist:
-        raise Http404("No such episode") from None
+    return get_object_or_404(
+        Episode.objects.select_related("client__practice", "therapist"),
+        pk=pk,
+        client__in=clinical_clients(user),
+    )
 
 
 def clinical_request(user: User, pk: int) -> MeasureRequest:
-    try:
-        return MeasureRequest.objects.select_related("client__practice", "instrument").get(
-            pk=pk, client__in=clinical_clients(user)
-        )
-    except MeasureRequest.DoesNotExist:
-        raise Http404("No such request") from None
+    return get_object_or_404(
+        MeasureRequest.objects.select_related("client__practice", "instrument"),
+        pk=pk,
+        client__in=clinical_clients(user),
+    )
 
 
 def link_request(token: str) -> MeasureRequest:

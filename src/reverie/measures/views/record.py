@@ -7,7 +7,7 @@ import datetime
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -89,12 +89,13 @@ def client_measures(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(*THERAPIST)
 def administration(request: HttpRequest, pk: int) -> HttpResponse:
     user = signed_in_user(request)
-    try:
-        row = Administration.objects.select_related(
+    row = get_object_or_404(
+        Administration.objects.select_related(
             "instrument", "client", "episode", "entered_by", "request"
-        ).get(pk=pk, client__in=clinical_clients(user))
-    except Administration.DoesNotExist:
-        raise Http404("No such questionnaire") from None
+        ),
+        pk=pk,
+        client__in=clinical_clients(user),
+    )
     definition = definition_for(row.instrument)
     items = []
     critical = set(row.result.get("critical", []))
