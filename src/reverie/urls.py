@@ -12,6 +12,7 @@ from reverie.care import urls as care_urls
 from reverie.core import views as core_views
 from reverie.measures import api_urls as measures_api_urls
 from reverie.outcomes import caseload_views
+from reverie.process import note_urls as process_note_urls
 
 core_patterns = (
     [
@@ -42,10 +43,12 @@ practice_patterns = (
 
 # The caseload is the therapist's home in care's namespace, but its status is reliable change
 # from outcomes (above care in the app order), so its view lives there and is added here.
+# Process notes moved to the process app; their routes keep care's names and addresses.
 care_patterns = (
     [
         path("caseload/", caseload_views.caseload, name="caseload"),
         *care_urls.urlpatterns,
+        *process_note_urls.urlpatterns,
     ],
     "care",
 )

@@ -181,11 +181,3 @@ class ProgressNoteForm(forms.ModelForm):  # type: ignore[type-arg]
 
 class AddendumForm(forms.Form):
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Addendum")
-
-
-class ProcessNoteForm(forms.Form):
-    text = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 18, "class": "focus-editor"}),
-        label="Process note",
-        help_text="Private to you: encrypted, never shared, exported or shown to anyone else.",
-    )

@@ -32,7 +32,6 @@ from reverie.care.forms import (
     EndEpisodeForm,
     EpisodeForm,
     FrequencyForm,
-    ProcessNoteForm,
     ProgressNoteForm,
     SeriesForm,
     VideoLinkForm,
@@ -84,13 +83,6 @@ def _progress_note(user: User, pk: int) -> ProgressNote:
         ProgressNote.objects.select_related("episode__client", "author"),
         pk=pk,
         episode__client__in=clinical_clients(user),
-    )
-
-
-def _process_note(user: User, pk: int) -> ProcessNote:
-    # Authorship is the whole rule: not a colleague, not an admin, not the client.
-    return get_object_or_404(
-        ProcessNote.objects.select_related("episode__client"), pk=pk, author=user
     )
 
 
@@ -653,91 +645,6 @@ def progress_note_addendum(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # --- process notes -------------------------------------------------------------------------
-
-
-@role_required(*THERAPIST)
-def process_note_new(request: HttpRequest, pk: int) -> HttpResponse:
-    user = signed_in_user(request)
-    episode = _episode(user, pk)
-    if not crypto.available():
-        messages.error(
-            request,
-            "Process notes need an encryption key (REVERIE_ENCRYPTION_KEYS). "
-            "Ask your administrator.",
-        )
-        return redirect("care:client", episode.client_id)
-    appointment = None
-    if request.GET.get("appointment") or request.POST.get("appointment"):
-        appointment = _appointment(
-            user, int(request.GET.get("appointment") or request.POST["appointment"])
-        )
-    form = ProcessNoteForm(request.POST or None)
-    if request.method == "POST":
-        if form.is_valid():
-            note = actions.save_process_note(
-                trail.context(request),
-                episode=episode,
-                text=form.cleaned_data["text"],
-                appointment=appointment,
-            )
-            if request.headers.get("X-Autosave"):
-                return JsonResponse(
-                    _autosave_body(note.pk, "care:process_note", "care:process_note_save")
-                )
-            messages.success(request, "Saved.")
-            return redirect("care:process_note", note.pk)
-        if request.headers.get("X-Autosave"):
-            return JsonResponse({"errors": form.errors}, status=400)
-        return render(
-            request,
-            "care/process_note.html",
-            {"form": form, "episode": episode, "appointment": appointment},
-            status=400,
-        )
-    return render(
-        request,
-        "care/process_note.html",
-        {"form": form, "episode": episode, "appointment": appointment},
-    )
-
-
-@role_required(*THERAPIST)
-def process_note(request: HttpRequest, pk: int) -> HttpResponse:
-    user = signed_in_user(request)
-    note = _process_note(user, pk)
-    try:
-        text = actions.read_process_note(trail.context(request), note)
-    except crypto.EncryptionUnavailable as exc:
-        return _fail(request, exc, reverse("care:client", args=[note.episode.client_id]))
-    form = ProcessNoteForm(initial={"text": text})
-    return render(
-        request, "care/process_note.html", {"form": form, "episode": note.episode, "note": note}
-    )
-
-
-@role_required(*THERAPIST)
-@require_POST
-def process_note_save(request: HttpRequest, pk: int) -> HttpResponse:
-    user = signed_in_user(request)
-    note = _process_note(user, pk)
-    form = ProcessNoteForm(request.POST)
-    autosave = bool(request.headers.get("X-Autosave"))
-    if not form.is_valid():
-        if autosave:
-            return JsonResponse({"errors": form.errors}, status=400)
-        return render(
-            request,
-            "care/process_note.html",
-            {"form": form, "episode": note.episode, "note": note},
-            status=400,
-        )
-    actions.save_process_note(
-        trail.context(request), episode=note.episode, text=form.cleaned_data["text"], note=note
-    )
-    if autosave:
-        return JsonResponse(_autosave_body(note.pk, "care:process_note", "care:process_note_save"))
-    messages.success(request, "Saved.")
-    return redirect("care:process_note", note.pk)
 
 
 # --- today ---------------------------------------------------------------------------------

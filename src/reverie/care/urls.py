@@ -20,11 +20,6 @@ urlpatterns = [
     path("episodes/<int:pk>/series/new/", record_views.series_new, name="series_new"),
     path("episodes/<int:pk>/breaks/new/", record_views.break_new, name="break_new"),
     path("episodes/<int:pk>/notes/new/", record_views.progress_note_new, name="progress_note_new"),
-    path(
-        "episodes/<int:pk>/process-notes/new/",
-        record_views.process_note_new,
-        name="process_note_new",
-    ),
     path("series/<int:pk>/change/", record_views.series_change, name="series_change"),
     path("sessions/<int:pk>/attendance/", record_views.attendance, name="attendance"),
     path("sessions/<int:pk>/video/", record_views.session_video, name="session_video"),
@@ -36,8 +31,6 @@ urlpatterns = [
         record_views.progress_note_addendum,
         name="progress_note_addendum",
     ),
-    path("process-notes/<int:pk>/", record_views.process_note, name="process_note"),
-    path("process-notes/<int:pk>/save/", record_views.process_note_save, name="process_note_save"),
     path("calendar/", calendar_views.calendar_settings, name="calendar"),
     path("calendar/<str:token>.ics", calendar_views.calendar_feed, name="calendar_feed"),
 ]

@@ -9,6 +9,9 @@ The rules, on top of ``care.access``:
   changes it.
 * A journal entry is its client's. Clinicians see it only while it is shared.
 * Recurring themes and theme runs belong to the therapist who ran the search.
+* A process note is its author's alone: not a colleague's, not an admin's, not the
+  client's. It is written on an episode (and optionally a session) of a client the author
+  may see clinically.
 * A practice admin sees none of it; category sets are the admin's, per practice.
 """
 
@@ -18,7 +21,7 @@ from django.shortcuts import get_object_or_404
 
 from reverie.accounts.models import User
 from reverie.care.access import clinical_clients
-from reverie.care.models import Appointment, Client, Episode
+from reverie.care.models import Appointment, Client, Episode, ProcessNote
 from reverie.process.models import (
     CategorySet,
     JournalEntry,
@@ -97,3 +100,20 @@ def run_for(user: User, pk: int) -> ThemeRun:
 
 def category_set_for(user: User, pk: int) -> CategorySet:
     return get_object_or_404(CategorySet, pk=pk, practice_id=user.practice_id)
+
+
+def clinical_session(user: User, pk: int) -> Appointment:
+    """A session of a client whose clinical record ``user`` may read (the rule care's
+    record pages use for a session)."""
+    return get_object_or_404(
+        Appointment.objects.select_related("episode__client", "series"),
+        pk=pk,
+        episode__client__in=clinical_clients(user),
+    )
+
+
+def process_note_for(user: User, pk: int) -> ProcessNote:
+    """A process note, for its author only: authorship is the whole rule."""
+    return get_object_or_404(
+        ProcessNote.objects.select_related("episode__client"), pk=pk, author=user
+    )

@@ -284,3 +284,11 @@ class CategorySetForm(forms.Form):
         if upload is not None and upload.size > MAX_BYTES:
             raise forms.ValidationError(f"The file is larger than {MAX_BYTES // 1024} KB.")
         return upload
+
+
+class ProcessNoteForm(forms.Form):
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 18, "class": "focus-editor"}),
+        label="Process note",
+        help_text="Private to you: encrypted, never shared, exported or shown to anyone else.",
+    )
