@@ -121,7 +121,7 @@ def build_full_record(w: World) -> FullRecord:
     )
     notes.sign_progress_note(therapist_ctx, note)
     notes.add_addendum(therapist_ctx, note, ADDENDUM_TEXT)
-    process_note = notes.save_process_note(
+    process_note = process_actions.save_process_note(
         therapist_ctx, episode=w.episode, text=PROCESS_NOTE_TEXT, appointment=session
     )
     process_actions.save_reflection(

@@ -15,6 +15,7 @@ from reverie.audit import trail
 from reverie.audit.models import AuditEntry
 from reverie.care import actions, crypto
 from reverie.care.models import ProcessNote, ProgressNote
+from reverie.process import actions as process_actions
 from reverie.testing import World, build_world
 from reverie.vault import envelope
 from reverie.vault.models import DataKey
@@ -119,7 +120,7 @@ def test_autosave_creates_then_updates_one_draft(world: World, as_user) -> None:
 
 
 def test_process_note_is_encrypted_and_read_only_by_its_author(world: World, as_user) -> None:
-    note = actions.save_process_note(
+    note = process_actions.save_process_note(
         trail.Context(user=world.therapist), episode=world.episode, text=SECRET
     )
     with connection.cursor() as cursor:
@@ -140,11 +141,11 @@ def test_process_note_is_encrypted_and_read_only_by_its_author(world: World, as_
     assert as_user("admin").get(reverse("care:process_note", args=[note.pk])).status_code == 403
     assert as_user("client").get(reverse("care:process_note", args=[note.pk])).status_code == 403
     with pytest.raises(actions.CareActionError, match="only by its author"):
-        actions.read_process_note(trail.Context(user=world.colleague), note)
+        process_actions.read_process_note(trail.Context(user=world.colleague), note)
 
 
 def test_process_note_never_appears_in_audit_detail_or_client_page(world: World, as_user) -> None:
-    actions.save_process_note(
+    process_actions.save_process_note(
         trail.Context(user=world.therapist), episode=world.episode, text=SECRET
     )
     assert not any(SECRET in str(e.detail) for e in AuditEntry.objects.all())
@@ -159,7 +160,7 @@ def test_process_note_never_appears_in_audit_detail_or_client_page(world: World,
 @pytest.mark.django_db(transaction=True)
 def test_plaintext_appears_nowhere_in_the_database() -> None:
     world = build_world()
-    actions.save_process_note(
+    process_actions.save_process_note(
         trail.Context(user=world.therapist), episode=world.episode, text=SECRET
     )
     needle = SECRET.encode()
@@ -180,7 +181,7 @@ def test_plaintext_appears_nowhere_in_the_database() -> None:
 
 
 def test_rotation_keeps_process_notes_readable_under_the_new_key(world: World, settings) -> None:
-    note = actions.save_process_note(
+    note = process_actions.save_process_note(
         trail.Context(user=world.therapist), episode=world.episode, text=SECRET
     )
     old_key = settings.ENCRYPTION_KEYS[0]
@@ -190,7 +191,7 @@ def test_rotation_keeps_process_notes_readable_under_the_new_key(world: World, s
     settings.ENCRYPTION_KEYS = [new_key]
     envelope.clear_cache()
     note.refresh_from_db()
-    assert actions.read_process_note(trail.Context(user=world.therapist), note) == SECRET
+    assert process_actions.read_process_note(trail.Context(user=world.therapist), note) == SECRET
     settings.ENCRYPTION_KEYS = [old_key]
     envelope.clear_cache()
     with pytest.raises(crypto.EncryptionUnavailable):
@@ -198,7 +199,7 @@ def test_rotation_keeps_process_notes_readable_under_the_new_key(world: World, s
 
 
 def test_erasing_the_clients_key_shreds_their_process_notes(world: World) -> None:
-    note = actions.save_process_note(
+    note = process_actions.save_process_note(
         trail.Context(user=world.therapist), episode=world.episode, text=SECRET
     )
     envelope.destroy_client(world.client.pk)

@@ -10,6 +10,7 @@ from reverie.audit import trail
 from reverie.audit.models import AuditEntry
 from reverie.care import actions
 from reverie.care.models import Appointment, Client, Episode, FrequencyChange
+from reverie.process import actions as process_actions
 from reverie.testing import World
 
 
@@ -67,7 +68,7 @@ def test_bad_client_input_is_explained_and_stores_nothing(world: World, as_user)
 def test_client_page_is_audited_and_shows_only_the_authors_process_notes(
     world: World, as_user
 ) -> None:
-    actions.save_process_note(
+    process_actions.save_process_note(
         trail.Context(user=world.therapist), episode=world.episode, text="mine"
     )
     http = as_user("therapist")

@@ -27,6 +27,7 @@ from reverie.fhir import everything
 from reverie.measures import actions
 from reverie.measures.models import Administration, Instrument
 from reverie.outbox.models import Message
+from reverie.process import actions as process_actions
 from reverie.testing import World
 
 BASE = "http://127.0.0.1:8000/fhir"
@@ -292,7 +293,7 @@ def test_access_follows_the_care_rules(client, world: World) -> None:
 def test_everything_bundle_has_the_record_and_never_process_notes(client, world: World) -> None:
     ctx = trail.Context(user=world.therapist)
     secret = "PRIVATE-REFLECTION-7f3a"
-    care_actions.save_process_note(ctx, episode=world.episode, text=secret)
+    process_actions.save_process_note(ctx, episode=world.episode, text=secret)
     note = care_actions.save_progress_note(
         ctx,
         episode=world.episode,

@@ -12,6 +12,7 @@ from matrix import Route, everyone, only
 from reverie.audit import trail
 from reverie.care import actions
 from reverie.care.models import Appointment
+from reverie.process import actions as process_actions
 from reverie.testing import World
 
 THERAPISTS = {"therapist": 200, "colleague": 200, "stranger": 200}
@@ -35,7 +36,7 @@ def objects(w: World) -> dict[str, Any]:
     note = actions.save_progress_note(
         ctx, episode=w.episode, fields={"session_date": timezone.localdate(), "plan": "continue"}
     )
-    process = actions.save_process_note(ctx, episode=w.episode, text="private reflections")
+    process = process_actions.save_process_note(ctx, episode=w.episode, text="private reflections")
     feed = actions.create_calendar_feed(ctx, w.therapist)
     cached = {"series": series, "past": past, "note": note, "process": process, "feed": feed}
     w._care_objects = cached  # type: ignore[attr-defined]

@@ -16,7 +16,7 @@ from django.db import connection
 from django.urls import reverse
 
 from reverie.audit import trail
-from reverie.care import actions as care_actions
+from reverie.process import actions as process_actions
 from reverie.process import seeded
 from reverie.process.embeddings import HashingEmbedder
 from reverie.process.models import EvidenceRole, RecurringTheme, ThemeEvidence
@@ -122,7 +122,7 @@ def record(world: World, proc: Any) -> dict[str, Any]:
     entries = [proc.entry(t, days_ago=60 - 20 * i) for i, t in enumerate(FALLING)]
     market = proc.entry(MARKET, days_ago=5)
     hidden = proc.entry("Falling from the tower, but I keep this dream to myself.", share=False)
-    note = care_actions.save_process_note(
+    note = process_actions.save_process_note(
         trail.Context(user=world.therapist),
         episode=world.episode,
         text="She returns to the falling tower dream whenever her mother visits.",

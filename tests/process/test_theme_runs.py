@@ -88,8 +88,7 @@ def corpus(world: World, proc: Any) -> dict[str, Any]:
         for d in (40, 10)
     ]
     process_notes = [
-        care_actions.save_process_note(ctx, episode=world.episode, text=text)
-        for text in PROCESS_NOTES
+        actions.save_process_note(ctx, episode=world.episode, text=text) for text in PROCESS_NOTES
     ]
     return {
         "entries": entries,
@@ -311,7 +310,7 @@ def test_process_note_evidence_is_shown_only_to_its_author(world: World, as_user
         trail.Context(user=world.admin), client=world.client, therapist=world.colleague, reason="x"
     )
     corpus(world, proc)
-    colleague_note = care_actions.save_process_note(
+    colleague_note = actions.save_process_note(
         trail.Context(user=world.colleague),
         episode=world.episode,
         text="My own quixotic lamplighter countertransference, again and again.",

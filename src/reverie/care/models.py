@@ -412,7 +412,7 @@ class NoteAddendum(models.Model):
 class ProcessNote(models.Model):
     """The therapist's private psychotherapy note, encrypted with the client's data key like
     all clinical text (so erasing the client shreds it too); only the author may read it
-    (``care.actions.read_process_note``); it never appears in exports, FHIR, search
+    (``process.actions.read_process_note``); it never appears in exports, FHIR, search
     indexes or logs."""
 
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

@@ -316,7 +316,7 @@ def _process_notes(seeded: Seeded) -> None:
         for ep in rows.episodes:
             ctx = seeded.ctx(ep.episode.therapist)
             for note in ep.spec.process_notes:
-                row = care_actions.save_process_note(
+                row = process_actions.save_process_note(
                     ctx,
                     episode=ep.episode,
                     text=note.text,

@@ -471,7 +471,7 @@ class ThemeEvidence(models.Model):
     0004; before it, these copies were the one place that text sat in the clear). For
     process notes only the note and
     the character span are kept; the sentence is cut from the decrypted note, through
-    ``care.actions.read_process_note``, when its author opens the theme. When a client
+    ``process.actions.read_process_note``, when its author opens the theme. When a client
     stops sharing an entry its sentences are blanked and marked ``withdrawn``.
     """
 

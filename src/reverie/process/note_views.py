@@ -2,7 +2,7 @@
 
 A process note is readable by its author alone (``process/access.py``), sealed with the
 client's key (``care/crypto.py``) and audited on every read and write
-(``care.actions.save_process_note`` and ``read_process_note``). The model stays
+(``process.actions.save_process_note`` and ``read_process_note``). The model stays
 ``care.ProcessNote`` (see docs/architecture.md). The routes keep their names in care's
 namespace (``care:process_note``, ``care:process_note_new``, ``care:process_note_save``):
 ``reverie/urls.py`` adds ``process/note_urls.py`` there, so addresses do not change.
@@ -21,11 +21,10 @@ from django.views.decorators.http import require_POST
 
 from reverie.accounts.models import Role
 from reverie.audit import trail
-from reverie.care import actions as care_actions
 from reverie.care import crypto
 from reverie.core.decorators import role_required, signed_in_user
 from reverie.lib import dates
-from reverie.process import access
+from reverie.process import access, actions
 from reverie.process.forms import ProcessNoteForm
 
 THERAPIST = (Role.THERAPIST,)
@@ -65,7 +64,7 @@ def process_note_new(request: HttpRequest, pk: int) -> HttpResponse:
     form = ProcessNoteForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
-            note = care_actions.save_process_note(
+            note = actions.save_process_note(
                 trail.context(request),
                 episode=episode,
                 text=form.cleaned_data["text"],
@@ -95,7 +94,7 @@ def process_note(request: HttpRequest, pk: int) -> HttpResponse:
     user = signed_in_user(request)
     note = access.process_note_for(user, pk)
     try:
-        text = care_actions.read_process_note(trail.context(request), note)
+        text = actions.read_process_note(trail.context(request), note)
     except crypto.EncryptionUnavailable as exc:
         return _fail(request, exc, note.episode.client_id)
     form = ProcessNoteForm(initial={"text": text})
@@ -120,7 +119,7 @@ def process_note_save(request: HttpRequest, pk: int) -> HttpResponse:
             {"form": form, "episode": note.episode, "note": note},
             status=400,
         )
-    care_actions.save_process_note(
+    actions.save_process_note(
         trail.context(request), episode=note.episode, text=form.cleaned_data["text"], note=note
     )
     if autosave:

@@ -11,7 +11,7 @@ What goes in, and how process notes are kept out of storage:
 * the client's relationship episodes (narrative and formulation);
 * the client's progress notes (session content and plan);
 * the requesting therapist's **own** process notes about the client, decrypted with
-  ``care.actions.read_process_note`` (which refuses anyone but the author and audits each
+  ``process.actions.read_process_note`` (which refuses anyone but the author and audits each
   read). They are passed to the engine with ``cacheable=False`` and live only in this
   process's memory for the length of the run: their embeddings are never stored (the
   engine leaves them out of every centroid and cache), their sentences are never stored
@@ -41,10 +41,10 @@ from django.utils import timezone
 from reverie.accounts.models import User
 from reverie.audit import trail
 from reverie.audit.models import Action
-from reverie.care import actions as care_actions
 from reverie.care import crypto
 from reverie.care.access import clinical_clients
 from reverie.care.models import Client, ProcessNote, ProgressNote
+from reverie.process.actions.notes import read_process_note
 from reverie.process.embeddings import (
     NLP_INSTALL_HINT,
     Embedder,
@@ -146,7 +146,7 @@ def collect_documents(ctx: trail.Context, run: ThemeRun) -> Collected:
 def collect_client_documents(ctx: trail.Context, client: Client, therapist: User) -> Collected:
     """What ``therapist`` may mine for ``client``: shared journal entries, relationship
     episodes, progress notes and the therapist's **own** process notes (decrypted through
-    ``care.actions.read_process_note``, which audits each read; in memory only)."""
+    ``process.actions.read_process_note``, which audits each read; in memory only)."""
     docs: list[Document] = []
     ids: dict[str, list[int]] = {
         "journal": [],
@@ -179,7 +179,7 @@ def collect_client_documents(ctx: trail.Context, client: Client, therapist: User
     notes = notes.select_related("episode", "appointment").order_by("pk")
     for process_note in notes:
         try:
-            text = care_actions.read_process_note(ctx, process_note)
+            text = read_process_note(ctx, process_note)
         except crypto.EncryptionUnavailable:
             skipped = True
             break

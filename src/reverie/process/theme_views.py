@@ -208,7 +208,7 @@ def _process_note_sentences(
                 notes[note.pk] = None
             else:
                 try:
-                    notes[note.pk] = care_actions.read_process_note(ctx, note)
+                    notes[note.pk] = actions.read_process_note(ctx, note)
                 except (crypto.EncryptionUnavailable, care_actions.CareActionError):
                     notes[note.pk] = None
         text = notes[note.pk]

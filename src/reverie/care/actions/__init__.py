@@ -14,8 +14,6 @@ from reverie.care.actions.alerts import (
 )
 from reverie.care.actions.notes import (
     add_addendum,
-    read_process_note,
-    save_process_note,
     save_progress_note,
     sign_progress_note,
 )
@@ -61,12 +59,10 @@ __all__ = [
     "materialize_series",
     "open_episode",
     "raise_alert",
-    "read_process_note",
     "record_attendance",
     "restate_alert",
     "revoke_calendar_feed",
     "revoke_grant",
-    "save_process_note",
     "save_progress_note",
     "send_due_reminders",
     "set_episode_status",

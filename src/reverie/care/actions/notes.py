@@ -1,4 +1,5 @@
-"""Progress notes (part of the record) and process notes (private to their author)."""
+"""Progress notes (part of the record). Process notes, private to their author, are the
+process app's (``process/actions/notes.py``)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,8 @@ from django.utils import timezone
 from reverie.accounts.models import User
 from reverie.audit import trail
 from reverie.audit.models import Action
-from reverie.care import crypto
 from reverie.care.actions.alerts import CareActionError
-from reverie.care.models import Appointment, Episode, NoteAddendum, ProcessNote, ProgressNote
+from reverie.care.models import Appointment, Episode, NoteAddendum, ProgressNote
 
 PROGRESS_FIELDS = (
     "session_date",
@@ -97,41 +97,3 @@ def add_addendum(ctx: trail.Context, note: ProgressNote, text: str) -> NoteAdden
             ctx, Action.CREATE, addendum, client_id=note.episode.client_id, detail={"note": note.pk}
         )
     return addendum
-
-
-def save_process_note(
-    ctx: trail.Context,
-    *,
-    episode: Episode,
-    text: str,
-    note: ProcessNote | None = None,
-    appointment: Appointment | None = None,
-) -> ProcessNote:
-    """Store a process note, sealed with the client's data key. Only its author may change
-    it."""
-    author = _author(ctx)
-    if note is not None and note.author_id != author.pk:
-        raise CareActionError("only the author may change a process note")
-    crypto.cipher()  # no practice key: a clear error before anything is written
-    with transaction.atomic():
-        if note is None:
-            note = ProcessNote.objects.create(
-                author=author, episode=episode, appointment=appointment, text=text
-            )
-            trail.record(ctx, Action.CREATE, note, client_id=episode.client_id)
-        else:
-            note.text = text
-            note.updated_at = timezone.now()
-            note.save(update_fields=["text", "updated_at"])
-            trail.record(ctx, Action.UPDATE, note, client_id=episode.client_id)
-    return note
-
-
-def read_process_note(ctx: trail.Context, note: ProcessNote) -> str:
-    """The text, for the author only; every read is audited."""
-    reader = _author(ctx)
-    if note.author_id != reader.pk:
-        raise CareActionError("a process note is readable only by its author")
-    trail.record(ctx, Action.VIEW, note, client_id=note.episode.client_id)
-    text: str = note.text
-    return text

@@ -11,7 +11,8 @@ The functions live in one module per concern and are all importable from here, s
 * :mod:`.reflections` — session reflections;
 * :mod:`.episodes` — relationship episodes, CCRT grouping, category sets;
 * :mod:`.journal` — the client's journal;
-* :mod:`.themes` — recurring-theme searches and decisions on themes.
+* :mod:`.themes` — recurring-theme searches and decisions on themes;
+* :mod:`.notes` — process notes (saving and the audited, author-only read).
 """
 
 from reverie.process.actions.common import ProcessActionError
@@ -36,6 +37,7 @@ from reverie.process.actions.journal import (
     set_journal_sharing,
     update_journal_entry,
 )
+from reverie.process.actions.notes import read_process_note, save_process_note
 from reverie.process.actions.reflections import save_reflection
 from reverie.process.actions.themes import (
     cancel_theme_run,
@@ -62,8 +64,10 @@ __all__ = [
     "judge_suggestion",
     "link_journal_entry",
     "queue_theme_run",
+    "read_process_note",
     "recount_theme",
     "save_groups",
+    "save_process_note",
     "save_reflection",
     "save_relationship_episode",
     "set_category_set_active",
