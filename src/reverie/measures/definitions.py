@@ -176,6 +176,11 @@ class Licence:
     verified_on: str | None = None
     attribution: str | None = None
 
+    @property
+    def verified_date(self) -> datetime.date | None:
+        """``verified_on`` as a date, for pages that print it in the practice's format."""
+        return datetime.date.fromisoformat(self.verified_on) if self.verified_on else None
+
 
 @dataclass(frozen=True, slots=True)
 class Option:
