@@ -130,7 +130,7 @@ def test_a_score_outside_the_expected_range_raises_one_not_on_track_alert(
         str(admin.pk),
         world.episode.pk,
     )
-    assert "PHQ-9 26 at measurement 4" in alert.summary
+    assert "PHQ-9 26 after 3 sessions attended" in alert.summary
     assert EpisodeOutcome.objects.get(episode=world.episode).not_on_track
     assert [m.to for m in mail.outbox] == [[world.therapist.email]]
     audit = AuditEntry.objects.filter(object_type="care.alert").get()

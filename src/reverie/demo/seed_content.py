@@ -805,24 +805,27 @@ def write_after_summaries(seeded: Seeded, spec: SyntheticPractice) -> None:
 
 
 def _not_on_track_history(seeded: Seeded, spec: SyntheticPractice, words: Words) -> None:
-    """Past not-on-track alerts, found with the practice's expected-recovery curves as the
-    refresh job finds them, each acknowledged by the therapist within three days.
+    """Past not-on-track alerts, found with the practice's dose curves at the sessions attended
+    before each answer, as the refresh job finds them, each acknowledged by the therapist
+    within three days.
 
     The refresh only raises alerts for questionnaires of the last fortnight (importing
     history must not flood the alerts page); the demo's history has been "lived", so its
     earlier alerts are written here, acknowledged, with the same rule: a new alert only
     when the episode has no open one.
     """
-    from reverie.outcomes import expected
-    from reverie.outcomes.summary import ALERT_WINDOW, practice_curve_sets
+    from reverie.outcomes import recovery
+    from reverie.outcomes.summary import ALERT_WINDOW, alert_summary
 
-    curves = practice_curve_sets(seeded.practice.pk)["phq-9"]
-    short_name = registry.definition("phq-9").short_name
+    rule = recovery.practice_rules(seeded.practice.pk, ["phq-9"])["phq-9"]
     now = timezone.now()
     window = now - ALERT_WINDOW
     phq9 = Instrument.objects.get(code="phq-9")
     raised = set(
         Alert.objects.filter(kind=AlertKind.NOT_ON_TRACK).values_list("source_id", flat=True)
+    )
+    attended = recovery.attended_starts(
+        ep.episode.pk for rows in seeded.clients for ep in rows.episodes
     )
     history: list[tuple[Alert, User | None]] = []
     for rows in seeded.clients:
@@ -836,17 +839,19 @@ def _not_on_track_history(seeded: Seeded, spec: SyntheticPractice, words: Words)
             ]
             open_until: datetime.datetime | None = None
             live_from = window if ep.episode.status != EpisodeStatus.ENDED else now
+            modality = ep.episode.modality
             for position, administration in enumerate(series):
-                session = position + 1
-                if session < 2 or str(administration.pk) in raised:
+                if position < 1 or str(administration.pk) in raised:
                     continue
                 if administration.completed_at >= live_from:
                     break  # the refresh job's own window
                 if open_until is not None and administration.completed_at < open_until:
                     continue
                 intake = series[0].total
-                curve = curves.curve_for(intake)
-                if not bool(expected.not_on_track([administration.total], [session], curve)[0]):
+                sessions = recovery.sessions_before(
+                    attended.get(ep.episode.pk, []), administration.completed_at
+                )
+                if not rule.not_on_track(modality, sessions, administration.total, intake):
                     continue
                 created = administration.completed_at + datetime.timedelta(
                     minutes=words.between(1, 10)
@@ -860,9 +865,13 @@ def _not_on_track_history(seeded: Seeded, spec: SyntheticPractice, words: Words)
                             client=rows.client,
                             episode=ep.episode,
                             kind=AlertKind.NOT_ON_TRACK,
-                            summary=(
-                                f"{short_name} {administration.total} at measurement {session} "
-                                f"is above the range expected for clients who started at {intake}."
+                            summary=alert_summary(
+                                "phq-9",
+                                administration.total,
+                                sessions,
+                                intake,
+                                modality,
+                                rule.source(modality),
                             ),
                             source_type="measures.administration",
                             source_id=str(administration.pk),

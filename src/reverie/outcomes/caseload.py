@@ -124,7 +124,12 @@ class CaseloadRow:
         if worse:
             out.append(Status("deteriorated", "Reliably worse than at intake."))
         if self.not_on_track_alert or self.flagged_not_on_track:
-            out.append(Status("not_on_track", "Latest score is above the expected range."))
+            out.append(
+                Status(
+                    "not_on_track",
+                    "Latest score is past the range expected after the sessions attended.",
+                )
+            )
         if self.overdue:
             out.append(Status("overdue", "No questionnaire for more than five weeks."))
         if better and not worse:

@@ -155,15 +155,15 @@ def _sentences(t: InstrumentTrajectory) -> tuple[str, list[str]]:
             f"The dashed line at {t.caseness:g} marks where the questionnaire counts these "
             f"problems as significant. Your latest score is {side} it."
         )
-    # The expected range only once the practice has its own (a documented default spans most
-    # of the scale and would tell a client nothing).
+    # The expected range only once the practice's own ended episodes have moved it away from
+    # the published reference (the reference alone says little about this practice).
     if (
         latest.expected_low is not None
         and latest.expected_high is not None
         and latest.session
         and latest.session > 1
         and span is not None
-        and span.expected_source != "default"
+        and span.expected_source == "practice"
     ):
         where = (
             "higher than that"

@@ -5,13 +5,17 @@ The statistics are in :mod:`.dose` (pure numpy). Fitting reads every in-treatmen
 the practice's ended episodes and their attended sessions, so it runs where the other curves
 are fitted (:func:`.summary.fit_practice_curves`, on a full recomputation and daily) and is
 stored in the instrument's ``ExpectedCurves`` row under ``"dose"``; the dashboard only reads
-that JSON.
+that JSON. :class:`LiveRule` applies the same stored curves where they act: not-on-track
+alerts and the caseload flag (:mod:`.summary`), the client's chart (:mod:`.trajectory`) and
+the demo's past alerts, each at the dose counted by :func:`sessions_before`.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +26,9 @@ from reverie.care.models import Appointment, EpisodeStatus, Modality
 from reverie.measures.models import Administration, Timepoint
 from reverie.outcomes import dose
 
+FloatArray = dose.FloatArray
+BoolArray = dose.BoolArray
+
 #: Modality groups the curves are fitted for, in the order stored.
 GROUPS: tuple[str, ...] = (
     Modality.PSYCHODYNAMIC,
@@ -31,6 +38,29 @@ GROUPS: tuple[str, ...] = (
 )
 GROUP_LABELS: tuple[str, ...] = tuple(str(Modality(m).label) for m in GROUPS)
 IN_TREATMENT = (Timepoint.INTAKE, Timepoint.SESSION)
+
+
+def group_of(modality: str) -> int:
+    """Row of ``modality`` in the stored curves (anything unknown is "other")."""
+    return GROUPS.index(modality) if modality in GROUPS else GROUPS.index(Modality.OTHER)
+
+
+def attended_starts(episode_ids: Iterable[int]) -> dict[int, list[datetime.datetime]]:
+    """Start times of each episode's attended sessions, oldest first, in one query."""
+    attended: dict[int, list[datetime.datetime]] = defaultdict(list)
+    for episode_id, starts_at in (
+        Appointment.objects.filter(episode_id__in=list(episode_ids), attendance="attended")
+        .order_by("episode_id", "starts_at")
+        .values_list("episode_id", "starts_at")
+    ):
+        attended[episode_id].append(starts_at)
+    return attended
+
+
+def sessions_before(starts: Sequence[datetime.datetime], at: datetime.datetime) -> int:
+    """The dose of a questionnaire answered at ``at``: how many of the (sorted) attended
+    sessions ``starts`` began before it."""
+    return bisect.bisect_left(starts, at)
 
 
 def load_series(practice_id: int, code: str) -> tuple[dose.Series, list[int]]:
@@ -48,13 +78,7 @@ def load_series(practice_id: int, code: str) -> tuple[dose.Series, list[int]]:
         .values_list("episode_id", "completed_at", "total", "episode__modality")
     )
     episode_ids = sorted({r[0] for r in rows})
-    attended: dict[int, list[datetime.datetime]] = defaultdict(list)
-    for episode_id, starts_at in (
-        Appointment.objects.filter(episode_id__in=episode_ids, attendance="attended")
-        .order_by("episode_id", "starts_at")
-        .values_list("episode_id", "starts_at")
-    ):
-        attended[episode_id].append(starts_at)
+    attended = attended_starts(episode_ids)
     index = {pk: i for i, pk in enumerate(episode_ids)}
     group = np.full(len(episode_ids), GROUPS.index(Modality.OTHER), dtype=np.int64)
     ep = np.empty(len(rows), dtype=np.int64)
@@ -63,24 +87,11 @@ def load_series(practice_id: int, code: str) -> tuple[dose.Series, list[int]]:
     for i, (episode_id, completed_at, total, modality) in enumerate(rows):
         j = index[episode_id]
         ep[i] = j
-        if modality in GROUPS:
-            group[j] = GROUPS.index(modality)
-        sessions = attended.get(episode_id, [])
+        group[j] = group_of(modality)
         # Sessions that started before the questionnaire was answered.
-        doses[i] = _count_before(sessions, completed_at)
+        doses[i] = sessions_before(attended.get(episode_id, []), completed_at)
         scores[i] = float(total)
     return dose.Series(ep, doses, scores, group), episode_ids
-
-
-def _count_before(starts: list[datetime.datetime], at: datetime.datetime) -> int:
-    lo, hi = 0, len(starts)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if starts[mid] < at:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
 
 
 def _num(x: float) -> float | None:
@@ -140,6 +151,126 @@ def practice_payload(practice_id: int, code: str, meta: dict[str, Any]) -> dict[
     return payload(
         series, float(meta["reliable_change"]), higher_is_better=bool(meta["higher_is_better"])
     )
+
+
+# --------------------------------------------------------------------------------------------
+# the live rule: alerts, caseload flag and the client's chart
+# --------------------------------------------------------------------------------------------
+
+
+def curves_from_json(data: dict[str, Any]) -> dose.DoseCurves:
+    """The :class:`.dose.DoseCurves` stored by :func:`payload` (rounded to 3 decimals).
+
+    The practice's own cell variances are not stored (nothing live needs them): NaN."""
+    if list(data["groups"]) != list(GROUPS) or list(data["edges"]) != list(dose.DOSE_EDGES):
+        raise ValueError("stored dose curves use other groups or dose bins; refit them")
+
+    def arr(key: str) -> Any:
+        return np.asarray(
+            [[np.nan if x is None else x for x in row] for row in data[key]], dtype=np.float64
+        )
+
+    return dose.DoseCurves(
+        reliable_change=float(data["reliable_change"]),
+        higher_is_better=bool(data["higher_is_better"]),
+        n=np.asarray(data["n"], dtype=np.int64),
+        n_episodes=np.asarray(data["n_episodes"], dtype=np.int64),
+        practice_mean=arr("practice_mean"),
+        practice_var=np.full((len(GROUPS), len(dose.DOSE_EDGES)), np.nan),
+        reference_mean=np.asarray(data["reference_mean"], dtype=np.float64),
+        reference_sd=float(data["reference_sd"]),
+        weight=arr("weight"),
+        mean=arr("mean"),
+        sd=arr("sd"),
+        sigma2_within=float(data["sigma2_within"]),
+        tau2=float(data["tau2"]),
+        k=np.inf if data["k"] is None else float(data["k"]),
+    )
+
+
+@dataclass(frozen=True)
+class LiveRule:
+    """The not-on-track rule of one instrument in one practice, as alerts, the caseload flag
+    and the client's chart apply it: the stored dose curves, whose cross-validated accuracy
+    the dashboard reports, or, when the practice has none stored yet (never refitted since
+    they were added), the same curves fitted on no episodes, i.e. the published reference."""
+
+    code: str
+    curves: dose.DoseCurves
+    scale: tuple[float, float]
+    #: False when nothing was stored and the reference is used.
+    stored: bool
+
+    def source(self, modality: str) -> str:
+        """ "practice" when the practice's ended episodes moved this modality's curve,
+        "reference" when it is still the published reference trajectory."""
+        moved = self.stored and bool(np.any(self.curves.weight[group_of(modality)] > 0))
+        return "practice" if moved else "reference"
+
+    def band(
+        self, modality: str, doses: Sequence[int], intake: float
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Lower edge, expected score and upper edge of the 80 % band at each dose."""
+        d = np.asarray(doses, dtype=np.int64)
+        g = np.full(d.size, group_of(modality))
+        return self.curves.band(g, d, np.full(d.size, float(intake)), scale=self.scale)
+
+    def flags(
+        self, modality: str, doses: Sequence[int], scores: Sequence[float], intake: float
+    ) -> BoolArray:
+        """Not on track, for an episode's in-treatment scores in order (the first is the
+        intake): past the line, never the intake itself and never before a session."""
+        d = np.asarray(doses, dtype=np.int64)
+        g = np.full(d.size, group_of(modality))
+        out = self.curves.not_on_track(g, d, scores, np.full(d.size, float(intake)))
+        if out.size:
+            out[0] = False
+        return out
+
+    def not_on_track(self, modality: str, dose_: int, score: float, intake: float) -> bool:
+        """One later score (not the intake) at ``dose_`` sessions attended."""
+        g = [group_of(modality)]
+        return bool(self.curves.not_on_track(g, [dose_], [score], [intake])[0])
+
+
+def live_rule(code: str, data: dict[str, Any] | None) -> LiveRule:
+    """The live rule from a stored ``ExpectedCurves.curves`` JSON (or None)."""
+    from reverie.outcomes.summary import instrument_scale
+
+    meta = instrument_scale(code)
+    stored = data.get("dose") if isinstance(data, dict) else None
+    if stored:
+        curves = curves_from_json(stored)
+    else:
+        empty = dose.Series(
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0),
+            np.zeros(0, dtype=np.int64),
+        )
+        curves = dose.fit(
+            empty,
+            len(GROUPS),
+            float(meta["reliable_change"]),
+            higher_is_better=bool(meta["higher_is_better"]),
+        )
+    lo, hi = meta["scale"]
+    return LiveRule(code, curves, (float(lo), float(hi)), bool(stored))
+
+
+def practice_rules(
+    practice_id: int, codes: Iterable[str] = ("phq-9", "gad-7")
+) -> dict[str, LiveRule]:
+    """The live rule of each instrument in one practice, in one query."""
+    from reverie.outcomes.models import ExpectedCurves
+
+    codes = list(codes)
+    rows = dict(
+        ExpectedCurves.objects.filter(practice_id=practice_id, instrument__in=codes).values_list(
+            "instrument", "curves"
+        )
+    )
+    return {code: live_rule(code, rows.get(code)) for code in codes}
 
 
 # --------------------------------------------------------------------------------------------

@@ -15,8 +15,9 @@ job every minute and by ``reverie outcomes recompute``:
 * **Progress.** ``done`` / ``total`` are written after every chunk of episodes, so the
   dashboard and the command can show how far a long recomputation has got.
 * **Alerts.** New in-treatment PHQ-9 / GAD-7 administrations of open episodes, completed in
-  the last :data:`ALERT_WINDOW`, are checked against the expected-recovery curves; an
-  administration outside the band raises a ``not_on_track`` alert through
+  the last :data:`ALERT_WINDOW`, are checked against the dose curves at the sessions
+  attended before each (:class:`.recovery.LiveRule`, the rule whose cross-validated accuracy
+  the dashboard reports); an administration past the line raises a ``not_on_track`` alert through
   :func:`reverie.care.actions.raise_alert`, which is idempotent per administration.
 """
 
@@ -38,7 +39,14 @@ from django.utils import timezone
 from reverie.accounts.models import Practice
 from reverie.audit import trail
 from reverie.audit.models import Action
-from reverie.care.models import Alert, AlertKind, Appointment, Episode, EpisodeStatus
+from reverie.care.models import (
+    Alert,
+    AlertKind,
+    Appointment,
+    Episode,
+    EpisodeStatus,
+    Modality,
+)
 from reverie.core.worker import worker_id
 from reverie.measures.models import Administration, Timepoint
 from reverie.measures.registry import definition
@@ -255,22 +263,6 @@ def stale_episode_ids(watermark: int) -> set[int]:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CurveSet:
-    """The curves of one instrument in one practice, ready for flagging and drawing."""
-
-    instrument: str
-    edges: tuple[float, ...]
-    curves: tuple[expected.BandCurve, ...]
-    fitted_at: datetime.datetime | None
-
-    def band_of(self, intake: float) -> int:
-        return int(expected.assign_band([intake], self.edges)[0])
-
-    def curve_for(self, intake: float) -> expected.BandCurve:
-        return self.curves[self.band_of(intake)]
-
-
 def instrument_scale(code: str) -> dict[str, Any]:
     """Band edges, score range, reliable change and direction of a shipped instrument."""
     d = definition(code)
@@ -390,41 +382,6 @@ def _band_midpoint(band: int, edges: Sequence[float], scale: tuple[float, float]
     return float((lower + upper) / 2.0)
 
 
-def curve_set(code: str, row: ExpectedCurves | None, practice_id: int | None = None) -> CurveSet:
-    """Curves from a stored row, or the default curves when none was fitted yet."""
-    meta = instrument_scale(code)
-    if row is None:
-        curves = tuple(
-            expected.default_band_curve(
-                _band_midpoint(b, meta["edges"], meta["scale"]),
-                meta["reliable_change"],
-                band=b,
-                scale=meta["scale"],
-                higher_is_better=meta["higher_is_better"],
-            )
-            for b in range(len(meta["edges"]) + 1)
-        )
-        return CurveSet(code, meta["edges"], curves, None)
-    data = row.curves
-    curves = tuple(
-        expected.BandCurve(
-            band=b["band"],
-            percentiles=tuple(data["percentiles"]),
-            values=np.asarray(b["values"], dtype=np.float64),
-            source=b["source"],
-            n_episodes=b["n_episodes"],
-            higher_is_better=data["higher_is_better"],
-        )
-        for b in data["bands"]
-    )
-    return CurveSet(code, tuple(data["edges"]), curves, row.fitted_at)
-
-
-def practice_curve_sets(practice_id: int) -> dict[str, CurveSet]:
-    rows = {r.instrument: r for r in ExpectedCurves.objects.filter(practice_id=practice_id)}
-    return {code: curve_set(code, rows.get(code)) for code in SUMMARY_INSTRUMENTS}
-
-
 def fit_all_curves(practice_ids: Iterable[int] | None = None) -> int:
     ids = (
         list(practice_ids)
@@ -443,7 +400,8 @@ def fit_all_curves(practice_ids: Iterable[int] | None = None) -> int:
 
 
 def _flag_latest(episode_ids: Sequence[int], instrument_ids: dict[int, str]) -> None:
-    """Set ``not_on_track`` on the summaries from each open episode's latest PHQ-9."""
+    """Set ``not_on_track`` on the summaries from each open episode's latest PHQ-9, judged by
+    the dose rule (:class:`.recovery.LiveRule`) at the sessions attended before it."""
     phq = [pk for pk, code in instrument_ids.items() if code == "phq-9"]
     rows = (
         Administration.objects.filter(
@@ -453,21 +411,31 @@ def _flag_latest(episode_ids: Sequence[int], instrument_ids: dict[int, str]) -> 
         )
         .exclude(episode__status=EpisodeStatus.ENDED)
         .order_by("episode_id", "completed_at", "id")
-        .values_list("episode_id", "episode__client__practice_id", "total")
+        .values_list(
+            "episode_id",
+            "episode__client__practice_id",
+            "episode__modality",
+            "completed_at",
+            "total",
+        )
     )
-    series: dict[int, list[int]] = defaultdict(list)
-    practice_of: dict[int, int] = {}
-    for episode_id, practice_id, total in rows:
-        series[episode_id].append(total)
-        practice_of[episode_id] = practice_id
+    series: dict[int, list[tuple[datetime.datetime, int]]] = defaultdict(list)
+    about: dict[int, tuple[int, str]] = {}
+    for episode_id, practice_id, modality, completed_at, total in rows:
+        series[episode_id].append((completed_at, total))
+        about[episode_id] = (practice_id, modality)
+    attended = recovery.attended_starts(series)
     flagged: list[int] = []
-    sets: dict[int, CurveSet] = {}
-    for episode_id, totals in series.items():
-        pid = practice_of[episode_id]
-        if pid not in sets:
-            sets[pid] = practice_curve_sets(pid)["phq-9"]
-        curve = sets[pid].curve_for(totals[0])
-        if bool(expected.not_on_track([totals[-1]], [len(totals)], curve)[0]):
+    rules: dict[int, recovery.LiveRule] = {}
+    for episode_id, scores in series.items():
+        if len(scores) < 2:
+            continue  # the intake alone is never off track
+        pid, modality = about[episode_id]
+        if pid not in rules:
+            rules[pid] = recovery.practice_rules(pid, ["phq-9"])["phq-9"]
+        at, latest = scores[-1]
+        sessions = recovery.sessions_before(attended.get(episode_id, []), at)
+        if rules[pid].not_on_track(modality, sessions, latest, scores[0][1]):
             flagged.append(episode_id)
     with transaction.atomic():
         before = list(
@@ -494,6 +462,28 @@ def _flag_latest(episode_ids: Sequence[int], instrument_ids: dict[int, str]) -> 
                 object_type="outcomes.episodeoutcome",
                 detail={key: sorted(ids) for key, ids in detail.items()},
             )
+
+
+def alert_summary(
+    code: str, total: int, sessions: int, intake: int, modality: str, source: str
+) -> str:
+    """The words of a not-on-track alert (also used for the demo's past alerts).
+
+    >>> alert_summary("phq-9", 26, 1, 17, "other", "practice")  # doctest: +ELLIPSIS
+    'PHQ-9 26 after 1 session attended is above the range expected for other clients ...'
+    """
+    d = definition(code)
+    where = "above" if d.higher_is_worse else "below"
+    kind = str(Modality(modality).label).lower() if modality in Modality.values else "other"
+    text = (
+        f"{d.short_name} {total} after {sessions} session{'' if sessions == 1 else 's'} "
+        f"attended is {where} the range expected for {kind} clients who started at {intake}"
+    )
+    if source == "reference":
+        text += (
+            " (the published reference range, not yet moved by the practice's own ended episodes)"
+        )
+    return text + "."
 
 
 def check_new_administrations(since_id: int, instrument_ids: dict[int, str]) -> int:
@@ -538,36 +528,38 @@ def check_new_administrations(since_id: int, instrument_ids: dict[int, str]) -> 
             acknowledged_at__isnull=True,
         ).values_list("episode_id", flat=True)
     )
+    attended = recovery.attended_starts({a.episode_id for a in new if a.episode_id})
     raised = 0
-    sets: dict[int, dict[str, CurveSet]] = {}
+    rules: dict[int, dict[str, recovery.LiveRule]] = {}
     for admin in new:
-        if admin.episode_id in open_episodes or admin.episode_id is None:
+        episode, ep_id = admin.episode, admin.episode_id
+        if episode is None or ep_id is None or ep_id in open_episodes:
             continue
-        series = history[(admin.episode_id, admin.instrument_id)]
+        series = history[(ep_id, admin.instrument_id)]
         position = next(i for i, (pk, _) in enumerate(series) if pk == admin.pk)
-        session = position + 1
-        if session < 2:
-            continue
+        if position < 1:
+            continue  # the intake itself
         intake = series[0][1]
         code = instrument_ids[admin.instrument_id]
         pid = admin.client.practice_id
-        if pid not in sets:
-            sets[pid] = practice_curve_sets(pid)
-        curve = sets[pid][code].curve_for(intake)
-        if not bool(expected.not_on_track([admin.total], [session], curve)[0]):
+        if pid not in rules:
+            rules[pid] = recovery.practice_rules(pid, list(SUMMARY_INSTRUMENTS))
+        rule = rules[pid][code]
+        modality = episode.modality
+        sessions = recovery.sessions_before(attended.get(ep_id, []), admin.completed_at)
+        if not rule.not_on_track(modality, sessions, admin.total, intake):
             continue
         raise_alert(
             _system(admin.client.practice_id),
             client=admin.client,
-            episode=admin.episode,
+            episode=episode,
             kind=AlertKind.NOT_ON_TRACK,
-            summary=(
-                f"{definition(code).short_name} {admin.total} at measurement {session} is "
-                f"above the range expected for clients who started at {intake}."
+            summary=alert_summary(
+                code, admin.total, sessions, intake, modality, rule.source(modality)
             ),
             source=admin,
         )
-        open_episodes.add(admin.episode_id)
+        open_episodes.add(ep_id)
         raised += 1
     return raised
 
@@ -658,13 +650,10 @@ def refresh_open_episodes_and_curves() -> int:
 __all__ = [
     "ALERT_WINDOW",
     "SUMMARY_INSTRUMENTS",
-    "CurveSet",
     "RefreshResult",
     "check_new_administrations",
-    "curve_set",
     "fit_all_curves",
     "fit_practice_curves",
-    "practice_curve_sets",
     "refresh",
     "request_full_recompute",
     "stale_episode_ids",

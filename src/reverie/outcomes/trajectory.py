@@ -23,9 +23,8 @@ from reverie.lib import dates
 from reverie.measures.definitions import InstrumentDefinition
 from reverie.measures.models import Administration, Timepoint
 from reverie.measures.registry import definition
-from reverie.outcomes import change, expected, significance
-from reverie.outcomes.models import ExpectedCurves
-from reverie.outcomes.summary import IN_TREATMENT, SUMMARY_INSTRUMENTS, CurveSet, curve_set
+from reverie.outcomes import change, recovery, significance
+from reverie.outcomes.summary import IN_TREATMENT, SUMMARY_INSTRUMENTS
 
 FOLLOWUP_MONTHS: dict[str, int] = {
     Timepoint.FOLLOWUP_1M: 1,
@@ -59,6 +58,8 @@ class Point:
     expected_low: float | None = None
     expected_mid: float | None = None
     expected_high: float | None = None
+    #: Sessions attended before this in-treatment answer (the dose the band is read at).
+    dose: int | None = None
 
     @property
     def title(self) -> str:
@@ -79,6 +80,7 @@ class Point:
             "band": self.band,
             "when": self.timepoint_label,
             "session": self.session,
+            "dose": self.dose,
             "expected": (
                 None
                 if self.expected_low is None
@@ -220,9 +222,7 @@ def load(client: Client) -> Trajectory:
         .values_list("episode_id", "starts_at")
     ):
         sessions[episode_id].append(starts_at)
-    curve_rows = {
-        r.instrument: r for r in ExpectedCurves.objects.filter(practice_id=client.practice_id)
-    }
+    rules = recovery.practice_rules(client.practice_id, list(SUMMARY_INSTRUMENTS))
     from reverie.outcomes.dashboard import practice_intake_sums
 
     intakes = practice_intake_sums(client.practice_id)
@@ -233,9 +233,8 @@ def load(client: Client) -> Trajectory:
     instruments = []
     order = list(SUMMARY_INSTRUMENTS)
     for code in sorted(by_code, key=lambda c: (order.index(c) if c in order else len(order), c)):
-        curves = curve_set(code, curve_rows.get(code)) if code in SUMMARY_INSTRUMENTS else None
         instruments.append(
-            _instrument(code, by_code[code], episodes, sessions, curves, intakes.get(code))
+            _instrument(code, by_code[code], episodes, sessions, rules.get(code), intakes.get(code))
         )
     return Trajectory(
         client=client,
@@ -247,32 +246,37 @@ def load(client: Client) -> Trajectory:
 
 
 def _expected_at(
-    rows: list[_Row], curves: CurveSet | None
-) -> dict[int, tuple[int, float | None, float | None, float | None, bool]]:
-    """Session number, expected 10th / 50th / 90th percentile and the not-on-track flag of
-    every in-treatment administration, one vectorised lookup per episode."""
-    out: dict[int, tuple[int, float | None, float | None, float | None, bool]] = {}
+    rows: list[_Row],
+    rule: recovery.LiveRule | None,
+    modality_of: dict[int, str],
+    sessions: dict[int, list[datetime.datetime]],
+) -> dict[int, tuple[int, int | None, float | None, float | None, float | None, bool]]:
+    """Measurement number, dose (sessions attended before), the 80 % band's lower edge,
+    expected score and upper edge, and the not-on-track flag of every in-treatment
+    administration: the live dose rule (:class:`.recovery.LiveRule`) at the sessions
+    attended, one vectorised lookup per episode."""
+    out: dict[int, tuple[int, int | None, float | None, float | None, float | None, bool]] = {}
     per_episode: dict[int | None, list[_Row]] = defaultdict(list)
     for r in rows:
         if r.timepoint in IN_TREATMENT:
             per_episode[r.episode_id].append(r)
-    for treated in per_episode.values():
-        sessions = np.arange(1, len(treated) + 1)
-        if curves is None:
-            for r, k in zip(treated, sessions, strict=True):
-                out[r.id] = (int(k), None, None, None, False)
+    for episode_id, treated in per_episode.items():
+        if rule is None or episode_id is None:
+            for k, r in enumerate(treated, start=1):
+                out[r.id] = (k, None, None, None, None, False)
             continue
-        curve = curves.curve_for(treated[0].total)
-        cols = np.minimum(sessions, curve.n_sessions) - 1
-        low = curve.values[0, cols]
-        high = curve.values[-1, cols]
-        mid = curve.curve(50)[cols] if 50.0 in curve.percentiles else np.full(cols.size, np.nan)
-        flags = expected.not_on_track([r.total for r in treated], sessions, curve) & (sessions > 1)
+        starts = sessions.get(episode_id, [])
+        doses = [recovery.sessions_before(starts, r.completed_at) for r in treated]
+        modality = modality_of.get(episode_id, "other")
+        intake = float(treated[0].total)
+        low, mid, high = rule.band(modality, doses, intake)
+        flags = rule.flags(modality, doses, [float(r.total) for r in treated], intake)
         for i, r in enumerate(treated):
             out[r.id] = (
-                int(sessions[i]),
+                i + 1,
+                doses[i],
                 float(low[i]),
-                float(mid[i]) if np.isfinite(mid[i]) else None,
+                float(mid[i]),
                 float(high[i]),
                 bool(flags[i]),
             )
@@ -284,7 +288,7 @@ def _instrument(
     admins: list[_Row],
     episodes: list[Episode],
     sessions: dict[int, list[datetime.datetime]],
-    curves: CurveSet | None,
+    rule: recovery.LiveRule | None,
     intake_sums: significance.IntakeSums | None = None,
 ) -> InstrumentTrajectory:
     try:
@@ -296,10 +300,13 @@ def _instrument(
     rc = float(d.reliable_change.threshold) if d.reliable_change else None
     caseness = float(d.caseness.threshold) if d.caseness else None
     labels = dict(Timepoint.choices)
-    expected_by_id = _expected_at(admins, curves)
+    modality_of = {e.pk: e.modality for e in episodes}
+    expected_by_id = _expected_at(admins, rule, modality_of, sessions)
     points: list[Point] = []
     for a in admins:
-        session, low, mid, high, flagged = expected_by_id.get(a.id, (None, None, None, None, False))
+        session, sessions_attended, low, mid, high, flagged = expected_by_id.get(
+            a.id, (None, None, None, None, None, False)
+        )
         band = a.band
         if not band:
             found = d.band_for(a.total)
@@ -320,6 +327,7 @@ def _instrument(
                 expected_low=low,
                 expected_mid=mid,
                 expected_high=high,
+                dose=sessions_attended,
             )
         )
     spans = []
@@ -328,8 +336,8 @@ def _instrument(
         intake = treated[0].total if treated else None
         last = treated[-1].total if treated else None
         source = ""
-        if curves is not None and intake is not None:
-            source = curves.curve_for(intake).source
+        if rule is not None and intake is not None:
+            source = rule.source(e.modality) if rule.stored else "unfitted"
         spans.append(
             EpisodeSpan(
                 id=e.pk,
@@ -390,6 +398,17 @@ JT_MEANING: dict[str, str] = {
 }
 
 
+#: What the range rests on, said after it (docs/statistics.md section 8a).
+EXPECTED_SOURCE_WORDS: dict[str, str] = {
+    "practice": " The range is the published reference moved toward the practice's own ended "
+    "episodes.",
+    "reference": " The range is the published reference trajectory; the practice's own ended "
+    "episodes have not moved it yet.",
+    "unfitted": " The practice's curves have not been fitted yet, so the range is the "
+    "published reference trajectory.",
+}
+
+
 def describe(t: InstrumentTrajectory) -> list[str]:
     """The chart's facts as plain sentences (the text alternative of the chart)."""
     if not t.points:
@@ -439,16 +458,13 @@ def describe(t: InstrumentTrajectory) -> list[str]:
             and latest.session > 1
         ):
             where = "outside" if latest.not_on_track else "within"
+            after = "session" if latest.dose == 1 else "sessions"
             lines.append(
-                f"At measurement {latest.session} clients who started like this usually score "
-                f"between {latest.expected_low:.0f} and {latest.expected_high:.0f}; the latest "
-                f"score is {where} that range"
+                f"After {latest.dose} {after} attended, {span.modality.lower()} clients who "
+                f"started like this usually score between {latest.expected_low:.0f} and "
+                f"{latest.expected_high:.0f}; the latest score is {where} that range"
                 + (" (not on track)." if latest.not_on_track else ".")
-                + (
-                    " The range is a documented default until the practice has enough history."
-                    if span.expected_source == "default"
-                    else ""
-                )
+                + EXPECTED_SOURCE_WORDS.get(span.expected_source, "")
             )
         for p in t.points:
             if p.episode_id == span.id and p.followup_months and span.last is not None:
