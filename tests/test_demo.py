@@ -138,6 +138,9 @@ def every_kind_is_there_in_every_state(summary: dict[str, object]) -> None:
     assert alerts.filter(acknowledged_at__isnull=True, escalated_at__isnull=True).exists()
     assert alerts.filter(acknowledged_at__isnull=False, escalated_at__isnull=False).exists()
     assert {"crisis", "not_on_track"} <= set(alerts.values_list("kind", flat=True))
+    # Past not-on-track alerts are the live dose rule's: judged at the sessions attended.
+    late = list(alerts.filter(kind="not_on_track").values_list("summary", flat=True))
+    assert late and all(" attended is above the range expected for " in s for s in late)
     # Transference episodes are those about the therapist.
     assert (
         RelationshipEpisode.objects.filter(other_person="therapist").count()
