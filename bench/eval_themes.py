@@ -308,6 +308,38 @@ def evaluate_seeded(embedder: Embedder, *, tune: bool) -> dict[str, Any]:
     return out
 
 
+def agreement() -> dict[str, float]:
+    """How closely the int8 ONNX vectors follow the torch model's on the evaluation
+    sentences: per-sentence cosine, and overlap of each sentence's ten nearest neighbours."""
+    data = json.loads(DATA.read_text(encoding="utf-8"))
+    texts = sorted({s.text for e in data["entries"] for s in split_sentences(e["text"])})
+    a = OnnxMiniLMEmbedder().embed(texts).astype(np.float64)
+    b = MiniLMEmbedder().embed(texts).astype(np.float64)
+    cosine = np.sum(a * b, axis=1)
+    sa, sb = a @ a.T, b @ b.T
+    overlap = np.mean(
+        [
+            len(set(np.argsort(-sa[i])[1:11]) & set(np.argsort(-sb[i])[1:11])) / 10
+            for i in range(len(texts))
+        ]
+    )
+    upper = np.triu_indices(len(texts), 1)
+    out = {
+        "sentences": float(len(texts)),
+        "cosine_min": float(cosine.min()),
+        "cosine_mean": float(cosine.mean()),
+        "pairwise_similarity_correlation": float(np.corrcoef(sa[upper], sb[upper])[0, 1]),
+        "top10_neighbour_overlap": float(overlap),
+    }
+    print(
+        f"\n== ONNX int8 against torch, {len(texts)} sentences: cosine min "
+        f"{out['cosine_min']:.4f}, mean {out['cosine_mean']:.4f}; pairwise-similarity "
+        f"correlation {out['pairwise_similarity_correlation']:.4f}; same ten nearest "
+        f"neighbours {out['top10_neighbour_overlap']:.3f}"
+    )
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sweep", action="store_true", help="print the whole dev sweep")
@@ -319,7 +351,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip-torch", action="store_true", help="leave out the torch model even if installed"
     )
+    parser.add_argument(
+        "--agreement-only",
+        action="store_true",
+        help="only compare the ONNX model's vectors with the torch model's",
+    )
     args = parser.parse_args(argv)
+    if args.agreement_only:
+        if not (onnx_available() and torch_available()):
+            print("needs both the ONNX model and reverie[nlp]")
+            return 1
+        agreement()
+        return 0
 
     _, truth = load_set()
     print(f"evaluation set: {len(truth)} synthetic entries, {len(set(truth.values()))} themes")

@@ -82,6 +82,7 @@ SEEDED_KINDS = (
     "themes accepted",
     "themes dismissed",
     "themes suggested",
+    "themes seeded",
     "charges",
     "charges still owed",
     "payments",
@@ -115,6 +116,21 @@ def test_the_seeded_demo_shows_the_whole_product(
     every_kind_is_there_in_every_state(summary)
     the_audit_trail_records_the_seeded_writing_and_verifies()
     every_printed_login_works_and_the_client_has_a_questionnaire_waiting(logins, data_dir)
+    a_seeded_theme_shows_ranked_evidence_on_the_first_visit(logins)
+
+
+def a_seeded_theme_shows_ranked_evidence_on_the_first_visit(logins) -> None:
+    seeded = RecurringTheme.objects.filter(origin="seeded").select_related("owner")
+    assert seeded.exists()
+    theme = seeded.first()
+    assert theme is not None and theme.evidence.filter(role="seed").count() == 2
+    login = next(x for x in logins if x.email == theme.owner.email)
+    page = sign_in(login).get(reverse("process:theme", args=[theme.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    ranked = html[html.index("Sentences most like this theme") :]
+    assert ranked.count('name="verdict" value="accept"') == 10
+    assert "score <strong>" in ranked
 
 
 def every_kind_is_there_in_every_state(summary: dict[str, object]) -> None:
@@ -251,7 +267,7 @@ def the_audit_trail_records_the_seeded_writing_and_verifies() -> None:
     call_command("audit", "verify", stdout=out)
     assert "OK" in out.getvalue()
     # A theme search ran through the worker's code with the word-overlap fallback.
-    themes = RecurringTheme.objects.all()
+    themes = RecurringTheme.objects.filter(origin="found")
     assert themes.exists() and all(t.fallback for t in themes)
     assert themes.filter(status="accepted").exists() and themes.filter(status="dismissed").exists()
 

@@ -201,3 +201,23 @@ def test_process_walkthrough(page, phone, shot) -> None:
     quotes = page.locator(".evidence blockquote").all_inner_texts()
     assert "Locked out of my childhood house once more." in quotes
     shot(page, "process-theme-evidence")
+
+    # The therapist seeds a theme of their own with one sentence; the other sentence of the
+    # entry comes back ranked, with its score, and is accepted.
+    page.get_by_role("link", name=re.compile(r"Recurring themes: ")).first.click()
+    page.get_by_role("link", name="Seed a theme").click()
+    page.get_by_role("heading", name="Seed a theme").wait_for()
+    page.get_by_label("Name of the theme").fill("Shut out of home")
+    page.get_by_label(re.compile(r"Locked out of my childhood house once more")).check()
+    page.get_by_role("button", name="Seed the theme").click()
+    page.get_by_text("Theme seeded.").wait_for()
+    ranked = page.get_by_role("region", name="Sentences most like this theme")
+    assert "The red door would not open." in ranked.inner_text()
+    assert "score" in ranked.inner_text()
+    _no_serious_accessibility_problems(page)
+    _fits_phone_width(page)
+    shot(page, "process-theme-seeded")
+    ranked.get_by_role("button", name=re.compile(r"^Accept")).first.click()
+    page.get_by_text("Accepted: the sentence joins the theme").wait_for()
+    seeded = RecurringTheme.objects.get(origin="seeded")
+    assert seeded.evidence.filter(role="accepted").count() == 1

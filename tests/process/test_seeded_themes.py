@@ -197,6 +197,13 @@ def test_therapist_seeds_a_theme_sees_ranked_evidence_and_judges_it(
     )
     assert twice.status_code == 200 and "already been judged" in twice.content.decode()
 
+    # The client's record carries the seeded theme with its seed and the accepted sentence,
+    # never the rejected suggestion.
+    from reverie.lifecycle.record import accepted_themes
+
+    exported = next(t for t in accepted_themes(world.client) if t.theme.pk == theme.pk)
+    assert sorted(e.role for e in exported.evidence) == ["accepted", "seed"]
+
 
 def test_accepted_sentences_are_sealed_at_rest(
     world: World, as_user: Any, record: dict[str, Any], no_model: None

@@ -69,6 +69,7 @@ from reverie.paperwork import actions as paperwork_actions
 from reverie.paperwork.documents import SENT_TO_EVERY_CLIENT
 from reverie.paperwork.models import Document, FormRequest
 from reverie.process import actions as process_actions
+from reverie.process import seeded as process_seeded
 from reverie.process import theme_runs
 from reverie.process.models import (
     AssignmentStatus,
@@ -81,6 +82,7 @@ from reverie.process.models import (
     ThemeRun,
     ThemeStatus,
 )
+from reverie.process.themes import Evidence
 from reverie.scheduling.models import Booking, BookingStatus, MoveRequest, WaitlistEntry
 
 #: What happened in this many days before today is written through the actions.
@@ -999,6 +1001,41 @@ def _theme_searches(seeded: Seeded) -> None:
             process_actions.update_theme(ctx, theme, action="accept")
         if len(themes) >= 4:
             process_actions.update_theme(ctx, themes[-1], action="dismiss")
+        _seeded_theme(ctx, run, therapist)
+
+
+def _seeded_theme(ctx: trail.Context, run: ThemeRun, therapist: User) -> None:
+    """The therapist also seeds a theme of their own for the same client: two sentences
+    marked from different shared journal entries or episodes, so that the theme page
+    shows the client's other sentences ranked by likeness, with their evidence, on the
+    first visit (the ranking is computed when the page is opened)."""
+    documents = process_seeded.documents_for(ctx, run.client, therapist)
+    sentences = process_seeded.sentences(documents)
+    top = (
+        RecurringTheme.objects.filter(last_run=run, status=ThemeStatus.ACCEPTED)
+        .order_by("-document_count", "pk")
+        .first()
+    )
+    if top is None:
+        return
+    picks: list[Evidence] = []
+    seen_docs: set[str] = set()
+    for row in top.evidence.order_by("date", "position"):
+        if row.kind not in ("journal", "episode"):
+            continue
+        pk = row.journal_entry_id or row.relationship_episode_id
+        key = process_seeded.sentence_key(f"{row.kind}:{pk}", row.start, row.end)
+        evidence = sentences.get(key)
+        if evidence is not None and evidence.document_id not in seen_docs:
+            picks.append(evidence)
+            seen_docs.add(evidence.document_id)
+        if len(picks) == 2:
+            break
+    if picks:
+        words = top.label.split(", ")[0] if top.label else "this"
+        process_actions.create_seeded_theme(
+            ctx, client=run.client, label=f"What returns around {words}", seeds=picks
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1152,8 +1189,9 @@ def counts(practice: Practice, today: datetime.date) -> dict[str, object]:
             expires_on__lt=today,
         ).count(),
         "theme searches": ThemeRun.objects.filter(client__practice=practice).count(),
-        "themes accepted": themes.filter(status=ThemeStatus.ACCEPTED).count(),
+        "themes accepted": themes.filter(status=ThemeStatus.ACCEPTED, origin="found").count(),
         "themes dismissed": themes.filter(status=ThemeStatus.DISMISSED).count(),
         "themes suggested": themes.filter(status=ThemeStatus.SUGGESTED).count(),
+        "themes seeded": themes.filter(origin="seeded").count(),
         **seed_billing.summary(practice),
     }

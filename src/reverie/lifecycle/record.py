@@ -114,10 +114,15 @@ class ExportedTheme:
 
 #: Evidence an export may show: never a process note's span, never a withdrawn sentence,
 #: only from documents the practice's copy itself holds (shared entries, signed notes).
-EXPORTABLE_EVIDENCE = Q(withdrawn=False, process_note__isnull=True) & (
-    Q(kind=EvidenceKind.JOURNAL, journal_entry__shared_at__isnull=False)
-    | Q(kind=EvidenceKind.EPISODE)
-    | Q(kind=EvidenceKind.PROGRESS_NOTE, progress_note__signed_at__isnull=False)
+# A suggestion the therapist rejected for a seeded theme is not evidence of it.
+EXPORTABLE_EVIDENCE = (
+    Q(withdrawn=False, process_note__isnull=True)
+    & ~Q(role="rejected")
+    & (
+        Q(kind=EvidenceKind.JOURNAL, journal_entry__shared_at__isnull=False)
+        | Q(kind=EvidenceKind.EPISODE)
+        | Q(kind=EvidenceKind.PROGRESS_NOTE, progress_note__signed_at__isnull=False)
+    )
 )
 
 
