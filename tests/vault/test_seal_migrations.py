@@ -99,9 +99,11 @@ def test_existing_theme_rows_are_sealed_and_the_migration_undoes(world: World, a
     # Sealed with the client's key, so erasure's key destruction covers them.
     client_keys = {envelope.key_id_of(entry_token) for entry_token in (label, terms, sentence)}
     assert len(client_keys) == 1
-    row = RecurringTheme.objects.get()
+    # Only the columns this migration knows: later ones (process 0008's origin, role and
+    # score) are not in the table at this point of the history.
+    row = RecurringTheme.objects.only("client", "label", "terms").get()
     assert (row.label, row.terms) == (LABEL, TERMS)
-    assert ThemeEvidence.objects.get().sentence == SENTENCE
+    assert ThemeEvidence.objects.only("theme", "sentence").get().sentence == SENTENCE
 
     _migrate(BEFORE)
     label, terms, sentence = _raw()

@@ -11,11 +11,17 @@ one place and the access-matrix tests exercise them all.
   treat now (an episode of theirs that has not ended) or cover now (a grant not revoked).
   A former therapist keeps read access to the record they wrote, but a crisis alert is
   for whoever is responsible today. Admins see the alerts that were escalated to them.
+
+The therapist's rules start from the therapist's own episodes and grants (``pk IN (…)``)
+rather than testing every client of the practice with a correlated ``EXISTS``: the nav
+badge counts alerts through :func:`current_care_clients` on every page, and the ``EXISTS``
+form read all 9,000 clients of bench_outcomes' 10,000-episode practice (280 ms a page on
+SQLite) where the therapist's own rows are a few hundred (2 ms).
 """
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from reverie.accounts.models import Role, User
@@ -26,11 +32,11 @@ def clinical_clients(user: User) -> QuerySet[Client]:
     """Clients whose clinical data ``user`` may read."""
     base = Client.objects.filter(practice_id=user.practice_id)
     if user.role == Role.THERAPIST:
-        treats = Episode.objects.filter(client=OuterRef("pk"), therapist=user)
-        granted = CareGrant.objects.filter(
-            client=OuterRef("pk"), therapist=user, revoked_at__isnull=True
+        treats = Episode.objects.filter(therapist=user).values("client_id")
+        granted = CareGrant.objects.filter(therapist=user, revoked_at__isnull=True).values(
+            "client_id"
         )
-        return base.filter(Q(Exists(treats)) | Q(Exists(granted)))
+        return base.filter(Q(pk__in=treats) | Q(pk__in=granted))
     if user.role == Role.CLIENT:
         return base.filter(user=user)
     return base.none()
@@ -59,14 +65,14 @@ def current_care_clients(user: User) -> QuerySet[Client]:
     grant that has not been revoked. Everyone else: none."""
     if user.role != Role.THERAPIST:
         return Client.objects.none()
-    treats = Episode.objects.filter(client=OuterRef("pk"), therapist=user).exclude(
-        status=EpisodeStatus.ENDED
+    treats = (
+        Episode.objects.filter(therapist=user)
+        .exclude(status=EpisodeStatus.ENDED)
+        .values("client_id")
     )
-    covers = CareGrant.objects.filter(
-        client=OuterRef("pk"), therapist=user, revoked_at__isnull=True
-    )
+    covers = CareGrant.objects.filter(therapist=user, revoked_at__isnull=True).values("client_id")
     return Client.objects.filter(practice_id=user.practice_id).filter(
-        Q(Exists(treats)) | Q(Exists(covers))
+        Q(pk__in=treats) | Q(pk__in=covers)
     )
 
 
