@@ -5,8 +5,8 @@ that records which were reviewed, and the client's earlier reviews."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from reverie.accounts.models import Role, User
@@ -22,15 +22,11 @@ from reverie.outcomes.models import SupportReview
 
 def _alert(user: User, pk: int) -> Alert:
     """A not-on-track alert of a client in ``user``'s care now, or 404."""
-    alert = (
-        visible_alerts(user)
-        .filter(pk=pk, kind=AlertKind.NOT_ON_TRACK)
-        .select_related("client", "episode__therapist", "acknowledged_by")
-        .first()
+    return get_object_or_404(
+        visible_alerts(user).select_related("client", "episode__therapist", "acknowledged_by"),
+        pk=pk,
+        kind=AlertKind.NOT_ON_TRACK,
     )
-    if alert is None:
-        raise Http404("No such alert")
-    return alert
 
 
 @role_required(Role.THERAPIST)
