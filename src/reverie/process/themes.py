@@ -408,6 +408,47 @@ def _report(progress: ProgressCallback | None, done: int, total: int) -> None:
         progress(done, total)
 
 
+def _embed_texts(
+    texts: Sequence[str],
+    cacheable: Sequence[bool],
+    embedder: Embedder,
+    cache: EmbeddingCache | None,
+    on_progress: Callable[[int], None] | None = None,
+) -> dict[int, np.ndarray]:
+    """The vector of each distinct text, by index. Only texts that occur in a cacheable
+    document may touch the cache; the rest are embedded afresh and live in this call only.
+    ``on_progress`` hears how many texts have a vector after the cache and each chunk."""
+    rows: dict[int, np.ndarray] = {}
+    missing: list[int] = []
+    for row, text in enumerate(texts):
+        hit = None
+        if cache is not None and cacheable[row]:
+            hit = cache.get(embedding_cache_key(embedder.name, text))
+        if hit is not None:
+            rows[row] = np.asarray(hit, dtype=np.float32)
+        else:
+            missing.append(row)
+    if on_progress is not None:
+        on_progress(len(rows))
+    # Embedding chunks of similar length wastes less padding inside the model's batches;
+    # the index breaks ties so the order, and hence every float, is reproducible.
+    missing.sort(key=lambda r: (len(texts[r]), r))
+    for lo in range(0, len(missing), _EMBED_CHUNK):
+        chunk = missing[lo : lo + _EMBED_CHUNK]
+        vectors = _validated_matrix(
+            embedder.embed([texts[r] for r in chunk]), len(chunk), type(embedder).__name__
+        )
+        for offset, row in enumerate(chunk):
+            rows[row] = vectors[offset]
+            if cache is not None and cacheable[row]:
+                stored = vectors[offset].copy()
+                stored.setflags(write=False)
+                cache[embedding_cache_key(embedder.name, texts[row])] = stored
+        if on_progress is not None:
+            on_progress(len(rows))
+    return rows
+
+
 def discover_themes(
     documents: Sequence[Document],
     embedder: Embedder,
@@ -508,37 +549,11 @@ def discover_themes(
             "narrow the date range or raise the limit knowingly (memory grows as n²)"
         )
 
-    # 2. Embeddings of distinct texts. Only texts that occur in a cacheable document
-    # may touch the cache; the rest are embedded afresh and live in this frame only.
+    # 2. Embeddings of distinct texts (cacheable ones through the cache).
     total = len(texts) + 2
-    rows: dict[int, np.ndarray] = {}
-    missing: list[int] = []
-    for row, text in enumerate(texts):
-        hit = None
-        if cache is not None and text_cacheable[row]:
-            hit = cache.get(embedding_cache_key(embedder.name, text))
-        if hit is not None:
-            rows[row] = np.asarray(hit, dtype=np.float32)
-        else:
-            missing.append(row)
-    done = len(rows)
-    _report(progress, done, total)
-    # Embedding chunks of similar length wastes less padding inside the model's batches;
-    # the index breaks ties so the order, and hence every float, is reproducible.
-    missing.sort(key=lambda r: (len(texts[r]), r))
-    for lo in range(0, len(missing), _EMBED_CHUNK):
-        chunk = missing[lo : lo + _EMBED_CHUNK]
-        vectors = _validated_matrix(
-            embedder.embed([texts[r] for r in chunk]), len(chunk), type(embedder).__name__
-        )
-        for offset, row in enumerate(chunk):
-            rows[row] = vectors[offset]
-            if cache is not None and text_cacheable[row]:
-                stored = vectors[offset].copy()
-                stored.setflags(write=False)
-                cache[embedding_cache_key(embedder.name, texts[row])] = stored
-        done += len(chunk)
-        _report(progress, done, total)
+    rows = _embed_texts(
+        texts, text_cacheable, embedder, cache, lambda done: _report(progress, done, total)
+    )
 
     if len(sentences) < min_cluster_size:
         _report(progress, total, total)
@@ -779,28 +794,7 @@ def rank_by_seeds(
     if not candidates:
         return []
 
-    vectors: dict[int, np.ndarray] = {}
-    missing: list[int] = []
-    for row, text in enumerate(texts):
-        hit = None
-        if cache is not None and text_cacheable[row]:
-            hit = cache.get(embedding_cache_key(embedder.name, text))
-        if hit is not None:
-            vectors[row] = np.asarray(hit, dtype=np.float32)
-        else:
-            missing.append(row)
-    missing.sort(key=lambda r: (len(texts[r]), r))
-    for lo in range(0, len(missing), _EMBED_CHUNK):
-        chunk = missing[lo : lo + _EMBED_CHUNK]
-        got = _validated_matrix(
-            embedder.embed([texts[r] for r in chunk]), len(chunk), type(embedder).__name__
-        )
-        for offset, row in enumerate(chunk):
-            vectors[row] = got[offset]
-            if cache is not None and text_cacheable[row]:
-                stored = got[offset].copy()
-                stored.setflags(write=False)
-                cache[embedding_cache_key(embedder.name, texts[row])] = stored
+    vectors = _embed_texts(texts, text_cacheable, embedder, cache)
     x = np.stack([vectors[s.unique] for s in sentences]).astype(np.float64)
     context = np.empty_like(x)
     by_doc: dict[str, list[int]] = defaultdict(list)
