@@ -84,6 +84,17 @@ def cancel_theme_run(ctx: trail.Context, run: ThemeRun) -> None:
     run.refresh_from_db()
 
 
+#: The fields :func:`recount_theme_rows` sets, for ``save(update_fields=...)``.
+RECOUNTED_FIELDS = (
+    "first_seen",
+    "last_seen",
+    "count_by_month",
+    "document_count",
+    "kind_counts",
+    "private",
+)
+
+
 def recount_theme(theme: RecurringTheme) -> None:
     """Recompute dates and counts of a theme from its evidence rows (after a merge)."""
     recount_theme_rows(theme, list(theme.evidence.all()))
@@ -175,17 +186,7 @@ def update_theme(
                 ev.save(update_fields=["theme", "position"])
             recount_theme(into)
             into.updated_at = now
-            into.save(
-                update_fields=[
-                    "first_seen",
-                    "last_seen",
-                    "count_by_month",
-                    "document_count",
-                    "kind_counts",
-                    "private",
-                    "updated_at",
-                ]
-            )
+            into.save(update_fields=[*RECOUNTED_FIELDS, "updated_at"])
             theme.status = ThemeStatus.MERGED
             theme.merged_into = into
             theme.updated_at = now
@@ -308,16 +309,7 @@ def _recount_seeded(theme: RecurringTheme, rows: Sequence[ThemeEvidence] | None 
     ]
     if kept:
         recount_theme_rows(theme, kept)
-        theme.save(
-            update_fields=[
-                "first_seen",
-                "last_seen",
-                "count_by_month",
-                "document_count",
-                "kind_counts",
-                "private",
-            ]
-        )
+        theme.save(update_fields=list(RECOUNTED_FIELDS))
 
 
 def judge_suggestion(
