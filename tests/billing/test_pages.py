@@ -219,3 +219,26 @@ def test_a_waived_no_show_through_the_page(world, as_user) -> None:
         "Waived: Emergency"
         in http.get(reverse("billing:account", args=[world.client.pk])).content.decode()
     )
+
+
+def test_a_full_ageing_list_says_that_only_the_largest_balances_are_listed(
+    world, as_user, monkeypatch
+) -> None:
+    from reverie.billing import admin_views
+
+    _charge(world, 3)
+    _charge(world, 4, episode=world.other_episode)
+    monkeypatch.setattr(admin_views, "AGEING_ROWS", 1)
+    page = as_user("admin").get(reverse("billing:reports")).content.decode()
+    assert "The 1 largest balances are listed below" in page
+    # Both clients' charges are still in the totals; one row is listed.
+    assert (
+        page.count(reverse("billing:account", args=[world.client.pk]))
+        + page.count(reverse("billing:account", args=[world.other_client.pk]))
+        == 1
+    )
+    monkeypatch.setattr(admin_views, "AGEING_ROWS", 200)
+    assert (
+        "largest balances are listed"
+        not in as_user("admin").get(reverse("billing:reports")).content.decode()
+    )

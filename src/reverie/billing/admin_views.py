@@ -152,6 +152,9 @@ def _report_data(
         "received": received,
         "ageing": ageing,
         "ageing_rows": [(names.get(r.client_id, f"client {r.client_id}"), r) for r in ageing_rows],
+        # The page lists at most this many clients; when the list is full it says so, so
+        # that a long list is not mistaken for every client who owes.
+        "ageing_limit": AGEING_ROWS,
         "buckets": [label for label, _, _ in ledger.BUCKETS],
         "therapists": therapists,
     }
