@@ -623,3 +623,25 @@ def test_bad_or_removed_sign_in_settings_stop_start_up(
     )
     assert result.returncode != 0
     assert message in result.stderr
+
+
+# --- forwarded scheme ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("proxies", "status"),
+    [([], 301), (["10.0.0.0/8"], 301), (["127.0.0.1"], 200)],
+)
+def test_forwarded_proto_counts_only_from_a_trusted_proxy(proxies: list[str], status: int) -> None:
+    """A forged ``X-Forwarded-Proto: https`` on plain HTTP from a peer that is not a
+    trusted proxy is dropped, so the redirect to HTTPS still happens (the test client's
+    peer is 127.0.0.1)."""
+    with override_settings(
+        SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"),
+        SECURE_SSL_REDIRECT=True,
+        TRUSTED_PROXIES=proxies,
+    ):
+        response = HttpClient().get(LOGIN, HTTP_X_FORWARDED_PROTO="https")
+    assert response.status_code == status
+    if status == 301:
+        assert response["Location"].startswith("https://")

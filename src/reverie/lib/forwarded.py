@@ -106,6 +106,22 @@ def _text(address: Address) -> str:
     return str(mapped if mapped is not None else address)
 
 
+def peer_is_trusted(remote_addr: str, trusted: TrustedProxies) -> bool:
+    """Whether the connection's peer is one of the trusted proxies (an empty address is a
+    Unix-socket peer, trusted only with ``unix`` in the list).
+
+    >>> local = parse_networks(["127.0.0.1"])
+    >>> peer_is_trusted("127.0.0.1", local), peer_is_trusted("192.0.2.1", local)
+    (True, False)
+    >>> peer_is_trusted("", local), peer_is_trusted("", parse_networks(["unix"]))
+    (False, True)
+    """
+    peer = parse_address(remote_addr)
+    if peer is None:
+        return trusted.unix and not remote_addr.strip()
+    return trusted.trusts(peer)
+
+
 def client_address(remote_addr: str, forwarded_for: str, trusted: TrustedProxies) -> str | None:
     """The client's address as text, or ``None`` when no address can be vouched for.
 
