@@ -225,6 +225,12 @@ def every_kind_is_there_in_every_state(summary: dict[str, object]) -> None:
     # verdict, the CBT benchmark among the rows, and any row without enough episodes says so.
     rows = {r.benchmark.id: r for r in board.benchmark_rows}
     assert "hans-hiller-2013-cbt-depression-routine" in rows
+    # The NHS rate rows, reliable improvement among them, have a figure on the demo's short
+    # finished courses.
+    nhs = [r for r in rows.values() if r.is_rate]
+    assert {r.benchmark.rate for r in nhs} >= {"recovery", "reliable_improvement"}
+    improvement = rows["nhs-digital-2018-19-reliable-improvement"]
+    assert improvement.status != "too_few" and "%" in improvement.practice_figure
     assert sum(r.status in ("inside", "above", "below") for r in rows.values()) >= 3
     assert all(r.verdict and (r.status == "too_few") == (r.estimate is None) for r in rows.values())
     # After therapy: both questionnaires with the carried-forward bound, and the modality

@@ -69,7 +69,8 @@ def test_every_benchmark_declares_its_design_and_a_source_address() -> None:
         assert b.get("doi") or b.get("url") or b["verified_via"], b["id"]
         assert b["kind"] in ("effect", "rate"), b["id"]
         if b["kind"] == "rate":
-            assert 0 < b["value"] < 1 and b["rate"] in ("recovery", "reliable_recovery")
+            assert 0 < b["value"] < 1
+            assert b["rate"] in ("recovery", "reliable_recovery", "reliable_improvement")
 
 
 def test_long_term_benchmark_uses_only_episodes_of_a_year_and_fifty_sessions() -> None:
@@ -167,6 +168,42 @@ def test_nhs_recovery_rate_is_compared_on_short_finished_courses_with_the_nhs_de
     lo, hi = _wilson(len(recovered), len(cases))
     assert (row.ci_low, row.ci_high) == pytest.approx((lo, hi))
     assert row.benchmark.figure == "50.1%" and "%" in row.practice_figure
+
+
+def test_nhs_reliable_improvement_rate_counts_every_paired_short_course() -> None:
+    """NHS reliable improvement: a fall of 6+ on the PHQ-9 or 4+ on the GAD-7 (or both) and a
+    rise of that size on neither, among every finished course with both questionnaires paired,
+    case at the start or not [TT-G]. Recomputed here from the definition."""
+    rng = random.Random(9)
+    rows = []
+    for _ in range(70):
+        rows.append(
+            _row(
+                sessions_attended=rng.randint(2, 20),
+                phq9_first=rng.randint(0, 24),
+                phq9_last=rng.randint(0, 24),
+                gad7_first=rng.randint(0, 18),
+                gad7_last=rng.randint(0, 18),
+            )
+        )
+    # Outside the design: long therapy, a single session, and a course without a GAD-7 pair.
+    rows += [_row(sessions_attended=60, phq9_first=20, phq9_last=2, gad7_first=12, gad7_last=2)] * 8
+    rows += [_row(sessions_attended=1, phq9_first=20, phq9_last=2, gad7_first=12, gad7_last=2)] * 8
+    rows += [_row(phq9_first=20, phq9_last=2, gad7_n=1, gad7_first=12)] * 8
+    row = _bench(_board(rows), "nhs-digital-2018-19-reliable-improvement")
+
+    def improved(r):
+        dp, dg = r["phq9_first"] - r["phq9_last"], r["gad7_first"] - r["gad7_last"]
+        return (dp >= 6 or dg >= 4) and not (dp <= -6 or dg <= -4)
+
+    events = sum(improved(r) for r in rows[:70])
+    assert row.n == 70
+    assert row.estimate == pytest.approx(events / 70)
+    assert (row.ci_low, row.ci_high) == pytest.approx(_wilson(events, 70))
+    assert row.benchmark.figure == "67.4%"
+    assert row.benchmark.url.startswith("https://digital.nhs.uk/")
+    if row.status == "above":
+        assert "improved reliably less often" in row.verdict
 
 
 def test_follow_up_benchmark_uses_the_twelve_month_scores() -> None:

@@ -92,16 +92,21 @@ def test_recompute_command_prints_progress_and_is_audited(world: World, capsys) 
     )
 
 
-def test_curves_fall_back_to_the_default_until_a_band_has_30_episodes(world: World) -> None:
+def test_the_refit_stores_only_the_dose_curves_and_counts_the_episodes_read(
+    world: World,
+) -> None:
     for i in range(31):
         ended_episode(
             world.practice, world.therapist, [17, 15, 12, 10], [12, 10, 9, 8], name=f"C{i}"
         )
+    # A row fitted before the band curves were retired keeps them until the next refit.
+    ExpectedCurves.objects.create(
+        practice=world.practice, instrument="phq-9", curves={"bands": [], "percentiles": [50]}
+    )
     summary.refresh(full=True)
     row = ExpectedCurves.objects.get(practice=world.practice, instrument="phq-9")
-    sources = [b["source"] for b in row.curves["bands"]]
-    assert sources[3] == "empirical" and sources.count("default") == 4
-    assert row.n_episodes == 31
+    assert list(row.curves) == ["dose"]
+    assert sum(row.curves["dose"]["n_episodes"]) == 31 == row.n_episodes
 
 
 def _worsening_client(world: World) -> Administration:

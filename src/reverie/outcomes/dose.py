@@ -1,9 +1,9 @@
 """Expected recovery by dose (sessions attended) and modality, for practices of every size,
 and how well its not-on-track flag predicts a poor end result.
 
-No Django imports: numpy arrays in, numbers out. :mod:`.dashboard.expected_recovery` reads
-the practice's data and shows the results; docs/statistics.md section 7 explains them in
-plain words.
+No Django imports: numpy arrays in, numbers out. :mod:`.recovery` reads the practice's data,
+stores the fitted curves and builds the dashboard panel from them; docs/statistics.md section
+8a explains them in plain words.
 
 Method
 ------

@@ -88,9 +88,11 @@ class EpisodeOutcome(models.Model):
 
 
 class ExpectedCurves(models.Model):
-    """Expected-recovery percentile curves of one instrument in one practice, fitted from its
-    ended episodes (or the documented default while it has too few), as JSON:
-    ``{"percentiles": [...], "bands": [{"band", "source", "n_episodes", "values"}]}``."""
+    """Expected-recovery curves of one instrument in one practice, fitted from its ended
+    episodes, as JSON: ``{"dose": ...}``, the dose-indexed curves per modality shrunk toward a
+    published reference and their measured accuracy (:func:`.recovery.payload`). Rows fitted
+    before December 2026 also held percentile curves per intake band (``"percentiles"``,
+    ``"edges"``, ``"bands"``); nothing reads them and the next refit drops them."""
 
     practice = models.ForeignKey("accounts.Practice", on_delete=models.CASCADE, related_name="+")
     instrument = models.CharField(max_length=50)

@@ -2,10 +2,10 @@
 shrunk curves and their cross-validated accuracy, and the dashboard panel built from them.
 
 The statistics are in :mod:`.dose` (pure numpy). Fitting reads every in-treatment score of
-the practice's ended episodes and their attended sessions, so it runs where the other curves
-are fitted (:func:`.summary.fit_practice_curves`, on a full recomputation and daily) and is
-stored in the instrument's ``ExpectedCurves`` row under ``"dose"``; the dashboard only reads
-that JSON. :class:`LiveRule` applies the same stored curves where they act: not-on-track
+the practice's ended episodes and their attended sessions, so it runs in the curve refit
+(:func:`.summary.fit_practice_curves`, on a full recomputation and daily) and is stored in
+the instrument's ``ExpectedCurves`` row under ``"dose"``; the dashboard only reads that
+JSON. :class:`LiveRule` applies the same stored curves where they act: not-on-track
 alerts and the caseload flag (:mod:`.summary`), the client's chart (:mod:`.trajectory`) and
 the demo's past alerts, each at the dose counted by :func:`sessions_before`.
 """
@@ -142,15 +142,6 @@ def payload(
         "accuracy": _accuracy_json(rule),
         "baseline": _accuracy_json(baseline),
     }
-
-
-def practice_payload(practice_id: int, code: str, meta: dict[str, Any]) -> dict[str, Any]:
-    """:func:`payload` for one practice and instrument (``meta`` from
-    :func:`.summary.instrument_scale`)."""
-    series, _ = load_series(practice_id, code)
-    return payload(
-        series, float(meta["reliable_change"]), higher_is_better=bool(meta["higher_is_better"])
-    )
 
 
 # --------------------------------------------------------------------------------------------

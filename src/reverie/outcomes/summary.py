@@ -30,7 +30,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from django.db import transaction
 from django.db.models import Count, DateField, F, Max, Q, Value
 from django.db.models.functions import Coalesce
@@ -50,7 +49,7 @@ from reverie.care.models import (
 from reverie.core.worker import worker_id
 from reverie.measures.models import Administration, Timepoint
 from reverie.measures.registry import definition
-from reverie.outcomes import expected, recovery
+from reverie.outcomes import recovery
 from reverie.outcomes.models import EpisodeOutcome, ExpectedCurves, RefreshState
 
 log = logging.getLogger("reverie.outcomes")
@@ -264,13 +263,13 @@ def stale_episode_ids(watermark: int) -> set[int]:
 
 
 def instrument_scale(code: str) -> dict[str, Any]:
-    """Band edges, score range, reliable change and direction of a shipped instrument."""
+    """Score range, reliable change and direction of a shipped instrument, for its dose
+    curves and the live rule."""
     d = definition(code)
     rc = d.reliable_change.threshold if d.reliable_change else None
     if rc is None:
         raise ValueError(f"{code} has no reliable-change threshold; it cannot have curves")
     return {
-        "edges": tuple(float(b) for b in d.band_lower_bounds[1:]),
         "scale": (float(d.score_min), float(d.score_max)),
         "reliable_change": float(rc),
         "higher_is_better": not d.higher_is_worse,
@@ -278,65 +277,22 @@ def instrument_scale(code: str) -> dict[str, Any]:
 
 
 def fit_practice_curves(practice_id: int, code: str) -> ExpectedCurves:
-    """Fit (or fall back to the default for) one instrument's curves in one practice, from the
-    in-treatment administrations of its ended episodes, and store them."""
+    """Fit one instrument's dose curves in one practice from the in-treatment scores of its
+    ended episodes (the published reference alone while it has none) and store them.
+
+    The row holds only ``{"dose": ...}`` (:func:`.recovery.payload`); ``n_episodes`` counts the
+    ended episodes the fit read. The percentile curves per intake band that rows once also
+    held are no longer fitted: nothing read them after the live rule moved to the dose curves
+    (docs/statistics.md section 8)."""
     meta = instrument_scale(code)
-    rows = list(
-        Administration.objects.filter(
-            instrument__code=code,
-            episode__status=EpisodeStatus.ENDED,
-            episode__client__practice_id=practice_id,
-            timepoint__in=IN_TREATMENT,
-        )
-        .order_by("episode_id", "completed_at", "id")
-        .values_list("episode_id", "total")
-    )
-    if rows:
-        arr = np.asarray(rows, dtype=np.int64)
-        ep, score = arr[:, 0], arr[:, 1].astype(np.float64)
-        starts = np.flatnonzero(np.r_[True, ep[1:] != ep[:-1]])
-        lengths = np.diff(np.r_[starts, ep.size])
-        session = np.arange(ep.size) - np.repeat(starts, lengths) + 1
-        intake = np.repeat(score[starts], lengths)
-        curves = expected.fit_expected_curves(
-            score,
-            session,
-            intake,
-            ep,
-            reliable_change=meta["reliable_change"],
-            band_edges=meta["edges"],
-            scale=meta["scale"],
-            higher_is_better=meta["higher_is_better"],
-        )
-        n_episodes = int(starts.size)
-    else:
-        curves = tuple(
-            expected.default_band_curve(
-                _band_midpoint(b, meta["edges"], meta["scale"]),
-                meta["reliable_change"],
-                band=b,
-                scale=meta["scale"],
-                higher_is_better=meta["higher_is_better"],
-            )
-            for b in range(len(meta["edges"]) + 1)
-        )
-        n_episodes = 0
+    series, episode_ids = recovery.load_series(practice_id, code)
     payload = {
-        "percentiles": list(curves[0].percentiles),
-        "edges": list(meta["edges"]),
-        "bands": [
-            {
-                "band": c.band,
-                "source": c.source,
-                "n_episodes": c.n_episodes,
-                "values": np.round(c.values, 3).tolist(),
-            }
-            for c in curves
-        ],
-        "higher_is_better": meta["higher_is_better"],
         # Dose-indexed, per-modality curves shrunk toward a published reference (issue 18).
-        "dose": recovery.practice_payload(practice_id, code, meta),
+        "dose": recovery.payload(
+            series, meta["reliable_change"], higher_is_better=meta["higher_is_better"]
+        ),
     }
+    n_episodes = len(episode_ids)
     with transaction.atomic():
         row, created = ExpectedCurves.objects.update_or_create(
             practice_id=practice_id,
@@ -374,12 +330,6 @@ def portable_json(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [portable_json(v) for v in value]
     return value
-
-
-def _band_midpoint(band: int, edges: Sequence[float], scale: tuple[float, float]) -> float:
-    lower = scale[0] if band == 0 else edges[band - 1]
-    upper = scale[1] if band == len(edges) else edges[band]
-    return float((lower + upper) / 2.0)
 
 
 def fit_all_curves(practice_ids: Iterable[int] | None = None) -> int:

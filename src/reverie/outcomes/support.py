@@ -1,7 +1,7 @@
 """The clinical-support checklist offered after a not-on-track alert.
 
 When a client's score lies outside the range expected of similar clients
-(:func:`reverie.outcomes.expected.not_on_track`), the feedback studies did not stop at the
+(:class:`reverie.outcomes.recovery.LiveRule`), the feedback studies did not stop at the
 signal: therapists were also given a short structured review of the areas that most often
 lie behind a poor response, and that review added to the benefit of the signal alone.
 This module is Reverie's open version of that review: five areas, each with a few prompts

@@ -24,11 +24,25 @@ def load_benchmarks() -> dict[str, Any]:
     return data
 
 
+#: The event a rate benchmark counts, as the verb of its verdict ("... less often").
+RATE_EVENTS: dict[str, str] = {
+    "recovery": "recovered",
+    "reliable_recovery": "reliably recovered",
+    "reliable_improvement": "improved reliably",
+}
+
+
 def verdict(
-    value: float, value_high: float | None, ci_low: float, ci_high: float, *, rate: bool
+    value: float,
+    value_high: float | None,
+    ci_low: float,
+    ci_high: float,
+    *,
+    rate: bool,
+    event: str = "recovered",
 ) -> tuple[str, str]:
     """Where a published figure (or range) lies against the practice's confidence interval,
-    as a status and a plain sentence.
+    as a status and a plain sentence. ``event`` is what a rate counts (:data:`RATE_EVENTS`).
 
     A published range counts as inside when it overlaps the interval.
 
@@ -39,10 +53,12 @@ def verdict(
     ('above', 'these episodes improved less than in the study.')
     >>> verdict(0.57, 1.18, 1.2, 1.6, rate=False)[0]
     'below'
+    >>> verdict(0.674, None, 0.4, 0.6, rate=True, event="improved reliably")[1].split(": ")[1]
+    'these episodes improved reliably less often than in the study.'
     """
     high = value if value_high is None else value_high
-    done = "recovered less often" if rate else "improved less"
-    more = "recovered more often" if rate else "improved more"
+    done = f"{event} less often" if rate else "improved less"
+    more = f"{event} more often" if rate else "improved more"
     if value > ci_high:
         return "above", (
             "The published figure is above the practice's 95% confidence interval: these "
@@ -135,7 +151,14 @@ def benchmark_row(b: Benchmark, frame: Frame, dv: _Derived) -> BenchmarkRow:
             f"Too few matching episodes to compare: {n}, and at least {MIN_CELL} are needed.",
             words,
         )
-    status, text = verdict(b.data["value"], b.data.get("value_high"), lo, hi, rate=rate)
+    status, text = verdict(
+        b.data["value"],
+        b.data.get("value_high"),
+        lo,
+        hi,
+        rate=rate,
+        event=RATE_EVENTS.get(b.data.get("rate", ""), "recovered"),
+    )
     return BenchmarkRow(b, n, est, lo, hi, status, text, words)
 
 
