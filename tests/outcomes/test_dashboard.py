@@ -162,6 +162,7 @@ def test_benchmarks_follow_the_modalities_present() -> None:
         "hans-hiller-2013-cbt-depression-routine",
         "nhs-tt-2023-24-recovery",
         "nhs-tt-2025-04-reliable-recovery",
+        "nhs-digital-2018-19-reliable-improvement",
     ]
     assert [b.id for b in context] == ["plessen-2023-psychotherapy-vs-control"]
 
