@@ -5,9 +5,8 @@ from those proxies (:class:`ForwardedProtoMiddleware`)."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from collections.abc import Callable
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
