@@ -41,7 +41,12 @@ LICENCE = {"holder": "Example", "terms": "Free to use.", "electronic_use": "perm
 def _doc(code: str) -> dict[str, Any]:
     from importlib import resources
 
-    name = {"phq-9": "phq9.json", "gad-7": "gad7.json", "core-10": "core10.json"}[code]
+    name = {
+        "phq-9": "phq9.json",
+        "gad-7": "gad7.json",
+        "core-10": "core10.json",
+        "sparq": "sparq.json",
+    }[code]
     text = resources.files("reverie.measures.instruments").joinpath(name).read_text("utf-8")
     return json.loads(text)
 

@@ -319,8 +319,8 @@ def test_therapist_changes_the_schedule_on_its_page(world: World, as_user) -> No
     http = as_user("therapist")
     url = reverse("measures:schedule", args=[world.episode.pk])
     page = http.get(url).content.decode()
-    # One row per instrument the practice sees (five ticks each); CORE-10 is opt-in.
-    assert page.count('type="checkbox"') == Instrument.objects.count() * 5 == 3 * 5
+    # One row per instrument the practice sees (five ticks each); CORE-10 and SPARQ are opt-in.
+    assert page.count('type="checkbox"') == Instrument.objects.count() * 5 == 4 * 5
     response = http.post(url, {"before-phq-9": "on", "months-phq-9": ["3", "12"]})
     assert response.status_code == 302
     rows = {

@@ -107,11 +107,18 @@ def check(
             continue
         if type(value) is not int or value not in item.weights:
             problems[item.id] = f"Question {item.number}: that answer is not one of the choices."
+    unanswered: list[str] = []
     if complete and len(missing) > definition.missing.max_missing:
-        for item_id in missing:
-            number = definition.item_index[item_id].number
-            problems[item_id] = (
-                f"Question {number} has no answer yet. Choose the answer that fits best."
-            )
+        unanswered.extend(missing)
+    if complete:
+        # A subscale may count items the total does not (the SPARQ's Negative affect items);
+        # its own missing-data rule applies to them.
+        for subscale in definition.subscales:
+            gaps = [m.item_id for m in subscale.members if answers.get(m.item_id) is None]
+            if len(gaps) > subscale.missing.max_missing:
+                unanswered.extend(gaps)
+    for item_id in unanswered:
+        number = definition.item_index[item_id].number
+        problems[item_id] = f"Question {number} has no answer yet. Choose the answer that fits best."
     order = {item.id: index for index, item in enumerate(definition.items)}
     return dict(sorted(problems.items(), key=lambda kv: order.get(kv[0], -1)))

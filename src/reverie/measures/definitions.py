@@ -1378,10 +1378,10 @@ def _subscales(
                             item_index[member_id].values,
                         )
                     )
+            # An unscored item may belong to a subscale: it is left out of the total only
+            # (the SPARQ's Negative affect items form a scale but not part of its total).
             if member_id not in item_index:
                 problems.add(member_path, f"no item with id {member_id!r}")
-            elif not item_index[member_id].scored:
-                problems.add(member_path, f"item {member_id!r} is unscored")
             members.append(SubscaleMember(item_id=member_id, recode=recode))
         if not members:
             problems.add(f"{where}.items", "a subscale needs at least one item")

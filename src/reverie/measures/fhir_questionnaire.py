@@ -178,9 +178,13 @@ def _item_json(definition: InstrumentDefinition, item: Item) -> dict[str, Any]:
         out["extension"] = [{"url": UNSCORED_ITEM_URL, "valueBoolean": True}]
     elif item.reverse:
         out["extension"] = [{"url": REVERSE_SCORED_URL, "valueBoolean": True}]
-    # Export effective (post-reverse) weights so that summing weights gives the total.
+    # Export effective (post-reverse) weights so that summing weights gives the total. An
+    # unscored item keeps its weights when a subscale counts it (the SPARQ's Negative affect).
+    weighted = item.scored or any(
+        member.item_id == item.id for sub in definition.subscales for member in sub.members
+    )
     out["answerOption"] = [
-        _option_json(option, item.weights[option.value] if item.scored else None)
+        _option_json(option, item.weights[option.value] if weighted else None)
         for option in item.options
     ]
     return out
@@ -884,14 +888,16 @@ def _import_item(
         low, high = min(weights), max(weights)  # type: ignore[type-var]
         for option in raw_options:
             option.weight = low + high - option.weight  # type: ignore[operator]
-    values = _raw_values(raw_options) if not is_unscored else list(range(len(raw_options)))
+    # An unscored item that carries weights (one a subscale counts) keeps them.
+    weighted = not is_unscored or all(option.weight is not None for option in raw_options)
+    values = _raw_values(raw_options) if weighted else list(range(len(raw_options)))
     options = []
     for option, value in zip(raw_options, values, strict=True):
         entry: dict[str, Any] = {
             "code": option.code,
             "display": option.display,
             "value": value,
-            "weight": 0 if is_unscored else option.weight,
+            "weight": option.weight if weighted else 0,
         }
         if option.system:
             entry["system"] = option.system
