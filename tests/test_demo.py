@@ -70,6 +70,7 @@ SEEDED_KINDS = (
     "clinical-support checklists completed",
     "questionnaires waiting",
     "CORE-10 questionnaires",
+    "SPARQ questionnaires",
     "questionnaires answered in Spanish",
     "questionnaires waiting in Spanish",
     "intake forms signed",
@@ -176,10 +177,13 @@ def every_kind_is_there_in_every_state(summary: dict[str, object]) -> None:
     # Questionnaires are scored like submissions.
     rows = list(Administration.objects.select_related("instrument"))
     core10 = [a for a in rows if a.instrument.code == "core-10"]
-    for admin in rows[:300] + core10[:100]:
+    sparq = [a for a in rows if a.instrument.code == "sparq"]
+    for admin in rows[:300] + core10[:100] + sparq[:100]:
         result = score(definition(admin.instrument.code), admin.answers)
         assert admin.total == result.total and admin.has_critical == result.has_critical_hits
-        assert admin.band and admin.instrument_version
+        assert admin.band == (result.band.label if result.band else "")
+        assert admin.instrument_version
+        assert admin.result["subscales"] == {s.id: s.score for s in result.subscales}
     critical = [a for a in rows if a.instrument.code == "phq-9" and a.answers.get("phq9-9")]
     assert critical and all(a.has_critical for a in critical)
     # The CORE-10 is used monthly by two of the four therapists, with intakes in its
@@ -199,6 +203,19 @@ def every_kind_is_there_in_every_state(summary: dict[str, object]) -> None:
     charted = trajectory.load(core10[-1].client).instruments
     (chart,) = [t for t in charted if t.code == "core-10"]
     assert (chart.caseness, chart.reliable_change) == (11.0, 6.0) and chart.points
+    # The SPARQ is answered after sessions by the third therapist's clients, a few hours
+    # after an attended session; Positive affect (the total) grows over the first sessions.
+    therapist_pks = list(
+        User.objects.filter(role=Role.THERAPIST).order_by("pk").values_list("pk", flat=True)
+    )
+    assert sparq and {a.episode.therapist_id for a in sparq} == {therapist_pks[2]}
+    assert summary["SPARQ questionnaires"] == len(sparq)
+    by_client: dict[int, list[Administration]] = {}
+    for admin in sorted(sparq, key=lambda a: a.completed_at):
+        by_client.setdefault(admin.client_id, []).append(admin)
+    firsts = [runs[0].total for runs in by_client.values()]
+    laters = [a.total for runs in by_client.values() for a in runs[6:]]
+    assert laters and sum(laters) / len(laters) > sum(firsts) / len(firsts)
     spanish = [a for a in rows if a.result.get("language") == "es-US"]
     assert spanish and {a.client_id for a in spanish} == {
         r.client_id for r in MeasureRequest.objects.filter(language="es-US")

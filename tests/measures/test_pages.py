@@ -321,6 +321,9 @@ def test_therapist_changes_the_schedule_on_its_page(world: World, as_user) -> No
     page = http.get(url).content.decode()
     # One row per instrument the practice sees (five ticks each); CORE-10 and SPARQ are opt-in.
     assert page.count('type="checkbox"') == Instrument.objects.count() * 5 == 4 * 5
+    # The SPARQ rates the session, so its tick says it is asked after every session.
+    assert page.count("Before every session</label>") == 3
+    assert page.count("After every session</label>") == 1
     response = http.post(url, {"before-phq-9": "on", "months-phq-9": ["3", "12"]})
     assert response.status_code == 302
     rows = {

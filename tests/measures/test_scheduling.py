@@ -218,3 +218,71 @@ def test_lapsed_and_cancelled_session_requests_are_closed(world: World, make_req
         MeasureRequest.objects.filter(appointment=appointment).values_list("status", flat=True)
     ) == {RequestStatus.CANCELLED}
     assert scheduling.close_lapsed_requests() == 0
+
+
+# --- questionnaires about the session itself (the SPARQ), asked after it ------------------------
+
+
+def _sparq_after_every_session(world: World) -> Instrument:
+    sparq = Instrument.objects.get(code="sparq")
+    actions.set_schedule(trail.Context(user=world.therapist), world.episode, [(sparq, True, [])])
+    return sparq
+
+
+def _session(world: World, *, started_minutes_ago: int, attendance: str = "scheduled"):
+    return Appointment.objects.create(
+        episode=world.episode,
+        starts_at=timezone.now() - datetime.timedelta(minutes=started_minutes_ago),
+        duration_minutes=50,
+        attendance=attendance,
+    )
+
+
+def test_the_sparq_is_asked_when_the_session_ends_and_stays_open_48_hours(world: World) -> None:
+    sparq = _sparq_after_every_session(world)
+    # Not before a session, even though it is ticked for every session.
+    _session_tomorrow(world)
+    assert scheduling.open_session_requests() == []
+    # Not while a session is still running.
+    running = _session(world, started_minutes_ago=20)
+    assert scheduling.open_after_session_requests() == []
+    # Once it has ended: one request, opening at the end, closing 48 hours later.
+    now = running.starts_at + datetime.timedelta(minutes=55)
+    (request,) = scheduling.open_after_session_requests(now)
+    end = running.starts_at + datetime.timedelta(minutes=50)
+    assert (request.instrument, request.appointment, request.timepoint) == (
+        sparq,
+        running,
+        "session",
+    )
+    assert (request.opens_at, request.expires_at) == (end, end + datetime.timedelta(hours=48))
+    assert request.remind_at == end + datetime.timedelta(hours=24)
+    assert AuditEntry.objects.filter(
+        object_type="measures.measurerequest", action="create", object_id=str(request.pk)
+    ).exists()
+    assert scheduling.open_after_session_requests(now) == []
+
+
+def test_old_cancelled_or_unscheduled_sessions_get_no_sparq(world: World) -> None:
+    _session(world, started_minutes_ago=60 * 24 * 3)  # ended three days ago
+    _session(world, started_minutes_ago=90, attendance="cancelled")
+    assert scheduling.open_after_session_requests() == []  # not on the schedule yet
+    _sparq_after_every_session(world)
+    assert scheduling.open_after_session_requests() == []
+    attended = _session(world, started_minutes_ago=120, attendance="attended")
+    assert [r.appointment for r in scheduling.open_after_session_requests()] == [attended]
+
+
+def test_a_sparq_request_is_withdrawn_when_the_session_is_marked_missed(world: World) -> None:
+    _sparq_after_every_session(world)
+    session = _session(world, started_minutes_ago=70)
+    (request,) = scheduling.open_after_session_requests()
+    session.attendance = "no_show"
+    session.save(update_fields=["attendance"])
+    assert scheduling.close_lapsed_requests() == 1
+    request.refresh_from_db()
+    assert request.status == RequestStatus.CANCELLED
+    reasons = AuditEntry.objects.filter(
+        object_type="measures.measurerequest", object_id=str(request.pk), action="update"
+    ).values_list("detail", flat=True)
+    assert {"status": "cancelled", "reason": "session_missed"} in list(reasons)

@@ -121,9 +121,31 @@ def test_fhir_export_then_import_keeps_both_scales() -> None:
     imported = questionnaire_to_definition(
         questionnaire, licence={"holder": "x", "terms": "y", "electronic_use": "permitted"}
     )
+    assert imported.timing == "after_session"
     rng = random.Random("sparq")
     for _ in range(200):
         answers = {item.id: rng.choice(item.values) for item in SPARQ.items}
         ours, theirs = score(SPARQ, answers), score(imported, answers)
         assert theirs.total == ours.total
         assert [s.score for s in theirs.subscales] == [s.score for s in ours.subscales]
+
+
+def test_the_sparq_is_asked_after_sessions_and_other_instruments_before() -> None:
+    shipped = load_shipped()
+    assert SPARQ.timing == "after_session"
+    assert {shipped[code].timing for code in ("phq-9", "gad-7", "core-10")} == {"before_session"}
+
+
+def test_an_unknown_timing_is_refused_with_the_field_named() -> None:
+    import copy
+    import json
+    from importlib import resources
+
+    from reverie.measures.definitions import load_definition
+
+    text = resources.files("reverie.measures.instruments").joinpath("sparq.json").read_text("utf-8")
+    doc = copy.deepcopy(json.loads(text))
+    doc["timing"] = "during_session"
+    with pytest.raises(ValueError) as caught:
+        load_definition(doc)
+    assert "$.timing" in str(caught.value)

@@ -213,6 +213,18 @@ def _write_skeleton(spec: SyntheticPractice, passwords: dict[str, str]) -> Seede
                     instrument=instruments["core-10"],
                 )
                 administrations.extend(extra)
+            if e.therapist_index == seed_instruments.SPARQ_THERAPIST:
+                sparqs = seed_instruments.sparq_administrations(
+                    [(s.start, s.duration_minutes, s.attendance) for s in e.sessions],
+                    [row for row in scored if row is not None],
+                    seed=f"{spec.seed}-sparq-{c.email}-{e.start_date}",
+                    instrument=instruments["sparq"],
+                    client=client,
+                    episode=episode,
+                    now=now,
+                )
+                administrations.extend(sparqs)
+                extra = [*extra, *sparqs]
             rows.append(seed_content.EpisodeRows(e, episode, sessions, scored, extra))
         seeded.clients.append(seed_content.ClientRows(c, client, portal, rows))
     Appointment.objects.bulk_create(appointments, batch_size=2000)

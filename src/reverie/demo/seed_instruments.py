@@ -9,6 +9,13 @@
   when the PHQ-9 of the same occasion endorsed item 9 at "more than half the days" or more,
   so the crisis history stays consistent between the measures. The two scales are
   correlated but not the same, as in real data; nothing here is a published relation.
+* **SPARQ, after sessions.** The third therapist asks clients for the SPARQ (their feelings
+  towards the therapist in the session) after an attended session, at most once a fortnight,
+  answered a few hours after the session ends. The answers are synthetic: Positive affect
+  starts moderately high and grows over the first sessions as the relationship forms;
+  Negative affect is higher early on, higher for clients whose latest PHQ-9 is higher, and
+  fades; about one session in fifteen is a rupture (Negative affect up, Positive down). No
+  published norm is imitated; the shapes only make the charts look like real use.
 * **Spanish.** One client with an open episode, in the care of a therapist who speaks
   Spanish, answers the PHQ-9 in its official Spanish (USA) translation: every PHQ-9 of theirs
   records ``"language": "es-US"``, and a PHQ-9 asked in Spanish is waiting for them now.
@@ -20,7 +27,7 @@ import contextlib
 import datetime
 import random
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reverie.care.models import Client, EpisodeStatus
 from reverie.directory.models import TherapistProfile
@@ -37,6 +44,12 @@ CORE10_EVERY = datetime.timedelta(days=28)
 #: Expected CORE-10 total per point of PHQ-9 + GAD-7 (synthetic; see the module docstring).
 CORE10_PER_POINT = 0.73
 SPANISH = "es-US"
+#: The therapist (by index) whose clients answer the SPARQ after sessions.
+SPARQ_THERAPIST = 2
+#: Least gap between two SPARQs.
+SPARQ_EVERY = datetime.timedelta(days=14)
+#: Share of SPARQ sessions drawn as a rupture.
+SPARQ_RUPTURE = 1 / 15
 
 
 def core10_answers(rng: random.Random, phq9: Sequence[int], gad7: Sequence[int]) -> tuple[int, ...]:
@@ -113,6 +126,84 @@ def core10_administrations(
         )
         if row.timepoint in ("intake", "session"):
             last = row.completed_at
+    return out
+
+
+def sparq_answers(
+    rng: random.Random, *, nth: int, phq9_total: int | None, client_offset: float
+) -> tuple[int, ...]:
+    """Raw SPARQ answers (items 1-8, 0-4) for a client's ``nth`` SPARQ (0-based).
+
+    >>> answers = sparq_answers(random.Random(1), nth=0, phq9_total=15, client_offset=0.0)
+    >>> len(answers), all(0 <= a <= 4 for a in answers)
+    (8, True)
+    """
+    settle = min(nth, 8) / 8  # the relationship forms over the first eight or so
+    positive = 2.5 + 0.8 * settle + client_offset
+    negative = 1.3 - 0.7 * settle + 0.05 * ((phq9_total or 10) - 10) - 0.5 * client_offset
+    if rng.random() < SPARQ_RUPTURE:
+        positive, negative = positive - 1.2, negative + 1.6
+    means = [positive, negative, negative, negative, negative, positive, positive, positive]
+    return tuple(max(0, min(4, round(mean + rng.gauss(0.0, 0.6)))) for mean in means)
+
+
+def sparq_administrations(
+    sessions: Sequence[tuple[datetime.datetime, int, str]],
+    phq9_rows: list[Administration],
+    *,
+    seed: str,
+    instrument: Instrument,
+    client: Client,
+    episode: Any,
+    now: datetime.datetime,
+) -> list[Administration]:
+    """The SPARQs one episode's client gave after attended sessions (``sessions`` as
+    ``(start, duration_minutes, attendance)`` in time order), at most one a fortnight."""
+    definition = registry.definition("sparq")
+    item_ids = [item.id for item in definition.items]
+    rng = random.Random(seed)
+    offset = rng.gauss(0.0, 0.4)
+    phq9 = sorted(
+        ((row.completed_at, row.total) for row in phq9_rows if row.instrument.code == "phq-9"),
+        key=lambda pair: pair[0],
+    )
+    out: list[Administration] = []
+    last: datetime.datetime | None = None
+    for start, minutes, attendance in sessions:
+        if attendance != "attended":
+            continue
+        when = start + datetime.timedelta(minutes=minutes, hours=rng.uniform(0.5, 20.0))
+        if when >= now or (last is not None and start - last < SPARQ_EVERY):
+            continue
+        latest = [total for taken, total in phq9 if taken <= start]
+        raw = sparq_answers(
+            rng, nth=len(out), phq9_total=latest[-1] if latest else None, client_offset=offset
+        )
+        answers = dict(zip(item_ids, raw, strict=True))
+        result = scoring.score(definition, answers)
+        out.append(
+            Administration(
+                client=client,
+                episode=episode,
+                instrument=instrument,
+                completed_at=when,
+                received_at=when,
+                timepoint="session",
+                source="demo",
+                answers=answers,
+                total=int(result.total),
+                band="",
+                result={
+                    "subscales": {sub.id: sub.score for sub in result.subscales},
+                    "critical": [],
+                    "missing": [],
+                    "prorated": False,
+                },
+                has_critical=False,
+                instrument_version=definition.version,
+            )
+        )
+        last = start
     return out
 
 

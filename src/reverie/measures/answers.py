@@ -92,7 +92,8 @@ def check(
     ----------
     complete : bool
         ``True`` for a final submission: scored items missing beyond what the definition's
-        missing-data rule allows are problems. ``False`` for a draft: only values are checked.
+        missing-data rule allows are problems, and so are a subscale's items missing beyond
+        its own rule. ``False`` for a draft: only values are checked.
     """
     problems: dict[str, str] = {}
     for key in answers:
@@ -119,6 +120,8 @@ def check(
                 unanswered.extend(gaps)
     for item_id in unanswered:
         number = definition.item_index[item_id].number
-        problems[item_id] = f"Question {number} has no answer yet. Choose the answer that fits best."
+        problems[item_id] = (
+            f"Question {number} has no answer yet. Choose the answer that fits best."
+        )
     order = {item.id: index for index, item in enumerate(definition.items)}
     return dict(sorted(problems.items(), key=lambda kv: order.get(kv[0], -1)))

@@ -41,6 +41,7 @@ from typing import Any, Final, Literal
 
 __all__ = [
     "FORMAT",
+    "TIMINGS",
     "Band",
     "Caseness",
     "Coding",
@@ -71,6 +72,10 @@ Rounding = Literal["none", "half_up"]
 Direction = Literal["at_or_above", "at_or_below"]
 Improvement = Literal["decrease", "increase"]
 ElectronicUse = Literal["permitted", "restricted", "unknown"]
+Timing = Literal["before_session", "after_session"]
+#: When a session's questionnaire is asked: before it (symptom measures) or after it (measures
+#: that rate the session itself, such as the SPARQ).
+TIMINGS: Final = ("before_session", "after_session")
 
 _ID_RE: Final = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 #: Longest band label: an administration stores its band label in 40 characters.
@@ -584,6 +589,9 @@ class InstrumentDefinition:
     licence : Licence
     notes : str or None
         Decisions a reviewer should know about.
+    timing : {"before_session", "after_session"}
+        When a scheduled session questionnaire is asked: before each session (the default)
+        or after it, for instruments that rate the session just held.
     translations : Mapping[str, Translation]
         Published translations by language tag (see :meth:`localised`).
     """
@@ -612,6 +620,7 @@ class InstrumentDefinition:
     references: tuple[Source, ...]
     licence: Licence
     notes: str | None = None
+    timing: Timing = "before_session"
     translations: Mapping[str, Translation] = field(
         repr=False, compare=False, hash=False, default_factory=_empty_mapping
     )
@@ -1044,6 +1053,7 @@ _TOP_KEYS = (
     "references",
     "licence",
     "notes",
+    "timing",
     "translations",
 )
 _LANGUAGE_RE: Final = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -1257,6 +1267,7 @@ def load_definition(
             else None
         ),
         "notes": top.string("notes", required=False),
+        "timing": top.choice("timing", TIMINGS, default="before_session"),
     }
     language = definition_kwargs["language"]
     if language and not _LANGUAGE_RE.match(str(language)):

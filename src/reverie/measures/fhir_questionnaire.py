@@ -111,6 +111,7 @@ SCORING_RULE_KEYS: Final = (
     "method",
     "higher_is_worse",
     "higher_is_better",
+    "timing",
 )
 #: Older URLs for the same ordinal weight, accepted on import only.
 LEGACY_WEIGHT_URLS: Final = (
@@ -356,6 +357,8 @@ def scoring_rules(definition: InstrumentDefinition) -> dict[str, Any]:
             {("item" if k == "item_id" else k): v for k, v in _plain(c).items()}
             for c in definition.critical_items
         ]
+    if definition.timing != "before_session":
+        rules["timing"] = definition.timing
     if definition.subscales:
         rules["subscales"] = [
             {
@@ -843,6 +846,7 @@ def questionnaire_to_document(
         "reliable_change": rules.get("reliable_change"),
         "critical_items": rules.get("critical_items"),
         "subscales": rules.get("subscales"),
+        "timing": rules.get("timing"),
         "source": dict(source),
         "licence": dict(licence),
         "notes": (

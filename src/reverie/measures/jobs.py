@@ -12,8 +12,10 @@ from reverie.measures import actions, scheduling
 
 @job("measures.open_session_requests", every=datetime.timedelta(minutes=15))
 def open_session_requests() -> None:
-    """Ask for the scheduled questionnaires before each session in the next 48 hours."""
+    """Ask for the scheduled questionnaires before each session in the next 48 hours, and
+    for those about the session (the SPARQ) after each session that has just ended."""
     scheduling.open_session_requests()
+    scheduling.open_after_session_requests()
 
 
 @job("measures.send_links", every=datetime.timedelta(minutes=5))

@@ -11,6 +11,10 @@ What is asked becomes a :class:`~reverie.measures.models.MeasureRequest` with a 
 - before a session: opens 48 hours before the session and closes when it starts, with a
   reminder 3 hours before it closes; only one session request per instrument and episode
   is open at a time, so a client seen three times a week is not asked three times over;
+- after a session, for instruments that rate the session itself (definition ``timing``
+  ``after_session``, e.g. the SPARQ): opens when the session ends (start plus its length)
+  and stays open 48 hours, with a reminder 24 hours before it closes; the same
+  one-open-request rule applies, and a session marked cancelled or missed withdraws it;
 - a follow-up: opens at 09:00 (practice time) on the day *n* calendar months after the
   end date and stays open 14 days, with a reminder 3 days before it closes.
 
@@ -42,7 +46,7 @@ from reverie.measures.models import (
     RequestStatus,
     Timepoint,
 )
-from reverie.measures.registry import visible_instruments
+from reverie.measures.registry import definition_for, visible_instruments
 
 DEFAULT_INSTRUMENTS: Final = ("phq-9", "gad-7")
 DEFAULT_FOLLOWUP_MONTHS: Final = (1, 3, 6, 12)
@@ -56,6 +60,11 @@ FOLLOWUP_OPENS_AT: Final = datetime.time(9, 0)
 #: Window of a request the therapist makes by hand ("ask now").
 MANUAL_WINDOW: Final = datetime.timedelta(days=7)
 MANUAL_REMIND_BEFORE_CLOSE: Final = datetime.timedelta(days=2)
+#: Window of a request asked after a session, from the session's end.
+AFTER_SESSION_WINDOW: Final = datetime.timedelta(hours=48)
+AFTER_SESSION_REMIND_BEFORE_CLOSE: Final = datetime.timedelta(hours=24)
+#: Longest session the after-session query looks back over (beyond its 48-hour window).
+_LONGEST_SESSION: Final = datetime.timedelta(hours=8)
 
 
 @dataclass(frozen=True)
@@ -283,7 +292,7 @@ def open_session_requests(now: datetime.datetime | None = None) -> list[MeasureR
         episode = appointment.episode
         ctx = trail.system("measures.scheduler", practice=episode.client.practice)
         for entry in schedules.get(episode.pk, []):
-            if not entry.before_sessions:
+            if not entry.before_sessions or _after_session(entry.instrument):
                 continue
             pair = (episode.pk, entry.instrument.pk)
             if pair in open_pairs or (appointment.pk, entry.instrument.pk) in asked:
@@ -310,9 +319,82 @@ def open_session_requests(now: datetime.datetime | None = None) -> list[MeasureR
     return created
 
 
+def _after_session(instrument: Instrument) -> bool:
+    return definition_for(instrument).timing == "after_session"
+
+
+def open_after_session_requests(now: datetime.datetime | None = None) -> list[MeasureRequest]:
+    """Ask for each scheduled after-session instrument (the SPARQ) once a session has ended.
+
+    A session counts while it is scheduled or marked attended and ended within the last 48
+    hours; the request closes 48 hours after the end. Skips an instrument while an earlier
+    request for it in the same episode is still open, as before sessions.
+    """
+    now = now or timezone.now()
+    appointments = [
+        a
+        for a in Appointment.objects.filter(
+            starts_at__gt=now - AFTER_SESSION_WINDOW - _LONGEST_SESSION,
+            starts_at__lte=now,
+            attendance__in=(Attendance.SCHEDULED, Attendance.ATTENDED),
+            episode__status__in=(EpisodeStatus.INTAKE, EpisodeStatus.ACTIVE),
+        )
+        .select_related("episode__client")
+        .order_by("starts_at")
+        if now - AFTER_SESSION_WINDOW < _session_end(a) <= now
+    ]
+    if not appointments:
+        return []
+    episodes = list({a.episode_id: a.episode for a in appointments}.values())
+    schedules = _episode_schedules(episodes)
+    open_pairs = set(
+        MeasureRequest.objects.filter(
+            episode__in=episodes, status=RequestStatus.OPEN, expires_at__gt=now
+        ).values_list("episode_id", "instrument_id")
+    )
+    asked = set(
+        MeasureRequest.objects.filter(appointment__in=appointments).values_list(
+            "appointment_id", "instrument_id"
+        )
+    )
+    created: list[MeasureRequest] = []
+    for appointment in appointments:
+        episode = appointment.episode
+        ctx = trail.system("measures.scheduler", practice=episode.client.practice)
+        for entry in schedules.get(episode.pk, []):
+            if not entry.before_sessions or not _after_session(entry.instrument):
+                continue
+            pair = (episode.pk, entry.instrument.pk)
+            if pair in open_pairs or (appointment.pk, entry.instrument.pk) in asked:
+                continue
+            opens = _session_end(appointment)
+            expires = opens + AFTER_SESSION_WINDOW
+            request = _create(
+                ctx,
+                MeasureRequest(
+                    client_id=episode.client_id,
+                    episode=episode,
+                    instrument=entry.instrument,
+                    timepoint=Timepoint.SESSION,
+                    appointment=appointment,
+                    opens_at=opens,
+                    expires_at=expires,
+                    remind_at=expires - AFTER_SESSION_REMIND_BEFORE_CLOSE,
+                ),
+            )
+            if request is not None:
+                created.append(request)
+                open_pairs.add(pair)
+    return created
+
+
+def _session_end(appointment: Appointment) -> datetime.datetime:
+    return appointment.starts_at + datetime.timedelta(minutes=appointment.duration_minutes)
+
+
 def close_lapsed_requests(now: datetime.datetime | None = None) -> int:
     """Mark requests whose window has passed as expired, and withdraw those whose session
-    was cancelled. Each change is audited with the ids it touched."""
+    was cancelled or missed. Each change is audited with the ids it touched."""
     now = now or timezone.now()
     changed = 0
     for status, query, reason in (
@@ -326,6 +408,12 @@ def close_lapsed_requests(now: datetime.datetime | None = None) -> int:
                 )
             ),
             "session_cancelled",
+        ),
+        # Only an after-session request can still be open when a session is marked missed.
+        (
+            RequestStatus.CANCELLED,
+            Q(appointment__attendance=Attendance.NO_SHOW),
+            "session_missed",
         ),
     ):
         rows = list(

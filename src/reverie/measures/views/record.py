@@ -260,6 +260,7 @@ def schedule(request: HttpRequest, pk: int) -> HttpResponse:
                     else bool(entry and entry.before_sessions)
                 ),
                 "months": [(value, label, int(value) in chosen) for value, label in MONTH_CHOICES],
+                "after": definition_for(instrument).timing == "after_session",
             }
         )
     return render(
