@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client as HttpClient
@@ -394,3 +395,39 @@ def test_admin_imports_an_sdc_questionnaire_that_then_scores_a_response(
     doc = json.loads(raw)
     item = doc["item"][0] if doc["item"][0]["type"] != "display" else doc["item"][1]
     assert item["linkId"] in instrument.definition["items"][0]["id"]
+
+
+def test_sparq_results_show_both_scales_and_chart_on_the_trajectory(world: World, as_user) -> None:
+    sparq = Instrument.objects.get(code="sparq")
+    ctx = trail.Context(user=world.client_user)
+    first = {f"sparq-{n}": v for n, v in zip(range(1, 9), [2, 3, 2, 2, 1, 2, 3, 2], strict=True)}
+    later = {f"sparq-{n}": v for n, v in zip(range(1, 9), [4, 0, 1, 0, 0, 4, 4, 3], strict=True)}
+    rows = [
+        actions.submit(ctx, client=world.client, instrument=sparq, answers=a, source="portal")
+        for a in (first, later)
+    ]
+    # Positive affect is the total; Negative affect is kept beside it.
+    assert [r.administration.total for r in rows] == [9, 15]
+    assert rows[0].administration.result["subscales"] == {
+        "positive-affect": 9,
+        "negative-affect": 8,
+    }
+    detail = as_user("therapist").get(
+        reverse("measures:administration", args=[rows[1].administration.pk])
+    )
+    page = detail.content.decode()
+    assert detail.status_code == 200 and "Negative affect" in page and "Very Much" in page
+    # Both the client's questionnaires page and the outcomes chart page render it.
+    scheduling_ctx = trail.Context(user=world.therapist)
+    actions.set_schedule(scheduling_ctx, world.episode, [(sparq, True, [])])
+    listing = as_user("therapist").get(reverse("measures:client", args=[world.client.pk]))
+    text = listing.content.decode()
+    assert listing.status_code == 200 and sparq.name in text
+    assert f"{sparq.name}: after every session" in text
+    chart = as_user("therapist").get(reverse("outcomes:trajectory", args=[world.client.pk]))
+    assert chart.status_code == 200 and "SPARQ" in chart.content.decode()
+    # A form with a Negative affect item left out is refused, naming the question.
+    gap = dict(first, **{"sparq-4": None})
+    with pytest.raises(actions.AnswerProblems) as caught:
+        actions.submit(ctx, client=world.client, instrument=sparq, answers=gap, source="portal")
+    assert list(caught.value.problems) == ["sparq-4"]

@@ -79,6 +79,11 @@ class ScheduleEntry:
     def in_use(self) -> bool:
         return self.before_sessions or bool(self.followup_months)
 
+    @property
+    def after_session(self) -> bool:
+        """Whether "every session" means after it (an instrument that rates the session)."""
+        return _after_session(self.instrument)
+
 
 def add_months(day: datetime.date, months: int) -> datetime.date:
     """``day`` plus whole calendar months, clamped to the end of a shorter month.
