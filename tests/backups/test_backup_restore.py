@@ -10,9 +10,11 @@ import functools
 import importlib.util
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import tarfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +29,13 @@ from pyrage import x25519
 
 from reverie.audit import protection, trail
 from reverie.audit.models import Action, AuditEntry, AuditHead
-from reverie.backups import actions, archive
+from reverie.backups import actions, archive, snapshot
 from reverie.backups.archive import ArchiveError
 from reverie.backups.models import BackupRun
 from reverie.backups.restore import restore
 from reverie.demo import seed
 from reverie.demo.model import generate_practice
 from reverie.demo.seed import ensure_demo
-from reverie.measures.models import MeasureRequest
 from reverie.paperwork import storage
 from reverie.testing import World
 
@@ -129,24 +130,41 @@ def _last_two(app: str) -> tuple[tuple[str, str], tuple[str, str]]:
     return parent.key, leaf
 
 
+#: The app whose last migration an "older" archive lacks: one that nothing depends on and
+#: whose table the demo leaves empty, so that going back and forth loses no data.
+OLDER_APP = "lifecycle"
+
+
+def _pending() -> list[tuple[str, str]]:
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    return [m.app_label + "." + m.name for m, _ in plan]  # type: ignore[misc]
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_an_archive_older_than_this_reverie_is_migrated_forward_on_restore(
-    backup_key: x25519.Identity, tmp_path: Path
+    backup_key: x25519.Identity, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The archive of a Reverie one migration behind: measures' last migration unapplied.
-    older, latest = _last_two("measures")
+    _seed_small_demo(monkeypatch)
+    before = fingerprint()
+    # The archive of a Reverie one migration behind: lifecycle's last migration unapplied.
+    older, latest = _last_two(OLDER_APP)
     MigrationExecutor(connection).migrate([older])
     try:
         archive_path = _backup(tmp_path)
         MigrationExecutor(connection).migrate([latest])  # this Reverie,
         _empty_the_database()  # empty (the backup's own run row and audit entries go)
+        storage.root().rename(tmp_path / "documents-before")
         done = restore(archive_path, by="test")
-        assert latest[1] not in done.manifest["migrations"]["measures"]
+        assert latest[1] not in done.manifest["migrations"][OLDER_APP]
         assert done.migrated
+        assert _pending() == []
         assert latest in MigrationRecorder(connection).applied_migrations()
-        # Every column the model has is there (a SELECT of all of them works).
-        assert list(MeasureRequest.objects.all()) == []
+        # Every row and every client's record as before, and the trail verifies.
+        assert fingerprint() == before
+        assert trail.verify(use_checkpoints=False).ok
+        assert done.audit_checked >= done.manifest["audit_head"]["seq"] > 0
     finally:
         # The rest of the suite expects the latest schema whatever happened here.
         MigrationExecutor(connection).migrate([latest])
@@ -288,17 +306,9 @@ def test_pruning_keeps_the_newest_archives_and_nothing_else(tmp_path: Path) -> N
 # --- moving from SQLite to PostgreSQL ---------------------------------------------------
 
 
-@pytest.mark.slow
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(
-    not os.environ.get("REVERIE_DATABASE_URL"), reason="moves a SQLite archive into PostgreSQL"
-)
-def test_a_sqlite_archive_restores_into_postgresql_with_every_row(
-    backup_key: x25519.Identity, tmp_path: Path
-) -> None:
-    """A separate process seeds the demo into a SQLite database, fingerprints it and
-    backs it up; this process restores that archive into the (PostgreSQL) test database
-    and compares."""
+def _sqlite_archive_made_elsewhere(tmp_path: Path, older: tuple[str, str] | None = None) -> Path:
+    """A separate process seeds the demo into a SQLite database, fingerprints it
+    (``before.json``), migrates it back to ``older`` if given, and backs it up."""
     sqlite_dir = tmp_path / "sqlite"
     sqlite_dir.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "REVERIE_DATABASE_URL"}
@@ -321,14 +331,15 @@ def test_a_sqlite_archive_restores_into_postgresql_with_every_row(
     )
     _run([sys.executable, "-c", seed], env)
     _run([sys.executable, str(HERE / "fingerprint.py"), str(tmp_path / "before.json")], env)
+    if older is not None:
+        _run([sys.executable, "-m", "reverie", "migrate", *older, "--verbosity=0"], env)
     _run([sys.executable, "-m", "reverie", "backup", "--output", str(tmp_path / "out")], env)
     (archive_path,) = (tmp_path / "out").iterdir()
+    return archive_path
+
+
+def _same_as_before(tmp_path: Path) -> None:
     before: dict[str, Any] = json.loads((tmp_path / "before.json").read_text())
-
-    done = restore(archive_path, by="test")
-
-    assert done.manifest["engine"] == "sqlite"
-    assert done.method.startswith("copy")
     after = json.loads(json.dumps(fingerprint(), sort_keys=True, default=str))
     assert after["clients"] == before["clients"]
     assert after["tables"] == before["tables"]
@@ -336,6 +347,242 @@ def test_a_sqlite_archive_restores_into_postgresql_with_every_row(
     assert trail.verify(use_checkpoints=False).ok
 
 
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    not os.environ.get("REVERIE_DATABASE_URL"), reason="moves a SQLite archive into PostgreSQL"
+)
+def test_a_sqlite_archive_restores_into_postgresql_with_every_row(
+    backup_key: x25519.Identity, tmp_path: Path
+) -> None:
+    """The archive from another process; this process restores it into the (PostgreSQL)
+    test database and compares."""
+    archive_path = _sqlite_archive_made_elsewhere(tmp_path)
+
+    done = restore(archive_path, by="test")
+
+    assert done.manifest["engine"] == "sqlite"
+    assert done.method.startswith("copy")
+    assert not done.migrated
+    _same_as_before(tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    not os.environ.get("REVERIE_DATABASE_URL"), reason="moves a SQLite archive into PostgreSQL"
+)
+def test_an_older_sqlite_archive_restores_into_postgresql_and_is_migrated_forward(
+    backup_key: x25519.Identity, tmp_path: Path
+) -> None:
+    older, latest = _last_two(OLDER_APP)
+    archive_path = _sqlite_archive_made_elsewhere(tmp_path, older=older)
+
+    done = restore(archive_path, by="test")
+
+    assert done.manifest["engine"] == "sqlite"
+    assert latest[1] not in done.manifest["migrations"][OLDER_APP]
+    assert older[1] in done.manifest["migrations"][OLDER_APP]
+    assert done.method.startswith("copy")
+    assert done.migrated
+    assert _pending() == []
+    _same_as_before(tmp_path)
+    assert done.audit_checked >= done.manifest["audit_head"]["seq"] > 0
+
+
+def test_an_archive_newer_than_this_reverie_is_not_copied_into_another_engine() -> None:
+    from django.db.migrations.loader import MigrationLoader
+
+    from reverie.backups.restore import _archive_state
+
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    manifest = {"migrations": {"backups": ["0001_backup_runs", "0099_from_the_future"]}}
+    with pytest.raises(ArchiveError, match=r"newer than this Reverie.*backups\.0099"):
+        _archive_state(loader, manifest)
+    manifest["migrations"]["backups"].pop()
+    assert _archive_state(loader, manifest) == [("backups", "0001_backup_runs")]
+
+
 def _run(command: list[str], env: dict[str, str]) -> None:
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+# --- SQLite: the live file as the snapshot ------------------------------------------------
+
+sqlite_only = pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="the live-file snapshot is SQLite's"
+)
+HAMMER_ROWS = 2000
+
+
+def _sqlite_file() -> str:
+    return str(connection.settings_dict["NAME"])
+
+
+def _hammer_table() -> None:
+    with sqlite3.connect(_sqlite_file(), timeout=20) as conn:
+        conn.execute("CREATE TABLE backup_hammer (id INTEGER PRIMARY KEY, n INTEGER, pad TEXT)")
+        conn.executemany(
+            "INSERT INTO backup_hammer (n, pad) VALUES (0, ?)",
+            [(f"{i:06d}" * 40,) for i in range(HAMMER_ROWS)],
+        )
+    conn.close()
+
+
+def _drop_hammer_table() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS backup_hammer")
+
+
+class _Hammer(threading.Thread):
+    """Another connection on another thread, committing as fast as it can: each
+    transaction adds 1 to every row's ``n`` and inserts a row with ``n`` 0, and after each
+    a PASSIVE checkpoint tries to copy the WAL into the database file. A snapshot taken
+    halfway through a transaction, or a file that changed under the backup, shows as rows
+    with different ``n`` or a count that does not match them."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.stop = threading.Event()
+        self.commits = 0
+        self.held_back = 0  # checkpoints that could not copy every frame
+        self.changed = threading.Condition()
+
+    def run(self) -> None:
+        conn = sqlite3.connect(_sqlite_file(), timeout=20, isolation_level=None)
+        try:
+            while not self.stop.is_set():
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("UPDATE backup_hammer SET n = n + 1")
+                conn.execute("INSERT INTO backup_hammer (n, pad) VALUES (0, 'x')")
+                conn.execute("COMMIT")
+                busy, log, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                with self.changed:
+                    self.commits += 1
+                    self.held_back += int(bool(busy) or done < log)
+                    self.changed.notify_all()
+        finally:
+            conn.close()
+
+    def wait_for_commits(self, more: int) -> None:
+        with self.changed:
+            goal = self.commits + more
+            assert self.changed.wait_for(lambda: self.commits >= goal, timeout=30)
+
+
+def _consistent_hammer_rows(cursor: Any) -> int:
+    """The number of transactions the hammer table shows, after checking they agree."""
+    cursor.execute("SELECT DISTINCT n FROM backup_hammer WHERE id <= %s", [HAMMER_ROWS])
+    (transactions,) = [n for (n,) in cursor.fetchall()]
+    cursor.execute("SELECT COUNT(*) FROM backup_hammer")
+    assert cursor.fetchone()[0] == HAMMER_ROWS + transactions
+    return int(transactions)
+
+
+@sqlite_only
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_backup_taken_while_another_connection_writes_restores_intact(
+    backup_key: x25519.Identity, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _seed_small_demo(monkeypatch)
+    _hammer_table()
+    hammer = _Hammer()
+    # Small reads, and before each one the hammer commits twice more (and checkpoints):
+    # the file is read in many pieces with writes and checkpoints between all of them.
+    monkeypatch.setattr(archive, "_CHUNK", 32 << 10)
+    reads = []
+    read_at = snapshot.LiveFile.read_at
+
+    def read_between_writes(self: snapshot.LiveFile, offset: int, length: int) -> bytes:
+        hammer.wait_for_commits(2)
+        reads.append(offset)
+        return read_at(self, offset, length)
+
+    monkeypatch.setattr(snapshot.LiveFile, "read_at", read_between_writes)
+    try:
+        hammer.start()
+        hammer.wait_for_commits(3)
+        archive_path = _backup(tmp_path)
+    finally:
+        hammer.stop.set()
+        hammer.join()
+    assert len(reads) > 20
+    # While the backup read the file, checkpoints were held back (the WAL kept what the
+    # hammer committed), and afterwards one copies everything again.
+    assert hammer.held_back > 0
+    with sqlite3.connect(_sqlite_file()) as conn:
+        assert conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[0] == 0
+    conn.close()
+
+    # The member is one self-contained database (rollback-journal mode, not WAL).
+    unpacked = archive.unpack(archive_path, [backup_key], _folder(tmp_path))
+    member = unpacked.member(snapshot.SQLITE_MEMBER)
+    assert member.read_bytes()[18:20] == b"\x01\x01"
+
+    _empty_the_database()
+    _drop_hammer_table()
+    storage.root().rename(tmp_path / "documents-before")
+    try:
+        done = restore(archive_path, by="test")
+        assert done.manifest["snapshot"] == "live file"
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA integrity_check")
+            assert cursor.fetchall() == [("ok",)]
+            transactions = _consistent_hammer_rows(cursor)
+        # The snapshot is of the moment the backup began: the hammer went on after it.
+        assert 3 <= transactions < hammer.commits
+        assert done.manifest["tables"]["backup_hammer"] == HAMMER_ROWS + transactions
+        assert _live_counts_match(done.manifest)
+        assert trail.verify(use_checkpoints=False).ok
+        assert done.audit_checked >= done.manifest["audit_head"]["seq"] > 0
+    finally:
+        _drop_hammer_table()
+
+
+def _live_counts_match(manifest: dict[str, Any]) -> bool:
+    """Every table the manifest counts holds that many rows (the restore's own audit
+    entry, its trail check and its head row excepted)."""
+    own = {"audit_auditentry", "audit_trailcheck"}
+    with connection.cursor() as cursor:
+        for table, count in manifest["tables"].items():
+            cursor.execute(f"SELECT COUNT(*) FROM {connection.ops.quote_name(table)}")  # noqa: S608
+            found = cursor.fetchone()[0]
+            if found != count and not (table in own and found > count):
+                return False
+    return True
+
+
+@sqlite_only
+@pytest.mark.django_db(transaction=True)
+def test_a_reader_on_an_older_snapshot_makes_the_backup_copy_the_database_instead(
+    backup_key: x25519.Identity, tmp_path: Path
+) -> None:
+    _hammer_table()
+    try:
+        # A reader that began before the last commit keeps the checkpoint from copying it
+        # into the file, so the file is not the snapshot: the backup API copies instead.
+        old = sqlite3.connect(_sqlite_file(), isolation_level=None)
+        old.execute("BEGIN")
+        old.execute("SELECT COUNT(*) FROM backup_hammer").fetchone()
+        with sqlite3.connect(_sqlite_file(), timeout=20) as conn:
+            conn.execute("UPDATE backup_hammer SET n = n + 1")
+            conn.execute("INSERT INTO backup_hammer (n, pad) VALUES (0, 'x')")
+        conn.close()
+        try:
+            archive_path = _backup(tmp_path)
+        finally:
+            old.close()
+        _empty_the_database()
+        _drop_hammer_table()
+        done = restore(archive_path, by="test")
+        assert done.manifest["snapshot"] == "sqlite backup API"
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA integrity_check")
+            assert cursor.fetchall() == [("ok",)]
+            assert _consistent_hammer_rows(cursor) == 1
+        assert done.manifest["tables"]["backup_hammer"] == HAMMER_ROWS + 1
+        assert trail.verify(use_checkpoints=False).ok
+    finally:
+        _drop_hammer_table()

@@ -57,8 +57,12 @@ def create(ctx: trail.Context, out_dir: Path, *, by: str) -> Made:
         out = out_dir / file_name(started)
         # The plaintext snapshot lives only in the data directory, which already holds
         # the plaintext database, never in the (possibly remote) backup folder.
-        with tempfile.TemporaryDirectory(dir=settings.DATA_DIR, prefix=".backup-") as tmp:
-            members, found = snapshot.take(Path(tmp))
+        # On SQLite the live database file may be the member itself (snapshot.take), read
+        # while the snapshot's read transaction is open.
+        with (
+            tempfile.TemporaryDirectory(dir=settings.DATA_DIR, prefix=".backup-") as tmp,
+            snapshot.take(Path(tmp)) as (members, found),
+        ):
             for stored_name in found.pop("documents"):
                 members[f"documents/{stored_name}"] = storage.root() / stored_name
             manifest = {

@@ -28,13 +28,15 @@ import hashlib
 import io
 import json
 import os
+import queue
 import re
 import tarfile
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pyrage
 from pyrage import x25519
@@ -53,6 +55,8 @@ _CHUNK = 1 << 20
 _BLOCK = tarfile.BLOCKSIZE
 _PAX_LIMIT = 1 << 16
 _MANIFEST_LIMIT = 64 << 20
+#: Batches (of about _CHUNK bytes) waiting for the restore's writing thread.
+_QUEUE_DEPTH = 4
 
 
 class ArchiveError(Exception):
@@ -132,6 +136,15 @@ def read_identities(path: str) -> list[x25519.Identity]:
     return identities
 
 
+class Member(Protocol):
+    """A member that is not a file of its own (the live SQLite database, read under a
+    transaction that keeps it still): its size, and its bytes at an offset."""
+
+    size: int
+
+    def read_at(self, offset: int, length: int) -> bytes: ...
+
+
 @dataclass(frozen=True)
 class Packed:
     path: Path
@@ -176,7 +189,7 @@ class _TarSource(io.RawIOBase):
     while it passes (one read of it, no pass of its own), which is why the manifest comes
     last in this format. Nothing of the tar is written to disk."""
 
-    def __init__(self, manifest: Mapping[str, Any], members: Mapping[str, Path]) -> None:
+    def __init__(self, manifest: Mapping[str, Any], members: Mapping[str, Path | Member]) -> None:
         self.manifest = dict(manifest)
         self.members = members
         self.listed: dict[str, dict[str, Any]] = {}
@@ -207,13 +220,21 @@ class _TarSource(io.RawIOBase):
         for name, path in self.members.items():
             digest = hashlib.sha256()
             done = 0
-            with path.open("rb") as handle:
-                size = os.fstat(handle.fileno()).st_size
+            if not isinstance(path, Path):
+                size = path.size
                 yield _header(name, size, mtime)
-                while done < size and (block := handle.read(min(_CHUNK, size - done))):
+                while done < size and (block := path.read_at(done, min(_CHUNK, size - done))):
                     digest.update(block)
                     done += len(block)
                     yield block
+            else:
+                with path.open("rb") as handle:
+                    size = os.fstat(handle.fileno()).st_size
+                    yield _header(name, size, mtime)
+                    while done < size and (block := handle.read(min(_CHUNK, size - done))):
+                        digest.update(block)
+                        done += len(block)
+                        yield block
             if done != size:
                 raise ArchiveError(f"{name} changed while the archive was written")
             yield _padding(size)
@@ -226,7 +247,7 @@ class _TarSource(io.RawIOBase):
 
 def pack(
     manifest: Mapping[str, Any],
-    members: Mapping[str, Path],
+    members: Mapping[str, Path | Member],
     out: Path,
     recipients: list[Any],
 ) -> Packed:
@@ -296,6 +317,12 @@ class _TarSink(io.RawIOBase):
     with the pax records ``path`` and ``size`` that Python's tarfile writes). Only regular
     files with the names a manifest may list are written out, each hashed on the way.
 
+    The hashing and the writing happen on a thread of their own (:meth:`_work`), fed
+    batches of about 1 MiB through a bounded queue, so that they overlap with age's
+    decryption on this one (both release the GIL for large buffers). At the end of each
+    member this thread waits for that one to finish it, so every check below happens in
+    the same order, with the same digests, as if it were done here.
+
     The manifest comes first (format 1) or last (format 2). Members before it are checked
     when it arrives, members after it as they end. A problem found is kept, and the rest
     of the stream is read and dropped, so that age still authenticates it to its end and
@@ -318,8 +345,10 @@ class _TarSink(io.RawIOBase):
         self._size = 0
         self._pad = 0
         self._data = bytearray()
-        self._out: Any = None
-        self._digest: Any = None
+        self._batch = bytearray()
+        self._queue: queue.Queue[tuple[Any, ...] | None] = queue.Queue(_QUEUE_DEPTH)
+        self._worker: threading.Thread | None = None
+        self._write_error: ArchiveError | None = None
         self._ended = False
 
     def writable(self) -> bool:
@@ -328,14 +357,11 @@ class _TarSink(io.RawIOBase):
     def write(self, block: Any) -> int:
         size = len(block)
         if self._kind == "member" and size < self._remaining and self.problem is None:
-            # The common case, most of a large member: hash and write, nothing to parse.
-            try:
-                self._digest.update(block)
-                self._out.write(block)
-            except OSError as exc:
-                self.problem = ArchiveError(f"cannot write {self._name}: {exc}")
-                self.discard()
+            # The common case, most of a large member: batch it for the writing thread.
+            self._batch += block
             self._remaining -= size
+            if len(self._batch) >= _CHUNK:
+                self._send_batch()
             return size
         if self.problem is None:
             try:
@@ -343,15 +369,77 @@ class _TarSink(io.RawIOBase):
             except ArchiveError as exc:
                 self.problem = exc
                 self.discard()
-            except OSError as exc:
+            except OSError as exc:  # making the member's folder
                 self.problem = ArchiveError(f"cannot write {self._name}: {exc}")
                 self.discard()
         return size
 
     def discard(self) -> None:
-        if self._out is not None:
-            self._out.close()
-            self._out = None
+        """Stop writing: the open member is closed, and the writing thread ends."""
+        if self._worker is not None:
+            self._queue.put(None)
+            self._worker.join()
+            self._worker = None
+
+    # --- the writing thread -------------------------------------------------------------
+
+    def _send(self, item: tuple[Any, ...]) -> None:
+        if self._worker is None:
+            self._worker = threading.Thread(target=self._work, name="restore-writer", daemon=True)
+            self._worker.start()
+        self._queue.put(item)
+
+    def _send_batch(self) -> None:
+        if self._write_error is not None:
+            self.problem = self._write_error
+            self.discard()
+            return
+        self._send(("data", self._batch))
+        self._batch = bytearray()
+
+    def _work(self) -> None:
+        out: Any = None
+        digest: Any = None
+        name = ""
+        while True:
+            item = self._queue.get()
+            try:
+                if item is None:
+                    return
+                if self._write_error is not None:
+                    continue
+                try:
+                    if item[0] == "data":
+                        digest.update(item[1])
+                        out.write(item[1])
+                    elif item[0] == "open":
+                        _, name, dest = item
+                        # Private from the first byte: the snapshot may be written beside
+                        # the database (``place``), outside the caller's private folder.
+                        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                        out = os.fdopen(fd, "wb", buffering=_CHUNK)
+                        digest = hashlib.sha256()
+                    else:  # "close"
+                        out.close()
+                        out = None
+                        self.seen[name] = (digest.hexdigest(), item[1])
+                except OSError as exc:
+                    self._write_error = ArchiveError(f"cannot write {name}: {exc}")
+            finally:
+                if item is None and out is not None:
+                    out.close()
+                self._queue.task_done()
+
+    def _finish_member(self) -> None:
+        """Hand over the member's last bytes and wait until it is written and hashed."""
+        self._send(("data", self._batch))
+        self._batch = bytearray()
+        self._send(("close", self._size))
+        self._queue.join()
+        if self._write_error is not None:
+            raise self._write_error
+
+    # --- the tar ------------------------------------------------------------------------
 
     def _feed(self, data: memoryview) -> None:
         while data:
@@ -364,8 +452,11 @@ class _TarSink(io.RawIOBase):
                 data = data[len(take) :]
                 self._remaining -= len(take)
                 if self._kind == "member":
-                    self._digest.update(take)
-                    self._out.write(take)
+                    self._batch += take
+                    if len(self._batch) >= _CHUNK:
+                        self._send_batch()
+                        if self.problem is not None:
+                            raise self.problem
                 else:
                     self._data += take
                 if not self._remaining:
@@ -421,16 +512,12 @@ class _TarSink(io.RawIOBase):
             return
         expected = self.manifest["members"] if self.manifest is not None else None
         unlisted = expected is not None and name not in expected
-        if not allowed(name) or name in self.seen or unlisted:
+        if not allowed(name) or name in self.paths or unlisted:
             raise ArchiveError(f"the archive holds {name!r}, which its manifest lacks")
         dest = self.place.get(name) or self.folder / name
         dest.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.paths[name] = dest
-        # Private from the first byte: the snapshot may be written beside the database
-        # (``place``), outside the caller's private folder.
-        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        self._out = os.fdopen(fd, "wb", buffering=_CHUNK)
-        self._digest = hashlib.sha256()
+        self._send(("open", name, dest))
         self._start("member", name, size)
 
     def _start(self, kind: str, name: str, size: int) -> None:
@@ -448,9 +535,7 @@ class _TarSink(io.RawIOBase):
             for name in self.seen:
                 self._verify(name)
         else:
-            self._out.close()
-            self._out = None
-            self.seen[self._name] = (self._digest.hexdigest(), self._size)
+            self._finish_member()
             if self.manifest is not None:
                 self._verify(self._name)
         self._kind = ""
@@ -467,6 +552,7 @@ class _TarSink(io.RawIOBase):
 
     def finish(self) -> Unpacked:
         """After age has decrypted the whole stream: the verdict."""
+        self.discard()
         if self.problem is not None:
             raise self.problem
         if self._kind or self._header:

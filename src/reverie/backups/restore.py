@@ -19,9 +19,10 @@ non-empty database.
 * PostgreSQL archive into PostgreSQL: ``pg_restore`` of the custom-format dump, in one
   transaction.
 * SQLite archive into PostgreSQL (moving a practice to PostgreSQL): the target is migrated
-  and every model's rows are copied across through Django's field conversions, in one
-  transaction. The archive must be of this Reverie's migration state; an older one is first
-  restored into SQLite (which migrates it) and backed up again.
+  to the archive's own migration state, every model's rows (as the models were at that
+  state) are copied across through Django's field conversions in one transaction, and the
+  target is then migrated forward like any other restore. An archive newer than this
+  Reverie is refused.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.color import no_style
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 from django.db.models.functions import Cast
 from django.db.utils import load_backend
@@ -348,26 +350,48 @@ def _postgresql(member: Path, manifest: dict[str, Any]) -> Restored:
 # --- SQLite archive into another engine -----------------------------------------------
 
 
-def _copied_models() -> list[type[models.Model]]:
+def _copied_models(registry: Any = None) -> list[type[models.Model]]:
+    """Every model whose table a copy carries: of this Reverie, or of ``registry`` (the
+    models of the archive's own migration state)."""
     return [
         m
-        for m in apps.get_models(include_auto_created=True)
+        for m in (registry or apps).get_models(include_auto_created=True)
         if m._meta.managed and not m._meta.proxy and not m._meta.swapped
     ]
 
 
-def _sqlite_into_other(member: Path, manifest: dict[str, Any]) -> Restored:
-    loader = MigrationLoader(None, ignore_no_migrations=True)
+def _archive_state(loader: MigrationLoader, manifest: dict[str, Any]) -> list[tuple[str, str]]:
+    """The migrations that make the archive's schema: for each app, the last of its
+    migrations the archive has applied (more than one only where the graph branches)."""
     have = {(app, name) for app, names in manifest["migrations"].items() for name in names}
-    missing = sorted(set(loader.disk_migrations) - have)
-    if missing:
+    unknown = sorted(have - set(loader.graph.nodes))
+    if unknown:
         raise ArchiveError(
-            f"the archive is older than this Reverie ({len(missing)} migrations behind, "
-            f"e.g. {missing[0][0]}.{missing[0][1]}); moving engines needs an archive of the "
-            "current version: restore it into SQLite first (that migrates it), back up "
-            "again, and restore that archive here. Nothing was changed."
+            f"the archive is newer than this Reverie (it has the migration "
+            f"{unknown[0][0]}.{unknown[0][1]}, which this version lacks); restore it with "
+            "the version that made it, or a newer one. Nothing was changed."
         )
-    call_command("migrate", interactive=False, verbosity=0)
+    return sorted(
+        node
+        for node in have
+        if not any(c in have for c in loader.graph.node_map[node].children if c[0] == node[0])
+    )
+
+
+def _sqlite_into_other(member: Path, manifest: dict[str, Any]) -> Restored:
+    """Copy the snapshot's rows into the target at the archive's own schema, then migrate
+    the target forward: an older archive is brought up to this Reverie on the target, by
+    the same migrations (data migrations included) that an upgrade runs."""
+    targets = _archive_state(MigrationLoader(None, ignore_no_migrations=True), manifest)
+    # The target holds nothing but what migrate writes (refuse_unless_empty): its tables
+    # go, and it is migrated to the archive's state, whatever state it was in.
+    with transaction.atomic(), connection.cursor() as cursor:
+        for table in connection.introspection.table_names(cursor):
+            cursor.execute(f"DROP TABLE IF EXISTS {connection.ops.quote_name(table)} CASCADE")
+    executor = MigrationExecutor(connection)
+    executor.migrate(targets)
+    # The models as they were at that state: the columns the snapshot and target share.
+    chosen = _copied_models(executor.loader.project_state(targets, at_end=True).apps)
     # A connection made for this copy only, not added to the configured databases: the
     # snapshot must never become a place the rest of Reverie could write to.
     source_settings = connections.configure_settings(
@@ -380,20 +404,20 @@ def _sqlite_into_other(member: Path, manifest: dict[str, Any]) -> Restored:
         source_settings, _SOURCE
     )
     try:
-        chosen = _copied_models()
         with transaction.atomic():
             _copy_rows(chosen)
     finally:
         connections[_SOURCE].close()
         del connections[_SOURCE]
-    _same_counts(_live_counts(list(manifest["tables"])), _copied_only(manifest), "the copy")
-    return Restored(manifest, "copy of every table from the SQLite snapshot", False)
+    copied = _copied_only(manifest, chosen)
+    _same_counts(_live_counts(list(manifest["tables"])), copied, "the copy")
+    return Restored(manifest, "copy of every table from the SQLite snapshot", _migrate())
 
 
-def _copied_only(manifest: dict[str, Any]) -> dict[str, Any]:
+def _copied_only(manifest: dict[str, Any], chosen: list[type[models.Model]]) -> dict[str, Any]:
     """The manifest's counts for the tables the copy carries (every model's table; the
     migration records and SQLite's own bookkeeping are the target's)."""
-    tables = {m._meta.db_table for m in _copied_models()}
+    tables = {m._meta.db_table for m in chosen}
     counts = {t: n for t, n in manifest["tables"].items() if t in tables}
     return {**manifest, "tables": counts}
 
