@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
 M = TypeVar("M", bound=models.Model)
 
@@ -38,7 +38,22 @@ def width(model: type[models.Model]) -> int:
     return len(model._meta.concrete_fields)
 
 
-def _field_converters(model: type[models.Model]) -> list[tuple[list[Converter], Any]]:
+def current() -> Any:
+    """The default database's connection itself, not the ``django.db.connection`` proxy.
+
+    Every attribute read through the proxy looks the connection up again in the
+    thread's (asgiref) local storage; the fields' converters and ``get_db_prep_save``
+    read it once or twice per column, which was about 3 % of a FHIR submission's CPU
+    (bench/bench_fhir_cpu.py, 2026-12-06). Resolve it once per call and pass this
+    instead: it is the object the proxy forwards to, for this thread.
+    """
+    return connections[DEFAULT_DB_ALIAS]
+
+
+def _field_converters(
+    model: type[models.Model], conn: Any = None
+) -> list[tuple[list[Converter], Any]]:
+    connection = conn if conn is not None else current()
     key = (connection.alias, model)
     found = _converters.get(key)
     if found is None:
@@ -58,9 +73,10 @@ def convert(model: type[models.Model], field_name: str, value: Any) -> Any:
     """One raw column value as ``model.field_name`` would hold it after a query."""
     field = model._meta.get_field(field_name)
     index = model._meta.concrete_fields.index(field)
-    funcs, expression = _field_converters(model)[index]
+    conn = current()
+    funcs, expression = _field_converters(model, conn)[index]
     for func in funcs:
-        value = func(value, expression, connection)
+        value = func(value, expression, conn)
     return value
 
 
@@ -72,12 +88,13 @@ def instance(model: type[M], row: Sequence[Any], start: int = 0) -> M | None:
     pk_index = fields.index(model._meta.pk)
     if values[pk_index] is None:
         return None
-    for i, (funcs, expression) in enumerate(_field_converters(model)):
+    conn = current()
+    for i, (funcs, expression) in enumerate(_field_converters(model, conn)):
         value = values[i]
         for func in funcs:
-            value = func(value, expression, connection)
+            value = func(value, expression, conn)
         values[i] = value
-    return model.from_db(connection.alias, [f.attname for f in fields], values)
+    return model.from_db(conn.alias, [f.attname for f in fields], values)
 
 
 _inserts: dict[tuple[str, type[models.Model]], tuple[str, list[models.Field[Any, Any]]]] = {}
@@ -86,7 +103,7 @@ _inserts: dict[tuple[str, type[models.Model]], tuple[str, list[models.Field[Any,
 def insert_statement(model: type[models.Model]) -> tuple[str, list[models.Field[Any, Any]]]:
     """``INSERT … RETURNING pk`` for every concrete column of ``model`` but its automatic
     primary key, with the fields in parameter order; built once per database."""
-    key = (connection.alias, model)
+    key = (current().alias, model)
     found = _inserts.get(key)
     if found is None:
         meta = model._meta
@@ -105,14 +122,15 @@ def insert_statement(model: type[models.Model]) -> tuple[str, list[models.Field[
 def insert_values(obj: models.Model, fields: Sequence[models.Field[Any, Any]]) -> list[Any]:
     """The parameters ``save()`` would send for ``obj``: each field's ``pre_save`` (defaults,
     ``auto_now_add``), then its ``get_db_prep_save``."""
-    return [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    conn = current()
+    return [f.get_db_prep_save(f.pre_save(obj, True), conn) for f in fields]
 
 
 def inserted(obj: models.Model, pk: Any) -> None:
     """Mark ``obj`` as saved with primary key ``pk``, as ``save()`` leaves it."""
     obj.pk = pk
     obj._state.adding = False
-    obj._state.db = connection.alias
+    obj._state.db = DEFAULT_DB_ALIAS  # the database every statement here goes to
 
 
 def insert(obj: M) -> M:

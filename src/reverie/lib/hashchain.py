@@ -61,11 +61,16 @@ _CHECKPOINT_DOMAIN = b"reverie-audit-checkpoint\n"
 _KEY_ID_DOMAIN = b"reverie-audit-key-id\n"
 
 
+#: ``json.dumps(..., sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+#: default=str)``, built once: ``json.dumps`` with any option builds a new encoder per call.
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+)
+
+
 def canonical(fields: Mapping[str, Any]) -> bytes:
     """A stable byte encoding: sorted keys, no whitespace, non-ASCII kept as UTF-8."""
-    return json.dumps(
-        fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
-    ).encode("utf-8")
+    return _CANONICAL.encode(fields).encode("utf-8")
 
 
 _IPAD = bytes(x ^ 0x36 for x in range(256))

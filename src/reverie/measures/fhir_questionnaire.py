@@ -1054,9 +1054,15 @@ def answers_from_questionnaire_response(
                 raise ValueError(
                     f"QuestionnaireResponse item {link_id!r} is not an item of {definition.id!r}"
                 )
-            walk(child.get("item") or [])
+            # An empty or missing item list has nothing to walk (most items of a scored
+            # questionnaire): no call for it.
+            nested = child.get("item")
+            if nested:
+                walk(nested)
             for answer in raw_answers:
-                walk(answer.get("item") or [])
+                nested = answer.get("item")
+                if nested:
+                    walk(nested)
 
     walk(response.get("item") or [])
     return answers
