@@ -168,3 +168,19 @@ def test_the_memory_of_valid_items_is_bounded(world: World, monkeypatch) -> None
     for resource in _emitted(world, "phq-9", random.Random(7), 3):
         resources.validated(resource)
     assert len(resources._VALID_ENTRIES) == 5
+
+
+def test_an_identifier_checked_on_the_way_in_is_remembered_and_a_long_one_is_not() -> None:
+    resources._VALID_ENTRIES.clear()
+    short = {"system": "urn:ietf:rfc:3986", "value": "urn:uuid:1"}
+    assert resources.identifier_problem(short) is None
+    assert [k for k in resources._VALID_ENTRIES if k.startswith("Identifier:")] == [
+        'Identifier:{"system":"urn:ietf:rfc:3986","value":"urn:uuid:1"}'
+    ]
+    # Valid, but longer than the cache keeps: accepted, and not held in memory.
+    long = {"system": "urn:ietf:rfc:3986", "value": "x" * 5000}
+    assert resources.identifier_problem(long) is None
+    assert len(resources._VALID_ENTRIES) == 1
+    # A refused identifier is never remembered, on the way in or out.
+    assert resources.identifier_problem({"value": 5}) is not None
+    assert len(resources._VALID_ENTRIES) == 1

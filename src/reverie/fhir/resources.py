@@ -96,6 +96,9 @@ _MODELS: dict[str, Any] = {}
 _ENTRY_MODELS: Final = {"QuestionnaireResponse": ("item", "QuestionnaireResponseItem")}
 _VALID_ENTRIES: OrderedDict[str, None] = OrderedDict()
 _VALID_ENTRIES_MAX: Final = 4096
+#: Longer entries are validated every time, so the memory the cache holds stays bounded
+#: (4096 keys of at most 4096 characters) whatever a caller sends.
+_REMEMBERED_KEY_MAX: Final = 4096
 _VALID_ENTRIES_LOCK = threading.Lock()
 
 
@@ -117,9 +120,9 @@ def _is_instant(value: Any) -> bool:
     if not isinstance(value, str) or not _INSTANT_SHAPE.fullmatch(value):
         return False
     try:
-        # The shape is fixed above, so this only checks the calendar and the clock (as
-        # strptime did, at a fifth of its cost).
-        datetime.datetime.fromisoformat(value[:-1])  # noqa: DTZ007 (shape only)
+        # The shape is fixed above, so this only checks the calendar and the clock, as
+        # strptime did, without strptime's regular expressions and locale.
+        datetime.datetime.fromisoformat(value[:-1])
     except ValueError:
         return False
     return True
@@ -143,7 +146,8 @@ _STAND_INS: Final[dict[str, tuple[tuple[tuple[str, ...], Any, str], ...]]] = {
         (("source", "reference"), _is_patient_reference, "Patient/1"),
     )
 }
-#: Elements validated on their own with their R4B model (not remembered: each is new).
+#: Elements validated on their own with their R4B model (remembered like an entry, so an
+#: identifier checked on the way in is not validated again in the answer).
 _OWN_MODELS: Final = {"QuestionnaireResponse": (("identifier", "Identifier"),)}
 
 
@@ -211,7 +215,9 @@ def validated(resource: dict[str, Any]) -> dict[str, Any]:
                 for name, own_model in _OWN_MODELS.get(kind, ()):
                     value = resource.get(name)
                     if isinstance(value, dict):
-                        models[own_model].model_validate(value)
+                        # A submission's identifier was validated with the same model
+                        # when it came in (identifier_problem), and is found here.
+                        _validate_entry(models[own_model], value)
                 _validate_entry(model, shell)
             for entry in entries:
                 _validate_entry(models[entry_model], entry)
@@ -234,6 +240,8 @@ def _validate_entry(model: Any, entry: dict[str, Any]) -> None:
             _VALID_ENTRIES.move_to_end(key)
             return
     model.model_validate(entry)  # raises ValidationError; nothing is remembered then
+    if len(key) > _REMEMBERED_KEY_MAX:
+        return  # a submission's identifier can be long: valid, but not kept in memory
     with _VALID_ENTRIES_LOCK:
         _VALID_ENTRIES[key] = None
         if len(_VALID_ENTRIES) > _VALID_ENTRIES_MAX:
@@ -254,12 +262,11 @@ def identifier_problem(value: Any) -> str | None:
     checked against the R4B model before anything is stored: a bad one must be refused
     with a 400, not discovered when the stored resource fails validation on the way out.
     """
-    from fhir.resources.R4B.identifier import Identifier
-
     if not isinstance(value, dict):
         return "identifier must be an Identifier object"
     try:
-        Identifier.model_validate(value)
+        # Remembered when valid, so validating the 201 answer does not do it again.
+        _validate_entry(_models_by_name()["Identifier"], value)
     except ValidationError as error:
         details = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'identifier'}: {e['msg']}"
