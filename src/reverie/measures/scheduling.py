@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import calendar
 import datetime
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -280,48 +280,7 @@ def open_session_requests(now: datetime.datetime | None = None) -> list[MeasureR
     )
     if not appointments:
         return []
-    episodes = list({a.episode_id: a.episode for a in appointments}.values())
-    schedules = _episode_schedules(episodes)
-    open_pairs = set(
-        MeasureRequest.objects.filter(
-            episode__in=episodes, status=RequestStatus.OPEN, expires_at__gt=now
-        ).values_list("episode_id", "instrument_id")
-    )
-    asked = set(
-        MeasureRequest.objects.filter(appointment__in=appointments).values_list(
-            "appointment_id", "instrument_id"
-        )
-    )
-    created: list[MeasureRequest] = []
-    for appointment in appointments:
-        episode = appointment.episode
-        ctx = trail.system("measures.scheduler", practice=episode.client.practice)
-        for entry in schedules.get(episode.pk, []):
-            if not entry.before_sessions or _after_session(entry.instrument):
-                continue
-            pair = (episode.pk, entry.instrument.pk)
-            if pair in open_pairs or (appointment.pk, entry.instrument.pk) in asked:
-                continue
-            expires = appointment.starts_at
-            opens = max(now, expires - SESSION_OPENS_BEFORE)
-            remind = expires - SESSION_REMIND_BEFORE_CLOSE
-            request = _create(
-                ctx,
-                MeasureRequest(
-                    client_id=episode.client_id,
-                    episode=episode,
-                    instrument=entry.instrument,
-                    timepoint=Timepoint.SESSION,
-                    appointment=appointment,
-                    opens_at=opens,
-                    expires_at=expires,
-                    remind_at=remind if remind > opens else None,
-                ),
-            )
-            if request is not None:
-                created.append(request)
-                open_pairs.add(pair)
-    return created
+    return _ask_at_sessions(appointments, now, after_session=False, window=_before_window(now))
 
 
 def _after_session(instrument: Instrument) -> bool:
@@ -350,6 +309,40 @@ def open_after_session_requests(now: datetime.datetime | None = None) -> list[Me
     ]
     if not appointments:
         return []
+    return _ask_at_sessions(appointments, now, after_session=True, window=_after_window)
+
+
+#: When a request for one session opens, closes and is reminded (None: no reminder).
+Window = tuple[datetime.datetime, datetime.datetime, datetime.datetime | None]
+
+
+def _before_window(now: datetime.datetime) -> Callable[[Appointment], Window]:
+    def window(appointment: Appointment) -> Window:
+        expires = appointment.starts_at
+        opens = max(now, expires - SESSION_OPENS_BEFORE)
+        remind = expires - SESSION_REMIND_BEFORE_CLOSE
+        return opens, expires, remind if remind > opens else None
+
+    return window
+
+
+def _after_window(appointment: Appointment) -> Window:
+    opens = _session_end(appointment)
+    expires = opens + AFTER_SESSION_WINDOW
+    return opens, expires, expires - AFTER_SESSION_REMIND_BEFORE_CLOSE
+
+
+def _ask_at_sessions(
+    appointments: list[Appointment],
+    now: datetime.datetime,
+    *,
+    after_session: bool,
+    window: Callable[[Appointment], Window],
+) -> list[MeasureRequest]:
+    """One request per session for each instrument scheduled at sessions whose timing is
+    after (or before) the session, skipping an instrument while an earlier request for it in
+    the same episode is open and a session already asked for it. The before- and
+    after-session schedulers differ only in which sessions they pass and the window."""
     episodes = list({a.episode_id: a.episode for a in appointments}.values())
     schedules = _episode_schedules(episodes)
     open_pairs = set(
@@ -367,13 +360,12 @@ def open_after_session_requests(now: datetime.datetime | None = None) -> list[Me
         episode = appointment.episode
         ctx = trail.system("measures.scheduler", practice=episode.client.practice)
         for entry in schedules.get(episode.pk, []):
-            if not entry.before_sessions or not _after_session(entry.instrument):
+            if not entry.before_sessions or _after_session(entry.instrument) != after_session:
                 continue
             pair = (episode.pk, entry.instrument.pk)
             if pair in open_pairs or (appointment.pk, entry.instrument.pk) in asked:
                 continue
-            opens = _session_end(appointment)
-            expires = opens + AFTER_SESSION_WINDOW
+            opens, expires, remind = window(appointment)
             request = _create(
                 ctx,
                 MeasureRequest(
@@ -384,7 +376,7 @@ def open_after_session_requests(now: datetime.datetime | None = None) -> list[Me
                     appointment=appointment,
                     opens_at=opens,
                     expires_at=expires,
-                    remind_at=expires - AFTER_SESSION_REMIND_BEFORE_CLOSE,
+                    remind_at=remind,
                 ),
             )
             if request is not None:
