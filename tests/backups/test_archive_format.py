@@ -250,3 +250,32 @@ def test_a_target_not_in_wal_mode_or_in_another_folder_is_not_renamed(tmp_path: 
     _sqlite(target.with_name("wal.sqlite3"), "empty")
     assert not _rename_into_place(moved, target.with_name("wal.sqlite3"))
     assert _value(target) == "empty target"
+
+
+def test_a_member_that_cannot_be_written_is_reported_by_name(
+    tmp_path: Path, key: x25519.Identity
+) -> None:
+    # The writing thread's error comes back to the decrypting one, which reports it once
+    # age has read the whole stream (a folder where the member's file should go).
+    packed = _pack(tmp_path, key)
+    folder = _folder(tmp_path)
+    (folder / "database.sqlite3").mkdir()
+    with pytest.raises(ArchiveError, match=r"cannot write database\.sqlite3: .*directory"):
+        archive.unpack(packed, [key], folder)
+
+
+def test_members_larger_than_a_batch_unpack_with_their_hashes(
+    tmp_path: Path, key: x25519.Identity
+) -> None:
+    # Several batches for the writing thread, and a member after them.
+    db = tmp_path / "big.sqlite3"
+    db.write_bytes(hashlib.sha256(b"seed").digest() * (3 * (1 << 20) // 32 + 17))
+    doc = tmp_path / "doc.bin"
+    doc.write_bytes(b"document")
+    out = tmp_path / "big.rvbackup"
+    archive.pack({"engine": "sqlite"}, {"database.sqlite3": db, DOC: doc}, out, [key.to_public()])
+    unpacked = archive.unpack(out, [key], _folder(tmp_path))
+    assert unpacked.member("database.sqlite3").read_bytes() == db.read_bytes()
+    assert unpacked.member(DOC).read_bytes() == b"document"
+    listed = unpacked.manifest["members"]["database.sqlite3"]
+    assert listed["sha256"] == archive.sha256_file(db)

@@ -423,7 +423,7 @@ class _TarSink(io.RawIOBase):
                         out.close()
                         out = None
                         self.seen[name] = (digest.hexdigest(), item[1])
-                except OSError as exc:
+                except Exception as exc:  # kept for the decrypting thread, which raises it
                     self._write_error = ArchiveError(f"cannot write {name}: {exc}")
             finally:
                 if item is None and out is not None:
