@@ -403,6 +403,35 @@ def test_an_archive_newer_than_this_reverie_is_not_copied_into_another_engine() 
     assert _archive_state(loader, manifest) == [("backups", "0001_backup_runs")]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_archive_newer_than_this_reverie_is_refused_on_any_engine_and_writes_nothing(
+    world: World, backup_key: x25519.Identity, tmp_path: Path
+) -> None:
+    # An archive made by a later Reverie (its manifest names a migration this code lacks),
+    # re-encrypted to the backup key as that Reverie would have written it.
+    archive_path = _backup(tmp_path)
+    plain = tmp_path / "plain.tar"
+    pyrage.decrypt_file(str(archive_path), str(plain), [backup_key])
+    unpacked = tmp_path / "x"
+    with tarfile.open(plain) as tar:
+        tar.extractall(unpacked, filter="data")
+    manifest = json.loads((unpacked / archive.MANIFEST).read_text())
+    manifest["migrations"]["backups"].append("0099_from_the_future")
+    (unpacked / archive.MANIFEST).write_text(json.dumps(manifest))
+    later = tmp_path / "later.tar"
+    with tarfile.open(later, "w") as tar:
+        tar.add(unpacked / archive.MANIFEST, arcname=archive.MANIFEST)
+        for member in sorted(unpacked.iterdir()):
+            if member.name != archive.MANIFEST:
+                tar.add(member, arcname=member.name)
+    pyrage.encrypt_file(str(later), str(archive_path), [backup_key.to_public()])
+    _empty_the_database()
+    rows = _row_total()
+    with pytest.raises(ArchiveError, match=r"newer than this Reverie.*backups\.0099"):
+        restore(archive_path, by="test")
+    assert _row_total() == rows
+
+
 def _run(command: list[str], env: dict[str, str]) -> None:
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603
     assert done.returncode == 0, done.stderr[-3000:]

@@ -102,6 +102,9 @@ def restore(path: Path, *, by: str, say: Callable[[str], None] = lambda _: None)
             f"{manifest.get('reverie_version')}): every member matches its SHA-256"
         )
         refuse_unless_empty()
+        # Before anything is written, whatever the engines: code older than the archive
+        # cannot read the schema it holds (and a later migrate would not know to skip it).
+        _archive_state(MigrationLoader(None, ignore_no_migrations=True), manifest)
         engine = manifest.get("engine")
         if engine == "sqlite":
             member = unpacked.member(snapshot.SQLITE_MEMBER)
