@@ -94,7 +94,14 @@ def test_process_note_vectors_never_touch_the_cache() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"limit": 0}, {"sentence_weight": 1.5}, {"context_weight": -0.1}, {"min_sentence_words": 0}],
+    [
+        {"limit": 0},
+        {"sentence_weight": 1.5},
+        {"context_weight": -0.1},
+        {"min_sentence_words": 0},
+        {"components": -1},
+        {"components": 2.0},
+    ],
 )
 def test_bad_arguments_are_refused(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError):

@@ -483,6 +483,9 @@ def test_document_themes_assigns_each_document_its_dominant_theme() -> None:
         ({"distance_threshold": 2.5}, r"distance_threshold must be in \(0, 2\)"),
         ({"progress": "yes"}, "progress must be a callable"),
         ({"max_sentences": 3}, "exceed max_sentences=3"),
+        ({"sentence_weight": 1.5}, r"sentence_weight must be a number in \[0, 1\]"),
+        ({"components": -1}, "components must be an integer from 0 to 16"),
+        ({"components": True}, "components must be an integer from 0 to 16"),
     ],
 )
 def test_discover_themes_rejects_bad_settings(kwargs: dict[str, Any], message: str) -> None:
@@ -684,3 +687,86 @@ def test_the_real_model_gives_reproducible_themes(minilm: Any) -> None:
     first = [(t.stable_key, t.label, t.document_ids) for t in discover_themes(docs, minilm)]
     second = [(t.stable_key, t.label, t.document_ids) for t in discover_themes(docs, minilm)]
     assert first == second
+
+
+# ------------------------------------------------------------- the theme space
+
+
+def test_theme_space_centres_and_removes_the_leading_direction_of_the_reference() -> None:
+    from reverie.process.themes import CENTRING_PRIOR, _theme_space
+
+    rng = np.random.default_rng(7)
+    raw = rng.normal(size=(40, 6))
+    raw[:, 0] *= 10.0  # one direction dominates the spread
+    x = raw / np.linalg.norm(raw, axis=1, keepdims=True)
+    groups = [i // 4 for i in range(40)]
+    own, around = _theme_space(x, groups, range(40), components=1)
+    assert np.allclose(np.linalg.norm(own, axis=1), 1.0)
+    assert np.allclose(np.linalg.norm(around, axis=1), 1.0)
+    # Nothing of the leading principal direction of the centred rows is left (the mean
+    # is shrunk as if CENTRING_PRIOR more sentences sat at zero).
+    centred = x - x.sum(axis=0) / (len(x) + CENTRING_PRIOR)
+    centred /= np.linalg.norm(centred, axis=1, keepdims=True)
+    top = np.linalg.svd(centred, full_matrices=False)[2][0]
+    assert np.abs(own @ top).max() < 1e-9
+    assert np.abs(around @ top).max() < 1e-9
+    # Every document's sentences share one context vector.
+    assert np.allclose(around[0], around[3]) and not np.allclose(around[0], around[4])
+    # components=0 only centres.
+    only_centred, _ = _theme_space(x, groups, range(40), components=0)
+    assert np.allclose(only_centred, centred)
+
+
+def test_theme_space_keeps_every_direction_when_there_are_too_few_rows() -> None:
+    from reverie.process.themes import _theme_space
+
+    x = np.eye(5)[:3]
+    with_removal, _ = _theme_space(x, [0, 1, 2], range(3), components=1)
+    without, _ = _theme_space(x, [0, 1, 2], range(3), components=0)
+    assert np.allclose(with_removal, without)
+
+
+class WriterEmbedder:
+    """Vectors built by hand: a strong 'who writes' axis (client or therapist) and a
+    weaker axis per theme, so the test controls what the leading direction is."""
+
+    name = "writer-test"
+    suggested_distance_threshold = 0.9
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        rows = []
+        for text in texts:
+            v = np.zeros(8)
+            v[0] = 3.0 if text.startswith("Client") else -3.0
+            v[1 if "tower" in text else 2] = 1.5
+            v[3 + sum(map(ord, text)) % 5] = 0.3  # a little per-sentence noise
+            rows.append(v / np.linalg.norm(v))
+        return np.asarray(rows, dtype=np.float32)
+
+
+def test_centring_each_voice_lets_a_theme_cut_across_writers() -> None:
+    # Forty entries per voice, half on each theme (enough for the voice means to count
+    # despite CENTRING_PRIOR); each text is distinct.
+    texts: dict[str, tuple[str, str]] = {}
+    for i in range(40):
+        topic = "the tower dream" if i % 2 == 0 else "a quarrel with her sister"
+        texts[f"j{i}"] = ("journal", f"I wrote about {topic} once more, entry {i}.")
+        texts[f"n{i}"] = ("progress_note", f"Client described {topic} today, session {i}.")
+    docs = [
+        Document(key, kind, day(i), text, True) for i, (key, (kind, text)) in enumerate(texts.items())
+    ]
+
+    def groups(**settings: Any) -> set[frozenset[str]]:
+        themes = discover_themes(
+            docs, WriterEmbedder(), distance_threshold=0.9, sentence_weight=1.0, **settings
+        )
+        return {frozenset(t.document_ids) for t in themes}
+
+    tower = frozenset(k for k in texts if int(k[1:]) % 2 == 0)
+    by_theme = {tower, frozenset(texts) - tower}
+    journal = frozenset(k for k in texts if k[0] == "j")
+    by_writer = {journal, frozenset(texts) - journal}
+    assert groups(by_voice=False, components=0) == by_writer
+    assert groups(by_voice=True, components=0) == by_theme
+    # Removing the leading principal direction instead also finds the themes here.
+    assert groups(by_voice=False, components=1) == by_theme

@@ -10,17 +10,23 @@ The method, in order (see docs/themes.md for the full write-up and the evaluatio
    Embeddings of sentences from documents with ``cacheable=True`` may be read from and
    written to an optional caller-supplied cache; the others are computed in memory
    and dropped when the call returns.
-3. **Clustering.** Sentences are grouped by agglomerative clustering with average
+3. **Theme space.** Each sentence vector is mixed half and half with its document's
+   mean vector (``sentence_weight``), after centring the client's writing and the
+   therapist's notes each on its own mean (see :func:`_theme_space`): without this the
+   strongest similarity between two sentences is often who wrote them, not what about.
+   Returned centroids are made of the raw vectors, never of these. A clustered sentence
+   stays evidence only if its own (centred) vector leans towards its cluster.
+4. **Clustering.** Sentences are grouped by agglomerative clustering with average
    linkage (UPGMA; Sokal & Michener 1958, University of Kansas Science Bulletin 38:
    1409-1438) on cosine distance, using ``scipy.cluster.hierarchy`` (Müllner 2011,
    "Modern hierarchical, agglomerative clustering algorithms", arXiv:1109.2378). The
    dendrogram is cut at ``distance_threshold``, so the number of themes is not fixed in
    advance: in a cluster cut at t, the average pairwise cosine distance between any two
    merged groups is at most t.
-4. **Recurrence.** A cluster becomes a theme only if it holds at least
+5. **Recurrence.** A cluster becomes a theme only if it holds at least
    ``min_cluster_size`` sentences taken from at least ``min_docs`` distinct documents:
    a theme must recur across entries, not merely repeat within one.
-5. **Labels.** Each theme is named by its most distinctive words and two-word phrases
+6. **Labels.** Each theme is named by its most distinctive words and two-word phrases
    under class-based TF-IDF (c-TF-IDF; Grootendorst 2022, "BERTopic: Neural topic
    modeling with a class-based TF-IDF procedure", arXiv:2203.05794), computed over the
    themes plus one pooled class of all unthemed sentences. Terms that occur in at least
@@ -305,6 +311,18 @@ def _check_positive_int(name: str, value: object, minimum: int) -> int:
     return value
 
 
+def _check_count(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 16:
+        raise ValueError(f"{name} must be an integer from 0 to 16, got {value!r}")
+    return value
+
+
+def _check_weight(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+    return float(value)
+
+
 def _validated_matrix(vectors: object, rows: int, who: str) -> np.ndarray:
     """Hold an embedder to its protocol: a finite (rows, dim) matrix of unit rows."""
     matrix = np.asarray(vectors, dtype=np.float32)
@@ -449,6 +467,93 @@ def _embed_texts(
     return rows
 
 
+#: Whose voice each kind of document is in. A client's journal and the episodes she tells
+#: are first-person narrative; progress and process notes are the therapist's third-person
+#: prose. :func:`_theme_space` centres each voice on its own mean.
+VOICE: dict[str, str] = {
+    "journal": "client",
+    "episode": "client",
+    "progress_note": "therapist",
+    "process_note": "therapist",
+}
+#: Pseudo-count of the centring means: a mean of n sentences is shrunk by n / (n + this)
+#: (a voice's mean towards the common mean); see :func:`_theme_space`.
+CENTRING_PRIOR = 10
+#: Leading principal directions removed after centring (0: none); see :func:`_theme_space`.
+COMMON_COMPONENTS = 0
+#: Share of a sentence's own vector (the rest is its document's) in the vectors that
+#: :func:`discover_themes` clusters; chosen on the dev half of theme_eval.json.
+THEME_SENTENCE_WEIGHT = 1.0
+
+
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    return np.asarray(x / np.where(norms == 0.0, 1.0, norms))
+
+
+def _theme_space(
+    x: np.ndarray,
+    groups: Sequence[Hashable],
+    reference: Sequence[int],
+    components: int,
+    voices: Sequence[Hashable] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sentence and document-context vectors with what the sentences share removed.
+
+    ``x`` holds unit sentence vectors, ``groups[i]`` names the document of row i, and
+    ``reference`` lists the rows whose statistics are used. Each document's context is
+    the normalised mean of its rows. Both kinds of vector are then centred and
+    re-normalised: embedding spaces are anisotropic (every sentence of one writer shares
+    a large common direction; Ethayarajh 2019, "How Contextual are Contextualized Word
+    Representations?", EMNLP), and removing the common mean lets the theme's own
+    direction count (the first step of Mu & Viswanath 2018, "All-but-the-Top", ICLR).
+
+    With ``voices`` (``voices[i]`` says who wrote row i; see :data:`VOICE`) each voice is
+    centred on the mean of its own reference rows, so that a therapist's third-person
+    notes and a client's first-person journal about the same thing meet, instead of
+    every note resembling every other note more than the journal entry on its theme. A
+    voice without reference rows is centred on the mean of all of them.
+
+    Every mean is shrunk towards zero (the common mean) or towards the common mean (a
+    voice's mean) as if :data:`CENTRING_PRIOR` further sentences sat there: a record of
+    a handful of sentences, or a voice with only a few, would otherwise have its one
+    topic subtracted away. With hundreds of sentences the shrinkage is negligible.
+
+    ``components`` > 0 also removes that many leading principal directions of the
+    centred, normalised reference rows (the second step of Mu & Viswanath); it is skipped
+    when there are fewer than ``4 * (components + 1)`` reference rows. Returns
+    ``(sentences, contexts)``, unit rows (a zero row stays zero).
+    """
+    by_group: dict[Hashable, list[int]] = defaultdict(list)
+    for i, g in enumerate(groups):
+        by_group[g].append(i)
+    context = np.empty_like(x)
+    for positions in by_group.values():
+        context[positions] = _unit_rows(x[positions].mean(axis=0))
+    rows = list(reference)
+    prior = CENTRING_PRIOR
+    common = x[rows].sum(axis=0) / (len(rows) + prior) if rows else np.zeros(x.shape[1])
+    means = np.broadcast_to(common, x.shape).copy()
+    if voices is not None:
+        by_voice: dict[Hashable, list[int]] = defaultdict(list)
+        for i, voice in enumerate(voices):
+            by_voice[voice].append(i)
+        for voice, positions in by_voice.items():
+            own = [i for i in rows if voices[i] == voice]
+            means[positions] = (x[own].sum(axis=0) + prior * common) / (len(own) + prior)
+    xs = x - means
+    cs = context - means
+    if components > 0 and len(rows) >= 4 * (components + 1):
+        centred = _unit_rows(xs[rows])
+        # The leading eigenvectors of the d-by-d second-moment matrix are the leading
+        # right singular vectors of the centred rows; d is small (384), n may be large.
+        _, vectors = np.linalg.eigh(centred.T @ centred)
+        top = vectors[:, ::-1][:, :components]
+        xs = xs - (xs @ top) @ top.T
+        cs = cs - (cs @ top) @ top.T
+    return _unit_rows(xs), _unit_rows(cs)
+
+
 def discover_themes(
     documents: Sequence[Document],
     embedder: Embedder,
@@ -461,6 +566,9 @@ def discover_themes(
     cache: EmbeddingCache | None = None,
     progress: ProgressCallback | None = None,
     max_sentences: int = 12_000,
+    sentence_weight: float = THEME_SENTENCE_WEIGHT,
+    components: int = COMMON_COMPONENTS,
+    by_voice: bool = True,
 ) -> list[Theme]:
     """Find themes that recur across ``documents``; the method is in the module docstring.
 
@@ -481,6 +589,12 @@ def discover_themes(
             when the themes are assembled. An exception raised by the callback aborts
             the run, which is how a caller cancels.
         max_sentences: guard against quadratic memory (n(n-1)/2 distances).
+        sentence_weight: share of each sentence's own vector in what is clustered; the
+            rest is its document's mean vector (1.0 clusters sentences alone).
+        components: leading principal directions removed after centring (0 only
+            centres); see :func:`_theme_space`.
+        by_voice: centre the client's writing and the therapist's notes each on its own
+            mean (:data:`VOICE`) rather than on one common mean.
 
     Returns themes ordered by the number of documents (most first), then first seen.
 
@@ -515,6 +629,8 @@ def discover_themes(
     _check_positive_int("min_sentence_words", min_sentence_words, 1)
     _check_positive_int("label_terms", label_terms, 1)
     _check_positive_int("max_sentences", max_sentences, 2)
+    _check_weight("sentence_weight", sentence_weight)
+    _check_count("components", components)
     if distance_threshold is None:
         distance_threshold = float(getattr(embedder, "suggested_distance_threshold", 0.7))
     if (
@@ -563,25 +679,41 @@ def discover_themes(
     )
     x = unique[[s.unique for s in sentences]]
 
-    # 3. Average-linkage clustering on cosine distance, cut at the threshold.
-    tree = linkage(_condensed_cosine_distances(x), method="average")
+    # 3. What is clustered: each sentence mixed with its document's mean, after removing
+    #    what all of this record's sentences share (the returned centroids stay raw).
+    own, around = _theme_space(
+        x.astype(np.float64),
+        [s.doc.id for s in sentences],
+        range(len(sentences)),
+        components,
+        [VOICE[s.doc.kind] for s in sentences] if by_voice else None,
+    )
+    space = _unit_rows(sentence_weight * own + (1.0 - sentence_weight) * around)
+    # 4. Average-linkage clustering on cosine distance, cut at the threshold.
+    tree = linkage(_condensed_cosine_distances(space), method="average")
     assignment = fcluster(tree, t=float(distance_threshold), criterion="distance")
     _report(progress, total - 1, total)
 
-    # 4. Keep clusters that recur across enough documents.
+    # 5. Keep clusters that recur across enough documents. A sentence joined its cluster
+    #    partly through its entry; it stays evidence only if, on its own, it leans towards
+    #    the cluster (positive cosine to the mean of the members' own vectors), so an
+    #    aside about the weather in an entry on the theme is not quoted as evidence.
     members: dict[int, list[int]] = defaultdict(list)
     for position, cluster_id in enumerate(assignment):
         members[int(cluster_id)].append(position)
     kept: list[list[int]] = []
     for cluster_id in sorted(members):
         positions = members[cluster_id]
+        if sentence_weight < 1.0 and len(positions) > 1:
+            leaning = own[positions] @ own[positions].mean(axis=0)
+            positions = [p for p, lean in zip(positions, leaning, strict=True) if lean > 0.0]
         distinct = {sentences[p].doc.id for p in positions}
         if len(positions) >= min_cluster_size and len(distinct) >= min_docs:
             kept.append(positions)
     kept_set = {p for positions in kept for p in positions}
     rest = [sentences[p] for p in range(len(sentences)) if p not in kept_set]
 
-    # 5. Labels and theme records.
+    # 6. Labels and theme records.
     labels = _c_tf_idf_labels([[sentences[p] for p in ps] for ps in kept], rest, label_terms)
     themes = [
         _build_theme(positions, sentences, x, terms, embedder.name)
@@ -690,11 +822,6 @@ class SeedMatch:
         }
 
 
-def _unit_rows(x: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(x, axis=-1, keepdims=True)
-    return np.asarray(x / np.where(norms == 0.0, 1.0, norms))
-
-
 def rank_by_seeds(
     documents: Sequence[Document],
     seeds: Sequence[tuple[str, int, int]],
@@ -705,6 +832,8 @@ def rank_by_seeds(
     min_sentence_words: int = 4,
     sentence_weight: float = SEED_SENTENCE_WEIGHT,
     context_weight: float = SEED_CONTEXT_WEIGHT,
+    components: int = COMMON_COMPONENTS,
+    by_voice: bool = True,
     cache: EmbeddingCache | None = None,
 ) -> list[SeedMatch]:
     """Rank the sentences of ``documents`` by their likeness to a few seed sentences.
@@ -716,14 +845,17 @@ def rank_by_seeds(
     ``min_sentence_words`` words, except those in ``exclude`` (already accepted or
     rejected), is a candidate.
 
-    Method. All vectors are first centred on the mean of the candidate sentences and
-    re-normalised: sentence-embedding spaces are anisotropic (every sentence of one
-    writer shares a large common direction; Ethayarajh 2019, "How Contextual are
-    Contextualized Word Representations?", EMNLP), and removing the common mean lets
-    the theme's own direction dominate (the "all-but-the-top" post-processing of Mu &
-    Viswanath 2018, ICLR, keeping only its first step). The query is the mean of the
-    centred seed vectors plus ``context_weight`` times the mean of the seeds' document
-    vectors (each the normalised mean of that document's sentence vectors), a Rocchio
+    Method. All vectors are first centred and re-normalised (:func:`_theme_space`):
+    sentence-embedding spaces are anisotropic (every sentence of one writer shares a
+    large common direction; Ethayarajh 2019, "How Contextual are Contextualized Word
+    Representations?", EMNLP), and removing the common mean lets the theme's own
+    direction dominate (the first step of the "all-but-the-top" post-processing of Mu &
+    Viswanath 2018, ICLR). With ``by_voice`` (the default) the client's writing and the
+    therapist's notes are each centred on the mean of their own candidate sentences, so
+    that a note and a journal entry about the same thing are not kept apart by who wrote
+    them. The query is the mean of the centred seed vectors plus ``context_weight``
+    times the mean of the seeds' document vectors (each the normalised mean of that
+    document's sentence vectors), a Rocchio
     style expansion of the query by the seeds' surroundings (Rocchio 1971, "Relevance
     feedback in information retrieval", The SMART Retrieval System). A candidate scores
     ``sentence_weight`` times its own cosine to the query plus ``1 - sentence_weight``
@@ -758,9 +890,9 @@ def rank_by_seeds(
         raise ValueError("embedder must provide a string 'name' and an 'embed' method")
     _check_positive_int("limit", limit, 1)
     _check_positive_int("min_sentence_words", min_sentence_words, 1)
-    for name, value in (("sentence_weight", sentence_weight), ("context_weight", context_weight)):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-            raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+    _check_count("components", components)
+    _check_weight("sentence_weight", sentence_weight)
+    _check_weight("context_weight", context_weight)
     seed_keys = {(str(d), int(s), int(e)) for d, s, e in seeds}
     excluded = {(str(d), int(s), int(e)) for d, s, e in exclude} | seed_keys
 
@@ -796,16 +928,13 @@ def rank_by_seeds(
 
     vectors = _embed_texts(texts, text_cacheable, embedder, cache)
     x = np.stack([vectors[s.unique] for s in sentences]).astype(np.float64)
-    context = np.empty_like(x)
-    by_doc: dict[str, list[int]] = defaultdict(list)
-    for i, s in enumerate(sentences):
-        by_doc[s.doc.id].append(i)
-    for positions in by_doc.values():
-        context[positions] = _unit_rows(x[positions].mean(axis=0))
-
-    mean = x[candidates].mean(axis=0)
-    xc = _unit_rows(x - mean)
-    cc = _unit_rows(context - mean)
+    xc, cc = _theme_space(
+        x,
+        [s.doc.id for s in sentences],
+        candidates,
+        components,
+        [VOICE[s.doc.kind] for s in sentences] if by_voice else None,
+    )
     seed_rows = [i for i, flag in enumerate(is_seed) if flag]
     query = xc[seed_rows].mean(axis=0) + context_weight * cc[seed_rows].mean(axis=0)
     query = _unit_rows(query)
