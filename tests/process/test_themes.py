@@ -753,7 +753,8 @@ def test_centring_each_voice_lets_a_theme_cut_across_writers() -> None:
         texts[f"j{i}"] = ("journal", f"I wrote about {topic} once more, entry {i}.")
         texts[f"n{i}"] = ("progress_note", f"Client described {topic} today, session {i}.")
     docs = [
-        Document(key, kind, day(i), text, True) for i, (key, (kind, text)) in enumerate(texts.items())
+        Document(key, kind, day(i), text, True)
+        for i, (key, (kind, text)) in enumerate(texts.items())
     ]
 
     def groups(**settings: Any) -> set[frozenset[str]]:
