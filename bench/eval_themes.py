@@ -345,7 +345,9 @@ def seeded_precision(
     return mean, mean - half, mean + half
 
 
-def evaluate_seeded(embedder: Embedder, *, tune: bool) -> dict[str, Any]:
+def evaluate_seeded(
+    embedder: Embedder, *, tune: bool, ks: tuple[int, ...] = SEED_KS
+) -> dict[str, Any]:
     """Seeded precision@10 on the held-out half for k = 1, 3, 5 seeds per theme."""
     cache: dict[str, np.ndarray] = {}
     print(f"\n== seeded mode, {embedder.name}")
@@ -384,7 +386,7 @@ def evaluate_seeded(embedder: Embedder, *, tune: bool) -> dict[str, Any]:
             cells.append(f"{name}: {p:.3f}")
         print("     " + "  ".join(cells))
     out: dict[str, Any] = {"embedder": embedder.name}
-    for k in SEED_KS:
+    for k in ks:
         mean, lo, hi = seeded_precision(embedder, k, cache=cache)
         plain, plo, phi = seeded_precision(
             embedder, k, cache=cache, sentence_weight=1.0, context_weight=0.0
@@ -459,6 +461,13 @@ def main(argv: list[str] | None = None) -> int:
         help="only compare the ONNX model's vectors with the torch model's",
     )
     parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=list(SEED_KS),
+        help="numbers of seed sentences to evaluate (default: %(default)s)",
+    )
+    parser.add_argument(
         "--split",
         choices=SPLITS,
         default="by-kind",
@@ -493,7 +502,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.tune_discovery:
             tune_discovery(embedder)
         results.append(evaluate(embedder, sweep=args.sweep, labels=args.labels))
-        seeded.append(evaluate_seeded(embedder, tune=args.tune_seeded))
+        seeded.append(evaluate_seeded(embedder, tune=args.tune_seeded, ks=tuple(args.seeds)))
 
     print("\nsummary (test half, shipped thresholds, uncited entries as singletons):")
     for r in results:
@@ -504,7 +513,7 @@ def main(argv: list[str] | None = None) -> int:
         cells = "  ".join(
             f"k={k}: {r[f'k{k}']['p_at_10']:.3f} [{r[f'k{k}']['ci'][0]:.3f}, "
             f"{r[f'k{k}']['ci'][1]:.3f}]"
-            for k in SEED_KS
+            for k in args.seeds
         )
         print(f"  {cells}  {r['embedder']}")
     results.extend({"seeded": r} for r in seeded)
