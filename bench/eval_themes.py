@@ -29,7 +29,8 @@ hashing baseline) this script:
    of the mean over themes, with a 95 % t-interval over the draws. Seeds may be any
    sentence of a theme's entries (a noise sentence too), as a random draw would pick.
 
-Run:  .venv/bin/python bench/eval_themes.py [--sweep] [--labels] [--tune-seeded]
+Run:  .venv/bin/python bench/eval_themes.py [--split by-kind|original] [--seeds 1 2 3 5]
+      [--sweep] [--labels] [--tune-seeded] [--tune-discovery] [--skip-torch]
 """
 
 from __future__ import annotations
