@@ -339,7 +339,14 @@ def _themes(world: World) -> list[tuple[models.Model, str, Any]]:
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert len(theme_runs.process_queued(me="test-worker")) == 1
-    theme = RecurringTheme.objects.get(client=world.client)
+    # The other writers' texts may make themes of their own: the one checked here is the
+    # theme whose evidence holds these sentences.
+    themes = list(RecurringTheme.objects.filter(client=world.client))
+    theme = next(
+        t
+        for t in themes
+        if THEME_SENTENCES[0] in {e.sentence for e in ThemeEvidence.objects.filter(theme=t)}
+    )
     assert theme.terms, "the search found the theme's words"
     response = http.post(
         reverse("process:theme_update", args=[theme.pk]),
@@ -351,11 +358,19 @@ def _themes(world: World) -> list[tuple[models.Model, str, Any]]:
     evidence = list(ThemeEvidence.objects.filter(theme=theme).exclude(sentence=""))
     assert set(THEME_SENTENCES) <= {e.sentence for e in evidence}
     entries = JournalEntry.objects.filter(text__isnull=False, client=world.client)
+    others = [t for t in themes if t.pk != theme.pk]
     return [
         *((e, "text", e.text) for e in entries if e.text in THEME_SENTENCES),
         (theme, "label", secret(RecurringTheme, "label")),
         (theme, "terms", list(theme.terms)),
         *((e, "sentence", e.sentence) for e in evidence),
+        # Themes made of the other writers' texts hold copies of those texts, encrypted too.
+        *((t, "label", t.label) for t in others),
+        *((t, "terms", list(t.terms)) for t in others),
+        *(
+            (e, "sentence", e.sentence)
+            for e in ThemeEvidence.objects.filter(theme__in=others).exclude(sentence="")
+        ),
     ]
 
 
