@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tarfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -216,25 +217,42 @@ def test_an_archive_with_a_flipped_bit_is_refused_and_writes_nothing(
     assert list(Path(settings.DATA_DIR).glob(".restore-*")) == []
 
 
+def _rewritten(
+    archive_path: Path,
+    key: x25519.Identity,
+    tmp_path: Path,
+    change: Callable[[Path], None],
+) -> None:
+    """Decrypt the archive, let ``change`` alter its unpacked members, and encrypt it again
+    to the backup key in place, manifest first: what anyone holding the public key can do."""
+    plain = tmp_path / "plain.tar"
+    pyrage.decrypt_file(str(archive_path), str(plain), [key])
+    unpacked = tmp_path / "x"
+    with tarfile.open(plain) as tar:
+        tar.extractall(unpacked, filter="data")
+    change(unpacked)
+    again = tmp_path / "again.tar"
+    with tarfile.open(again, "w") as tar:
+        tar.add(unpacked / archive.MANIFEST, arcname=archive.MANIFEST)
+        for member in sorted(unpacked.iterdir()):
+            if member.name != archive.MANIFEST:
+                tar.add(member, arcname=member.name)
+    pyrage.encrypt_file(str(again), str(archive_path), [key.to_public()])
+
+
 def test_an_archive_with_a_swapped_member_is_refused_and_writes_nothing(
     world: World, backup_key: x25519.Identity, tmp_path: Path
 ) -> None:
     # Someone with the public key re-encrypts the tar with an altered database but the
     # original manifest: age accepts it, the manifest's hash does not.
     archive_path = _backup(tmp_path)
-    plain = tmp_path / "plain.tar"
-    pyrage.decrypt_file(str(archive_path), str(plain), [backup_key])
-    unpacked = tmp_path / "x"
-    with tarfile.open(plain) as tar:
-        tar.extractall(unpacked, filter="data")
-    (name,) = [p.name for p in unpacked.iterdir() if p.name != archive.MANIFEST]
-    with (unpacked / name).open("ab") as handle:
-        handle.write(b"\0" * 4096)
-    forged = tmp_path / "forged.tar"
-    with tarfile.open(forged, "w") as tar:
-        tar.add(unpacked / archive.MANIFEST, arcname=archive.MANIFEST)
-        tar.add(unpacked / name, arcname=name)
-    pyrage.encrypt_file(str(forged), str(archive_path), [backup_key.to_public()])
+
+    def grow_the_database(unpacked: Path) -> None:
+        (name,) = [p.name for p in unpacked.iterdir() if p.name != archive.MANIFEST]
+        with (unpacked / name).open("ab") as handle:
+            handle.write(b"\0" * 4096)
+
+    _rewritten(archive_path, backup_key, tmp_path, grow_the_database)
     rows = _row_total()
     with pytest.raises(ArchiveError, match="does not match the SHA-256 in the manifest"):
         restore(archive_path, by="test")
@@ -410,21 +428,13 @@ def test_an_archive_newer_than_this_reverie_is_refused_on_any_engine_and_writes_
     # An archive made by a later Reverie (its manifest names a migration this code lacks),
     # re-encrypted to the backup key as that Reverie would have written it.
     archive_path = _backup(tmp_path)
-    plain = tmp_path / "plain.tar"
-    pyrage.decrypt_file(str(archive_path), str(plain), [backup_key])
-    unpacked = tmp_path / "x"
-    with tarfile.open(plain) as tar:
-        tar.extractall(unpacked, filter="data")
-    manifest = json.loads((unpacked / archive.MANIFEST).read_text())
-    manifest["migrations"]["backups"].append("0099_from_the_future")
-    (unpacked / archive.MANIFEST).write_text(json.dumps(manifest))
-    later = tmp_path / "later.tar"
-    with tarfile.open(later, "w") as tar:
-        tar.add(unpacked / archive.MANIFEST, arcname=archive.MANIFEST)
-        for member in sorted(unpacked.iterdir()):
-            if member.name != archive.MANIFEST:
-                tar.add(member, arcname=member.name)
-    pyrage.encrypt_file(str(later), str(archive_path), [backup_key.to_public()])
+
+    def name_a_future_migration(unpacked: Path) -> None:
+        manifest = json.loads((unpacked / archive.MANIFEST).read_text())
+        manifest["migrations"]["backups"].append("0099_from_the_future")
+        (unpacked / archive.MANIFEST).write_text(json.dumps(manifest))
+
+    _rewritten(archive_path, backup_key, tmp_path, name_a_future_migration)
     _empty_the_database()
     rows = _row_total()
     with pytest.raises(ArchiveError, match=r"newer than this Reverie.*backups\.0099"):
