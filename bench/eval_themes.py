@@ -104,7 +104,11 @@ def entry_splits(scheme: str | None = None) -> dict[str, str]:
         for half in ("dev", "test"):
             mine = [i for i in out if theme_of[i] == theme and out[i] == half]
             notes = [i for i in mine if kinds[i] in ("progress_note", "process_note")]
-            assert len(mine) == 8 and len(notes) == 2, (theme, half, len(mine), len(notes))
+            if len(mine) != 8 or len(notes) != 2:
+                raise ValueError(
+                    f"by-kind split: theme {theme!r} has {len(mine)} entries and "
+                    f"{len(notes)} notes in the {half} half (expected 8 and 2)"
+                )
     return out
 
 
