@@ -70,6 +70,7 @@ SEEDED_KINDS = (
     "clinical-support checklists completed",
     "questionnaires waiting",
     "CORE-10 questionnaires",
+    "CORE-OM questionnaires",
     "SPARQ questionnaires",
     "questionnaires answered in Spanish",
     "questionnaires waiting in Spanish",
@@ -178,7 +179,8 @@ def every_kind_is_there_in_every_state(summary: dict[str, object]) -> None:
     rows = list(Administration.objects.select_related("instrument"))
     core10 = [a for a in rows if a.instrument.code == "core-10"]
     sparq = [a for a in rows if a.instrument.code == "sparq"]
-    for admin in rows[:300] + core10[:100] + sparq[:100]:
+    coreom = [a for a in rows if a.instrument.code == "core-om"]
+    for admin in rows[:300] + core10[:100] + sparq[:100] + coreom[:100]:
         result = score(definition(admin.instrument.code), admin.answers)
         assert admin.total == result.total and admin.has_critical == result.has_critical_hits
         assert admin.band == (result.band.label if result.band else "")
@@ -186,6 +188,9 @@ def every_kind_is_there_in_every_state(summary: dict[str, object]) -> None:
         assert admin.result["subscales"] == {s.id: s.score for s in result.subscales}
     critical = [a for a in rows if a.instrument.code == "phq-9" and a.answers.get("phq9-9")]
     assert critical and all(a.has_critical for a in critical)
+    therapist_pks_all = list(
+        User.objects.filter(role=Role.THERAPIST).order_by("pk").values_list("pk", flat=True)
+    )
     # The CORE-10 is used monthly by two of the four therapists, with intakes in its
     # clinical range on average, and its crisis answers have alerts like the PHQ-9's.
     assert {a.episode.therapist_id for a in core10} == set(
@@ -203,6 +208,24 @@ def every_kind_is_there_in_every_state(summary: dict[str, object]) -> None:
     charted = trajectory.load(core10[-1].client).instruments
     (chart,) = [t for t in charted if t.code == "core-10"]
     assert (chart.caseness, chart.reliable_change) == (11.0, 6.0) and chart.points
+    # The CORE-OM is answered by psychodynamic and psychoanalytic clients of the two
+    # therapists who do not use the CORE-10, at intake and every seven sessions or so; its
+    # Life functioning domain improves on average between a client's first and later ones.
+    assert coreom and summary["CORE-OM questionnaires"] == len(coreom)
+    assert {a.episode.therapist_id for a in coreom} <= set(therapist_pks_all[2:])
+    assert {a.episode.modality for a in coreom} <= {"psychodynamic", "psychoanalysis"}
+    assert not {a.episode_id for a in coreom} & {a.episode_id for a in core10}
+    runs: dict[int, list[Administration]] = {}
+    for admin in sorted(coreom, key=lambda a: a.completed_at):
+        runs.setdefault(admin.episode_id, []).append(admin)
+    first_f = [r[0].result["subscales"]["functioning"] for r in runs.values() if len(r) > 2]
+    later_f = [r[-1].result["subscales"]["functioning"] for r in runs.values() if len(r) > 2]
+    assert first_f and sum(later_f) / len(later_f) < sum(first_f) / len(first_f)
+    assert 10 <= sum(r[0].total for r in runs.values()) / len(runs) <= 30
+    for admin in (a for a in coreom if a.has_critical):
+        assert Alert.objects.filter(
+            kind="crisis", source_type="measures.administration", source_id=str(admin.pk)
+        ).exists()
     # The SPARQ is answered after sessions by the third therapist's clients, a few hours
     # after an attended session; Positive affect (the total) grows over the first sessions.
     therapist_pks = list(

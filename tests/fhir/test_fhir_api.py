@@ -94,8 +94,8 @@ def test_metadata_is_a_capability_statement(client, db) -> None:
         ("code=44249-1", ["phq-9"]),
         ("name=anxiety", ["gad-7"]),
         ("name=phq", ["phq-9"]),
-        ("", ["core-10", "gad-7", "phq-9", "sparq"]),
-        ("name=routine", ["core-10"]),
+        ("", ["core-10", "core-om", "gad-7", "phq-9", "sparq"]),
+        ("name=routine", ["core-10", "core-om"]),
         ("code=00000-0", []),
     ],
 )

@@ -45,6 +45,7 @@ def _doc(code: str) -> dict[str, Any]:
         "phq-9": "phq9.json",
         "gad-7": "gad7.json",
         "core-10": "core10.json",
+        "core-om": "coreom.json",
         "sparq": "sparq.json",
     }[code]
     text = resources.files("reverie.measures.instruments").joinpath(name).read_text("utf-8")
@@ -243,7 +244,7 @@ def test_direction_can_be_written_either_way_and_must_agree_with_reliable_change
 # --- FHIR import of scoring rules -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("code", ["phq-9", "gad-7", "core-10"])
+@pytest.mark.parametrize("code", ["phq-9", "gad-7", "core-10", "core-om"])
 def test_export_then_import_keeps_every_scoring_fact(code: str) -> None:
     shipped = SHIPPED[code]
     imported = questionnaire_to_definition(definition_to_questionnaire(shipped), licence=LICENCE)
@@ -375,7 +376,7 @@ def test_bad_scoring_rules_are_refused_with_the_field_named(rules: Any, message:
 
 
 def test_every_shipped_file_validates_and_permits_electronic_use() -> None:
-    assert set(SHIPPED) >= {"phq-9", "gad-7", "core-10"}
+    assert set(SHIPPED) >= {"phq-9", "gad-7", "core-10", "core-om"}
     for definition in SHIPPED.values():
         licence = definition.licence
         assert licence.electronic_use == "permitted"

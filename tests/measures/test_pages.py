@@ -320,10 +320,11 @@ def test_therapist_changes_the_schedule_on_its_page(world: World, as_user) -> No
     http = as_user("therapist")
     url = reverse("measures:schedule", args=[world.episode.pk])
     page = http.get(url).content.decode()
-    # One row per instrument the practice sees (five ticks each); CORE-10 and SPARQ are opt-in.
-    assert page.count('type="checkbox"') == Instrument.objects.count() * 5 == 4 * 5
+    # One row per instrument the practice sees (five ticks each); CORE-10, CORE-OM and SPARQ
+    # are opt-in.
+    assert page.count('type="checkbox"') == Instrument.objects.count() * 5 == 5 * 5
     # The SPARQ rates the session, so its tick says it is asked after every session.
-    assert page.count("Before every session</label>") == 3
+    assert page.count("Before every session</label>") == 4
     assert page.count("After every session</label>") == 1
     response = http.post(url, {"before-phq-9": "on", "months-phq-9": ["3", "12"]})
     assert response.status_code == 302
@@ -431,3 +432,32 @@ def test_sparq_results_show_both_scales_and_chart_on_the_trajectory(world: World
     with pytest.raises(actions.AnswerProblems) as caught:
         actions.submit(ctx, client=world.client, instrument=sparq, answers=gap, source="portal")
     assert list(caught.value.problems) == ["sparq-4"]
+
+
+def test_coreom_domain_scores_show_on_the_questionnaire_page(world: World, as_user) -> None:
+    coreom = Instrument.objects.get(code="core-om")
+    ctx = trail.Context(user=world.client_user)
+    reversed_items = {3, 4, 7, 12, 19, 21, 31, 32}
+    # Every item weighs 10 (reversed at 'Often', the rest at 'Only occasionally'), except
+    # functioning item 1 at 'Often' (30): total 360 / 34 = 10.6 -> 11; functioning 140 / 12
+    # = 11.7 -> 12; the other domains 10.
+    answers: dict[str, int | None] = {
+        f"coreom-{n}": (3 if n in reversed_items else 1) for n in range(1, 35)
+    }
+    answers["coreom-1"] = 3
+    row = actions.submit(
+        ctx, client=world.client, instrument=coreom, answers=answers, source="portal"
+    ).administration
+    assert row.total == 11
+    assert row.result["subscales"] == {
+        "wellbeing": 10,
+        "problems": 10,
+        "functioning": 12,
+        "risk": 10,
+        "non-risk": 11,
+    }
+    page = as_user("therapist").get(reverse("measures:administration", args=[row.pk]))
+    text = page.content.decode()
+    assert page.status_code == 200 and "Life functioning" in text and "Only occasionally" in text
+    chart = as_user("therapist").get(reverse("outcomes:trajectory", args=[world.client.pk]))
+    assert chart.status_code == 200 and "CORE-OM" in chart.content.decode()

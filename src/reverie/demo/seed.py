@@ -213,6 +213,18 @@ def _write_skeleton(spec: SyntheticPractice, passwords: dict[str, str]) -> Seede
                     instrument=instruments["core-10"],
                 )
                 administrations.extend(extra)
+            if (
+                e.therapist_index >= seed_instruments.CORE10_THERAPISTS
+                and e.modality in seed_instruments.COREOM_MODALITIES
+            ):
+                coreoms = seed_instruments.coreom_administrations(
+                    [row for row in scored if row is not None],
+                    [(s.start, s.attendance) for s in e.sessions],
+                    seed=f"{spec.seed}-coreom-{c.email}-{e.start_date}",
+                    instrument=instruments["core-om"],
+                )
+                administrations.extend(coreoms)
+                extra = [*extra, *coreoms]
             if e.therapist_index == seed_instruments.SPARQ_THERAPIST:
                 sparqs = seed_instruments.sparq_administrations(
                     [(s.start, s.duration_minutes, s.attendance) for s in e.sessions],

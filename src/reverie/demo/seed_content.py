@@ -108,7 +108,8 @@ class EpisodeRows:
     episode: Episode
     sessions: list[Appointment]
     administrations: list[Administration | None]
-    #: Questionnaires beyond the model's PHQ-9/GAD-7 (CORE-10, SPARQ; see seed_instruments).
+    #: Questionnaires beyond the model's PHQ-9/GAD-7 (CORE-10, CORE-OM, SPARQ; see
+    #: seed_instruments).
     extra_administrations: list[Administration] = field(default_factory=list)
 
 
@@ -1159,6 +1160,9 @@ def counts(practice: Practice, today: datetime.date) -> dict[str, object]:
         ).count(),
         "CORE-10 questionnaires": Administration.objects.filter(
             client__practice=practice, instrument__code="core-10"
+        ).count(),
+        "CORE-OM questionnaires": Administration.objects.filter(
+            client__practice=practice, instrument__code="core-om"
         ).count(),
         "SPARQ questionnaires": Administration.objects.filter(
             client__practice=practice, instrument__code="sparq"

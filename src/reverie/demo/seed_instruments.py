@@ -9,6 +9,15 @@
   when the PHQ-9 of the same occasion endorsed item 9 at "more than half the days" or more,
   so the crisis history stays consistent between the measures. The two scales are
   correlated but not the same, as in real data; nothing here is a published relation.
+* **CORE-OM, every seven sessions.** Clients in psychodynamic therapy or psychoanalysis with
+  the third and fourth therapists (who do not use the CORE-10, the CORE-OM's short form) answer
+  the CORE-OM at intake, then with the first questionnaires at least seven attended sessions
+  after the previous one, and at every follow-up. The answers are synthetic: the general
+  level follows the PHQ-9 and GAD-7 of the same occasion as for the CORE-10; life functioning
+  starts a little worse than the symptoms and catches up over the first four CORE-OMs (about
+  thirty sessions), a shape chosen for the demo, not a published trajectory; the risk items
+  follow PHQ-9 item 9 of the same occasion (item 16, the flagged one, exactly as the CORE-10's
+  risk item does), and risk to others is never endorsed.
 * **SPARQ, after sessions.** The third therapist asks clients for the SPARQ (their feelings
   towards the therapist in the session) after an attended session, at most once a fortnight,
   answered a few hours after the session ends. The answers are synthetic: Positive affect
@@ -44,6 +53,12 @@ CORE10_EVERY = datetime.timedelta(days=28)
 #: Expected CORE-10 total per point of PHQ-9 + GAD-7 (synthetic; see the module docstring).
 CORE10_PER_POINT = 0.73
 SPANISH = "es-US"
+#: Modalities whose clients answer the CORE-OM (with therapists who do not use the CORE-10).
+COREOM_MODALITIES = frozenset({"psychodynamic", "psychoanalysis"})
+#: Least number of attended sessions between two CORE-OMs.
+COREOM_EVERY_SESSIONS = 7
+#: Extra functioning difficulty (mean item score) at intake, gone by the fifth CORE-OM.
+COREOM_FUNCTIONING_LAG = 0.45
 #: The therapist (by index) whose clients answer the SPARQ after sessions.
 SPARQ_THERAPIST = 2
 #: Least gap between two SPARQs.
@@ -116,6 +131,113 @@ def core10_administrations(
                 band=result.band.label if result.band is not None else "",
                 result={
                     "subscales": {},
+                    "critical": [hit.item_id for hit in result.critical_hits],
+                    "missing": [],
+                    "prorated": False,
+                },
+                has_critical=result.has_critical_hits,
+                instrument_version=definition.version,
+            )
+        )
+        if row.timepoint in ("intake", "session"):
+            last = row.completed_at
+    return out
+
+
+def coreom_answers(
+    rng: random.Random, phq9: Sequence[int], gad7: Sequence[int], *, nth: int
+) -> tuple[int, ...]:
+    """Raw CORE-OM answers (items 1-34, 0-4 as printed) for a client's ``nth`` CORE-OM
+    (0-based), agreeing with the PHQ-9 and GAD-7 of the same occasion.
+
+    >>> answers = coreom_answers(random.Random(1), [2] * 9, [2] * 7, nth=0)
+    >>> len(answers), all(0 <= a <= 4 for a in answers)
+    (34, True)
+    """
+    definition = registry.definition("core-om")
+    domain_of = {
+        member.item_id: sub.id
+        for sub in definition.subscales
+        if sub.id != "non-risk"
+        for member in sub.members
+    }
+    general = CORE10_PER_POINT * (sum(phq9) + sum(gad7)) / 10.0 + rng.gauss(0.0, 0.2)
+    level = {
+        "wellbeing": general + 0.3,
+        "problems": general,
+        "functioning": general + COREOM_FUNCTIONING_LAG * max(0.0, 1.0 - nth / 4),
+    }
+    suicidal = phq9[8]
+    raw = []
+    for item in definition.items:
+        domain = domain_of[item.id]
+        if domain == "risk":
+            number = item.number
+            if number == 16:  # plans to end my life: as the CORE-10's risk item
+                effective = (1 if suicidal == 2 else 2) if suicidal >= 2 else 0
+            elif number in (9, 24):  # thoughts of hurting myself / better off dead
+                effective = min(4, suicidal)
+            else:  # self-harm and risk to others: not endorsed in the demo
+                effective = 0
+        else:
+            mean = max(0.0, min(4.0, level[domain]))
+            effective = max(0, min(4, round(mean + rng.gauss(0.0, 0.8))))
+        raw.append(4 - effective if item.reverse else effective)
+    return tuple(raw)
+
+
+def coreom_administrations(
+    rows: list[Administration],
+    sessions: Sequence[tuple[datetime.datetime, str]],
+    *,
+    seed: str,
+    instrument: Instrument,
+) -> list[Administration]:
+    """The CORE-OMs one episode's client gave, from that episode's PHQ-9/GAD-7 rows (in time
+    order) and its sessions (``(start, attendance)``): intake, then with the first
+    questionnaires at least :data:`COREOM_EVERY_SESSIONS` attended sessions after the last
+    CORE-OM, and every follow-up."""
+    definition = registry.definition("core-om")
+    item_ids = [item.id for item in definition.items]
+    rng = random.Random(seed)
+    attended = sorted(start for start, attendance in sessions if attendance == "attended")
+    gad_by_time = {
+        (row.timepoint, row.completed_at - datetime.timedelta(minutes=2)): row
+        for row in rows
+        if row.instrument.code == "gad-7"
+    }
+    out: list[Administration] = []
+    last: datetime.datetime | None = None
+    for row in rows:
+        if row.instrument.code != "phq-9":
+            continue
+        gad = gad_by_time.get((row.timepoint, row.completed_at))
+        if gad is None:
+            continue
+        if row.timepoint == "session" and last is not None:
+            between = sum(1 for start in attended if last <= start < row.completed_at)
+            if between < COREOM_EVERY_SESSIONS:
+                continue
+        phq_values = [row.answers[f"phq9-{n}"] for n in range(1, 10)]
+        gad_values = [gad.answers[f"gad7-{n}"] for n in range(1, 8)]
+        raw = coreom_answers(rng, phq_values, gad_values, nth=len(out))
+        answers = dict(zip(item_ids, raw, strict=True))
+        result = scoring.score(definition, answers)
+        when = row.completed_at + datetime.timedelta(minutes=4)
+        out.append(
+            Administration(
+                client=row.client,
+                episode=row.episode,
+                instrument=instrument,
+                completed_at=when,
+                received_at=when,
+                timepoint=row.timepoint,
+                source="demo",
+                answers=answers,
+                total=int(result.total),
+                band=result.band.label if result.band is not None else "",
+                result={
+                    "subscales": {sub.id: sub.score for sub in result.subscales},
                     "critical": [hit.item_id for hit in result.critical_hits],
                     "missing": [],
                     "prorated": False,

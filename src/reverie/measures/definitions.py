@@ -287,8 +287,9 @@ class MissingPolicy:
         (for a sum, ``sum * n_items / n_answered``; for a mean, the mean of the answered
         items).
     rounding : {"none", "half_up"}
-        Rounding applied to a prorated sum; ``half_up`` rounds .5 upwards, the convention
-        most scoring manuals use for paper forms.
+        Rounding applied to a prorated sum, and to every mean score (complete or not);
+        ``half_up`` rounds .5 upwards, the convention most scoring manuals use for paper
+        forms. A mean rounded ``half_up`` is a whole number (the CORE-OM's clinical score).
     source : Source or None
         Where the rule comes from. When no source gives a rule, definitions use
         ``refuse`` and say so.
@@ -641,11 +642,7 @@ class InstrumentDefinition:
     def __post_init__(self) -> None:
         scored = tuple(item for item in self.items if item.scored)
         low, high = _score_range(self.method, [item.weights.values() for item in scored])
-        integer = (
-            self.method == "sum"
-            and all(isinstance(w, int) for item in scored for w in item.weights.values())
-            and (self.missing.handling == "refuse" or self.missing.rounding == "half_up")
-        )
+        integer = _integer_scores(self.method, scored, self.missing)
         # frozen dataclass: derived lookups are computed exactly once, here.
         object.__setattr__(self, "item_index", MappingProxyType({i.id: i for i in self.items}))
         object.__setattr__(self, "scored_item_ids", tuple(item.id for item in scored))
@@ -989,6 +986,16 @@ def _norm(data: Any, path: str, problems: _Problems) -> NormValue | None:
     )
 
 
+def _integer_scores(method: str, scored: Sequence[Item], missing: MissingPolicy) -> bool:
+    """Whether every possible total is a whole number: a sum of whole weights that is never
+    prorated, or prorated with ``half_up`` rounding, or any mean rounded ``half_up``."""
+    if method == "mean":
+        return missing.rounding == "half_up"
+    return all(isinstance(w, int) for item in scored for w in item.weights.values()) and (
+        missing.handling == "refuse" or missing.rounding == "half_up"
+    )
+
+
 def _score_range(method: str, weight_sets: Sequence[Iterable[Number]]) -> tuple[Number, Number]:
     """Lowest and highest possible score for a set of items."""
     lows = [min(weights) for weights in map(list, weight_sets) if weights]
@@ -1177,11 +1184,7 @@ def load_definition(
     # Score range (used to check bands and thresholds) from the items as parsed so far.
     scored_items = [item for item in items if item.scored]
     low, high = _score_range(method, [item.weights.values() for item in scored_items])
-    integer_scores = (
-        method == "sum"
-        and all(isinstance(w, int) for item in scored_items for w in item.weights.values())
-        and (missing.handling == "refuse" or missing.rounding == "half_up")
-    )
+    integer_scores = _integer_scores(method, scored_items, missing)
     bands = _bands(top, low, high, integer_scores, problems)
 
     caseness = None

@@ -39,6 +39,9 @@ written on export and read on import (``docs/instruments.md`` documents both):
 * :data:`REVERSE_SCORED_URL` on an item, ``valueBoolean`` true: the item is reverse-scored.
   The option weights on the Questionnaire are still the *effective* weights (what a form
   filler sums), so the import reverses them back to the raw weights and marks the item.
+* :data:`OPTION_VALUE_URL` on an answerOption, ``valueInteger``: the option's raw value, written
+  only where it differs from the option's weight (the CORE-OM's options are printed 0-4 and
+  weigh 0-40), so that an import records the same raw values.
 
 No Django, no ORM: plain dicts in, plain dicts out.
 """
@@ -71,6 +74,7 @@ __all__ = [
     "INSTRUCTIONS_LINK_ID",
     "ITEM_WEIGHT_PROPERTY_URI",
     "ITEM_WEIGHT_URL",
+    "OPTION_VALUE_URL",
     "ORDINAL_VALUE_URL",
     "QUESTIONNAIRE_UNIT_URL",
     "REVERSE_SCORED_URL",
@@ -100,6 +104,8 @@ UNSCORED_ITEM_URL: Final = "http://reverie.local/fhir/StructureDefinition/unscor
 SCORING_RULES_URL: Final = "http://reverie.local/fhir/StructureDefinition/scoring-rules"
 #: Reverie's marker for reverse-scored items (``valueBoolean``).
 REVERSE_SCORED_URL: Final = "http://reverie.local/fhir/StructureDefinition/reverse-scored"
+#: Reverie's extension giving an option's raw value (``valueInteger``) where it is not its weight.
+OPTION_VALUE_URL: Final = "http://reverie.local/fhir/StructureDefinition/option-value"
 #: Keys the scoring-rules extension may carry.
 SCORING_RULE_KEYS: Final = (
     "bands",
@@ -151,7 +157,7 @@ def _computable_name(text: str) -> str:
     return name[0].upper() + name[1:]
 
 
-def _option_json(option: Option, weight: Number | None) -> dict[str, Any]:
+def _option_json(option: Option, weight: Number | None, carry_value: bool) -> dict[str, Any]:
     coding: dict[str, Any] = {"code": option.code, "display": option.display}
     if option.system:
         coding = {"system": option.system, **coding}
@@ -161,6 +167,12 @@ def _option_json(option: Option, weight: Number | None) -> dict[str, Any]:
         # answerOption. Emitting both lets R4-era and current form fillers compute scores.
         coding["extension"] = [{"url": ORDINAL_VALUE_URL, "valueDecimal": weight}]
         answer["extension"] = [{"url": ITEM_WEIGHT_URL, "valueDecimal": weight}]
+    if carry_value:
+        # The raw value cannot be recovered from the weight (the CORE-OM's options are 0-4
+        # as printed and weigh 0-40), so it travels in Reverie's own extension.
+        answer.setdefault("extension", []).append(
+            {"url": OPTION_VALUE_URL, "valueInteger": option.value}
+        )
     return answer
 
 
@@ -184,8 +196,11 @@ def _item_json(definition: InstrumentDefinition, item: Item) -> dict[str, Any]:
     weighted = item.scored or any(
         member.item_id == item.id for sub in definition.subscales for member in sub.members
     )
+    # Raw values travel only for weighted items where some value is not its option's weight
+    # (an unscored item's options weigh nothing and are imported by position, as before).
+    carry_values = weighted and any(option.value != option.weight for option in item.options)
     out["answerOption"] = [
-        _option_json(option, item.weights[option.value] if weighted else None)
+        _option_json(option, item.weights[option.value] if weighted else None, carry_values)
         for option in item.options
     ]
     return out
@@ -475,7 +490,7 @@ class _Contained:
 class _RawOption:
     """An answer option as read from FHIR, before raw values are assigned."""
 
-    __slots__ = ("code", "display", "integer", "system", "weight")
+    __slots__ = ("code", "display", "integer", "system", "value", "weight")
 
     def __init__(
         self,
@@ -484,12 +499,25 @@ class _RawOption:
         display: str,
         weight: Number | None,
         integer: int | None = None,
+        value: int | None = None,
     ) -> None:
         self.code = code
         self.system = system
         self.display = display
         self.weight = weight
         self.integer = integer
+        self.value = value
+
+
+def _option_value(extensions: Any, where: str) -> int | None:
+    """The raw value Reverie's :data:`OPTION_VALUE_URL` extension gives, if any."""
+    for extension in extensions or ():
+        if isinstance(extension, Mapping) and extension.get("url") == OPTION_VALUE_URL:
+            value = extension.get("valueInteger")
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"{where}: option-value extension needs a valueInteger")
+            return value
+    return None
 
 
 def _single_weight(weights: Sequence[Number], where: str) -> Number | None:
@@ -523,6 +551,7 @@ def _options_from_answer_options(
                     system=system,
                     display=coding.get("display") or cs_display or code,
                     weight=_single_weight(weights, f"{where} (code {code!r})"),
+                    value=_option_value(answer.get("extension"), where),
                 )
             )
         elif "valueInteger" in answer:
@@ -617,6 +646,10 @@ def _raw_values(options: Sequence[_RawOption]) -> list[int]:
     """Choose the raw value recorded for each option in an answers mapping."""
     if all(option.integer is not None for option in options):
         return [option.integer for option in options]  # type: ignore[misc]
+    given = [option.value for option in options]
+    if all(value is not None for value in given) and len(set(given)) == len(given):
+        # Reverie's option-value extension: the values the exporting definition recorded.
+        return given  # type: ignore[return-value]
     weights = [option.weight for option in options]
     if all(w is not None and float(w).is_integer() for w in weights) and len(set(weights)) == len(
         weights

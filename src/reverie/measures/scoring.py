@@ -184,8 +184,10 @@ def _combine(
     raw: Number = sum(weights)
     if method == "mean":
         raw = raw / answered
-        # The mean of the answered items already is the prorated mean.
-        return raw, raw, answered < n_items
+        # The mean of the answered items already is the prorated mean. ``half_up`` rounds
+        # every mean (whole or prorated) to a whole number: the CORE-OM's clinical score.
+        mean: Number = _round_half_up(raw) if policy.rounding == "half_up" else raw
+        return mean, raw, answered < n_items
     if answered == n_items:
         return raw, raw, False
     prorated: Number = raw * n_items / answered
