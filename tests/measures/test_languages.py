@@ -106,3 +106,13 @@ def test_the_core10_form_shows_the_trusts_copyright_line(
     assert "© CORE System Trust: https://www.coresystemtrust.org.uk/copyright.pdf" in page
     assert "I made plans to end my life" in page and page.count('type="radio"') == 50
     assert "language-choice" not in page  # no translation, no chooser
+
+
+def test_the_coreom_form_shows_all_34_statements_and_the_trusts_copyright_line(
+    world: World, as_user, make_request
+) -> None:
+    request = make_request("core-om")
+    page = as_user("client").get(reverse("measures:answer", args=[request.pk])).content.decode()
+    assert "© CORE System Trust: https://www.coresystemtrust.org.uk/copyright.pdf" in page
+    assert "Tension and anxiety have prevented me doing important things" in page
+    assert page.count('type="radio"') == 34 * 5 and "Most or all the time" in page
