@@ -180,6 +180,8 @@ def _in_process(db: str, setup: dict[str, Any], n: int, profile: bool) -> dict[s
         stats = pstats.Stats(profiler, stream=text)
         stats.sort_stats(os.environ.get("BENCH_SORT", "tottime"))  # or "cumulative"
         stats.print_stats(int(os.environ.get("BENCH_TOP", "40")))
+        if os.environ.get("BENCH_PROFILE_OUT"):  # for pstats' callers/callees views
+            stats.dump_stats(os.environ["BENCH_PROFILE_OUT"])
         out["profile"] = text.getvalue()
     return out
 

@@ -26,7 +26,12 @@ Run: ``.venv/bin/python bench/bench_fhir_submissions.py [--seconds 60] [--client
 [--pg-socket DIR]``. The acceptance run (issue 13) is ``--seconds 20 --runs 5``: every run
 prints pass or fail, and the last lines count the runs that met the target on each
 database. ``--waits`` samples PostgreSQL's ``pg_stat_activity`` during both loops and
-prints what the sessions spent their time on (running, a lock, the WAL flush, idle).
+prints what the sessions spent their time on (running, a lock, the WAL flush, idle); the
+sampler runs only then, since its queries cost PostgreSQL CPU during the submission loops
+and not during the ``/healthz`` loop. Every run prints the CPU milliseconds each request
+cost the server, PostgreSQL, the load generator and the kernel's threads during the
+closed loop and the ``/healthz`` loop, and how busy the cores were (read from /proc): a
+ceiling reached with idle cores is waiting on something, not short of CPU.
 Without ``--workers``/``--threads`` the server runs with its shipped defaults. Settings
 come from the environment, so ``REVERIE_SQLITE_SYNCHRONOUS=NORMAL .venv/bin/python
 bench/...`` compares SQLite's commit durability modes.
@@ -456,11 +461,98 @@ class WaitSampler:
         return sorted(((label, n / total) for label, n in self.counts.items()), key=lambda x: -x[1])
 
 
-def _pg_wait_sampler(env: dict[str, str]) -> WaitSampler | contextlib.nullcontext[None]:
+def _database_name(env: dict[str, str]) -> str | None:
     url = env.get("REVERIE_DATABASE_URL")
-    if not url:
+    return url.rsplit("/", 1)[1].split("?")[0] if url else None
+
+
+def _pg_wait_sampler(
+    env: dict[str, str], waits: bool
+) -> WaitSampler | contextlib.nullcontext[None]:
+    # Only when asked: its hundred queries a second cost PostgreSQL CPU during the two
+    # submission loops and not during the /healthz loop, which would bias the ratio.
+    url = env.get("REVERIE_DATABASE_URL")
+    if not url or not waits:
         return contextlib.nullcontext()
-    return WaitSampler(PG_ADMIN_URL, url.rsplit("/", 1)[1].split("?")[0])
+    return WaitSampler(PG_ADMIN_URL, _database_name(env) or "")
+
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _proc_cpu(pid: str) -> tuple[str, int, float] | None:
+    """(command name, process group, CPU seconds) of one process, or None if it is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    name = raw[raw.index("(") + 1 : raw.rindex(")")]
+    fields = raw[raw.rindex(")") + 2 :].split()
+    # After the name: state ppid pgrp ... utime (14th field overall) and stime (15th).
+    # A kernel thread (the file system journal, network soft interrupts) is a child of
+    # kthreadd (pid 2); its group is reported as -2.
+    group = -2 if fields[1] == "2" else int(fields[2])
+    return name, group, (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _serves(pid: str, database: str | None) -> bool:
+    """Whether PostgreSQL process ``pid`` works for ``database``: a background process
+    (WAL writer, checkpointer, ...) or a backend connected to it, but not another
+    program's backend."""
+    try:
+        title = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return False
+    words = title.replace("\0", " ").split()
+    # "postgres: [CLUSTER:] USER DATABASE HOST(PORT) STATE" for a backend (HOST(PORT) is
+    # "[local]" on a Unix socket); "postgres: [CLUSTER:] walwriter" and so on otherwise.
+    for i, word in enumerate(words):
+        if i >= 2 and (word == "[local]" or (word.endswith(")") and "(" in word)):
+            return words[i - 1] == database
+    return True
+
+
+def cpu_snapshot(server_group: int, database: str | None = None) -> dict[str, float]:
+    """CPU seconds so far of the parts that serve a request, read from /proc (Linux).
+
+    - ``server``: the ``reverie serve`` process group (gunicorn and its workers);
+    - ``postgres``: the backends connected to ``database`` and PostgreSQL's background
+      processes (the WAL writer and checkpointer that commits rely on);
+    - ``generator``: this script (the load generator's threads);
+    - ``kernel threads``: the kernel's own threads (the file system journal that each
+      flushed commit waits for, deferred network work);
+    - ``machine``: every core's busy time (from /proc/stat), so the kernel's work on
+      behalf of the processes (TCP on loopback) and any other program running too,
+      which is why the parts are printed beside it.
+    """
+    parts = {"server": 0.0, "postgres": 0.0, "generator": 0.0, "kernel threads": 0.0}
+    me = os.getpid()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        info = _proc_cpu(pid)
+        if info is None:
+            continue
+        name, group, seconds = info
+        if int(pid) == me:
+            parts["generator"] += seconds
+        elif group == server_group:
+            parts["server"] += seconds
+        elif group == -2:
+            parts["kernel threads"] += seconds
+        elif name.startswith("postgres") and _serves(pid, database):
+            parts["postgres"] += seconds
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    ticks = [int(x) for x in fields]
+    # user nice system idle iowait irq softirq steal: busy = all but idle and iowait.
+    parts["machine"] = (sum(ticks[:8]) - ticks[3] - ticks[4]) / _TICK
+    return parts
+
+
+def _cpu_per_request(
+    before: dict[str, float], after: dict[str, float], requests: int
+) -> dict[str, float]:
+    return {k: (after[k] - before[k]) * 1000 / max(requests, 1) for k in before}
 
 
 def bench(
@@ -470,6 +562,7 @@ def bench(
     rate: float,
     workers: int | None,
     threads: int | None,
+    waits: bool = False,
 ) -> dict[str, Any]:
     port = free_port()
     with environment(db, port) as env:
@@ -494,14 +587,26 @@ def bench(
             token, clients = setup["token"], setup["clients"]
             # Warm every worker (imports, connections, prepared statements) before timing.
             result["warm"] = load(port, token, clients, 3.0, None, "warm")
-            with _pg_wait_sampler(env) as sampler:
+            with _pg_wait_sampler(env, waits) as sampler:
                 result["open"] = load(port, token, clients, seconds, rate, "open")
             result["open_waits"] = sampler.summary() if sampler else []
-            with _pg_wait_sampler(env) as sampler:
+            database = _database_name(env)
+            cpu0 = cpu_snapshot(server.pid, database)
+            with _pg_wait_sampler(env, waits) as sampler:
                 result["closed"] = load(port, token, clients, seconds, None, "closed")
             result["closed_waits"] = sampler.summary() if sampler else []
+            cpu1 = cpu_snapshot(server.pid, database)
             result["trivial"] = load(
                 port, token, clients, min(seconds, 10.0), None, "trivial", path="/healthz"
+            )
+            cpu2 = cpu_snapshot(server.pid, database)
+            result["cpu_closed"] = _cpu_per_request(cpu0, cpu1, result["closed"]["requests"])
+            result["cpu_trivial"] = _cpu_per_request(cpu1, cpu2, result["trivial"]["requests"])
+            result["busy_closed"] = (cpu1["machine"] - cpu0["machine"]) / (
+                result["closed"]["elapsed"] * (os.cpu_count() or 1)
+            )
+            result["busy_trivial"] = (cpu2["machine"] - cpu1["machine"]) / (
+                result["trivial"]["elapsed"] * (os.cpu_count() or 1)
             )
         finally:
             server.terminate()
@@ -568,6 +673,15 @@ def report(r: dict[str, Any], rate: float, waits: bool) -> bool:
         f"  acknowledged {r['acknowledged']}, stored {r['stored']}, lost {r['lost']}, "
         f"audit 'create' rows {r['audit_creates']}, audit chain verifies: {r['chain_ok']}"
     )
+    print("  CPU ms per request (server = gunicorn + workers; machine = all cores' busy time):")
+    for phase, label in (("closed", "closed loop"), ("trivial", "/healthz")):
+        per = r[f"cpu_{phase}"]
+        print(
+            f"    {label:<12} server {per['server']:.3f}  postgres {per['postgres']:.3f}  "
+            f"generator {per['generator']:.3f}  kthreads {per['kernel threads']:.3f}  "
+            f"machine {per['machine']:.3f}  "
+            f"(cores busy {r[f'busy_{phase}'] * 100:.0f} %)"
+        )
     if waits:
         for phase in ("open", "closed"):
             shares = r.get(f"{phase}_waits") or []
@@ -619,7 +733,9 @@ def main() -> None:
         for db in [d.strip() for d in args.db.split(",") if d.strip()]:
             if args.runs > 1:
                 print(f"\n--- run {run} of {args.runs}: {db}")
-            r = bench(db, args.seconds, args.clients, args.rate, args.workers, args.threads)
+            r = bench(
+                db, args.seconds, args.clients, args.rate, args.workers, args.threads, args.waits
+            )
             passed.setdefault(db, []).append(report(r, args.rate, args.waits))
     if args.runs > 1:
         print()
