@@ -28,9 +28,13 @@ hashing baseline) this script:
    theme, including the few neutral noise sentences. The figure is the mean over draws
    of the mean over themes, with a 95 % t-interval over the draws. Seeds may be any
    sentence of a theme's entries (a noise sentence too), as a random draw would pick.
+   Beside the shipped ranking the same run scores it without pseudo-relevance feedback
+   (the method before 2026-12-07), without entry context, and with one common mean.
+   ``--tune-feedback`` prints only the dev-half grid of the feedback settings.
 
 Run:  .venv/bin/python bench/eval_themes.py [--split by-kind|original] [--seeds 1 2 3 5]
-      [--sweep] [--labels] [--tune-seeded] [--tune-discovery] [--skip-torch]
+      [--sweep] [--labels] [--tune-seeded] [--tune-feedback] [--tune-discovery]
+      [--skip-torch]
 """
 
 from __future__ import annotations
@@ -350,6 +354,41 @@ def seeded_precision(
     return mean, mean - half, mean + half
 
 
+FEEDBACK_WEIGHTS = (0.25, 0.5, 0.75, 1.0)
+FEEDBACK_COUNTS = (1, 2, 3, 5, 10, 20)
+
+
+def tune_feedback(embedder: Embedder, k: int = 3) -> dict[str, float]:
+    """Dev half only (seeds and candidates from dev): precision@10 of the seeded ranking
+    for each pseudo-relevance feedback weight and number of first-pass matches fed back,
+    the other settings as shipped. Weight 0 (no feedback) is the same for every count."""
+    cache: dict[str, np.ndarray] = {}
+    print(f"\n== seeded feedback, dev half only, k={k}, {embedder.name}")
+    out: dict[str, float] = {}
+    p, lo, hi = seeded_precision(
+        embedder, k, seed_split="dev", candidate_split="dev", cache=cache, feedback_weight=0.0
+    )
+    out["0"] = p
+    print(f"   feedback_weight 0 (none): {p:.3f} [{lo:.3f}, {hi:.3f}]")
+    print("   feedback_weight | feedback_count: dev precision@10")
+    for weight in FEEDBACK_WEIGHTS:
+        cells = []
+        for count in FEEDBACK_COUNTS:
+            p, _, _ = seeded_precision(
+                embedder,
+                k,
+                seed_split="dev",
+                candidate_split="dev",
+                cache=cache,
+                feedback_weight=weight,
+                feedback_count=count,
+            )
+            out[f"{weight}/{count}"] = p
+            cells.append(f"{count}: {p:.3f}")
+        print(f"     {weight:.2f} | " + "  ".join(cells), flush=True)
+    return out
+
+
 def evaluate_seeded(
     embedder: Embedder, *, tune: bool, ks: tuple[int, ...] = SEED_KS
 ) -> dict[str, Any]:
@@ -398,14 +437,19 @@ def evaluate_seeded(
         )
         # The method as shipped before 2026-12-06: one common mean for all voices.
         common, clo, chi = seeded_precision(embedder, k, cache=cache, by_voice=False)
+        # The method as shipped before 2026-12-07: no pseudo-relevance feedback.
+        first, flo, fhi = seeded_precision(embedder, k, cache=cache, feedback_weight=0.0)
         out[f"k{k}"] = {
             "p_at_10": mean,
             "ci": [lo, hi],
             "plain_centroid": plain,
             "common_mean": common,
+            "no_feedback": first,
+            "no_feedback_ci": [flo, fhi],
         }
         print(
             f"   k={k} seeds: TEST-half precision@10 {mean:.3f} (95% CI {lo:.3f}-{hi:.3f});"
+            f" no feedback (before 2026-12-07) {first:.3f} ({flo:.3f}-{fhi:.3f});"
             f" sentence-only centred centroid {plain:.3f} ({plo:.3f}-{phi:.3f});"
             f" one common mean (before 2026-12-06) {common:.3f} ({clo:.3f}-{chi:.3f})"
         )
@@ -451,6 +495,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument(
         "--tune-seeded", action="store_true", help="print the dev-only grid of seeded weights"
+    )
+    parser.add_argument(
+        "--tune-feedback",
+        action="store_true",
+        help="only print the dev-only grid of seeded pseudo-relevance feedback settings",
     )
     parser.add_argument(
         "--tune-discovery",
@@ -501,6 +550,10 @@ def main(argv: list[str] | None = None) -> int:
     if torch_available() and not args.skip_torch:
         embedders.append(MiniLMEmbedder())
     embedders.append(HashingEmbedder())
+    if args.tune_feedback:
+        for embedder in embedders:
+            tune_feedback(embedder)
+        return 0
     results = []
     seeded = []
     for embedder in embedders:

@@ -92,6 +92,76 @@ def test_process_note_vectors_never_touch_the_cache() -> None:
     assert embedding_cache_key(embedder.name, DOCS[1].text) in cache
 
 
+def _first_pass(docs: list[Document], seed: tuple[str, int, int]) -> list[tuple[str, float]]:
+    """The ranking before feedback, rebuilt here from its definition: the query is the
+    mean of the seed's centred sentence vector and its centred entry vector, and each
+    candidate scores 0.2 of its own cosine plus 0.8 of its entry's (DOCS: one voice,
+    one date, ids in order)."""
+    from reverie.process.themes import _theme_space, _unit_rows, split_sentences
+
+    rows = [(d, s) for d in docs for s in split_sentences(d.text) if len(s.text.split()) >= 4]
+    x = HashingEmbedder().embed([s.text for _, s in rows]).astype(np.float64)
+    is_seed = [(d.id, s.start, s.end) == seed for d, s in rows]
+    candidates = [i for i, flag in enumerate(is_seed) if not flag]
+    xc, cc = _theme_space(x, [d.id for d, _ in rows], candidates, 0, ["client"] * len(rows))
+    s = is_seed.index(True)
+    query = _unit_rows(xc[s] + cc[s])
+    scored = [(rows[i][0].id, 0.2 * xc[i] @ query + 0.8 * cc[i] @ query) for i in candidates]
+    return sorted(scored, key=lambda r: -r[1])
+
+
+def test_without_feedback_the_ranking_is_the_first_pass_whatever_the_count() -> None:
+    seed = _span(DOCS[0])
+    expected = _first_pass(DOCS, seed)
+    for count in (1, 3, 50):
+        matches = rank_by_seeds(
+            DOCS, [seed], HashingEmbedder(), limit=50, feedback_weight=0.0, feedback_count=count
+        )
+        assert [m.evidence.document_id for m in matches] == [d for d, _ in expected]
+        assert [m.score for m in matches] == pytest.approx([v for _, v in expected])
+
+
+SHAME = {
+    "seed": "My mother criticised my cooking at the family dinner.",
+    "close": "At the family dinner my mother criticised me, and I felt small, ashamed and useless.",
+    "echo": "Once more I felt small, ashamed and useless, like a child.",
+    "lure": "The dinner table at the restaurant was booked for eight.",
+    "market": "We bought apples and pears at the weekend market with friends.",
+    "train": "The train to Leeds was cancelled because of heavy snow.",
+    "sink": "The plumber finally repaired the kitchen sink on Tuesday.",
+    "flat": "My cousin is moving to a new flat near the river soon.",
+}
+
+
+def test_feedback_lifts_a_near_duplicate_of_the_best_match() -> None:
+    # "echo" shares no content word with the seed, only with its best match ("close");
+    # "lure" shares one word ("dinner") with the seed and nothing else.
+    docs = [_doc(key, text) for key, text in SHAME.items()]
+    seed = ("seed", 0, len(SHAME["seed"]))
+
+    def order(**kwargs: Any) -> list[str]:
+        matches = rank_by_seeds(docs, [seed], HashingEmbedder(), limit=50, **kwargs)
+        return [m.evidence.document_id for m in matches]
+
+    before = order(feedback_weight=0.0)
+    after = order(feedback_weight=1.0, feedback_count=1)
+    assert before[:2] == ["close", "lure"] and before.index("echo") > 1
+    assert after[:2] == ["close", "echo"]
+    assert set(after) == set(before) == set(SHAME) - {"seed"}
+
+
+def test_an_aside_in_a_matching_entry_ranks_below_its_on_theme_sentence() -> None:
+    # The shipped settings (feedback included): an entry on the theme lifts its aside
+    # with it, but never above the entry's own sentence on the theme.
+    docs = [
+        *DOCS,
+        _doc("journal:6", "The falling tower dream came back. The plumber fixed the sink."),
+    ]
+    matches = rank_by_seeds(docs, [_span(DOCS[0])], HashingEmbedder(), limit=50)
+    own = [m.evidence.sentence for m in matches if m.evidence.document_id == "journal:6"]
+    assert own == ["The falling tower dream came back.", "The plumber fixed the sink."]
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [
@@ -101,6 +171,10 @@ def test_process_note_vectors_never_touch_the_cache() -> None:
         {"min_sentence_words": 0},
         {"components": -1},
         {"components": 2.0},
+        {"feedback_weight": 1.5},
+        {"feedback_weight": -0.1},
+        {"feedback_count": 0},
+        {"feedback_count": 2.0},
     ],
 )
 def test_bad_arguments_are_refused(kwargs: dict[str, Any]) -> None:

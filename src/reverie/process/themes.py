@@ -795,6 +795,12 @@ def _build_theme(
 #: and candidates both from dev; bench/eval_themes.py --tune-seeded reprints the grid).
 SEED_SENTENCE_WEIGHT = 0.2
 SEED_CONTEXT_WEIGHT = 1.0
+#: Pseudo-relevance feedback of the seeded ranking (Rocchio 1971): the weight of the
+#: centroid of the ``SEED_FEEDBACK_COUNT`` best first-pass matches added to the query
+#: (0 turns it off). The best cell of a 4 x 6 grid on the dev half, for MiniLM and for
+#: the hashing baseline alike (bench/eval_themes.py --tune-feedback).
+SEED_FEEDBACK_WEIGHT = 1.0
+SEED_FEEDBACK_COUNT = 3
 
 
 @dataclass(frozen=True)
@@ -832,6 +838,8 @@ def rank_by_seeds(
     min_sentence_words: int = 4,
     sentence_weight: float = SEED_SENTENCE_WEIGHT,
     context_weight: float = SEED_CONTEXT_WEIGHT,
+    feedback_weight: float = SEED_FEEDBACK_WEIGHT,
+    feedback_count: int = SEED_FEEDBACK_COUNT,
     components: int = COMMON_COMPONENTS,
     by_voice: bool = True,
     cache: EmbeddingCache | None = None,
@@ -860,9 +868,17 @@ def rank_by_seeds(
     feedback in information retrieval", The SMART Retrieval System). A candidate scores
     ``sentence_weight`` times its own cosine to the query plus ``1 - sentence_weight``
     times its document's cosine: a sentence that belongs to an entry about the theme
-    ranks above an isolated look-alike. The weights were chosen on the development half
-    of the evaluation set only (bench/eval_themes.py); precision at 10 on the held-out
-    half is reported in bench/RESULTS.md.
+    ranks above an isolated look-alike. With ``feedback_weight`` > 0 the ranking is then
+    done once more with a widened query (pseudo-relevance feedback: Rocchio 1971; Manning,
+    Raghavan & Schütze 2008, "Introduction to Information Retrieval", ch. 9): the
+    ``feedback_count`` best first-pass candidates are combined as the seeds were (mean of
+    their sentence vectors plus ``context_weight`` times the mean of their documents'),
+    normalised, and added to the normalised query with weight ``feedback_weight``. In
+    plain words: sentences like the therapist's examples, and like the closest matches to
+    them. ``feedback_weight=0`` gives the first-pass ranking unchanged. The returned
+    scores and similarities are those of the final query. The weights were chosen on the
+    development half of the evaluation set only (bench/eval_themes.py); precision at 10
+    on the held-out half is reported in bench/RESULTS.md.
 
     Embeddings of non-cacheable documents (process notes) are computed in memory and
     never touch ``cache``, as in :func:`discover_themes`. Returns at most ``limit``
@@ -893,6 +909,8 @@ def rank_by_seeds(
     _check_count("components", components)
     _check_weight("sentence_weight", sentence_weight)
     _check_weight("context_weight", context_weight)
+    _check_weight("feedback_weight", feedback_weight)
+    _check_positive_int("feedback_count", feedback_count, 1)
     seed_keys = {(str(d), int(s), int(e)) for d, s, e in seeds}
     excluded = {(str(d), int(s), int(e)) for d, s, e in exclude} | seed_keys
 
@@ -942,6 +960,16 @@ def rank_by_seeds(
     around = cc[candidates] @ query
     scores = sentence_weight * own + (1.0 - sentence_weight) * around
     order = sorted(range(len(candidates)), key=lambda j: (-scores[j], candidates[j]))
+    if feedback_weight > 0.0:
+        # Pseudo-relevance feedback: the best first-pass matches join the query, built
+        # from them as the seeds' part was, then every candidate is scored again.
+        top = [candidates[j] for j in order[:feedback_count]]
+        closest = _unit_rows(xc[top].mean(axis=0) + context_weight * cc[top].mean(axis=0))
+        query = _unit_rows(query + feedback_weight * closest)
+        own = xc[candidates] @ query
+        around = cc[candidates] @ query
+        scores = sentence_weight * own + (1.0 - sentence_weight) * around
+        order = sorted(range(len(candidates)), key=lambda j: (-scores[j], candidates[j]))
     out = []
     for j in order[:limit]:
         s = sentences[candidates[j]]
