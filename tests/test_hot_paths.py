@@ -140,6 +140,49 @@ def test_insert_stores_what_save_would_and_leaves_the_object_saved(world: World)
     }
 
 
+def _prepared_by_the_fields(obj: object, fields: list) -> list[object]:
+    conn = connections["default"]
+    return [f.get_db_prep_save(f.pre_save(obj, True), conn) for f in fields]
+
+
+def _comparable(values: list[object]) -> list[object]:
+    # psycopg's Json wrapper has no equality; compare what it wraps.
+    return [getattr(v, "obj", v) for v in values]
+
+
+def test_insert_values_equal_the_fields_own_preparation(world: World) -> None:
+    administration = _new_administration(world, "prep")
+    entry = AuditEntry(
+        chain_version=2,
+        key_id="k",
+        actor=world.therapist,
+        actor_label="someone@example.org",
+        practice_id=world.practice.pk,
+        action=Action.CREATE,
+        object_type="measures.administration",
+        object_id="12",
+        client_id=world.client.pk,
+        ip="192.0.2.7",
+        detail={"source": "fhir"},
+        seq=5,
+        prev_hash="0" * 64,
+        hash="1" * 64,
+    )
+    for obj in (administration, entry):
+        _, fields = rowsql.insert_statement(type(obj))
+        assert _comparable(rowsql.insert_values(obj, fields)) == _comparable(
+            _prepared_by_the_fields(obj, fields)
+        )
+    # Values of other types than the plain ones still go through the field, which converts
+    # them as save() would (a numeric string for an integer, a float for an integer).
+    administration.total = "7"  # type: ignore[assignment]
+    administration.has_critical = 1  # type: ignore[assignment]
+    _, fields = rowsql.insert_statement(Administration)
+    fast = rowsql.insert_values(administration, fields)
+    assert _comparable(fast) == _comparable(_prepared_by_the_fields(administration, fields))
+    assert 7 in fast
+
+
 @pytest.mark.parametrize("model_label", ["measures.Administration", "audit.AuditEntry"])
 def test_models_inserted_without_the_orm_have_no_save_signal_receivers(model_label: str) -> None:
     # rowsql.insert skips pre_save and post_save; a receiver added later would be silently

@@ -175,7 +175,7 @@ def test_an_identifier_checked_on_the_way_in_is_remembered_and_a_long_one_is_not
     short = {"system": "urn:ietf:rfc:3986", "value": "urn:uuid:1"}
     assert resources.identifier_problem(short) is None
     assert [k for k in resources._VALID_ENTRIES if k.startswith("Identifier:")] == [
-        'Identifier:{"system":"urn:ietf:rfc:3986","value":"urn:uuid:1"}'
+        f"Identifier:{short!r}"
     ]
     # Valid, but longer than the cache keeps: accepted, and not held in memory.
     long = {"system": "urn:ietf:rfc:3986", "value": "x" * 5000}
@@ -184,3 +184,8 @@ def test_an_identifier_checked_on_the_way_in_is_remembered_and_a_long_one_is_not
     # A refused identifier is never remembered, on the way in or out.
     assert resources.identifier_problem({"value": 5}) is not None
     assert len(resources._VALID_ENTRIES) == 1
+    # A remembered entry never stands for a look-alike of another type: the string "5" is
+    # a valid value, the number 5, 5.0 and True are not, however often "5" was seen.
+    assert resources.identifier_problem({"value": "5"}) is None
+    for other in (5, 5.0, True):
+        assert resources.identifier_problem({"value": other}) is not None

@@ -119,11 +119,61 @@ def insert_statement(model: type[models.Model]) -> tuple[str, list[models.Field[
     return found
 
 
+#: Field classes (exactly these, not subclasses, which may convert differently) whose
+#: ``pre_save`` reads the attribute and whose ``get_db_prep_save`` gives back ``None`` or a
+#: value of one of the listed exact types unchanged, on SQLite and PostgreSQL alike. Going
+#: through the fields' layered methods for such values was most of :func:`insert_values`,
+#: itself about a twelfth of a FHIR submission's profile (bench/bench_fhir_cpu.py,
+#: 2026-12-07). A foreign key holds its target's integer key.
+_UNCHANGED: dict[type, tuple[type, ...]] = {
+    models.CharField: (str,),
+    models.TextField: (str,),
+    models.IntegerField: (int,),
+    models.BigIntegerField: (int,),
+    models.SmallIntegerField: (int,),
+    models.PositiveSmallIntegerField: (int,),
+    models.PositiveIntegerField: (int,),
+    models.BooleanField: (bool,),
+    models.ForeignKey: (int,),
+    models.OneToOneField: (int,),
+}
+_Plan = list[tuple[str, tuple[type, ...], "models.Field[Any, Any]"]]
+_plans: dict[int, tuple[Sequence[models.Field[Any, Any]], _Plan]] = {}
+
+
+def _plan(fields: Sequence[models.Field[Any, Any]]) -> _Plan:
+    found = _plans.get(id(fields))
+    if found is not None and found[0] is fields:
+        return found[1]
+    plan: _Plan = []
+    for field in fields:
+        exact = _UNCHANGED.get(type(field), ())
+        if isinstance(field, models.ForeignKey) and not isinstance(
+            field.target_field, models.AutoField | models.BigAutoField | models.SmallAutoField
+        ):
+            exact = ()  # a key that is not an integer counter converts like its target
+        plan.append((field.attname, exact, field))
+    # The fields lists come from insert_statement's cache and live as long as the process,
+    # so their ids are stable; keeping the list here as well makes sure of it.
+    _plans[id(fields)] = (fields, plan)
+    return plan
+
+
 def insert_values(obj: models.Model, fields: Sequence[models.Field[Any, Any]]) -> list[Any]:
     """The parameters ``save()`` would send for ``obj``: each field's ``pre_save`` (defaults,
-    ``auto_now_add``), then its ``get_db_prep_save``."""
+    ``auto_now_add``), then its ``get_db_prep_save``. A value those would hand back unchanged
+    (:data:`_UNCHANGED`) is taken as it is; ``tests/test_hot_paths.py`` checks the result
+    equals the fields' own."""
     conn = current()
-    return [f.get_db_prep_save(f.pre_save(obj, True), conn) for f in fields]
+    values = []
+    for attname, exact, field in _plan(fields):
+        if exact:
+            value = getattr(obj, attname)
+            if value is None or type(value) in exact:
+                values.append(value)
+                continue
+        values.append(field.get_db_prep_save(field.pre_save(obj, True), conn))
+    return values
 
 
 def inserted(obj: models.Model, pk: Any) -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import datetime
-import json
 import re
 import threading
 from collections import OrderedDict
@@ -193,7 +192,7 @@ def validated(resource: dict[str, Any]) -> dict[str, Any]:
     Every element is validated by fhir.resources. For the repeated elements named in
     ``_ENTRY_MODELS`` the resource is validated without them and each entry with the
     entry's own model, which is what the resource's model does for each entry of that
-    list; an entry identical to one already found valid (same JSON) is not validated
+    list; an entry identical to one already found valid (the same value) is not validated
     again. The rest of such a resource is remembered the same way once its per-response
     elements are checked and stood in for (``_STAND_INS``, ``_OWN_MODELS``).
     ``tests/fhir/test_resources.py`` checks that this accepts and refuses exactly what
@@ -228,13 +227,11 @@ def validated(resource: dict[str, Any]) -> dict[str, Any]:
     return resource
 
 
-#: ``json.dumps(..., sort_keys=True, separators=(",", ":"))``, built once (``json.dumps``
-#: with options builds a new encoder on every call).
-_ENTRY_KEY = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
-
-
 def _validate_entry(model: Any, entry: dict[str, Any]) -> None:
-    key = f"{model.__name__}:{_ENTRY_KEY.encode(entry)}"
+    # repr() names a parsed JSON value exactly (strings quoted and escaped, 1, 1.0 and True
+    # told apart) at half the cost of a sorted JSON encoding; an entry with its keys in
+    # another order is merely validated again.
+    key = f"{model.__name__}:{entry!r}"
     with _VALID_ENTRIES_LOCK:
         if key in _VALID_ENTRIES:
             _VALID_ENTRIES.move_to_end(key)

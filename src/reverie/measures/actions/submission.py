@@ -137,6 +137,10 @@ def _result_json(result: ScoreResult, language: str | None = None) -> dict[str, 
 # --- submitting -----------------------------------------------------------------------------
 
 
+#: ``Source.values`` builds a new list on every read; this is on every submission's path.
+_SOURCES = frozenset(Source.values)
+
+
 class _RequestClosed(Exception):
     pass
 
@@ -177,7 +181,7 @@ def submit(
     MeasureActionError
         The request is closed, or ``key`` was used before for different answers.
     """
-    if source not in Source.values:
+    if source not in _SOURCES:
         raise MeasureActionError(f"unknown source {source!r}")
     definition = definition_for(instrument)
     if language is not None and language not in definition.translations:
