@@ -31,6 +31,7 @@ from reverie.measures.fhir_questionnaire import (
 )
 from reverie.measures.scoring import jacobson_truax_threshold, score
 from reverie.outcomes.significance import IntakeSums, reference
+from reverie.testing import World
 
 SHIPPED = load_shipped()
 CORE10 = SHIPPED["core-10"]
@@ -435,3 +436,129 @@ def test_an_imported_questionnaire_with_rules_gets_a_trajectory_like_a_shipped_o
     assert [p.band for p in traj.points] == ["High", "Low"]
     (span,) = traj.episodes
     assert span.category == "a reliable improvement"
+
+
+# --- totals are stored exactly: whole numbers only, never truncated ---------------------------
+
+#: The check-in scored as the unrounded mean of its three items: totals such as 8/3.
+MEAN_RULES = {"method": "mean"}
+
+
+def _renamed(questionnaire: dict[str, Any], name: str) -> dict[str, Any]:
+    # Parsed definitions are cached per (pk, code, version), and SQLite reuses a rolled-back
+    # pk: an id and version of its own keep another test's check-in out of this one.
+    return {**questionnaire, "id": name, "version": name}
+
+
+def test_every_shipped_instrument_has_whole_number_totals() -> None:
+    # Administration.total holds whole numbers; a shipped file that could score 2.6 would
+    # have no exact place to go. PHQ-9, GAD-7, CORE-10 and SPARQ sum whole weights and
+    # refuse gaps; the CORE-OM rounds its clinical scores half up.
+    for definition in SHIPPED.values():
+        assert definition.integer_scores, definition.id
+        assert isinstance(definition.score_min, int) and isinstance(definition.score_max, int)
+
+
+def test_stored_total_is_the_engine_total_or_an_error_never_a_truncation() -> None:
+    from reverie.measures.scoring import stored_total
+
+    mean = questionnaire_to_definition(_checkin(MEAN_RULES), licence=LICENCE)
+    assert not mean.integer_scores
+    fractional = score(mean, {"q1": 3, "q2": 2, "q3": 3})
+    assert fractional.total == pytest.approx(8 / 3)
+    with pytest.raises(ValueError, match="not a whole number"):
+        stored_total(fractional)
+    whole = score(mean, {"q1": 3, "q2": 3, "q3": 3})  # a mean of 3.0
+    assert (stored_total(whole), type(stored_total(whole))) == (3, int)
+    phq9 = score(PHQ9, {f"phq9-{n}": 1 for n in range(1, 10)})
+    assert (stored_total(phq9), type(stored_total(phq9))) == (9, int)
+
+
+@pytest.mark.django_db
+def test_a_questionnaire_with_fractional_totals_is_refused_on_import(world: World) -> None:
+    from reverie.audit import trail
+    from reverie.measures import actions
+    from reverie.measures.models import Instrument
+
+    with pytest.raises(actions.MeasureActionError, match="not whole numbers"):
+        actions.import_instrument(
+            trail.Context(user=world.admin),
+            practice=world.practice,
+            questionnaire=_checkin(MEAN_RULES),
+            licence_holder="Example practice",
+            licence_terms="Free to use.",
+            permits_electronic_use=True,
+        )
+    assert not Instrument.objects.filter(practice=world.practice).exists()
+
+
+@pytest.mark.django_db
+def test_a_fractional_total_is_refused_at_submission_not_stored_truncated(world: World) -> None:
+    # An instrument row whose definition scores fractions (written by hand, or by code that
+    # skipped the import check) must not get a total of 2 stored beside a score of 2.67.
+    from reverie.audit import trail
+    from reverie.measures import actions
+    from reverie.measures.fhir_questionnaire import questionnaire_to_document
+    from reverie.measures.models import Administration, Instrument
+
+    document = questionnaire_to_document(
+        _renamed(_checkin(MEAN_RULES), "checkin-mean"),
+        instrument_id=f"{world.practice.slug}-checkin-mean",
+        licence=LICENCE,
+    )
+    instrument = Instrument.objects.create(
+        code=document["id"], name="Check-in", definition=document, practice=world.practice
+    )
+    with pytest.raises(actions.MeasureActionError, match="whole number"):
+        actions.submit(
+            trail.Context(user=world.therapist),
+            client=world.client,
+            instrument=instrument,
+            answers={"q1": 3, "q2": 2, "q3": 3},
+            source="paper",
+            episode=world.episode,
+            entered_by=world.therapist,
+        )
+    assert not Administration.objects.filter(instrument=instrument).exists()
+
+
+@pytest.mark.django_db
+def test_a_fractional_subscale_score_is_stored_and_observed_exactly(world: World) -> None:
+    # The whole-number rule is for the total (its column); subscale scores live in the
+    # result JSON and may be fractional: 2.5 stays 2.5 there and in the FHIR Observation.
+    from reverie.audit import trail
+    from reverie.fhir.resources import observations
+    from reverie.measures import actions
+
+    rules = {
+        **RULES,
+        "subscales": [
+            {"id": "first-two", "name": "First two", "items": ["q1", "q2"], "method": "mean"}
+        ],
+    }
+    instrument = actions.import_instrument(
+        trail.Context(user=world.admin),
+        practice=world.practice,
+        questionnaire=_renamed(_checkin(rules), "checkin-mean-subscale"),
+        licence_holder="Example practice",
+        licence_terms="Free to use.",
+        permits_electronic_use=True,
+    )
+    stored = actions.submit(
+        trail.Context(user=world.therapist),
+        client=world.client,
+        instrument=instrument,
+        answers={"q1": 3, "q2": 2, "q3": 0},
+        source="paper",
+        episode=world.episode,
+        entered_by=world.therapist,
+    ).administration
+    stored.refresh_from_db()
+    assert (stored.total, stored.band, stored.result["subscales"]) == (
+        5,
+        "High",
+        {"first-two": 2.5},
+    )
+    total, subscale = observations(stored)
+    assert total["valueInteger"] == 5
+    assert subscale["valueQuantity"]["value"] == 2.5

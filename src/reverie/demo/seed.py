@@ -85,7 +85,7 @@ def _administration(code: str, answers: tuple[int, ...]) -> dict[str, object]:
     result = scoring.score(definition, answer_map)
     return {
         "answers": answer_map,
-        "total": int(result.total),
+        "total": scoring.stored_total(result),
         "band": result.band.label if result.band is not None else "",
         "result": {
             "subscales": {s.id: s.score for s in result.subscales},

@@ -127,7 +127,7 @@ def core10_administrations(
                 timepoint=row.timepoint,
                 source="demo",
                 answers=answers,
-                total=int(result.total),
+                total=scoring.stored_total(result),
                 band=result.band.label if result.band is not None else "",
                 result={
                     "subscales": {},
@@ -234,7 +234,7 @@ def coreom_administrations(
                 timepoint=row.timepoint,
                 source="demo",
                 answers=answers,
-                total=int(result.total),
+                total=scoring.stored_total(result),
                 band=result.band.label if result.band is not None else "",
                 result={
                     "subscales": {sub.id: sub.score for sub in result.subscales},
@@ -313,7 +313,7 @@ def sparq_administrations(
                 timepoint="session",
                 source="demo",
                 answers=answers,
-                total=int(result.total),
+                total=scoring.stored_total(result),
                 band="",
                 result={
                     "subscales": {sub.id: sub.score for sub in result.subscales},

@@ -234,6 +234,9 @@ class Administration(models.Model):
     timepoint = models.CharField(max_length=16, choices=Timepoint.choices, default="session")
     source = models.CharField(max_length=10, choices=Source.choices)
     answers = models.JSONField(default=dict)
+    #: Exactly the scoring engine's total, which is always a whole number here: instruments
+    #: whose totals can be fractional are refused on import and at submission, never
+    #: truncated (``scoring.stored_total``). Subscale scores in ``result`` may be fractional.
     total = models.IntegerField()
     band = models.CharField(max_length=40, blank=True)
     entered_by = models.ForeignKey(

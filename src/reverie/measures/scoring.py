@@ -44,6 +44,7 @@ __all__ = [
     "SubscaleScore",
     "jacobson_truax_threshold",
     "score",
+    "stored_total",
 ]
 
 ErrorReason = Literal["unknown_item", "invalid_value", "too_many_missing"]
@@ -340,6 +341,38 @@ def score(definition: InstrumentDefinition, answers: Mapping[str, int | None]) -
         subscales=tuple(subscales),
         critical_hits=hits,
         item_scores=item_scores,
+    )
+
+
+def stored_total(result: ScoreResult) -> int:
+    """``result.total`` as ``Administration.total`` stores it: the same number, as an int.
+
+    The column holds whole numbers, which is every total of an instrument whose
+    :attr:`~reverie.measures.definitions.InstrumentDefinition.integer_scores` is true (all
+    shipped ones; imports with fractional totals are refused). A fractional total raises
+    instead of being truncated, so a stored total can never disagree with the band and
+    caseness computed from the real one.
+
+    Raises
+    ------
+    ValueError
+        If the total is not a whole number.
+
+    Examples
+    --------
+    >>> from reverie.measures.definitions import load_shipped
+    >>> phq9 = load_shipped()["phq-9"]
+    >>> stored_total(score(phq9, {f"phq9-{n}": 2 for n in range(1, 10)}))
+    18
+    """
+    total = result.total
+    if isinstance(total, int):
+        return total
+    if math.isfinite(total) and float(total).is_integer():
+        return int(total)
+    raise ValueError(
+        f"{result.instrument_id}: total {total!r} is not a whole number; Reverie stores "
+        "whole-number totals and does not truncate"
     )
 
 

@@ -35,7 +35,13 @@ from reverie.measures.models import (
     Timepoint,
 )
 from reverie.measures.registry import definition_for
-from reverie.measures.scoring import CriticalHit, ScoreResult, ScoringError, score
+from reverie.measures.scoring import (
+    CriticalHit,
+    ScoreResult,
+    ScoringError,
+    score,
+    stored_total,
+)
 from reverie.measures.writelock import serialized_writes
 
 
@@ -179,11 +185,19 @@ def submit(
         Some answer is missing or not allowed; ``problems`` names every item. Nothing is
         stored.
     MeasureActionError
-        The request is closed, or ``key`` was used before for different answers.
+        The request is closed, ``key`` was used before for different answers, or the
+        instrument can score fractional totals (which are never stored truncated).
     """
     if source not in _SOURCES:
         raise MeasureActionError(f"unknown source {source!r}")
     definition = definition_for(instrument)
+    if not definition.integer_scores:
+        # Imports refuse such instruments (actions/instruments.py); a row that got in another
+        # way is refused here, before anything is stored, rather than truncated.
+        raise MeasureActionError(
+            f"{definition.short_name} can score fractions; Reverie stores totals as whole "
+            "numbers only, so nothing was stored."
+        )
     if language is not None and language not in definition.translations:
         language = None
     problems = check(definition, answers, complete=True)
@@ -213,7 +227,7 @@ def submit(
         timepoint=timepoint,
         source=source,
         answers=stored_answers,
-        total=int(result.total),
+        total=stored_total(result),
         band=result.band.label if result.band is not None else "",
         result=_result_json(result, language),
         has_critical=result.has_critical_hits,
