@@ -121,23 +121,17 @@ ALERT_ESCALATION_MINUTES = read_int(
 # --- server ------------------------------------------------------------------------------
 BIND = read_str("REVERIE_BIND", "127.0.0.1:8000")
 # Requests are CPU-bound Python, so threads in one process mostly queue on the GIL, and
-# with SQLite processes beyond one per core only add switching: on 2 cores, 2
-# single-threaded workers served more submissions per second, with a lower p95, than 3, 4
-# or 2 x 4 threads (bench/bench_fhir_submissions.py). With PostgreSQL a worker also waits
-# on another process: for each answer of the database server and for the flush of each
-# commit. With one worker per core both were sometimes waiting at once, and the cores
-# were 92 % busy at the submission ceiling; one worker more kept them 98 % busy
-# (bench/RESULTS.md, 2026-12-07). One thread means gunicorn's sync worker. Cores are those
-# this process may run on (a container's cpuset), not the host's; at least two workers,
-# so one slow request never holds up every other.
+# processes beyond one per core only add switching: on 2 cores, 2 single-threaded workers
+# served more submissions per second, with a lower p95, than 3, 4 or 2 x 4 threads
+# (bench/bench_fhir_submissions.py). With PostgreSQL on the same host a third worker kept
+# the cores busier at the submission ceiling (98 % against 92 %, the gap being waits for
+# PostgreSQL's commit flush) but spent about as much more CPU per submission on switching,
+# so the ceiling did not rise (bench/RESULTS.md, 2026-12-07). One thread means gunicorn's
+# sync worker. Cores are
+# those this process may run on (a container's cpuset), not the host's; at least two
+# workers, so one slow request never holds up every other.
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-_database_url = read_secret("REVERIE_DATABASE_URL")
-WEB_WORKERS = read_int(
-    "REVERIE_WEB_WORKERS",
-    min(max(2, _CORES or 1) + (1 if _database_url else 0), 16),
-    minimum=1,
-    maximum=64,
-)
+WEB_WORKERS = read_int("REVERIE_WEB_WORKERS", min(max(2, _CORES or 1), 16), minimum=1, maximum=64)
 WEB_THREADS = read_int("REVERIE_WEB_THREADS", 1, minimum=1, maximum=64)
 # Off by default: request paths name clients; the audit trail is the record of access.
 ACCESS_LOG = read_bool("REVERIE_ACCESS_LOG", False)
@@ -223,7 +217,8 @@ TEMPLATES = [
 ]
 
 # --- database ----------------------------------------------------------------------------
-if _database_url:  # read above, with the server settings
+_database_url = read_secret("REVERIE_DATABASE_URL")
+if _database_url:
     _db = parse_database_url(_database_url)
     _db["CONN_MAX_AGE"] = read_int("REVERIE_DB_CONN_MAX_AGE", 60, minimum=0, maximum=3600)
     _db["CONN_HEALTH_CHECKS"] = True
