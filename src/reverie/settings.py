@@ -127,9 +127,8 @@ BIND = read_str("REVERIE_BIND", "127.0.0.1:8000")
 # the cores busier at the submission ceiling (98 % against 92 %, the gap being waits for
 # PostgreSQL's commit flush) but spent about as much more CPU per submission on switching,
 # so the ceiling did not rise (bench/RESULTS.md, 2026-12-07). One thread means gunicorn's
-# sync worker. Cores are
-# those this process may run on (a container's cpuset), not the host's; at least two
-# workers, so one slow request never holds up every other.
+# sync worker. Cores are those this process may run on (a container's cpuset), not the
+# host's; at least two workers, so one slow request never holds up every other.
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 WEB_WORKERS = read_int("REVERIE_WEB_WORKERS", min(max(2, _CORES or 1), 16), minimum=1, maximum=64)
 WEB_THREADS = read_int("REVERIE_WEB_THREADS", 1, minimum=1, maximum=64)
