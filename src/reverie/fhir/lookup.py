@@ -15,6 +15,7 @@ granted and revoked access.
 from __future__ import annotations
 
 import datetime
+import functools
 
 from django.db import connection
 
@@ -30,20 +31,27 @@ _REQUEST = MeasureRequest._meta.db_table
 
 # The episode a submission belongs to: a running one before an ended one, the caller's
 # own before a colleague's, the newest first (as actions.find_episode). It is joined in,
-# so client and episode come back in one row.
+# so client and episode come back in one row. On PostgreSQL it is joined laterally, so it
+# is found among this client's episodes only (through the client_id index): joined on a
+# correlated subquery, PostgreSQL planned a hash join over every episode in the table.
+# SQLite has no LATERAL, and looks the subquery up by primary key for the one client row.
 # Table names come from the models' metadata, never from input; values are parameters.
+_ORDER = f"""SELECT {{picked}} FROM {_EPISODE} e WHERE e.client_id = c.id
+  ORDER BY CASE WHEN e.status = 'ended' THEN 0 ELSE 1 END DESC,
+           CASE WHEN e.therapist_id = %s THEN 1 ELSE 0 END DESC,
+           e.start_date DESC, e.id DESC
+  LIMIT 1"""  # noqa: S608
+_EPISODE_JOIN = {
+    "postgresql": f"LEFT JOIN LATERAL ({_ORDER.format(picked='e.*')}) ep ON TRUE",
+    "sqlite": f"LEFT JOIN {_EPISODE} ep ON ep.id = ({_ORDER.format(picked='e.id')})",
+}
 _SQL = f"""
 SELECT {rowsql.columns(Client, "c")}, {rowsql.columns(Episode, "ep")},
   (SELECT r.id FROM {_REQUEST} r WHERE r.client_id = c.id AND r.instrument_id = %s
      AND r.status = '{RequestStatus.OPEN}' AND r.opens_at <= %s AND r.expires_at > %s
    ORDER BY r.expires_at LIMIT 1) AS target_request
 FROM {_CLIENT} c
-LEFT JOIN {_EPISODE} ep ON ep.id = (
-  SELECT e.id FROM {_EPISODE} e WHERE e.client_id = c.id
-  ORDER BY CASE WHEN e.status = 'ended' THEN 0 ELSE 1 END DESC,
-           CASE WHEN e.therapist_id = %s THEN 1 ELSE 0 END DESC,
-           e.start_date DESC, e.id DESC
-  LIMIT 1)
+{{episode}}
 WHERE c.id = %s AND c.practice_id = %s AND ({{access}})
 """  # noqa: S608
 _THERAPIST_ACCESS = f"""EXISTS (SELECT 1 FROM {_EPISODE} te
@@ -53,6 +61,11 @@ OR EXISTS (SELECT 1 FROM {_GRANT} g
 _CLIENT_ACCESS = "c.user_id = %s"
 
 
+@functools.cache
+def _statement(vendor: str, access: str) -> str:
+    return _SQL.format(episode=_EPISODE_JOIN.get(vendor, _EPISODE_JOIN["sqlite"]), access=access)
+
+
 def submission_target(
     user: User, client_id: int, instrument: Instrument, now: datetime.datetime
 ) -> tuple[Client, Episode | None, MeasureRequest | None] | None:
@@ -60,9 +73,9 @@ def submission_target(
     stamp = connection.ops.adapt_datetimefield_value(now)
     head = [instrument.pk, stamp, stamp, user.pk, client_id, user.practice_id]
     if user.role == Role.THERAPIST:
-        sql, params = _SQL.format(access=_THERAPIST_ACCESS), [*head, user.pk, user.pk]
+        sql, params = _statement(connection.vendor, _THERAPIST_ACCESS), [*head, user.pk, user.pk]
     elif user.role == Role.CLIENT:
-        sql, params = _SQL.format(access=_CLIENT_ACCESS), [*head, user.pk]
+        sql, params = _statement(connection.vendor, _CLIENT_ACCESS), [*head, user.pk]
     else:
         return None
     rows = rowsql.fetch(sql, params)
