@@ -625,3 +625,47 @@ def test_a_reader_on_an_older_snapshot_makes_the_backup_copy_the_database_instea
         assert trail.verify(use_checkpoints=False).ok
     finally:
         _drop_hammer_table()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_mail_waiting_in_a_backup_is_held_after_restore_not_sent_again(
+    backup_key: x25519.Identity, tmp_path: Path
+) -> None:
+    from reverie.outbox import delivery
+    from reverie.outbox.models import Message, Status
+    from reverie.testing import build_world
+
+    world = build_world()
+    pid = world.practice.pk
+    waiting = Message.objects.create(
+        template="reminder", recipient="a@example.org", practice_id=pid, body=b"sealed"
+    )
+    sent = Message.objects.create(
+        template="welcome", recipient="b@example.org", practice_id=pid, status=Status.SENT
+    )
+    failed = Message.objects.create(
+        template="reset",
+        recipient="c@example.org",
+        practice_id=pid,
+        body=b"sealed",
+        status=Status.FAILED,
+        last_error="550 no such user",
+    )
+    archive_path = _backup(tmp_path)
+    _empty_the_database()
+    done = restore(archive_path, by="test")
+
+    assert done.held_messages == 1
+    assert any("1 message(s)" in note for note in done.notes)
+    held = Message.objects.get(pk=waiting.pk)
+    assert (held.status, held.last_error) == (Status.FAILED, delivery.HELD_AFTER_RESTORE)
+    # What had been sent or had failed before stays as it was.
+    assert Message.objects.get(pk=sent.pk).status == Status.SENT
+    assert Message.objects.get(pk=failed.pk).last_error == "550 no such user"
+    # Nothing is due for the worker, and the restore's audit entry says how many were held.
+    assert not Message.objects.filter(status=Status.PENDING).exists()
+    entry = AuditEntry.objects.filter(action=Action.IMPORT).latest("seq")
+    assert entry.detail["held_messages"] == 1
+    # The admin can still send a held message that never went.
+    assert delivery.retry_now(waiting.pk, pid)
+    assert Message.objects.get(pk=waiting.pk).status == Status.PENDING

@@ -57,6 +57,7 @@ from reverie.backups.archive import ArchiveError
 from reverie.lib.files import make_private_dir
 from reverie.lib.hashchain import CP
 from reverie.lifecycle import erasure
+from reverie.outbox import delivery
 from reverie.paperwork import storage
 from reverie.vault.fields import EncryptedTextField
 
@@ -84,6 +85,7 @@ class Restored:
     audit_checked: int = 0
     documents: int = 0
     erased_again: int = 0
+    held_messages: int = 0
     notes: list[str] = field(default_factory=list)
 
 
@@ -127,6 +129,13 @@ def restore(path: Path, *, by: str, say: Callable[[str], None] = lambda _: None)
     # Clients erased after this archive was taken are erased again: their keys are still
     # in it (docs/data-lifecycle.md, "Erasure and older backups").
     result.erased_again = erasure.apply_ledger(by=by, say=say)
+    result.held_messages = delivery.hold_after_restore()
+    if result.held_messages:
+        result.notes.append(
+            f"{result.held_messages} message(s) waiting to be sent in the backup were held, "
+            "not sent: they may have gone out before; the practice admin can retry each "
+            "from the outgoing-mail page"
+        )
     with transaction.atomic():
         trail.record(
             trail.system(by),
@@ -134,7 +143,11 @@ def restore(path: Path, *, by: str, say: Callable[[str], None] = lambda _: None)
             None,
             object_type="backups.archive",
             object_id=path.name[:64],
-            detail={"created_at": manifest.get("created_at"), "method": result.method},
+            detail={
+                "created_at": manifest.get("created_at"),
+                "method": result.method,
+                "held_messages": result.held_messages,
+            },
         )
     return result
 

@@ -244,6 +244,28 @@ def retry_now(pk: int, practice_id: int) -> bool:
     )
 
 
+#: Shown on the admin's outgoing-mail page beside each message a restore held back.
+HELD_AFTER_RESTORE = (
+    "Held after a restore: it was waiting to be sent when the backup was taken, so it may "
+    "have gone out already. Retry it if it did not."
+)
+
+
+def hold_after_restore() -> int:
+    """Keep the messages a restored backup held as waiting from going out on their own.
+
+    A backup is taken while mail is queued; by the time it is restored most of that mail
+    has long been sent from the old database, and sending it again would repeat reminders,
+    links and alerts days late. So every message still pending (or caught mid-send) in the
+    restored database becomes ``failed`` with :data:`HELD_AFTER_RESTORE` as the reason: the
+    practice admin sees each on the outgoing-mail page and retries those that never went.
+    Messages queued after the restore are sent as usual. Returns how many were held.
+    """
+    return Message.objects.filter(status__in=(Status.PENDING, Status.SENDING)).update(
+        status=Status.FAILED, last_error=HELD_AFTER_RESTORE, locked_until=None
+    )
+
+
 # --- delivery after commit ------------------------------------------------------------------
 
 _request = threading.local()
