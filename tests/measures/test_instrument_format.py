@@ -267,6 +267,24 @@ def test_export_then_import_keeps_every_scoring_fact(code: str) -> None:
         )
 
 
+def _paper(world: World, instrument: Any, answers: dict[str, int | None], **extra: Any) -> Any:
+    """The therapist types in ``world.client``'s paper form of ``instrument`` (a session)."""
+    from reverie.audit import trail
+    from reverie.measures import actions
+
+    return actions.submit(
+        trail.Context(user=world.therapist),
+        client=world.client,
+        instrument=instrument,
+        answers=answers,
+        source="paper",
+        episode=world.episode,
+        timepoint="session",
+        entered_by=world.therapist,
+        **extra,
+    )
+
+
 def _checkin(rules: Any, *, reverse_second: bool = False) -> dict[str, Any]:
     """A small hand-written SDC Questionnaire: three 0-3 items, weights on answerOption."""
 
@@ -419,17 +437,7 @@ def test_an_imported_questionnaire_with_rules_gets_a_trajectory_like_a_shipped_o
     )
     now = timezone.now()
     for days, answers in ((14, {"q1": 3, "q2": 0, "q3": 3}), (0, {"q1": 0, "q2": 3, "q3": 0})):
-        actions.submit(
-            trail.Context(user=world.therapist),
-            client=world.client,
-            instrument=instrument,
-            answers=answers,
-            source="paper",
-            episode=world.episode,
-            timepoint="session",
-            entered_by=world.therapist,
-            completed_at=now - datetime.timedelta(days=days),
-        )
+        _paper(world, instrument, answers, completed_at=now - datetime.timedelta(days=days))
     (traj,) = [t for t in trajectory.load(world.client).instruments if t.code == instrument.code]
     assert (traj.caseness, traj.reliable_change) == (3.0, 2.0)
     assert [p.total for p in traj.points] == [9, 0]
@@ -496,7 +504,6 @@ def test_a_questionnaire_with_fractional_totals_is_refused_on_import(world: Worl
 def test_a_fractional_total_is_refused_at_submission_not_stored_truncated(world: World) -> None:
     # An instrument row whose definition scores fractions (written by hand, or by code that
     # skipped the import check) must not get a total of 2 stored beside a score of 2.67.
-    from reverie.audit import trail
     from reverie.measures import actions
     from reverie.measures.fhir_questionnaire import questionnaire_to_document
     from reverie.measures.models import Administration, Instrument
@@ -510,15 +517,7 @@ def test_a_fractional_total_is_refused_at_submission_not_stored_truncated(world:
         code=document["id"], name="Check-in", definition=document, practice=world.practice
     )
     with pytest.raises(actions.MeasureActionError, match="whole number"):
-        actions.submit(
-            trail.Context(user=world.therapist),
-            client=world.client,
-            instrument=instrument,
-            answers={"q1": 3, "q2": 2, "q3": 3},
-            source="paper",
-            episode=world.episode,
-            entered_by=world.therapist,
-        )
+        _paper(world, instrument, {"q1": 3, "q2": 2, "q3": 3})
     assert not Administration.objects.filter(instrument=instrument).exists()
 
 
@@ -544,15 +543,7 @@ def test_a_fractional_subscale_score_is_stored_and_observed_exactly(world: World
         licence_terms="Free to use.",
         permits_electronic_use=True,
     )
-    stored = actions.submit(
-        trail.Context(user=world.therapist),
-        client=world.client,
-        instrument=instrument,
-        answers={"q1": 3, "q2": 2, "q3": 0},
-        source="paper",
-        episode=world.episode,
-        entered_by=world.therapist,
-    ).administration
+    stored = _paper(world, instrument, {"q1": 3, "q2": 2, "q3": 0}).administration
     stored.refresh_from_db()
     assert (stored.total, stored.band, stored.result["subscales"]) == (
         5,

@@ -38,9 +38,11 @@ import random
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from reverie.care.models import Client, EpisodeStatus
+from reverie.care.models import Client, Episode, EpisodeStatus
 from reverie.directory.models import TherapistProfile
 from reverie.measures import registry, scoring
+from reverie.measures.actions.submission import result_json
+from reverie.measures.definitions import InstrumentDefinition
 from reverie.measures.models import Administration, Instrument
 
 if TYPE_CHECKING:
@@ -65,6 +67,35 @@ SPARQ_THERAPIST = 2
 SPARQ_EVERY = datetime.timedelta(days=14)
 #: Share of SPARQ sessions drawn as a rupture.
 SPARQ_RUPTURE = 1 / 15
+
+
+def _scored(
+    definition: InstrumentDefinition,
+    instrument: Instrument,
+    answers: dict[str, int],
+    *,
+    client: Client,
+    episode: Episode | None,
+    when: datetime.datetime,
+    timepoint: str,
+) -> Administration:
+    """A demo administration of ``answers``, scored and stored as ``submit()`` stores it."""
+    result = scoring.score(definition, answers)
+    return Administration(
+        client=client,
+        episode=episode,
+        instrument=instrument,
+        completed_at=when,
+        received_at=when,
+        timepoint=timepoint,
+        source="demo",
+        answers=answers,
+        total=scoring.stored_total(result),
+        band=result.band.label if result.band is not None else "",
+        result=result_json(result),
+        has_critical=result.has_critical_hits,
+        instrument_version=definition.version,
+    )
 
 
 def core10_answers(rng: random.Random, phq9: Sequence[int], gad7: Sequence[int]) -> tuple[int, ...]:
@@ -115,28 +146,15 @@ def core10_administrations(
         phq_values = [row.answers[f"phq9-{n}"] for n in range(1, 10)]
         gad_values = [gad.answers[f"gad7-{n}"] for n in range(1, 8)]
         answers = dict(zip(item_ids, core10_answers(rng, phq_values, gad_values), strict=True))
-        result = scoring.score(definition, answers)
-        when = row.completed_at + datetime.timedelta(minutes=4)
         out.append(
-            Administration(
+            _scored(
+                definition,
+                instrument,
+                answers,
                 client=row.client,
                 episode=row.episode,
-                instrument=instrument,
-                completed_at=when,
-                received_at=when,
+                when=row.completed_at + datetime.timedelta(minutes=4),
                 timepoint=row.timepoint,
-                source="demo",
-                answers=answers,
-                total=scoring.stored_total(result),
-                band=result.band.label if result.band is not None else "",
-                result={
-                    "subscales": {},
-                    "critical": [hit.item_id for hit in result.critical_hits],
-                    "missing": [],
-                    "prorated": False,
-                },
-                has_critical=result.has_critical_hits,
-                instrument_version=definition.version,
             )
         )
         if row.timepoint in ("intake", "session"):
@@ -222,28 +240,15 @@ def coreom_administrations(
         gad_values = [gad.answers[f"gad7-{n}"] for n in range(1, 8)]
         raw = coreom_answers(rng, phq_values, gad_values, nth=len(out))
         answers = dict(zip(item_ids, raw, strict=True))
-        result = scoring.score(definition, answers)
-        when = row.completed_at + datetime.timedelta(minutes=4)
         out.append(
-            Administration(
+            _scored(
+                definition,
+                instrument,
+                answers,
                 client=row.client,
                 episode=row.episode,
-                instrument=instrument,
-                completed_at=when,
-                received_at=when,
+                when=row.completed_at + datetime.timedelta(minutes=4),
                 timepoint=row.timepoint,
-                source="demo",
-                answers=answers,
-                total=scoring.stored_total(result),
-                band=result.band.label if result.band is not None else "",
-                result={
-                    "subscales": {sub.id: sub.score for sub in result.subscales},
-                    "critical": [hit.item_id for hit in result.critical_hits],
-                    "missing": [],
-                    "prorated": False,
-                },
-                has_critical=result.has_critical_hits,
-                instrument_version=definition.version,
             )
         )
         if row.timepoint in ("intake", "session"):
@@ -302,27 +307,15 @@ def sparq_administrations(
             rng, nth=len(out), phq9_total=latest[-1] if latest else None, client_offset=offset
         )
         answers = dict(zip(item_ids, raw, strict=True))
-        result = scoring.score(definition, answers)
         out.append(
-            Administration(
+            _scored(
+                definition,
+                instrument,
+                answers,
                 client=client,
                 episode=episode,
-                instrument=instrument,
-                completed_at=when,
-                received_at=when,
+                when=when,
                 timepoint="session",
-                source="demo",
-                answers=answers,
-                total=scoring.stored_total(result),
-                band="",
-                result={
-                    "subscales": {sub.id: sub.score for sub in result.subscales},
-                    "critical": [],
-                    "missing": [],
-                    "prorated": False,
-                },
-                has_critical=False,
-                instrument_version=definition.version,
             )
         )
         last = start

@@ -127,7 +127,8 @@ def _restate_draft_alert(
     restate_alert(ctx, drafted, summary=summary)
 
 
-def _result_json(result: ScoreResult, language: str | None = None) -> dict[str, Any]:
+def result_json(result: ScoreResult, language: str | None = None) -> dict[str, Any]:
+    """What ``Administration.result`` holds for ``result`` (the demo stores the same)."""
     out: dict[str, Any] = {
         "subscales": {s.id: s.score for s in result.subscales},
         "critical": [hit.item_id for hit in result.critical_hits],
@@ -229,7 +230,7 @@ def submit(
         answers=stored_answers,
         total=stored_total(result),
         band=result.band.label if result.band is not None else "",
-        result=_result_json(result, language),
+        result=result_json(result, language),
         has_critical=result.has_critical_hits,
         entered_by=entered_by,
         idempotency_key=key,
