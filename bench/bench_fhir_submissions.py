@@ -22,16 +22,21 @@ Targets (issues 3 and 13): at 300 submissions/s offered, all answered with p95 u
 zero lost; the audit chain verifies.
 
 Run: ``.venv/bin/python bench/bench_fhir_submissions.py [--seconds 60] [--clients 50]
-[--rate 300] [--db sqlite,postgres] [--runs N] [--waits] [--workers N --threads M]
+[--rate 300] [--db sqlite,postgres] [--runs N] [--waits] [--timeline] [--workers N --threads M]
 [--pg-socket DIR]``. The acceptance run (issue 13) is ``--seconds 20 --runs 5``: every run
 prints pass or fail, and the last lines count the runs that met the target on each
 database. ``--waits`` samples PostgreSQL's ``pg_stat_activity`` during both loops and
 prints what the sessions spent their time on (running, a lock, the WAL flush, idle); the
 sampler runs only then, since its queries cost PostgreSQL CPU during the submission loops
-and not during the ``/healthz`` loop. Every run prints the CPU milliseconds each request
-cost the server, PostgreSQL, the load generator and the kernel's threads during the
-closed loop and the ``/healthz`` loop, and how busy the cores were (read from /proc): a
-ceiling reached with idle cores is waiting on something, not short of CPU.
+and not during the ``/healthz`` loop. ``--timeline`` prints the open loop second by second
+(answered, p95) beside what the machine and PostgreSQL did in that second: cores busy, time
+stolen by the host and spent waiting on the disk, WAL flushes and their mean time,
+checkpoints, and the audit head table's size and dead row versions (one sample a second;
+it also turns on ``track_wal_io_timing`` for the throw-away database). Every run prints
+the CPU milliseconds each request cost the server, PostgreSQL, the load generator and the
+kernel's threads during the closed loop and the ``/healthz`` loop, and how busy the cores
+were (read from /proc): a ceiling reached with idle cores is waiting on something, not
+short of CPU.
 Without ``--workers``/``--threads`` the server runs with its shipped defaults. Settings
 come from the environment, so ``REVERIE_SQLITE_SYNCHRONOUS=NORMAL .venv/bin/python
 bench/...`` compares SQLite's commit durability modes.
@@ -340,6 +345,9 @@ def load(
     url = f"http://127.0.0.1:{port}/fhir/Questionnaire/phq-9"
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
     latencies: list[list[float]] = [[] for _ in clients]
+    # (seconds after the start at which each submission was due, its latency): the
+    # --timeline report buckets these by second.
+    dues: list[list[float]] = [[] for _ in clients]
     statuses: list[dict[int, int]] = [{} for _ in clients]
     errors = [0] * len(clients)
     barrier = threading.Barrier(len(clients) + 1)
@@ -383,6 +391,7 @@ def load(
                 due += period
                 continue
             latencies[index].append(time.perf_counter() - due)
+            dues[index].append(due - start_at[0])
             statuses[index][status] = statuses[index].get(status, 0) + 1
             due += period
         client.close()
@@ -415,6 +424,12 @@ def load(
         if all_latencies
         else float("nan"),
         "max": all_latencies[-1] if all_latencies else float("nan"),
+        "started": start_at[0],
+        "by_due": sorted(
+            (d, x)
+            for per_d, per_x in zip(dues, latencies, strict=True)
+            for d, x in zip(per_d, per_x, strict=True)
+        ),
     }
 
 
@@ -472,6 +487,117 @@ class WaitSampler:
         """Each state's share of all sampled sessions, largest first."""
         total = sum(self.counts.values()) or 1
         return sorted(((label, n / total) for label, n in self.counts.items()), key=lambda x: -x[1])
+
+
+class TimelineSampler:
+    """Once a second during the open loop (``--timeline``): how busy the cores were, the
+    time stolen by the host and spent waiting on the disk (/proc/stat), and, on
+    PostgreSQL, the WAL flushes and their time, checkpoints, and the audit head row's
+    table (its size in pages and dead row versions, and any vacuum of it). Printed
+    beside each second's answered count and p95, so a stall can be matched with what
+    happened on the machine at that moment instead of guessed at."""
+
+    def __init__(self, url: str | None) -> None:
+        self.url = url
+        self.rows: list[dict[str, float]] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> TimelineSampler:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    @staticmethod
+    def _ticks() -> list[int]:
+        return [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+
+    def _pg(self, conn: Any) -> dict[str, float]:
+        if conn is None:
+            return {}
+        wal = conn.execute("SELECT wal_sync, wal_sync_time, wal_fpi FROM pg_stat_wal").fetchone()
+        chk = conn.execute(
+            "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"
+        ).fetchone()
+        head = conn.execute(
+            "SELECT pg_relation_size(relid) / 8192, n_dead_tup, "
+            "autovacuum_count + vacuum_count FROM pg_stat_user_tables "
+            "WHERE relname = 'audit_audithead'"
+        ).fetchone() or (0, 0, 0)
+        return {
+            "syncs": wal[0],
+            "sync_ms": wal[1],
+            "fpi": wal[2],
+            "checkpoints": chk[0],
+            "head_pages": head[0],
+            "head_dead": head[1],
+            "head_vacuums": head[2],
+        }
+
+    def _run(self) -> None:
+        conn = None
+        if self.url:
+            import psycopg
+
+            conn = psycopg.connect(self.url, autocommit=True)
+        try:
+            while not self._stop.is_set():
+                t = self._ticks()
+                row: dict[str, float] = {
+                    "at": time.perf_counter(),
+                    "busy": sum(t) - t[3] - t[4],
+                    "iowait": t[4],
+                    "steal": t[7],
+                    **self._pg(conn),
+                }
+                self.rows.append(row)
+                self._stop.wait(1.0)
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def report(self, by_due: list[tuple[float, float]], started: float) -> None:
+        """Print one line a second: submissions due in that second, their p95, and the
+        sampled counters' growth over the same second."""
+        buckets: dict[int, list[float]] = {}
+        for due, latency in by_due:
+            buckets.setdefault(int(due), []).append(latency)
+        print(
+            "  open loop by second due: n, p95 ms | cores busy %, iowait %, steal % | "
+            "WAL syncs, ms each, full pages, checkpoints | head pages, dead versions, vacuums"
+        )
+        pairs = list(zip(self.rows, self.rows[1:], strict=False))
+        cores = os.cpu_count() or 1
+        for second in sorted(buckets):
+            lat = sorted(buckets[second])
+            p95 = lat[int(0.95 * (len(lat) - 1))] * 1000
+            line = f"    {second:>3}s  {len(lat):>4} {p95:>8.1f} |"
+            # The sample pair whose interval covers the middle of this second.
+            mid = started + second + 0.5
+            pair = next((p for p in pairs if p[0]["at"] <= mid < p[1]["at"]), None)
+            if pair is not None:
+                a, b = pair
+                span = (b["at"] - a["at"]) * _TICK * cores / 100
+                line += (
+                    f" {(b['busy'] - a['busy']) / span:>4.0f}"
+                    f" {(b['iowait'] - a['iowait']) / span:>4.0f}"
+                    f" {(b['steal'] - a['steal']) / span:>4.0f} |"
+                )
+                if "syncs" in b:
+                    syncs = b["syncs"] - a["syncs"]
+                    each = (b["sync_ms"] - a["sync_ms"]) / syncs if syncs else 0.0
+                    line += (
+                        f" {syncs:>5} {each:>6.2f} {b['fpi'] - a['fpi']:>5}"
+                        f" {b['checkpoints'] - a['checkpoints']:>2} |"
+                        f" {b['head_pages']:>4} {b['head_dead']:>6}"
+                        f" {b['head_vacuums'] - a['head_vacuums']:>2}"
+                    )
+            print(line)
 
 
 def _database_name(env: dict[str, str]) -> str | None:
@@ -576,6 +702,7 @@ def bench(
     workers: int | None,
     threads: int | None,
     waits: bool = False,
+    timeline: bool = False,
 ) -> dict[str, Any]:
     port = free_port()
     with environment(db, port) as env:
@@ -585,6 +712,14 @@ def bench(
         if threads:
             env["REVERIE_WEB_THREADS"] = str(threads)
         subprocess.run([*REVERIE, "migrate", "-v", "0"], env=env, check=True)  # noqa: S603
+        database = _database_name(env)
+        if timeline and database:
+            import psycopg
+
+            # The flush timings pg_stat_wal reports are collected only with this on; set
+            # for the throw-away database alone (each backend times its own flushes).
+            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+                conn.execute(f'ALTER DATABASE "{database}" SET track_wal_io_timing = on')
         setup = run_py(SETUP, env, str(n_clients))
         server = subprocess.Popen(  # noqa: S603  (the reverie command itself)
             [*REVERIE, "serve"],
@@ -600,10 +735,15 @@ def bench(
             token, clients = setup["token"], setup["clients"]
             # Warm every worker (imports, connections, prepared statements) before timing.
             result["warm"] = load(port, token, clients, 3.0, None, "warm")
-            with _pg_wait_sampler(env, waits) as sampler:
+            with (
+                _pg_wait_sampler(env, waits) as sampler,
+                TimelineSampler(env.get("REVERIE_DATABASE_URL"))
+                if timeline
+                else contextlib.nullcontext() as tracker,
+            ):
                 result["open"] = load(port, token, clients, seconds, rate, "open")
             result["open_waits"] = sampler.summary() if sampler else []
-            database = _database_name(env)
+            result["timeline"] = tracker
             cpu0 = cpu_snapshot(server.pid, database)
             with _pg_wait_sampler(env, waits) as sampler:
                 result["closed"] = load(port, token, clients, seconds, None, "closed")
@@ -673,6 +813,8 @@ def report(r: dict[str, Any], rate: float, waits: bool) -> bool:
     o, c, t = r["open"], r["closed"], r["trivial"]
     met, failures = verdict(r, rate)
     share = c["rate"] / t["rate"] if t["rate"] else 0.0
+    if r.get("timeline") is not None:
+        r["timeline"].report(o["by_due"], o["started"])
     print(f"\n{r['db']} (1-min load average before the run {r['load_before']:.2f})")
     print(
         f"  {'phase':<26} {'answered':>8} {'rate/s':>8} {'p50 ms':>7} {'p95 ms':>7} "
@@ -719,6 +861,12 @@ def main() -> None:
         action="store_true",
         help="print what PostgreSQL's sessions were doing during each loop (sampled)",
     )
+    parser.add_argument(
+        "--timeline",
+        action="store_true",
+        help="print the open loop second by second beside the machine's and PostgreSQL's "
+        "counters (stolen time, disk waits, WAL flushes, checkpoints, the audit head's table)",
+    )
     parser.add_argument("--workers", type=int, help="override REVERIE_WEB_WORKERS")
     parser.add_argument("--threads", type=int, help="override REVERIE_WEB_THREADS")
     parser.add_argument(
@@ -747,7 +895,14 @@ def main() -> None:
             if args.runs > 1:
                 print(f"\n--- run {run} of {args.runs}: {db}")
             r = bench(
-                db, args.seconds, args.clients, args.rate, args.workers, args.threads, args.waits
+                db,
+                args.seconds,
+                args.clients,
+                args.rate,
+                args.workers,
+                args.threads,
+                args.waits,
+                args.timeline,
             )
             passed.setdefault(db, []).append(report(r, args.rate, args.waits))
     if args.runs > 1:
