@@ -13,6 +13,7 @@ from reverie.accounts.models import Practice, Role, User
 from reverie.care.forms import CONCERNS as PROFILE_CONCERN_CHOICES
 from reverie.care.forms import FREQUENCY_CHOICES
 from reverie.care.models import Modality
+from reverie.core.forms import HoneypotForm
 from reverie.directory import selfcheck
 from reverie.directory.matching import MODALITIES
 from reverie.directory.models import RequestStatus
@@ -214,7 +215,7 @@ class TherapistChoiceField(forms.ModelMultipleChoiceField):  # type: ignore[type
         return str(obj.display_name)
 
 
-class ConsultationForm(forms.Form):
+class ConsultationForm(HoneypotForm):
     name = forms.CharField(label="Your name", max_length=200)
     email = forms.EmailField(
         label="Email address", help_text="We send a confirmation here and use it to reply."
@@ -258,20 +259,10 @@ class ConsultationForm(forms.Form):
         label="Send my self-check answers with this request", required=False
     )
     selfcheck = forms.CharField(required=False, widget=forms.HiddenInput)
-    # The honeypot: people never see it; software that fills in every field does.
-    website = forms.CharField(
-        label="Leave this field empty",
-        required=False,
-        widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
-    )
 
     def __init__(self, *args: Any, therapists: QuerySet[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(TherapistChoiceField, self.fields["preferred_therapists"]).queryset = therapists
-
-    @property
-    def is_spam(self) -> bool:
-        return bool(self.data.get("website", "").strip())
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

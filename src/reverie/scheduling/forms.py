@@ -7,6 +7,8 @@ from typing import Any
 
 from django import forms
 
+from reverie.core.forms import HoneypotForm
+
 
 def link_value(start: dt.datetime) -> str:
     """A start as the booking links carry it: UTC, to the minute (``2026-03-03T18:00Z``)."""
@@ -24,7 +26,7 @@ def parse_start(raw: str | None) -> dt.datetime | None:
     return value.astimezone(dt.UTC) if value.tzinfo is not None else None
 
 
-class BookingForm(forms.Form):
+class BookingForm(HoneypotForm):
     start = forms.CharField(widget=forms.HiddenInput, max_length=40)
     name = forms.CharField(label="Your name", max_length=200)
     email = forms.EmailField(
@@ -38,16 +40,6 @@ class BookingForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
-    # The honeypot: people never see it; software that fills in every field does.
-    website = forms.CharField(
-        label="Leave this field empty",
-        required=False,
-        widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
-    )
-
-    @property
-    def is_spam(self) -> bool:
-        return bool(self.data.get("website", "").strip())
 
     def clean_start(self) -> dt.datetime:
         value = parse_start(self.cleaned_data.get("start"))
@@ -114,7 +106,7 @@ class SettingsForm(forms.Form):
     )
 
 
-class WaitlistForm(forms.Form):
+class WaitlistForm(HoneypotForm):
     name = forms.CharField(label="Your name", max_length=200)
     email = forms.EmailField(
         label="Email address", help_text="We email you here when a time opens."
@@ -126,12 +118,3 @@ class WaitlistForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
-    website = forms.CharField(
-        label="Leave this field empty",
-        required=False,
-        widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
-    )
-
-    @property
-    def is_spam(self) -> bool:
-        return bool(self.data.get("website", "").strip())
