@@ -16,7 +16,7 @@ from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.billing import access, actions, documents
 from reverie.billing.models import Charge, GoodFaithEstimate, Payment
-from reverie.billing.portal_views import own_client
+from reverie.care.access import own_client
 from reverie.care.models import Client
 from reverie.core.decorators import role_required, signed_in_user
 
@@ -77,7 +77,7 @@ def _estimate(request: HttpRequest, client: Client, pk: int) -> HttpResponse:
 
 
 def _mine(request: HttpRequest) -> Client:
-    client = own_client(request)
+    client = own_client(signed_in_user(request))
     if client is None:
         raise Http404("No client record")
     return client

@@ -11,6 +11,7 @@ from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.billing import actions, queries
 from reverie.billing.models import Charge, GoodFaithEstimate, Payment
+from reverie.care.access import own_client
 from reverie.care.models import Client
 from reverie.core.decorators import role_required, signed_in_user
 
@@ -21,13 +22,9 @@ def periods(client: Client) -> list[str]:
     return months(client)
 
 
-def own_client(request: HttpRequest) -> Client | None:
-    return Client.objects.filter(user=signed_in_user(request)).select_related("practice").first()
-
-
 @role_required(Role.CLIENT)
 def mine(request: HttpRequest) -> HttpResponse:
-    client = own_client(request)
+    client = own_client(signed_in_user(request))
     context: dict[str, object] = {"client": client}
     if client is not None:
         months = periods(client)

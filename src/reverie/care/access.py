@@ -60,6 +60,14 @@ def get_clinical_client(user: User, pk: int) -> Client:
     return get_object_or_404(clinical_clients(user), pk=pk)
 
 
+def own_client(user: User) -> Client | None:
+    """The client record of a signed-in client, if their account is linked to one.
+
+    The portal pages show the practice's name and crisis card, so the practice comes along.
+    """
+    return Client.objects.filter(user=user).select_related("practice").first()
+
+
 def current_care_clients(user: User) -> QuerySet[Client]:
     """Clients in ``user``'s care now: a therapist's episode that has not ended, or a
     grant that has not been revoked. Everyone else: none."""

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from reverie.accounts.models import Role, User
 from reverie.audit import trail
 from reverie.audit.models import Action
+from reverie.care.access import own_client
 from reverie.care.models import Client
 from reverie.core.decorators import role_required, signed_in_user
 from reverie.messaging import actions, queries
@@ -39,10 +40,6 @@ class InboxRow:
 def _sentence(exc: Exception) -> str:
     text = str(exc)
     return text if text.endswith(".") else text + "."
-
-
-def _own_client(user: User) -> Client | None:
-    return Client.objects.filter(user=user).select_related("practice").first()
 
 
 def _care_client(user: User, pk: int) -> Client:
@@ -123,7 +120,7 @@ def _send(
 def mine(request: HttpRequest) -> HttpResponse:
     """The client's conversation with their therapist(s)."""
     user = signed_in_user(request)
-    client = _own_client(user)
+    client = own_client(user)
     therapists = queries.current_therapists(client) if client is not None else []
     extra = {"therapists": therapists}
     if request.method == "POST":

@@ -18,7 +18,7 @@ from reverie.accounts.models import Role, User
 from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care import crypto
-from reverie.care.access import administrative_clients
+from reverie.care.access import administrative_clients, own_client
 from reverie.care.models import Client
 from reverie.core.decorators import role_required, signed_in_user
 from reverie.directory.content import render as render_markdown
@@ -32,10 +32,6 @@ STAFF = (Role.THERAPIST, Role.ADMIN)
 def _sentence(exc: Exception) -> str:
     text = str(exc)
     return text[:1].upper() + text[1:] + "."
-
-
-def _own_client(user: User) -> Client | None:
-    return Client.objects.filter(user=user).select_related("practice").first()
 
 
 def _staff_client(user: User, pk: int) -> Client:
@@ -63,7 +59,7 @@ def _request_for(user: User, pk: int) -> FormRequest:
 @role_required(Role.CLIENT)
 def mine(request: HttpRequest) -> HttpResponse:
     """The client's forms: what waits for a signature, what is signed."""
-    client = _own_client(signed_in_user(request))
+    client = own_client(signed_in_user(request))
     rows: list[actions.FormStatus] = []
     if client is not None:
         rows = [r for r in actions.statuses(client) if r.latest is not None]

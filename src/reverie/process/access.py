@@ -35,11 +35,6 @@ def client_for(user: User, pk: int) -> Client:
     return get_object_or_404(clinical_clients(user).select_related("practice"), pk=pk)
 
 
-def own_client(user: User) -> Client | None:
-    """The client record of a signed-in client, if their account is linked to one."""
-    return Client.objects.filter(user=user).select_related("practice").first()
-
-
 def session_to_reflect(user: User, pk: int) -> Appointment:
     """A session of one of the therapist's own episodes."""
     return get_object_or_404(

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from reverie.accounts.models import Role
 from reverie.audit import trail
 from reverie.audit.models import Action
+from reverie.care.access import own_client
 from reverie.core.decorators import role_required, signed_in_user
 from reverie.process import access, actions
 from reverie.process.forms import JournalEntryForm, LinkSessionForm, NewJournalEntryForm
@@ -34,7 +35,7 @@ def _error(exc: Exception) -> str:
 def journal(request: HttpRequest) -> HttpResponse:
     """The client's own entries, with what they share and what they keep to themselves."""
     user = signed_in_user(request)
-    client = access.own_client(user)
+    client = own_client(user)
     entries: list[JournalEntry] = []
     if client is not None:
         entries = list(JournalEntry.objects.filter(client=client).order_by("-entry_date", "-pk"))
@@ -51,7 +52,7 @@ def journal(request: HttpRequest) -> HttpResponse:
 @role_required(*CLIENT)
 def journal_new(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
-    client = access.own_client(user)
+    client = own_client(user)
     form = NewJournalEntryForm(request.POST or None)
     if client is None:
         messages.error(request, "Your account is not linked to a client record yet.")

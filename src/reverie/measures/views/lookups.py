@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404
 
 from reverie.accounts.models import Role, User, hash_token
 from reverie.audit import trail
+from reverie.care import access as care_access
 from reverie.care.access import clinical_clients
 from reverie.care.models import Client, Episode
 from reverie.measures.models import (
@@ -19,7 +20,7 @@ THERAPIST = (Role.THERAPIST,)
 
 
 def own_client(user: User) -> Client:
-    client = Client.objects.filter(user=user).select_related("practice").first()
+    client = care_access.own_client(user)
     if client is None:
         raise Http404("Your account is not linked to a client record")
     return client
