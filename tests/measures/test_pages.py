@@ -101,6 +101,73 @@ def test_a_refused_form_names_each_question_keeps_the_answers_and_stores_nothing
     assert (Administration.objects.count(), Draft.objects.count()) == before
 
 
+def _mean_scored_instrument(world: World) -> Instrument:
+    """An instrument whose total is the mean of its items (a total such as 5/3), with a
+    crisis item. Imports refuse it, so the row is written directly, as one that skipped the
+    import check would be."""
+    from reverie.measures.fhir_questionnaire import SCORING_RULES_URL, questionnaire_to_document
+
+    questionnaire = json.loads((DATA / "checkin-answeroption-weights.json").read_text())
+    rules = {
+        "method": "mean",
+        "critical_items": [
+            {
+                "item": "q1",
+                "threshold": 2,
+                "direction": "at_or_above",
+                "label": "Ask",
+                "source": {"citation": "Reverie test suite."},
+            }
+        ],
+    }
+    # An id and version of its own: parsed definitions are cached per (pk, code, version),
+    # and SQLite reuses a rolled-back pk.
+    questionnaire |= {
+        "id": "checkin-mean-portal",
+        "version": "checkin-mean-portal",
+        "extension": [{"url": SCORING_RULES_URL, "valueString": json.dumps(rules)}],
+    }
+    document = questionnaire_to_document(
+        questionnaire,
+        instrument_id=f"{world.practice.slug}-checkin-mean-portal",
+        licence={"holder": "Example", "terms": "Free to use.", "electronic_use": "permitted"},
+    )
+    return Instrument.objects.create(
+        code=document["id"], name="Check-in", definition=document, practice=world.practice
+    )
+
+
+def test_an_instrument_whose_total_cannot_be_stored_is_refused_in_its_own_words(
+    world: World, as_user, make_request
+) -> None:
+    # submit() refuses a fractional total before storing anything. The request is still
+    # open, so the page must say why, not that the questionnaire is closed; and with nothing
+    # stored there is no alert, so no crisis card promising that the therapist will see it.
+    world.practice.crisis_info = "Call or text 988 now."
+    world.practice.save(update_fields=["crisis_info"])
+    request = make_request(_mean_scored_instrument(world).code)
+    http = as_user("client")
+    url = reverse("measures:answer", args=[request.pk])
+    assert http.get(url).status_code == 200
+    data = {"item-q1": "2", "item-q2": "1", "item-q3": "1", "action": "submit", "key": "f" * 32}
+    response = http.post(url, data)
+    page = response.content.decode()
+    assert response.status_code == 409 and "Your answers were not sent" in page
+    assert (
+        "SessionCheckinFixture can score fractions; Reverie stores totals as whole numbers "
+        "only, so nothing was stored." in page
+    )
+    assert "This questionnaire is closed" not in page and "has passed" not in page
+    assert "crisis-card" not in page and "One of your answers" not in page
+    assert "Thank you" not in page
+    assert "If you need help now" in page and 'href="tel:988"' in page
+    assert not Administration.objects.filter(request=request).exists()
+    assert not Draft.objects.filter(request=request).exists()
+    assert not Alert.objects.filter(kind="crisis", client=world.client).exists()
+    request.refresh_from_db()
+    assert request.status == "open"
+
+
 def test_crisis_answer_in_the_portal_shows_the_crisis_card_and_alerts_the_therapist(
     world: World, as_user, make_request, django_capture_on_commit_callbacks
 ) -> None:

@@ -125,7 +125,7 @@ def test_a_key_reused_for_different_answers_is_refused(world: World) -> None:
         key=key,
     )
     before = _counts()
-    with pytest.raises(actions.MeasureActionError, match="different answers"):
+    with pytest.raises(actions.MeasureActionError, match="different answers") as refused:
         actions.submit(
             ctx,
             client=world.client,
@@ -134,6 +134,7 @@ def test_a_key_reused_for_different_answers_is_refused(world: World) -> None:
             source="fhir",
             key=key,
         )
+    assert not isinstance(refused.value, actions.RequestClosed)  # no request is involved
     assert _counts()[:3] == before[:3]
 
 
@@ -167,11 +168,42 @@ def test_a_request_is_answered_once_and_a_double_tap_gets_the_same_result(
     assert Administration.objects.filter(request=request).count() == 1
 
 
+def test_a_request_answered_with_other_answers_is_closed_to_a_second_tab(
+    world: World, make_request
+) -> None:
+    # The answering page shows a closed request's closed (or thank-you) page; a second tab
+    # sending other answers after the first must get that, not "use a new key".
+    request = make_request()
+    ctx = trail.Context(user=world.client_user)
+    actions.submit(
+        ctx,
+        client=world.client,
+        instrument=request.instrument,
+        answers=phq9_answers(1),
+        source="portal",
+        request=request,
+        key=actions.idempotency_key("request", request.pk, "tab-1"),
+    )
+    before = _counts()
+    with pytest.raises(actions.RequestClosed, match="different answers"):
+        actions.submit(
+            ctx,
+            client=world.client,
+            instrument=request.instrument,
+            answers=phq9_answers(2),
+            source="portal",
+            request=request,
+            key=actions.idempotency_key("request", request.pk, "tab-2"),
+        )
+    assert _counts() == before
+    assert Administration.objects.get(request=request).answers["phq9-1"] == 1
+
+
 def test_a_closed_request_cannot_be_answered(world: World, make_request) -> None:
     request = make_request()
     actions.cancel_request(trail.Context(user=world.therapist), request)
     before = _counts()
-    with pytest.raises(actions.MeasureActionError, match="withdrawn"):
+    with pytest.raises(actions.RequestClosed, match="withdrawn"):
         actions.submit(
             trail.Context(user=world.client_user),
             client=world.client,

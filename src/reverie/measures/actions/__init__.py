@@ -19,6 +19,7 @@ tap or a retried request therefore returns the administration stored the first t
 
 from reverie.measures.actions.common import (
     MeasureActionError,
+    RequestClosed,
     closed_message,
     crisis_summary,
     idempotency_key,
@@ -48,6 +49,7 @@ from reverie.measures.answers import AnswerProblems
 __all__ = [
     "AnswerProblems",
     "MeasureActionError",
+    "RequestClosed",
     "Submission",
     "cancel_request",
     "closed_message",

@@ -1,4 +1,4 @@
-"""What every measurement action shares: the error it raises, the audit entry of a read,
+"""What every measurement action shares: the errors it raises, the audit entry of a read,
 idempotency keys, and the words of a crisis alert and of a closed request."""
 
 from __future__ import annotations
@@ -21,6 +21,18 @@ from reverie.measures.scoring import CriticalHit
 
 class MeasureActionError(ValueError):
     """The change cannot be made; the message is safe to show to the person acting."""
+
+
+class RequestClosed(MeasureActionError):
+    """The request can no longer be answered: withdrawn, already answered, not open yet or
+    past its date.
+
+    A separate class because the answering page says so with its closed page (or, once the
+    request was answered, its thank-you page), while any other refusal must be shown in its
+    own words: "this questionnaire is closed" would be untrue of an open request whose
+    instrument cannot be stored. Callers that show every refusal's message catch
+    :class:`MeasureActionError` and need not tell the two apart.
+    """
 
 
 def idempotency_key(scope: str, owner: object, raw: str) -> str:

@@ -13,7 +13,7 @@ from reverie.audit.models import Action
 from reverie.care.actions import raise_alert
 from reverie.care.models import Alert
 from reverie.measures.actions.common import (
-    MeasureActionError,
+    RequestClosed,
     closed_message,
     crisis_summary,
     new_key,
@@ -45,7 +45,7 @@ def save_draft(
     if problems:
         raise AnswerProblems(problems)
     if not request.is_answerable():
-        raise MeasureActionError(closed_message(request))
+        raise RequestClosed(closed_message(request))
     clean = {k: v for k, v in answers.items() if v is not None}
     now = timezone.now()
     hits = tuple(

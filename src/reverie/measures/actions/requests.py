@@ -17,6 +17,7 @@ from reverie.care.models import Client, Episode, EpisodeStatus
 from reverie.measures import emails, scheduling
 from reverie.measures.actions.common import (
     MeasureActionError,
+    RequestClosed,
     closed_message,
 )
 from reverie.measures.models import (
@@ -129,7 +130,7 @@ def send_link(ctx: trail.Context, request: MeasureRequest, *, purpose: str = "in
     if not request.client.email:
         raise MeasureActionError("this client has no email address to send a link to")
     if not request.is_answerable():
-        raise MeasureActionError(closed_message(request))
+        raise RequestClosed(closed_message(request))
     with transaction.atomic():
         raw = new_link(ctx, request, purpose)
         MeasureRequest.objects.filter(pk=request.pk, link_sent_at__isnull=True).update(

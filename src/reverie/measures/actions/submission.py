@@ -18,6 +18,7 @@ from reverie.care.actions import raise_alert, restate_alert
 from reverie.care.models import Alert, AlertKind, Client, Episode, EpisodeStatus
 from reverie.measures.actions.common import (
     MeasureActionError,
+    RequestClosed,
     closed_message,
     crisis_summary,
     record_read,
@@ -185,9 +186,13 @@ def submit(
     AnswerProblems
         Some answer is missing or not allowed; ``problems`` names every item. Nothing is
         stored.
+    RequestClosed
+        The request can no longer be answered: withdrawn, not open yet, past its date, or
+        already answered (with other answers: with the same ones, the first result comes
+        back instead). Nothing is stored.
     MeasureActionError
-        The request is closed, ``key`` was used before for different answers, or the
-        instrument can score fractional totals (which are never stored truncated).
+        ``key`` was used before for different answers, or the instrument can score
+        fractional totals (which are never stored truncated). Nothing is stored.
     """
     if source not in _SOURCES:
         raise MeasureActionError(f"unknown source {source!r}")
@@ -283,15 +288,15 @@ def submit(
         ) or (Administration.objects.filter(request=request).first() if request else None)
         if existing is None:
             raise
-        return _replay(ctx, existing, client, instrument, stored_answers)
+        return _replay(ctx, existing, client, instrument, stored_answers, request)
     except _RequestClosed:
         if request is None:  # only raised when answering a request
             raise
         existing = Administration.objects.filter(request=request).first()
         if existing is not None:
-            return _replay(ctx, existing, client, instrument, stored_answers)
+            return _replay(ctx, existing, client, instrument, stored_answers, request)
         request.refresh_from_db(fields=["status"])
-        raise MeasureActionError(closed_message(request)) from None
+        raise RequestClosed(closed_message(request)) from None
     if request is not None:
         request.status = RequestStatus.COMPLETED
         request.completed_at = now
@@ -304,6 +309,7 @@ def _replay(
     client: Client,
     instrument: Instrument,
     answers: Mapping[str, int],
+    request: MeasureRequest | None,
 ) -> Submission:
     """A retried submission: return what was stored the first time, unchanged."""
     if (
@@ -311,10 +317,15 @@ def _replay(
         or existing.instrument_id != instrument.pk
         or existing.answers != dict(answers)
     ):
-        raise MeasureActionError(
+        message = (
             "This submission key was already used for different answers; nothing was stored. "
             "Use a new key for a new response."
         )
+        if request is not None and existing.request_id == request.pk:
+            # The request was answered first (a second tab, a race): to whoever answers
+            # it now it is closed, and the answering page shows what was received.
+            raise RequestClosed(message)
+        raise MeasureActionError(message)
     source_obj: Any = existing.request if existing.request_id else existing
     alert = None
     if existing.has_critical:

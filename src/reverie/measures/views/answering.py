@@ -145,6 +145,26 @@ def _closed_page(request: HttpRequest, measure_request: MeasureRequest) -> HttpR
     )
 
 
+def _refused_page(
+    request: HttpRequest, measure_request: MeasureRequest, error: actions.MeasureActionError
+) -> HttpResponse:
+    """A refusal other than a closed request (an instrument whose totals cannot be stored,
+    say), in its own words. The request stays open and nothing was stored, so the page
+    neither thanks nor shows the crisis card, whose promise that the therapist will see the
+    answer would not hold; it offers the practice's crisis information to anyone, as the
+    closed link page does."""
+    return render(
+        request,
+        "measures/refused.html",
+        {
+            "measure_request": measure_request,
+            "practice": measure_request.client.practice,
+            "message": str(error),
+        },
+        status=409,
+    )
+
+
 def done_page(
     request: HttpRequest, measure_request: MeasureRequest, administration: Administration
 ) -> HttpResponse:
@@ -177,7 +197,8 @@ def answer_page(
     GET shows the questions with any saved answers. POST ``action=save`` keeps the answers
     as a draft; ``action=submit`` stores the administration, or shows every problem and
     stores nothing. ``closed_page`` answers once the request can no longer be answered;
-    ``submitted`` runs after a successful submission, before the redirect.
+    any other refusal is shown in its own words (:func:`_refused_page`). ``submitted`` runs
+    after a successful submission, before the redirect.
     """
     if not measure_request.is_answerable():
         if request.method == "GET":
@@ -209,8 +230,10 @@ def answer_page(
             actions.save_draft(ctx, measure_request, given, key=key)
         except actions.AnswerProblems as error:
             problems = error.problems
-        except actions.MeasureActionError:
+        except actions.RequestClosed:
             return closed_page(request, measure_request)
+        except actions.MeasureActionError as error:
+            return _refused_page(request, measure_request, error)
         else:
             messages.success(request, "Your answers are saved. You can come back and finish later.")
             language = chosen_language(request, measure_request, definition)
@@ -252,8 +275,10 @@ def answer_page(
             key=key,
             status=400,
         )
-    except actions.MeasureActionError:
+    except actions.RequestClosed:
         return closed_page(request, measure_request)
+    except actions.MeasureActionError as error:
+        return _refused_page(request, measure_request, error)
     if submitted is not None:
         submitted()
     return redirect(done_url)
