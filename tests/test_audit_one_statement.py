@@ -4,6 +4,7 @@ the chain unbroken under concurrency and lost races, nothing stored on a conflic
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -11,6 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from measures.conftest import phq9_answers
+from reverie.accounts import actions as account_actions
 from reverie.accounts.models import Practice
 from reverie.audit import trail
 from reverie.audit.models import Action, AuditEntry, AuditHead
@@ -178,4 +180,168 @@ def test_concurrent_one_statement_creates_and_appends_form_one_unbroken_chain() 
         str(pk) for pk in Practice.objects.filter(slug__startswith="c").values_list("pk", flat=True)
     }
     assert AuditHead.objects.get(pk=1).seq == total
+    assert trail.verify(use_checkpoints=False).ok
+
+
+# --- the write sent while the application works (core.postgresql.overlap) ---------------------
+
+
+def test_a_submission_built_its_answer_while_the_write_was_in_flight(world: World) -> None:
+    """``meanwhile`` runs after the statement was sent and before its result was read, on
+    an administration that already has its key; the write is then stored as without it."""
+    trail.record(trail.system("first"), Action.VIEW, object_type="t", object_id=0)
+    seen: list[tuple[int | None, bool, bool]] = []
+
+    def meanwhile(row: Administration) -> None:
+        pgconn = connection.connection.pgconn
+        seen.append((row.pk, pgconn.is_busy(), row._state.adding))
+
+    result = actions.submit(
+        trail.Context(user=world.therapist),
+        client=world.client,
+        instrument=Instrument.objects.get(code="phq-9"),
+        answers=phq9_answers(1, 1, 1),
+        source="fhir",
+        meanwhile=meanwhile,
+    )
+    row = result.administration
+    assert seen == [(row.pk, True, True)]  # sent, not yet answered, not yet marked stored
+    assert not row._state.adding
+    assert Administration.objects.filter(pk=row.pk).exists()
+    entry = AuditEntry.objects.get(object_type="measures.administration", object_id=str(row.pk))
+    assert AuditHead.objects.get(pk=1).seq == entry.seq
+    assert trail.verify(use_checkpoints=False).ok
+
+
+def test_the_overlapped_write_is_logged_like_any_other_statement(world: World) -> None:
+    trail.record(trail.system("first"), Action.VIEW, object_type="t", object_id=0)
+    with CaptureQueriesContext(connection) as queries:
+        trail.create_committed(trail.system("logged"), _practice("logged"), meanwhile=lambda: None)
+    assert queries.captured_queries[-1]["sql"].lstrip().startswith("WITH moved AS")
+
+
+def test_a_conflict_in_the_overlapped_write_is_djangos_integrity_error() -> None:
+    trail.create_committed(trail.system("first"), _practice("twice"))
+    ran: list[bool] = []
+    with pytest.raises(IntegrityError):
+        trail.create_committed(
+            trail.system("second"), _practice("twice"), meanwhile=lambda: ran.append(True)
+        )
+    assert ran == [True]
+    assert Practice.objects.filter(slug="twice").count() == 1  # the connection still works
+    assert trail.verify(use_checkpoints=False).ok
+
+
+def test_an_error_in_the_work_done_meanwhile_is_raised_after_the_write_is_answered() -> None:
+    """The statement was sent before the work failed: it is read to the end, so the
+    connection is usable, and whether it stored is what PostgreSQL said (here: stored)."""
+    trail.record(trail.system("first"), Action.VIEW, object_type="t", object_id=0)
+
+    def fails() -> None:
+        raise ValueError("building the answer failed")
+
+    with pytest.raises(ValueError, match="building the answer failed"):
+        trail.create_committed(trail.system("w"), _practice("meanwhile-failed"), meanwhile=fails)
+    assert Practice.objects.filter(slug="meanwhile-failed").count() == 1
+    assert trail.verify(use_checkpoints=False).ok
+
+
+def test_a_query_made_meanwhile_fails_and_leaves_the_connection_usable() -> None:
+    trail.record(trail.system("first"), Action.VIEW, object_type="t", object_id=0)
+
+    def queries() -> None:
+        Practice.objects.count()
+
+    with pytest.raises(Exception, match="another command is already in progress"):
+        trail.create_committed(trail.system("q"), _practice("queried"), meanwhile=queries)
+    assert Practice.objects.filter(slug="queried").count() == 1
+    assert trail.verify(use_checkpoints=False).ok
+
+
+def test_a_lost_race_in_the_overlapped_write_runs_the_work_once(monkeypatch) -> None:
+    real_digest = trail.entry_digest
+    raced: list[bool] = []
+    errors: list[BaseException] = []
+
+    def digest_with_a_rival(*args: object) -> str:
+        if not raced:
+            raced.append(True)
+            rival = threading.Thread(target=_recorded, args=("rival", 1, errors))
+            rival.start()
+            rival.join(timeout=30)
+        return real_digest(*args)  # type: ignore[arg-type]
+
+    trail.record(trail.system("first"), Action.VIEW, object_type="t", object_id=0)
+    monkeypatch.setattr(trail, "entry_digest", digest_with_a_rival)
+    ran: list[bool] = []
+    trail.create_committed(
+        trail.system("mine"), _practice("raced"), meanwhile=lambda: ran.append(True)
+    )
+    assert errors == [] and ran == [True]
+    mine = AuditEntry.objects.get(actor_label="system:mine")
+    assert mine.seq == 3 and Practice.objects.filter(slug="raced").count() == 1
+    assert trail.verify(use_checkpoints=False).ok
+
+
+def test_a_fhir_submission_answers_with_the_resource_it_stored(client, world: World) -> None:
+    """The 201's body is built while PostgreSQL commits, from the row in memory; it is the
+    resource a later read of the stored row gives."""
+    trail.record(trail.system("first"), Action.VIEW, object_type="t", object_id=0)
+    _, raw = account_actions.create_token(trail.system("test"), world.therapist)
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    codes = ["LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9"]
+    body = {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "questionnaire": "http://127.0.0.1:8000/fhir/Questionnaire/phq-9",
+        "subject": {"reference": f"Patient/{world.client.pk}"},
+        "authored": "2026-11-20T09:30:00Z",
+        "identifier": {"system": "urn:example:device", "value": "overlap-1"},
+        "item": [
+            {
+                "linkId": f"phq9-{n}",
+                "answer": [{"valueCoding": {"system": "http://loinc.org", "code": codes[n % 3]}}],
+            }
+            for n in range(1, 10)
+        ],
+    }
+    with CaptureQueriesContext(connection) as queries:
+        created = client.post(
+            "/fhir/QuestionnaireResponse",
+            json.dumps(body),
+            content_type="application/fhir+json",
+            **headers,
+        )
+    assert created.status_code == 201
+    assert queries.captured_queries[-1]["sql"].lstrip().startswith("WITH moved AS")
+    pk = created.json()["id"]
+    read = client.get(f"/fhir/QuestionnaireResponse/{pk}", **headers)
+    assert read.status_code == 200
+    assert created.json() == read.json()
+
+
+def test_the_overlapped_write_works_without_prepared_statements(monkeypatch) -> None:
+    """With REVERIE_DB_PREPARED_STATEMENTS off (a transaction pooler in front), nothing is
+    prepared on the connection."""
+    trail.record(trail.system("first"), Action.VIEW, object_type="t", object_id=0)
+    options = {k: v for k, v in connection.settings_dict["OPTIONS"].items()}
+    options.pop("prepare_threshold", None)
+    monkeypatch.setitem(connection.settings_dict, "OPTIONS", options)
+    connection.close()  # a new connection, with nothing prepared on it
+    trail.create_committed(trail.system("plain"), _practice("unprepared"), meanwhile=lambda: None)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'reverie%%'")
+        assert cursor.fetchone()[0] == 0
+    assert Practice.objects.filter(slug="unprepared").count() == 1
+    assert trail.verify(use_checkpoints=False).ok
+
+
+def test_the_overlapped_write_is_prepared_once_per_connection() -> None:
+    trail.record(trail.system("first"), Action.VIEW, object_type="t", object_id=0)
+    for n in range(3):
+        trail.create_committed(trail.system("p"), _practice(f"p{n}"), meanwhile=lambda: None)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'reverie%%'")
+        assert cursor.fetchone()[0] == 1
+    assert Practice.objects.filter(slug__startswith="p").count() == 3
     assert trail.verify(use_checkpoints=False).ok

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -21,6 +22,7 @@ from django.utils import timezone
 from reverie.audit import checkpoints
 from reverie.audit.models import Action, AuditEntry, AuditHead, TrailCheck
 from reverie.core import rowsql
+from reverie.core.postgresql import overlap
 from reverie.core.worker import current_job
 from reverie.lib.env import ConfigError
 from reverie.lib.hashchain import (
@@ -243,6 +245,7 @@ def create_committed(
     *,
     client_id: int | None = None,
     detail: dict[str, Any] | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> M:
     """Insert the new ``obj``, record its creation and commit both, when they are the
     whole transaction.
@@ -277,21 +280,23 @@ def create_committed(
                 entry.seq = seq + 1
                 entry.prev_hash = digest
                 entry.hash = entry_digest(entry.chain_fields(), digest, ring.signing_key)
-                cursor.execute(
-                    sql,
-                    [
-                        entry.seq,
-                        entry.hash,
-                        seq,
-                        digest,
-                        *obj_values,
-                        *rowsql.insert_values(entry, entry_fields),
-                    ],
-                )
-                row = cursor.fetchone()
+                params = [
+                    entry.seq,
+                    entry.hash,
+                    seq,
+                    digest,
+                    *obj_values,
+                    *rowsql.insert_values(entry, entry_fields),
+                ]
+                if meanwhile is not None:
+                    row = overlap.fetch_one_while(sql, params, meanwhile)
+                    meanwhile = None  # done once, whatever happens to the write
+                else:
+                    cursor.execute(sql, params)
+                    row = cursor.fetchone()
                 if row is not None:
                     rowsql.inserted(obj, pk)
-                    rowsql.inserted(entry, row[0])
+                    rowsql.inserted(entry, int(row[0]))
                     return obj
                 cursor.execute(_HEAD_SQL)
                 seq, digest = cursor.fetchone() or (None, None)

@@ -74,11 +74,11 @@ _COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def fhir_response(resource: dict[str, Any], status: int = 200, **headers: str) -> HttpResponse:
-    response = HttpResponse(
-        _COMPACT.encode(resource),
-        status=status,
-        content_type=resources.CONTENT_TYPE,
-    )
+    return _encoded_response(_COMPACT.encode(resource), status, **headers)
+
+
+def _encoded_response(body: str, status: int, **headers: str) -> HttpResponse:
+    response = HttpResponse(body, status=status, content_type=resources.CONTENT_TYPE)
     for name, value in headers.items():
         response[name.replace("_", "-")] = value
     return response
@@ -442,6 +442,13 @@ def questionnaire_response_create(request: HttpRequest) -> HttpResponse:
     raw_key = request.headers.get("Idempotency-Key", "").strip()
     if identifier.get("value"):
         raw_key = f"{identifier.get('system', '')}|{identifier['value']}"
+    # The 201's body, built while PostgreSQL commits the write when it can be (see
+    # submit's ``meanwhile``); built below otherwise.
+    prepared: dict[str, Any] = {}
+
+    def prepare(row: Administration) -> None:
+        prepared["row"], prepared["body"] = row, _stored_body(row)
+
     try:
         submission = actions.submit(
             _ctx(request),
@@ -454,6 +461,7 @@ def questionnaire_response_create(request: HttpRequest) -> HttpResponse:
             completed_at=authored,
             key=actions.idempotency_key("fhir", user.pk, raw_key[:500]) if raw_key else None,
             identifier=identifier,
+            meanwhile=prepare,
         )
     except actions.AnswerProblems as error:
         return outcome_many(
@@ -476,11 +484,13 @@ def questionnaire_response_create(request: HttpRequest) -> HttpResponse:
     }
     if submission.crisis:
         headers["X-Reverie-Crisis"] = "alert-raised"
-    return fhir_response(
-        resources.validated(resources.questionnaire_response(row)),
-        201 if submission.created else 200,
-        **headers,
-    )
+    body = prepared["body"] if prepared.get("row") is row else _stored_body(row)
+    return _encoded_response(body, 201 if submission.created else 200, **headers)
+
+
+def _stored_body(row: Administration) -> str:
+    """The stored QuestionnaireResponse, validated and encoded: a submission's answer."""
+    return _COMPACT.encode(resources.validated(resources.questionnaire_response(row)))
 
 
 def _clinical_administrations(user: User) -> QuerySet[Administration]:

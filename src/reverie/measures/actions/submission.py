@@ -5,7 +5,7 @@ submission."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -168,6 +168,7 @@ def submit(
     key: str | None = None,
     identifier: Mapping[str, Any] | None = None,
     language: str | None = None,
+    meanwhile: Callable[[Administration], None] | None = None,
 ) -> Submission:
     """Check, score and store one completed questionnaire; run crisis handling.
 
@@ -180,6 +181,11 @@ def submit(
     key : the stored idempotency key (see :func:`idempotency_key`)
     language : the translation the form was shown in, when not the instrument's own; it is
         kept with the result (scores never depend on it)
+    meanwhile : work on the new, not yet committed administration that needs no database
+        (building the answer to the request), run while PostgreSQL writes and commits it
+        when that is one statement (``trail.create_committed``), so the core is not idle
+        during the commit's flush. It may not run at all (another path, or a replay);
+        whatever it made is for the caller to use only once this returns.
 
     Raises
     ------
@@ -253,7 +259,13 @@ def submit(
             # Nothing else to write: the administration, its audit entry and the commit
             # go to PostgreSQL as one statement (trail.create_committed), two round trips
             # fewer than a transaction (bench/RESULTS.md, 2026-12-06).
-            trail.create_committed(ctx, administration, client_id=client.pk, detail=audit_detail)
+            trail.create_committed(
+                ctx,
+                administration,
+                client_id=client.pk,
+                detail=audit_detail,
+                meanwhile=None if meanwhile is None else lambda: meanwhile(administration),
+            )
             return Submission(administration, True, None)
         with serialized_writes(), transaction.atomic():
             if request is not None and not MeasureRequest.objects.filter(
