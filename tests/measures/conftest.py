@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime
+import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -42,3 +44,40 @@ def make_request(world: World) -> Callable[..., MeasureRequest]:
         )
 
     return make
+
+
+def mean_scored_instrument(world: World) -> Instrument:
+    """An instrument whose total is the mean of its items (a total such as 5/3), with a
+    crisis item. Imports refuse it, so the row is written directly, as one that skipped the
+    import check would be."""
+    from reverie.measures.fhir_questionnaire import SCORING_RULES_URL, questionnaire_to_document
+
+    source = Path(__file__).parent / "data" / "checkin-answeroption-weights.json"
+    questionnaire = json.loads(source.read_text())
+    rules = {
+        "method": "mean",
+        "critical_items": [
+            {
+                "item": "q1",
+                "threshold": 2,
+                "direction": "at_or_above",
+                "label": "Ask",
+                "source": {"citation": "Reverie test suite."},
+            }
+        ],
+    }
+    # An id and version of its own: parsed definitions are cached per (pk, code, version),
+    # and SQLite reuses a rolled-back pk.
+    questionnaire |= {
+        "id": "checkin-mean-portal",
+        "version": "checkin-mean-portal",
+        "extension": [{"url": SCORING_RULES_URL, "valueString": json.dumps(rules)}],
+    }
+    document = questionnaire_to_document(
+        questionnaire,
+        instrument_id=f"{world.practice.slug}-checkin-mean-portal",
+        licence={"holder": "Example", "terms": "Free to use.", "electronic_use": "permitted"},
+    )
+    return Instrument.objects.create(
+        code=document["id"], name="Check-in", definition=document, practice=world.practice
+    )

@@ -8,12 +8,12 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from measures.conftest import phq9_answers
+from measures.conftest import mean_scored_instrument, phq9_answers
 from reverie.accounts import actions as account_actions
 from reverie.audit import trail
 from reverie.audit.models import AuditEntry
 from reverie.measures import openapi
-from reverie.measures.models import Administration, Draft
+from reverie.measures.models import Administration, Draft, RequestStatus
 from reverie.testing import World
 
 
@@ -163,3 +163,27 @@ def test_therapist_reads_results_and_changes_the_schedule(client, world: World) 
     assert bad.status_code == 400
     colleague = _auth(world, "colleague")
     assert client.get(url, **colleague).status_code == 404
+
+
+def test_a_refusal_is_titled_by_its_reason(client, world: World, make_request) -> None:
+    """Only a request that can no longer be answered is "closed"; an instrument whose total
+    cannot be stored is refused as such, with nothing stored."""
+    headers = _auth(world, "client")
+    request = make_request(mean_scored_instrument(world).code)
+    before = (Administration.objects.count(), AuditEntry.objects.count())
+    url = reverse("api:measure_submit", args=[request.pk])
+    refused = _post(client, url, {"answers": {"q1": 1, "q2": 1, "q3": 0}}, **headers)
+    assert refused.status_code == 409
+    assert refused.json()["title"] == "Not stored"
+    assert "whole numbers" in refused.json()["detail"]
+    assert (Administration.objects.count(), AuditEntry.objects.count()) == before
+    cancelled = make_request()
+    cancelled.status = RequestStatus.CANCELLED
+    cancelled.save(update_fields=["status"])
+    closed = _post(
+        client,
+        reverse("api:measure_submit", args=[cancelled.pk]),
+        {"answers": phq9_answers(1, 1)},
+        **headers,
+    )
+    assert closed.status_code == 409 and closed.json()["title"] == "Questionnaire closed"

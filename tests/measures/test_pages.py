@@ -15,7 +15,7 @@ from django.test import TestCase
 from django.urls import reverse
 from django.utils import timezone
 
-from measures.conftest import form_data, phq9_answers
+from measures.conftest import form_data, mean_scored_instrument, phq9_answers
 from reverie.audit import trail
 from reverie.audit.models import AuditEntry
 from reverie.care.models import Alert
@@ -101,42 +101,6 @@ def test_a_refused_form_names_each_question_keeps_the_answers_and_stores_nothing
     assert (Administration.objects.count(), Draft.objects.count()) == before
 
 
-def _mean_scored_instrument(world: World) -> Instrument:
-    """An instrument whose total is the mean of its items (a total such as 5/3), with a
-    crisis item. Imports refuse it, so the row is written directly, as one that skipped the
-    import check would be."""
-    from reverie.measures.fhir_questionnaire import SCORING_RULES_URL, questionnaire_to_document
-
-    questionnaire = json.loads((DATA / "checkin-answeroption-weights.json").read_text())
-    rules = {
-        "method": "mean",
-        "critical_items": [
-            {
-                "item": "q1",
-                "threshold": 2,
-                "direction": "at_or_above",
-                "label": "Ask",
-                "source": {"citation": "Reverie test suite."},
-            }
-        ],
-    }
-    # An id and version of its own: parsed definitions are cached per (pk, code, version),
-    # and SQLite reuses a rolled-back pk.
-    questionnaire |= {
-        "id": "checkin-mean-portal",
-        "version": "checkin-mean-portal",
-        "extension": [{"url": SCORING_RULES_URL, "valueString": json.dumps(rules)}],
-    }
-    document = questionnaire_to_document(
-        questionnaire,
-        instrument_id=f"{world.practice.slug}-checkin-mean-portal",
-        licence={"holder": "Example", "terms": "Free to use.", "electronic_use": "permitted"},
-    )
-    return Instrument.objects.create(
-        code=document["id"], name="Check-in", definition=document, practice=world.practice
-    )
-
-
 def test_an_instrument_whose_total_cannot_be_stored_is_refused_in_its_own_words(
     world: World, as_user, make_request
 ) -> None:
@@ -145,7 +109,7 @@ def test_an_instrument_whose_total_cannot_be_stored_is_refused_in_its_own_words(
     # stored there is no alert, so no crisis card promising that the therapist will see it.
     world.practice.crisis_info = "Call or text 988 now."
     world.practice.save(update_fields=["crisis_info"])
-    request = make_request(_mean_scored_instrument(world).code)
+    request = make_request(mean_scored_instrument(world).code)
     http = as_user("client")
     url = reverse("measures:answer", args=[request.pk])
     assert http.get(url).status_code == 200

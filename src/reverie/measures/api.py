@@ -218,10 +218,18 @@ def measure_request_draft(request: HttpRequest, pk: int) -> JsonResponse:
     except actions.AnswerProblems as exc:
         return problem(400, "Invalid answers", str(exc), errors=exc.problems)
     except actions.MeasureActionError as exc:
-        return problem(409, "Questionnaire closed", str(exc))
+        return _refused(exc)
     out = request_json(row, draft)
     out["crisis"] = _crisis_json(row.client) if alert is not None else None
     return JsonResponse(out)
+
+
+def _refused(error: actions.MeasureActionError) -> JsonResponse:
+    """409 for a refused draft or submission, titled by why: only a request that can no
+    longer be answered is "closed" (another refusal, such as an instrument whose totals
+    can be fractional, says what it is in the detail)."""
+    closed = isinstance(error, actions.RequestClosed)
+    return problem(409, "Questionnaire closed" if closed else "Not stored", str(error))
 
 
 @api_methods("POST")
@@ -252,7 +260,7 @@ def measure_request_submit(request: HttpRequest, pk: int) -> JsonResponse:
     except actions.AnswerProblems as exc:
         return problem(400, "Invalid answers", str(exc), errors=exc.problems)
     except actions.MeasureActionError as exc:
-        return problem(409, "Questionnaire closed", str(exc))
+        return _refused(exc)
     out = administration_json(result.administration)
     out["crisis"] = _crisis_json(row.client) if result.crisis else None
     return JsonResponse(out, status=201 if result.created else 200)

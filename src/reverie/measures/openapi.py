@@ -42,6 +42,11 @@ class UndocumentedRoute(LookupError):
     """A route of the ``api`` namespace has no entry in :data:`OPERATIONS`."""
 
 
+# A submission refused after its answers were checked (measures.api._refused).
+_SUBMIT_REFUSED = (
+    'Not stored: the request is closed (title "Questionnaire closed"), or the answers '
+    'cannot be stored (title "Not stored"; the detail says why).'
+)
 _AUTH = {"401": ("No or invalid bearer token.", "Problem")}
 _FORBIDDEN = {"403": ("The caller's role may not use this route.", "Problem")}
 _NOT_FOUND = {"404": ("No such object, or outside the caller's relationship.", "Problem")}
@@ -158,7 +163,7 @@ OPERATIONS: dict[str, tuple[Operation, ...]] = {
                     "Missing or disallowed answers; `errors` names each item. Nothing stored.",
                     "Problem",
                 ),
-                "409": ("The request is closed.", "Problem"),
+                "409": (_SUBMIT_REFUSED, "Problem"),
                 **_AUTH,
                 **_NOT_FOUND,
             },
