@@ -61,7 +61,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 ROOT = Path(__file__).resolve().parents[1]
 # The interpreter running this script, with this checkout's src/ first on the path, so a
@@ -433,7 +433,29 @@ def load(
     }
 
 
-class WaitSampler:
+class _Sampler:
+    """A sampling thread run for the length of a ``with`` block; ``_run`` samples until
+    ``_stop`` is set."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> Self:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
+class WaitSampler(_Sampler):
     """Samples what the benchmark database's sessions are doing, every ``interval`` s.
 
     PostgreSQL reports, per session, whether it is running, waiting (and on what: a row
@@ -445,21 +467,10 @@ class WaitSampler:
     """
 
     def __init__(self, url: str, db_name: str, interval: float = 0.01) -> None:
+        super().__init__()
         self.url, self.db_name, self.interval = url, db_name, interval
         self.counts: dict[str, int] = {}
         self.samples = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def __enter__(self) -> WaitSampler:
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
 
     def _run(self) -> None:
         import psycopg
@@ -489,7 +500,7 @@ class WaitSampler:
         return sorted(((label, n / total) for label, n in self.counts.items()), key=lambda x: -x[1])
 
 
-class TimelineSampler:
+class TimelineSampler(_Sampler):
     """Once a second during the open loop (``--timeline``): how busy the cores were, the
     time stolen by the host and spent waiting on the disk (/proc/stat), and, on
     PostgreSQL, the WAL flushes and their time, checkpoints, and the audit head row's
@@ -498,20 +509,9 @@ class TimelineSampler:
     happened on the machine at that moment instead of guessed at."""
 
     def __init__(self, url: str | None) -> None:
+        super().__init__()
         self.url = url
         self.rows: list[dict[str, float]] = []
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def __enter__(self) -> TimelineSampler:
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
 
     @staticmethod
     def _ticks() -> list[int]:

@@ -114,7 +114,9 @@ def test_a_conflicting_row_stores_neither_row_and_leaves_the_head() -> None:
     assert trail.verify(use_checkpoints=False).ok
 
 
-def test_a_lost_race_is_signed_again_on_the_new_head_and_stored_once(monkeypatch) -> None:
+def _race_once(monkeypatch) -> list[BaseException]:
+    """Make the next entry's signing let a rival append first (once), so the write that
+    follows loses its race; returns the list the rival reports its errors in."""
     real_digest = trail.entry_digest
     raced: list[bool] = []
     errors: list[BaseException] = []
@@ -130,6 +132,11 @@ def test_a_lost_race_is_signed_again_on_the_new_head_and_stored_once(monkeypatch
 
     trail.record(trail.system("first"), Action.VIEW, object_type="t", object_id=0)
     monkeypatch.setattr(trail, "entry_digest", digest_with_a_rival)
+    return errors
+
+
+def test_a_lost_race_is_signed_again_on_the_new_head_and_stored_once(monkeypatch) -> None:
+    errors = _race_once(monkeypatch)
     practice = trail.create_committed(trail.system("mine"), _practice("raced"))
     assert errors == []
     rival = AuditEntry.objects.get(actor_label="system:rival")
@@ -259,20 +266,7 @@ def test_a_query_made_meanwhile_fails_and_leaves_the_connection_usable() -> None
 
 
 def test_a_lost_race_in_the_overlapped_write_runs_the_work_once(monkeypatch) -> None:
-    real_digest = trail.entry_digest
-    raced: list[bool] = []
-    errors: list[BaseException] = []
-
-    def digest_with_a_rival(*args: object) -> str:
-        if not raced:
-            raced.append(True)
-            rival = threading.Thread(target=_recorded, args=("rival", 1, errors))
-            rival.start()
-            rival.join(timeout=30)
-        return real_digest(*args)  # type: ignore[arg-type]
-
-    trail.record(trail.system("first"), Action.VIEW, object_type="t", object_id=0)
-    monkeypatch.setattr(trail, "entry_digest", digest_with_a_rival)
+    errors = _race_once(monkeypatch)
     ran: list[bool] = []
     trail.create_committed(
         trail.system("mine"), _practice("raced"), meanwhile=lambda: ran.append(True)
