@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+from typing import Any
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -59,6 +60,19 @@ def _recorded(label: str, count: int, errors: list[BaseException]) -> None:
         thread_connection.close()
 
 
+def _submit_phq9(world: World, **extra: Any) -> actions.Submission:
+    """A therapist's FHIR-style PHQ-9 for the world's client: no request, no crisis item,
+    so it takes the one-statement write."""
+    return actions.submit(
+        trail.Context(user=world.therapist),
+        client=world.client,
+        instrument=Instrument.objects.get(code="phq-9"),
+        answers=phq9_answers(1, 1, 1),
+        source="fhir",
+        **extra,
+    )
+
+
 def test_a_fhir_style_submission_is_two_statements_with_no_begin_or_commit(
     world: World,
 ) -> None:
@@ -67,13 +81,8 @@ def test_a_fhir_style_submission_is_two_statements_with_no_begin_or_commit(
     # A flushed test database may have no head row yet; the first entry creates it.
     trail.record(trail.system("first"), Action.VIEW, object_type="t", object_id=0)
     with CaptureQueriesContext(connection) as queries:
-        result = actions.submit(
-            trail.Context(user=world.therapist),
-            client=world.client,
-            instrument=Instrument.objects.get(code="phq-9"),
-            answers=phq9_answers(1, 1, 1),
-            source="fhir",
-            key=actions.idempotency_key("fhir", world.therapist.pk, "urn:x|one"),
+        result = _submit_phq9(
+            world, key=actions.idempotency_key("fhir", world.therapist.pk, "urn:x|one")
         )
     sqls = [q["sql"].lstrip() for q in queries.captured_queries]
     first_words = [sql.split()[0].upper() for sql in sqls]
@@ -203,14 +212,7 @@ def test_a_submission_built_its_answer_while_the_write_was_in_flight(world: Worl
         pgconn = connection.connection.pgconn
         seen.append((row.pk, pgconn.is_busy(), row._state.adding))
 
-    result = actions.submit(
-        trail.Context(user=world.therapist),
-        client=world.client,
-        instrument=Instrument.objects.get(code="phq-9"),
-        answers=phq9_answers(1, 1, 1),
-        source="fhir",
-        meanwhile=meanwhile,
-    )
+    result = _submit_phq9(world, meanwhile=meanwhile)
     row = result.administration
     assert seen == [(row.pk, True, True)]  # sent, not yet answered, not yet marked stored
     assert not row._state.adding

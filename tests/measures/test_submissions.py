@@ -174,27 +174,22 @@ def test_a_request_answered_with_other_answers_is_closed_to_a_second_tab(
     # The answering page shows a closed request's closed (or thank-you) page; a second tab
     # sending other answers after the first must get that, not "use a new key".
     request = make_request()
-    ctx = trail.Context(user=world.client_user)
-    actions.submit(
-        ctx,
-        client=world.client,
-        instrument=request.instrument,
-        answers=phq9_answers(1),
-        source="portal",
-        request=request,
-        key=actions.idempotency_key("request", request.pk, "tab-1"),
-    )
-    before = _counts()
-    with pytest.raises(actions.RequestClosed, match="different answers"):
-        actions.submit(
-            ctx,
+
+    def send(first_answer: int, tab: str) -> actions.Submission:
+        return actions.submit(
+            trail.Context(user=world.client_user),
             client=world.client,
             instrument=request.instrument,
-            answers=phq9_answers(2),
+            answers=phq9_answers(first_answer),
             source="portal",
             request=request,
-            key=actions.idempotency_key("request", request.pk, "tab-2"),
+            key=actions.idempotency_key("request", request.pk, tab),
         )
+
+    send(1, "tab-1")
+    before = _counts()
+    with pytest.raises(actions.RequestClosed, match="different answers"):
+        send(2, "tab-2")
     assert _counts() == before
     assert Administration.objects.get(request=request).answers["phq9-1"] == 1
 

@@ -296,7 +296,7 @@ def create_committed(
                     row = cursor.fetchone()
                 if row is not None:
                     rowsql.inserted(obj, pk)
-                    rowsql.inserted(entry, int(row[0]))
+                    rowsql.inserted(entry, row[0])
                     return obj
                 cursor.execute(_HEAD_SQL)
                 seq, digest = cursor.fetchone() or (None, None)

@@ -149,10 +149,6 @@ def result_json(result: ScoreResult, language: str | None = None) -> dict[str, A
 _SOURCES = frozenset(Source.values)
 
 
-class _RequestClosed(Exception):
-    pass
-
-
 def submit(
     ctx: trail.Context,
     *,
@@ -271,7 +267,9 @@ def submit(
             if request is not None and not MeasureRequest.objects.filter(
                 pk=request.pk, status=RequestStatus.OPEN, opens_at__lte=now, expires_at__gt=now
             ).update(status=RequestStatus.COMPLETED, completed_at=now):
-                raise _RequestClosed
+                # Its words are chosen below, once the transaction is rolled back and
+                # the request's state can be read (or the first answer replayed).
+                raise RequestClosed
             # Inserted and audited by trail.create: compiling the INSERT through the ORM
             # was a tenth of a submission, and the insert shares a round trip with the
             # audit chain's lock on PostgreSQL.
@@ -301,7 +299,7 @@ def submit(
         if existing is None:
             raise
         return _replay(ctx, existing, client, instrument, stored_answers, request)
-    except _RequestClosed:
+    except RequestClosed:
         if request is None:  # only raised when answering a request
             raise
         existing = Administration.objects.filter(request=request).first()
