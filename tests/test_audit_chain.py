@@ -15,7 +15,7 @@ from django.db import connection
 from django.test import override_settings
 
 from reverie.audit import checkpoints, protection, trail
-from reverie.audit.models import Action, AuditEntry, AuditHead, TrailCheck
+from reverie.audit.models import Action, AuditEntry, TrailCheck
 from reverie.lib.env import ConfigError
 from reverie.lib.hashchain import GENESIS, KEYED, LEGACY, entry_digest, key_id
 
@@ -53,12 +53,9 @@ def _drop_triggers() -> None:
 
 
 def _cut_back_to(seq: int) -> None:
-    """Delete every entry after ``seq`` and move the head back, so the chain that is left
-    is intact and agrees with its head."""
+    """Delete every entry after ``seq``, so the chain that is left is intact."""
     _drop_triggers()
-    last = AuditEntry.objects.get(seq=seq)
     _sql("DELETE FROM audit_auditentry WHERE seq > %s", [seq])
-    _sql("UPDATE audit_audithead SET seq = %s, hash = %s WHERE id = 1", [seq, last.hash])
 
 
 def _forge_after(seq: int, count: int, *, version: int, key: bytes | None) -> None:
@@ -82,7 +79,6 @@ def _forge_after(seq: int, count: int, *, version: int, key: bytes | None) -> No
         entry.hash = entry_digest(entry.chain_fields(), prev, key)
         entry.save()
         prev = entry.hash
-    _sql("UPDATE audit_audithead SET seq = %s, hash = %s WHERE id = 1", [n, prev])
 
 
 def test_legacy_digests_are_computed_exactly_as_before() -> None:
@@ -151,7 +147,7 @@ def test_deleting_the_newest_entries_and_rewinding_the_head_fails_against_a_chec
     _record(5)
     assert _audit("checkpoint")[0] == 0
     _cut_back_to(3)
-    # The chain left behind is intact and matches its head: only the checkpoint shows it.
+    # The chain left behind is intact: only the checkpoint shows it.
     assert trail.verify(use_checkpoints=False).ok
     code, _, err = _audit("verify")
     assert code == 1
@@ -203,7 +199,6 @@ def _insert_legacy(n: int) -> str:
         entry.hash = entry_digest(entry.chain_fields(), prev)
         entry.save()
         prev = entry.hash
-    AuditHead.objects.update_or_create(pk=1, defaults={"seq": n, "hash": prev})
     return prev
 
 
@@ -432,8 +427,7 @@ def test_concurrent_appends_from_many_connections_form_one_unbroken_chain() -> N
     assert {label: list(labels).count(label) for label in set(labels)} == {
         f"system:t{i}": per_thread for i in range(threads_)
     }
-    head = AuditHead.objects.get(pk=1)
-    assert head.seq == threads_ * per_thread
+    assert trail.head()[0] == threads_ * per_thread
     assert trail.verify(use_checkpoints=False).ok
 
 
@@ -468,17 +462,22 @@ def test_an_append_that_loses_the_race_is_signed_again_on_the_new_head(monkeypat
     rival = AuditEntry.objects.get(actor_label="system:rival")
     assert (rival.seq, mine.seq) == (2, 3)
     assert AuditEntry.objects.get(pk=mine.pk).prev_hash == rival.hash
-    assert AuditHead.objects.get(pk=1).seq == 3
+    assert trail.head()[0] == 3
     assert trail.verify(use_checkpoints=False).ok
 
 
 @only_postgresql
 @pytest.mark.django_db(transaction=True)
-def test_after_losing_every_race_an_append_locks_the_head_and_still_chains(monkeypatch) -> None:
-    monkeypatch.setattr(trail, "LATE_ATTEMPTS", 0)
-    entries = [
-        trail.record(trail.system("locked"), Action.VIEW, object_type="t", object_id=n)
-        for n in range(3)
-    ]
-    assert [e.seq for e in entries] == [1, 2, 3]
+def test_an_append_that_loses_every_race_stores_nothing_and_says_so(monkeypatch) -> None:
+    from django.db import transaction
+
+    from reverie.accounts.models import Practice
+
+    first = trail.record(trail.system("first"), Action.VIEW, object_type="t", object_id=0)
+    monkeypatch.setattr(trail, "APPEND_ATTEMPTS", 0)
+    with pytest.raises(trail.ChainBusy, match="nothing was stored"), transaction.atomic():
+        Practice.objects.create(name="Lost", slug="lost")
+        trail.record(trail.system("lost"), Action.CREATE, object_type="t", object_id=1)
+    assert not Practice.objects.filter(slug="lost").exists()
+    assert trail.head() == (first.seq, first.hash)
     assert trail.verify(use_checkpoints=False).ok

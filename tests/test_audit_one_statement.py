@@ -16,7 +16,8 @@ from measures.conftest import phq9_answers
 from reverie.accounts import actions as account_actions
 from reverie.accounts.models import Practice
 from reverie.audit import trail
-from reverie.audit.models import Action, AuditEntry, AuditHead
+from reverie.audit.models import Action, AuditEntry
+from reverie.lib.hashchain import GENESIS
 from reverie.measures import actions
 from reverie.measures.models import Administration, Instrument
 from reverie.testing import World
@@ -96,30 +97,30 @@ def test_a_fhir_style_submission_is_two_statements_with_no_begin_or_commit(
         world.client.pk,
         world.therapist.pk,
     )
-    assert AuditHead.objects.get(pk=1).seq == entry.seq
+    assert trail.head() == (entry.seq, entry.hash)
     assert trail.verify(use_checkpoints=False).ok
 
 
-def test_with_no_head_row_yet_it_creates_the_head_in_a_transaction() -> None:
-    AuditHead.objects.all().delete()
-    practice = trail.create_committed(trail.system("first"), _practice("first"))
+def test_on_an_empty_trail_the_first_entry_chains_from_genesis_in_one_statement() -> None:
+    assert not AuditEntry.objects.exists()
+    with CaptureQueriesContext(connection) as queries:
+        practice = trail.create_committed(trail.system("first"), _practice("first"))
+    assert not {"BEGIN", "COMMIT"} & {q["sql"].split()[0].upper() for q in queries}
     entry = AuditEntry.objects.get(object_type="accounts.practice", object_id=str(practice.pk))
-    assert entry.seq == 1 == AuditHead.objects.get(pk=1).seq
+    assert (entry.seq, entry.prev_hash) == (1, GENESIS)
+    assert trail.head() == (1, entry.hash)
     assert trail.verify(use_checkpoints=False).ok
 
 
 def test_a_conflicting_row_stores_neither_row_and_leaves_the_head() -> None:
     trail.create_committed(trail.system("first"), _practice("same"))
-    head = AuditHead.objects.get(pk=1)
+    head = trail.head()
     entries = AuditEntry.objects.count()
     with pytest.raises(IntegrityError):
         trail.create_committed(trail.system("second"), _practice("same"))
     assert Practice.objects.filter(slug="same").count() == 1
     assert AuditEntry.objects.count() == entries
-    assert (AuditHead.objects.get(pk=1).seq, AuditHead.objects.get(pk=1).hash) == (
-        head.seq,
-        head.hash,
-    )
+    assert trail.head() == head
     assert trail.verify(use_checkpoints=False).ok
 
 
@@ -153,11 +154,11 @@ def test_a_lost_race_is_signed_again_on_the_new_head_and_stored_once(monkeypatch
     assert (rival.seq, mine.seq) == (2, 3)
     assert mine.prev_hash == rival.hash and mine.object_id == str(practice.pk)
     assert Practice.objects.filter(slug="raced").count() == 1
-    assert AuditHead.objects.get(pk=1).seq == 3
+    assert trail.head()[0] == 3
     assert trail.verify(use_checkpoints=False).ok
 
 
-def test_after_losing_every_race_it_falls_back_to_a_locked_transaction(monkeypatch) -> None:
+def test_after_losing_every_race_it_falls_back_to_a_transaction(monkeypatch) -> None:
     monkeypatch.setattr(trail, "LATE_ATTEMPTS", 0)
     made = [trail.create_committed(trail.system("locked"), _practice(f"l{n}")) for n in range(3)]
     seqs = [
@@ -195,7 +196,7 @@ def test_concurrent_one_statement_creates_and_appends_form_one_unbroken_chain() 
     assert set(created.values_list("object_id", flat=True)) == {
         str(pk) for pk in Practice.objects.filter(slug__startswith="c").values_list("pk", flat=True)
     }
-    assert AuditHead.objects.get(pk=1).seq == total
+    assert trail.head()[0] == total
     assert trail.verify(use_checkpoints=False).ok
 
 
@@ -218,7 +219,7 @@ def test_a_submission_built_its_answer_while_the_write_was_in_flight(world: Worl
     assert not row._state.adding
     assert Administration.objects.filter(pk=row.pk).exists()
     entry = AuditEntry.objects.get(object_type="measures.administration", object_id=str(row.pk))
-    assert AuditHead.objects.get(pk=1).seq == entry.seq
+    assert trail.head() == (entry.seq, entry.hash)
     assert trail.verify(use_checkpoints=False).ok
 
 
@@ -226,7 +227,7 @@ def test_the_overlapped_write_is_logged_like_any_other_statement(world: World) -
     trail.record(trail.system("first"), Action.VIEW, object_type="t", object_id=0)
     with CaptureQueriesContext(connection) as queries:
         trail.create_committed(trail.system("logged"), _practice("logged"), meanwhile=lambda: None)
-    assert queries.captured_queries[-1]["sql"].lstrip().startswith("WITH moved AS")
+    assert queries.captured_queries[-1]["sql"].lstrip().startswith("WITH linked AS")
 
 
 def test_a_conflict_in_the_overlapped_write_is_djangos_integrity_error() -> None:
@@ -309,7 +310,7 @@ def test_a_fhir_submission_answers_with_the_resource_it_stored(client, world: Wo
             **headers,
         )
     assert created.status_code == 201
-    assert queries.captured_queries[-1]["sql"].lstrip().startswith("WITH moved AS")
+    assert queries.captured_queries[-1]["sql"].lstrip().startswith("WITH linked AS")
     pk = created.json()["id"]
     read = client.get(f"/fhir/QuestionnaireResponse/{pk}", **headers)
     assert read.status_code == 200

@@ -21,7 +21,6 @@ from typing import Any
 
 LEFT_OUT = {
     "audit_auditentry",
-    "audit_audithead",
     "audit_trailcheck",
     "backups_backuprun",
     "django_session",

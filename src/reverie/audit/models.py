@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from reverie.lib.hashchain import GENESIS, LEGACY
+from reverie.lib.hashchain import LEGACY
 
 
 class AppendOnlyError(RuntimeError):
@@ -122,21 +122,6 @@ class AuditEntry(models.Model):
             fields["chain"] = self.chain_version
             fields["key_id"] = self.key_id
         return fields
-
-
-class AuditHead(models.Model):
-    """The newest link of the chain, in its own one-row table.
-
-    Locking this row serialises appends across processes on PostgreSQL (on SQLite the
-    IMMEDIATE transaction mode does it), and comparing it with the last entry detects
-    deletion of the newest entries, which the chain alone cannot show.
-    """
-
-    seq = models.BigIntegerField(default=0)
-    hash = models.CharField(max_length=64, default=GENESIS)
-
-    def __str__(self) -> str:
-        return f"audit head at #{self.seq}"
 
 
 class TrailCheck(models.Model):

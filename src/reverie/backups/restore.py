@@ -51,7 +51,7 @@ from django.db.models.functions import Cast
 from django.db.utils import load_backend
 
 from reverie.audit import trail
-from reverie.audit.models import Action, AuditHead
+from reverie.audit.models import Action, AuditEntry
 from reverie.backups import archive, snapshot
 from reverie.backups.archive import ArchiveError
 from reverie.lib.files import make_private_dir
@@ -152,16 +152,21 @@ def restore(path: Path, *, by: str, say: Callable[[str], None] = lambda _: None)
     return result
 
 
+#: Until the audit chain's head became its newest entry (migration audit 0004),
+#: ``migrate`` wrote a head row at #0 into a table of its own; a database migrated only
+#: that far (the SQLite-to-PostgreSQL path migrates to the archive's state) is empty too.
+_LEGACY_HEAD_TABLE = "audit_audithead"
+
+
 def refuse_unless_empty() -> None:
     """Raise unless the target holds nothing but what ``migrate`` writes."""
     found = []
-    head_table = AuditHead._meta.db_table
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names(cursor):
             if table in BOOKKEEPING:
                 continue
             quoted = connection.ops.quote_name(table)
-            if table == head_table:
+            if table == _LEGACY_HEAD_TABLE:
                 cursor.execute(f"SELECT 1 FROM {quoted} WHERE seq <> 0")  # noqa: S608
             else:
                 cursor.execute(f"SELECT 1 FROM {quoted} LIMIT 1")  # noqa: S608
@@ -511,10 +516,11 @@ def _check_audit(result: Restored, say: Callable[[str], None]) -> None:
     taken after the backup are expected to lie beyond it; those are reported with the
     command that accepts the rewind, anything else fails."""
     head = result.manifest.get("audit_head") or {}
-    row = AuditHead.objects.filter(pk=1).first()
-    # A database without the head row (an empty trail) is recorded as #0 with no hash
-    # (snapshot.facts), and read back the same way here.
-    restored = (row.seq, row.hash) if row is not None else (0, "")
+    row = AuditEntry.objects.order_by("-seq").values_list("seq", "hash").first()
+    # An empty trail is recorded as #0 with no hash (snapshot.facts), and read back the
+    # same way here. An archive from before the head was the newest entry recorded its
+    # head row, which always equalled the newest entry.
+    restored = row if row is not None else (0, "")
     if restored != (head.get("seq"), head.get("hash")):
         raise ArchiveError(
             f"the restored audit trail ends at #{restored[0]}, but the manifest "

@@ -33,7 +33,7 @@ from typing import Any
 
 from django.db import connection
 
-from reverie.audit.models import AuditHead
+from reverie.audit.models import AuditEntry
 from reverie.backups import archive
 from reverie.backups.archive import ArchiveError
 from reverie.paperwork.models import Document
@@ -72,10 +72,11 @@ def facts(cursor: Any, tables: list[str], quote: Callable[[str], str]) -> dict[s
         column = Document._meta.get_field("stored_name").column
         cursor.execute(f"SELECT {quote(column)} FROM {quote(table)} ORDER BY 1")  # noqa: S608
         documents = [str(r[0]) for r in cursor.fetchall()]
+    # The audit chain's head is its newest entry; an empty trail's is #0 with no hash.
     head = {"seq": 0, "hash": ""}
-    table = AuditHead._meta.db_table
+    table = AuditEntry._meta.db_table
     if table in tables:
-        cursor.execute(f"SELECT seq, hash FROM {quote(table)} WHERE id = 1")  # noqa: S608
+        cursor.execute(f"SELECT seq, hash FROM {quote(table)} ORDER BY seq DESC LIMIT 1")  # noqa: S608
         row = cursor.fetchone()
         if row:
             head = {"seq": int(row[0]), "hash": str(row[1])}
