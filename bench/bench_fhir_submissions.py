@@ -31,7 +31,7 @@ sampler runs only then, since its queries cost PostgreSQL CPU during the submiss
 and not during the ``/healthz`` loop. ``--timeline`` prints the open loop second by second
 (answered, p95) beside what the machine and PostgreSQL did in that second: cores busy, time
 stolen by the host and spent waiting on the disk, WAL flushes and their mean time,
-checkpoints, and the audit head table's size and dead row versions (one sample a second;
+checkpoints, and the audit table's dead row versions (lost races; one sample a second;
 it also turns on ``track_wal_io_timing`` for the throw-away database). Every run prints
 the CPU milliseconds each request cost the server, PostgreSQL, the load generator and the
 kernel's threads during the closed loop and the ``/healthz`` loop, and how busy the cores
@@ -503,8 +503,9 @@ class WaitSampler(_Sampler):
 class TimelineSampler(_Sampler):
     """Once a second during the open loop (``--timeline``): how busy the cores were, the
     time stolen by the host and spent waiting on the disk (/proc/stat), and, on
-    PostgreSQL, the WAL flushes and their time, checkpoints, and the audit head row's
-    table (its size in pages and dead row versions, and any vacuum of it). Printed
+    PostgreSQL, the WAL flushes and their time, checkpoints, and the audit table's dead
+    row versions (each an insert that lost the race for the chain's next link) and any
+    vacuum of it. Printed
     beside each second's answered count and p95, so a stall can be matched with what
     happened on the machine at that moment instead of guessed at."""
 
@@ -524,19 +525,17 @@ class TimelineSampler(_Sampler):
         chk = conn.execute(
             "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"
         ).fetchone()
-        head = conn.execute(
-            "SELECT pg_relation_size(relid) / 8192, n_dead_tup, "
-            "autovacuum_count + vacuum_count FROM pg_stat_user_tables "
-            "WHERE relname = 'audit_audithead'"
-        ).fetchone() or (0, 0, 0)
+        audit = conn.execute(
+            "SELECT n_dead_tup, autovacuum_count + vacuum_count FROM pg_stat_user_tables "
+            "WHERE relname = 'audit_auditentry'"
+        ).fetchone() or (0, 0)
         return {
             "syncs": wal[0],
             "sync_ms": wal[1],
             "fpi": wal[2],
             "checkpoints": chk[0],
-            "head_pages": head[0],
-            "head_dead": head[1],
-            "head_vacuums": head[2],
+            "audit_dead": audit[0],
+            "audit_vacuums": audit[1],
         }
 
     def _run(self) -> None:
@@ -569,7 +568,7 @@ class TimelineSampler(_Sampler):
             buckets.setdefault(int(due), []).append(latency)
         print(
             "  open loop by second due: n, p95 ms | cores busy %, iowait %, steal % | "
-            "WAL syncs, ms each, full pages, checkpoints | head pages, dead versions, vacuums"
+            "WAL syncs, ms each, full pages, checkpoints | audit dead versions, vacuums"
         )
         pairs = list(zip(self.rows, self.rows[1:], strict=False))
         cores = os.cpu_count() or 1
@@ -594,8 +593,7 @@ class TimelineSampler(_Sampler):
                     line += (
                         f" {syncs:>5} {each:>6.2f} {b['fpi'] - a['fpi']:>5}"
                         f" {b['checkpoints'] - a['checkpoints']:>2} |"
-                        f" {b['head_pages']:>4} {b['head_dead']:>6}"
-                        f" {b['head_vacuums'] - a['head_vacuums']:>2}"
+                        f" {b['audit_dead']:>6} {b['audit_vacuums'] - a['audit_vacuums']:>2}"
                     )
             print(line)
 
