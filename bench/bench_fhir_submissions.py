@@ -60,6 +60,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
@@ -617,8 +618,9 @@ def _pg_wait_sampler(
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def _proc_cpu(pid: str) -> tuple[str, int, float] | None:
-    """(command name, process group, CPU seconds) of one process, or None if it is gone."""
+def _proc_cpu(pid: str) -> tuple[str, int, float, str] | None:
+    """(command name, process group, CPU seconds, start time) of one process, or None if
+    it is gone. The start time tells a process from a later one given the same pid."""
     try:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
@@ -629,7 +631,7 @@ def _proc_cpu(pid: str) -> tuple[str, int, float] | None:
     # A kernel thread (the file system journal, network soft interrupts) is a child of
     # kthreadd (pid 2); its group is reported as -2.
     group = -2 if fields[1] == "2" else int(fields[2])
-    return name, group, (int(fields[11]) + int(fields[12])) / _TICK
+    return name, group, (int(fields[11]) + int(fields[12])) / _TICK, fields[19]
 
 
 def _serves(pid: str, database: str | None) -> bool:
@@ -649,7 +651,20 @@ def _serves(pid: str, database: str | None) -> bool:
     return True
 
 
-def cpu_snapshot(server_group: int, database: str | None = None) -> dict[str, float]:
+@dataclass
+class CpuSnapshot:
+    """CPU seconds so far of every process that serves a request, by part, and of the
+    machine's cores (:func:`cpu_snapshot`)."""
+
+    #: (pid, start time) -> (part, CPU seconds)
+    procs: dict[tuple[str, str], tuple[str, float]]
+    machine: float
+
+
+PARTS = ("server", "postgres", "generator", "kernel threads")
+
+
+def cpu_snapshot(server_group: int, database: str | None = None) -> CpuSnapshot:
     """CPU seconds so far of the parts that serve a request, read from /proc (Linux).
 
     - ``server``: the ``reverie serve`` process group (gunicorn and its workers);
@@ -661,8 +676,14 @@ def cpu_snapshot(server_group: int, database: str | None = None) -> dict[str, fl
     - ``machine``: every core's busy time (from /proc/stat), so the kernel's work on
       behalf of the processes (TCP on loopback) and any other program running too,
       which is why the parts are printed beside it.
+
+    Kept per process, because processes come and go during a loop: a worker's database
+    connection is closed after ``REVERIE_DB_CONN_MAX_AGE`` and a new backend serves the
+    next request. Summing the parts at each snapshot instead subtracted an exited
+    backend's whole CPU time from the next loop's (negative PostgreSQL figures for
+    ``/healthz`` in bench/RESULTS.md before 2026-12-07, 07:20 UTC).
     """
-    parts = {"server": 0.0, "postgres": 0.0, "generator": 0.0, "kernel threads": 0.0}
+    procs: dict[tuple[str, str], tuple[str, float]] = {}
     me = os.getpid()
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
@@ -670,26 +691,37 @@ def cpu_snapshot(server_group: int, database: str | None = None) -> dict[str, fl
         info = _proc_cpu(pid)
         if info is None:
             continue
-        name, group, seconds = info
+        name, group, seconds, started = info
         if int(pid) == me:
-            parts["generator"] += seconds
+            part = "generator"
         elif group == server_group:
-            parts["server"] += seconds
+            part = "server"
         elif group == -2:
-            parts["kernel threads"] += seconds
+            part = "kernel threads"
         elif name.startswith("postgres") and _serves(pid, database):
-            parts["postgres"] += seconds
+            part = "postgres"
+        else:
+            continue
+        procs[(pid, started)] = (part, seconds)
     fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
     ticks = [int(x) for x in fields]
     # user nice system idle iowait irq softirq steal: busy = all but idle and iowait.
-    parts["machine"] = (sum(ticks[:8]) - ticks[3] - ticks[4]) / _TICK
-    return parts
+    machine = (sum(ticks[:8]) - ticks[3] - ticks[4]) / _TICK
+    return CpuSnapshot(procs, machine)
 
 
-def _cpu_per_request(
-    before: dict[str, float], after: dict[str, float], requests: int
-) -> dict[str, float]:
-    return {k: (after[k] - before[k]) * 1000 / max(requests, 1) for k in before}
+def _cpu_per_request(before: CpuSnapshot, after: CpuSnapshot, requests: int) -> dict[str, float]:
+    """Milliseconds of CPU per request by part between two snapshots: each process's
+    growth, a process started in between counted from zero. A process that exited in
+    between is left out (its last seconds cannot be read any more); ``exited`` counts
+    them, so a figure that may be short says so."""
+    parts = dict.fromkeys(PARTS, 0.0)
+    for key, (part, seconds) in after.procs.items():
+        parts[part] += seconds - before.procs.get(key, (part, 0.0))[1]
+    per = {k: v * 1000 / max(requests, 1) for k, v in parts.items()}
+    per["machine"] = (after.machine - before.machine) * 1000 / max(requests, 1)
+    per["exited"] = float(len(set(before.procs) - set(after.procs)))
+    return per
 
 
 def bench(
@@ -753,10 +785,10 @@ def bench(
             cpu2 = cpu_snapshot(server.pid, database)
             result["cpu_closed"] = _cpu_per_request(cpu0, cpu1, result["closed"]["requests"])
             result["cpu_trivial"] = _cpu_per_request(cpu1, cpu2, result["trivial"]["requests"])
-            result["busy_closed"] = (cpu1["machine"] - cpu0["machine"]) / (
+            result["busy_closed"] = (cpu1.machine - cpu0.machine) / (
                 result["closed"]["elapsed"] * (os.cpu_count() or 1)
             )
-            result["busy_trivial"] = (cpu2["machine"] - cpu1["machine"]) / (
+            result["busy_trivial"] = (cpu2.machine - cpu1.machine) / (
                 result["trivial"]["elapsed"] * (os.cpu_count() or 1)
             )
         finally:
@@ -834,6 +866,7 @@ def report(r: dict[str, Any], rate: float, waits: bool) -> bool:
             f"generator {per['generator']:.3f}  kthreads {per['kernel threads']:.3f}  "
             f"machine {per['machine']:.3f}  "
             f"(cores busy {r[f'busy_{phase}'] * 100:.0f} %)"
+            + (f", {per['exited']:.0f} exited in between" if per["exited"] else "")
         )
     if waits:
         for phase in ("open", "closed"):
