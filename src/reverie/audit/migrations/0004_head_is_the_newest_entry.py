@@ -20,8 +20,10 @@ from django.db import migrations
 
 def check_head(apps, schema_editor):
     head = apps.get_model("audit", "AuditHead").objects.filter(pk=1).first()
+    if head is None:
+        return  # nothing recorded to compare (a database flushed by hand)
     newest = apps.get_model("audit", "AuditEntry").objects.order_by("-seq").first()
-    recorded = (head.seq, head.hash) if head is not None and head.seq else (0, None)
+    recorded = (head.seq, head.hash) if head.seq else (0, None)
     actual = (newest.seq, newest.hash) if newest is not None else (0, None)
     if recorded != actual:
         raise RuntimeError(
