@@ -21,7 +21,7 @@ one after it is a forgery (a downgrade). The first keyed entry's MAC covers the 
 the last legacy one, so the legacy prefix cannot be changed either once it is followed by
 keyed entries.
 
-Deleting the newest entries (and moving the head back) leaves a shorter chain that is still
+Deleting the newest entries leaves a shorter chain that is still
 intact. Checkpoints catch that: each records a (seq, digest) pair outside the database, in
 an append-only file whose lines are themselves MACed and chained, and verification checks
 that the chain still holds every checkpointed pair and reaches the latest one.
