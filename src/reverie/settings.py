@@ -186,7 +186,8 @@ MIDDLEWARE = [
     "reverie.directory.middleware.PracticeLocaleMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    # Innermost, so it sees a view's exception first.
+    # Innermost, so they see a view's exception first.
+    "reverie.core.middleware.TryAgainMiddleware",
     "reverie.vault.middleware.VaultUnavailableMiddleware",
 ]
 

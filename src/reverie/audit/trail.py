@@ -22,6 +22,7 @@ from django.utils import timezone
 from reverie.audit import checkpoints
 from reverie.audit.models import Action, AuditEntry, TrailCheck
 from reverie.core import rowsql
+from reverie.core.errors import TryAgain
 from reverie.core.postgresql import overlap
 from reverie.core.worker import current_job
 from reverie.lib.env import ConfigError
@@ -333,8 +334,9 @@ LATE_ATTEMPTS = 3
 APPEND_ATTEMPTS = 100
 
 
-class ChainBusy(OperationalError):
-    """An append lost the race for the chain's next link :data:`APPEND_ATTEMPTS` times."""
+class ChainBusy(OperationalError, TryAgain):
+    """An append lost the race for the chain's next link :data:`APPEND_ATTEMPTS` times.
+    Its transaction stored nothing; a request that met it is answered 503 (``TryAgain``)."""
 
 
 def _append_late(cursor: Any, entry: AuditEntry, head: tuple[int, str], key: Mac) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
+from django.utils.html import escape
 from django.views import defaults
 
 from reverie.core.http import problem
@@ -56,6 +57,37 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     if responder is None:
         return defaults.page_not_found(request, exception)
     return responder(404, "Not found", "Nothing is at this address.")
+
+
+class TryAgain(Exception):
+    """A refusal that passes: nothing was stored, and the same request may well succeed
+    in a moment (for example :class:`reverie.audit.trail.ChainBusy`). Raised anywhere,
+    it is answered 503 with ``Retry-After`` (:class:`reverie.core.middleware.TryAgainMiddleware`),
+    never as a server error."""
+
+
+_TRY_AGAIN_PAGE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+    "<title>Busy: please try again</title></head><body><h1>Busy: please try again</h1>"
+    "<p>{message}</p><p>Nothing was saved. Go back and send it again in a moment.</p>"
+    "</body></html>"
+)
+
+
+def try_again(request: HttpRequest, exception: TryAgain) -> HttpResponse:
+    """503 in the words of the path's API, or a short page, with ``Retry-After: 1``."""
+    responder = _responder(request)
+    detail = f"{exception}. Nothing was stored; send the same request again in a moment."
+    if responder is None:
+        response = HttpResponse(
+            _TRY_AGAIN_PAGE.format(message=escape(str(exception))),
+            status=503,
+            content_type="text/html",
+        )
+    else:
+        response = responder(503, "Busy", detail)
+    response["Retry-After"] = "1"
+    return response
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -20,6 +20,7 @@ reach this middleware: WhiteNoise, above it, answers them with its own long-live
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,10 @@ from django.core.handlers.exception import convert_exception_to_response
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
 from django.utils.module_loading import import_string
+
+from reverie.core import errors
+
+log = logging.getLogger(__name__)
 
 
 def may_be_cached(request: HttpRequest) -> bool:
@@ -142,3 +147,21 @@ class LeanApiMiddleware:
             request.user = AnonymousUser()
             return self.lean._middleware_chain(request)  # type: ignore[return-value]
         return self.get_response(request)
+
+
+class TryAgainMiddleware:
+    """Answer :class:`reverie.core.errors.TryAgain` with 503 and ``Retry-After``: the
+    request changed nothing and may be sent again, which a server error would not say.
+    Innermost with the vault's, so it sees a view's exception before anything else."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, errors.TryAgain):
+            return None
+        log.warning("answered 503, try again: %s", exception)
+        return errors.try_again(request, exception)

@@ -55,7 +55,8 @@ _ALL_ROLES = frozenset({"admin", "therapist", "client"})
 # Answers every route of a kind gives, added by :func:`responses` so that no entry can
 # forget one. Each is produced by shared code: ``core.http.api_methods`` (405),
 # ``core.http.api_view`` (401, 403), the ``<id:pk>`` converter and ``core.errors`` (404),
-# ``core.http.read_json`` through the views' body reader (400, 413, 415).
+# ``core.http.read_json`` through the views' body reader (400, 413, 415), and
+# ``core.middleware.TryAgainMiddleware`` (503).
 _METHOD = {"405": ("This method is not supported on this route; see `Allow`.", "Problem")}
 _PATH_NOT_FOUND = {
     "404": (
@@ -73,6 +74,15 @@ _BODY = {
     ),
     "413": (f"The body is larger than {MAX_BYTES} bytes. Nothing changed.", "Problem"),
     "415": ("The body is not application/json.", "Problem"),
+}
+
+# Any authenticated call is audited, and an audited write can find the chain busy
+# (``audit.trail.ChainBusy``, answered by ``core.middleware.TryAgainMiddleware``).
+_TRY_AGAIN = {
+    "503": (
+        "Busy: nothing was stored; send the same request again after `Retry-After` seconds.",
+        "Problem",
+    )
 }
 
 OPERATIONS: dict[str, tuple[Operation, ...]] = {
@@ -379,6 +389,7 @@ def responses(path: str, op: Operation) -> dict[str, tuple[str, str | None]]:
     shared: dict[str, tuple[str, str | None]] = {**_METHOD}
     if not op.public:
         shared.update(_AUTH)
+        shared.update(_TRY_AGAIN)
         if op.roles and set(op.roles) != _ALL_ROLES:
             shared.update(_FORBIDDEN)
     if "{" in path:
