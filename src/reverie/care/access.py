@@ -64,8 +64,13 @@ def own_client(user: User) -> Client | None:
     """The client record of a signed-in client, if their account is linked to one.
 
     The portal pages show the practice's name and crisis card, so the practice comes along.
+    Only a record of the account's own practice counts, whatever links the two.
     """
-    return Client.objects.filter(user=user).select_related("practice").first()
+    return (
+        Client.objects.filter(user=user, practice_id=user.practice_id)
+        .select_related("practice")
+        .first()
+    )
 
 
 def current_care_clients(user: User) -> QuerySet[Client]:

@@ -12,8 +12,8 @@ from reverie.accounts.models import Role
 from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care import actions, telehealth
-from reverie.care.access import visible_alerts
-from reverie.care.models import Appointment, Client
+from reverie.care.access import own_client, visible_alerts
+from reverie.care.models import Appointment
 from reverie.core.decorators import role_required, signed_in_user
 from reverie.core.redirects import redirect_next
 
@@ -23,7 +23,7 @@ def client_home(request: HttpRequest) -> HttpResponse:
     """The client's home: their sessions and their own questionnaire history. Scores and
     severity bands appear only when the therapist shares the client's charts with them
     (``progress_visible_to_client``); otherwise the history says what was completed when."""
-    client = Client.objects.filter(user=signed_in_user(request)).first()
+    client = own_client(signed_in_user(request))
     context: dict[str, object] = {"client": client}
     if client is not None:
         shared = client.progress_visible_to_client

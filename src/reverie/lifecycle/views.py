@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from reverie.accounts.models import Role
 from reverie.audit import trail
 from reverie.audit.models import Action
-from reverie.care.access import administrative_clients
+from reverie.care.access import administrative_clients, own_client
 from reverie.care.models import Client
 from reverie.core.decorators import role_required, signed_in_user
 from reverie.core.models import PeriodicJob
@@ -52,7 +52,7 @@ def client_export(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @role_required(Role.CLIENT)
 def my_export(request: HttpRequest) -> HttpResponse:
-    client = Client.objects.filter(user=signed_in_user(request)).first()
+    client = own_client(signed_in_user(request))
     if client is None:
         raise Http404("There is no record for this account.")
     return _start(request, client)

@@ -16,7 +16,7 @@ from django.http import Http404, HttpRequest, JsonResponse
 from reverie.accounts.models import Role, User
 from reverie.audit import trail
 from reverie.audit.models import Action
-from reverie.care.access import clinical_clients
+from reverie.care.access import clinical_clients, own_client
 from reverie.care.models import Client, Episode
 from reverie.core.http import Rejected, api_methods, api_view, problem, read_json
 from reverie.measures import actions, answers, scheduling
@@ -169,7 +169,7 @@ def _request_for(user: User, pk: int) -> MeasureRequest | None:
 @api_view(Role.CLIENT)
 def measure_requests(request: HttpRequest) -> JsonResponse:
     user = _user(request)
-    client = Client.objects.filter(user=user).first()
+    client = own_client(user)
     rows = actions.open_requests_for(client) if client is not None else []
     trail.record(
         _ctx(request),

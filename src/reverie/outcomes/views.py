@@ -25,7 +25,7 @@ from reverie.accounts.models import Role, User
 from reverie.accounts.practices import public_practice
 from reverie.audit import trail
 from reverie.audit.models import Action
-from reverie.care.access import get_clinical_client, visible_alerts
+from reverie.care.access import get_clinical_client, own_client, visible_alerts
 from reverie.care.models import AlertKind, Client
 from reverie.core.decorators import public_page, role_required, signed_in_user
 from reverie.lib import dates
@@ -141,7 +141,7 @@ def trajectory_page(request: HttpRequest, pk: int) -> HttpResponse:
 def my_progress(request: HttpRequest) -> HttpResponse:
     """The client's own charts, when their therapist has chosen to share them."""
     user = signed_in_user(request)
-    client = Client.objects.filter(user=user, practice_id=user.practice_id).first()
+    client = own_client(user)
     if client is None or not client.progress_visible_to_client:
         return render(request, "outcomes/my_progress_unavailable.html", {"client": client})
     return _render_lay(request, client)

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from reverie.accounts.models import Role
 from reverie.audit import trail
 from reverie.audit.models import Action
-from reverie.care.models import Client
+from reverie.care.access import own_client
 from reverie.core.decorators import role_required, signed_in_user
 from reverie.measures import actions
 from reverie.measures.models import (
@@ -34,7 +34,7 @@ THERAPIST = (Role.THERAPIST,)
 def portal(request: HttpRequest) -> HttpResponse:
     """The client's questionnaires: what is waiting, and what they have completed."""
     user = signed_in_user(request)
-    client = Client.objects.filter(user=user).first()
+    client = own_client(user)
     waiting: list[MeasureRequest] = []
     done: list[Administration] = []
     if client is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from reverie.accounts.models import Role, User
 from reverie.audit import trail
-from reverie.care.access import clinical_clients
+from reverie.care.access import clinical_clients, own_client
 from reverie.care.models import Client
 
 
@@ -37,7 +37,7 @@ def _text(value: object, name: str, *, required: bool = False, limit: int = 20_0
 
 def _client_of(ctx: trail.Context, doing: str) -> tuple[User, Client]:
     user = _user(ctx, Role.CLIENT, doing)
-    client = Client.objects.filter(user=user).first()
+    client = own_client(user)
     if client is None:
         raise ProcessActionError("your account is not linked to a client record yet")
     return user, client
