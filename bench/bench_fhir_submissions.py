@@ -9,7 +9,10 @@ For each database (SQLite, then PostgreSQL) this script:
 3. runs 50 concurrent clients POSTing complete PHQ-9 QuestionnaireResponses (random
    answers, unique ``identifier``) to ``/fhir/QuestionnaireResponse``: first an open loop
    at ``--rate`` submissions/s for ``--seconds`` (latency counted from when each was due),
-   then a closed loop for ``--seconds`` (the ceiling), then ``GET /healthz`` (the floor);
+   then a closed loop for ``--seconds`` (the ceiling) and ``GET /healthz`` for up to 10 s
+   (the floor), the two in ``--slices`` alternating slices (4 by default: closed, floor,
+   closed, floor, ...) so that a change in the machine's speed during the run falls on
+   both sides of their ratio;
 4. stops the server and counts the stored administrations: every 201 must have its row
    (``lost`` = acknowledged - stored);
 5. measures, in the same run, the database's raw insert rate for the same rows: one
@@ -22,26 +25,25 @@ Targets (issues 3 and 13): at 300 submissions/s offered, all answered with p95 u
 zero lost; the audit chain verifies.
 
 Run: ``.venv/bin/python bench/bench_fhir_submissions.py [--seconds 60] [--clients 50]
-[--rate 300] [--db sqlite,postgres] [--runs N] [--waits] [--timeline] [--workers N --threads M]
-[--pg-socket DIR]``. The acceptance run (issue 13) is ``--seconds 20 --runs 5``: every run
-prints pass or fail, and the last lines count the runs that met the target on each
-database. ``--waits`` samples PostgreSQL's ``pg_stat_activity`` during both loops and
-prints what the sessions spent their time on (running, a lock, the WAL flush, idle); the
-sampler runs only then, since its queries cost PostgreSQL CPU during the submission loops
-and not during the ``/healthz`` loop. ``--timeline`` prints the open loop second by second
-(answered, p95) beside what the machine and PostgreSQL did in that second: cores busy, time
-stolen by the host and spent waiting on the disk, WAL flushes and their mean time,
-checkpoints, and the audit table's dead row versions (lost races; one sample a second;
-it also turns on ``track_wal_io_timing`` for the throw-away database). Every run prints
-the CPU milliseconds each request cost the server, PostgreSQL, the load generator and the
-kernel's threads during the closed loop and the ``/healthz`` loop, and how busy the cores
-were (read from /proc): a ceiling reached with idle cores is waiting on something, not
-short of CPU.
-Without ``--workers``/``--threads`` the server runs with its shipped defaults. Settings
-come from the environment, so ``REVERIE_SQLITE_SYNCHRONOUS=NORMAL .venv/bin/python
-bench/...`` compares SQLite's commit durability modes.
-Loopback only; every phase is bounded by ``--seconds``.
-"""
+[--rate 300] [--db sqlite,postgres] [--runs N] [--slices 4] [--waits] [--timeline]
+[--workers N --threads M] [--pg-socket DIR]``. The acceptance run (issue 13) is
+``--seconds 20 --runs 5``: every run prints pass or fail, and the last lines count the
+runs that met the target on each database. ``--waits`` samples PostgreSQL's
+``pg_stat_activity`` during both loops and prints what the sessions spent their time on
+(running, a lock, the WAL flush, idle); the sampler runs only then, since its queries cost
+PostgreSQL CPU during the submission loops and not during the ``/healthz`` loop.
+``--timeline`` prints the open loop second by second (answered, p95) beside what the
+machine and PostgreSQL did in that second: cores busy, time stolen by the host and spent
+waiting on the disk, WAL flushes and their mean time, checkpoints, and the audit table's
+dead row versions (lost races; one sample a second; it also turns on
+``track_wal_io_timing`` for the throw-away database). Every run prints the CPU
+milliseconds each request cost the server, PostgreSQL, the load generator and the kernel's
+threads during the closed loop and the ``/healthz`` loop, and how busy the cores were
+(read from /proc): a ceiling reached with idle cores is waiting on something, not short of
+CPU. Without ``--workers``/``--threads`` the server runs with its shipped defaults.
+Settings come from the environment, so ``REVERIE_SQLITE_SYNCHRONOUS=NORMAL
+.venv/bin/python bench/...`` compares SQLite's commit durability modes. Loopback only;
+every phase is bounded by ``--seconds``."""
 
 from __future__ import annotations
 
@@ -434,6 +436,33 @@ def load(
     }
 
 
+def merge_loads(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One phase's figures from its slices (:func:`load` results): counts and time added,
+    the latency quantiles taken over every request of every slice."""
+    if len(parts) == 1:
+        return parts[0]
+    latencies = sorted(x for p in parts for _, x in p["by_due"])
+    statuses: dict[int, int] = {}
+    for p in parts:
+        for code, count in p["statuses"].items():
+            statuses[code] = statuses.get(code, 0) + count
+    elapsed = sum(p["elapsed"] for p in parts)
+    acknowledged = sum(p["acknowledged"] for p in parts)
+    return {
+        "elapsed": elapsed,
+        "requests": sum(p["requests"] for p in parts),
+        "statuses": statuses,
+        "errors": sum(p["errors"] for p in parts),
+        "acknowledged": acknowledged,
+        "rate": acknowledged / elapsed,
+        "p50": statistics.median(latencies) if latencies else float("nan"),
+        "p95": latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("nan"),
+        "max": latencies[-1] if latencies else float("nan"),
+        "started": parts[0]["started"],
+        "by_due": [],
+    }
+
+
 class _Sampler:
     """A sampling thread run for the length of a ``with`` block; ``_run`` samples until
     ``_stop`` is set."""
@@ -733,6 +762,7 @@ def bench(
     threads: int | None,
     waits: bool = False,
     timeline: bool = False,
+    slices: int = 4,
 ) -> dict[str, Any]:
     port = free_port()
     with environment(db, port) as env:
@@ -774,22 +804,55 @@ def bench(
                 result["open"] = load(port, token, clients, seconds, rate, "open")
             result["open_waits"] = sampler.summary() if sampler else []
             result["timeline"] = tracker
-            cpu0 = cpu_snapshot(server.pid, database)
-            with _pg_wait_sampler(env, waits) as sampler:
-                result["closed"] = load(port, token, clients, seconds, None, "closed")
-            result["closed_waits"] = sampler.summary() if sampler else []
-            cpu1 = cpu_snapshot(server.pid, database)
-            result["trivial"] = load(
-                port, token, clients, min(seconds, 10.0), None, "trivial", path="/healthz"
+            # The ceiling and the /healthz floor run in alternating slices (closed, floor,
+            # closed, floor, ...), so that the machine's speed, which on a shared host moves
+            # by half within a minute (bench/RESULTS.md, 2026-12-07 12:21), falls on both
+            # sides of the share alike; --slices 1 runs each once, one after the other.
+            closed_parts: list[dict[str, Any]] = []
+            trivial_parts: list[dict[str, Any]] = []
+            cpu_closed: list[tuple[CpuSnapshot, CpuSnapshot]] = []
+            cpu_trivial: list[tuple[CpuSnapshot, CpuSnapshot]] = []
+            waits_closed: list[list[tuple[str, float]]] = []
+            for i in range(slices):
+                # Each slice its own phase name: submissions are identified by phase and
+                # number, and a repeated identifier would be answered as a retry (200).
+                name = "closed" if slices == 1 else f"closed{i + 1}"
+                cpu0 = cpu_snapshot(server.pid, database)
+                with _pg_wait_sampler(env, waits) as sampler:
+                    closed_parts.append(load(port, token, clients, seconds / slices, None, name))
+                waits_closed.append(sampler.summary() if sampler else [])
+                cpu1 = cpu_snapshot(server.pid, database)
+                trivial_parts.append(
+                    load(
+                        port,
+                        token,
+                        clients,
+                        min(seconds, 10.0) / slices,
+                        None,
+                        f"trivial{i + 1}",
+                        path="/healthz",
+                    )
+                )
+                cpu2 = cpu_snapshot(server.pid, database)
+                cpu_closed.append((cpu0, cpu1))
+                cpu_trivial.append((cpu1, cpu2))
+            result["closed"] = merge_loads(closed_parts)
+            result["trivial"] = merge_loads(trivial_parts)
+            result["slice_shares"] = [
+                c["rate"] / t["rate"] if t["rate"] else 0.0
+                for c, t in zip(closed_parts, trivial_parts, strict=True)
+            ]
+            result["closed_waits"] = waits_closed[-1]
+            result["cpu_closed"] = _cpu_per_request_over(cpu_closed, result["closed"]["requests"])
+            result["cpu_trivial"] = _cpu_per_request_over(
+                cpu_trivial, result["trivial"]["requests"]
             )
-            cpu2 = cpu_snapshot(server.pid, database)
-            result["cpu_closed"] = _cpu_per_request(cpu0, cpu1, result["closed"]["requests"])
-            result["cpu_trivial"] = _cpu_per_request(cpu1, cpu2, result["trivial"]["requests"])
-            result["busy_closed"] = (cpu1.machine - cpu0.machine) / (
-                result["closed"]["elapsed"] * (os.cpu_count() or 1)
+            cores = os.cpu_count() or 1
+            result["busy_closed"] = sum(b.machine - a.machine for a, b in cpu_closed) / (
+                result["closed"]["elapsed"] * cores
             )
-            result["busy_trivial"] = (cpu2.machine - cpu1.machine) / (
-                result["trivial"]["elapsed"] * (os.cpu_count() or 1)
+            result["busy_trivial"] = sum(b.machine - a.machine for a, b in cpu_trivial) / (
+                result["trivial"]["elapsed"] * cores
             )
         finally:
             server.terminate()
@@ -806,6 +869,17 @@ def bench(
     result["lost"] = acknowledged - counted["stored"]
     result["raw_rate"] = raw["rate"]
     return result
+
+
+def _cpu_per_request_over(
+    spans: list[tuple[CpuSnapshot, CpuSnapshot]], requests: int
+) -> dict[str, float]:
+    """:func:`_cpu_per_request` summed over several (before, after) spans."""
+    total: dict[str, float] = {}
+    for before, after in spans:
+        for key, value in _cpu_per_request(before, after, requests).items():
+            total[key] = total.get(key, 0.0) + value
+    return total
 
 
 def _line(label: str, r: dict[str, Any], verdict: str) -> str:
@@ -853,6 +927,12 @@ def report(r: dict[str, Any], rate: float, waits: bool) -> bool:
     print(_line(f"open loop, {rate:.0f}/s offered", o, "target: p95 < 100 ms"))
     print(_line("closed loop (ceiling)", c, f"{share:.2f} of /healthz (target >= 0.25)"))
     print(_line("trivial endpoint (floor)", t, "GET /healthz, same server"))
+    if len(r.get("slice_shares", [])) > 1:
+        shares = ", ".join(f"{x:.2f}" for x in r["slice_shares"])
+        print(
+            f"  closed loop and /healthz alternated in {len(r['slice_shares'])} slices; "
+            f"share in each slice: {shares}"
+        )
     print(f"  raw inserts of the same rows: {r['raw_rate']:.0f}/s (one connection, no HTTP)")
     print(
         f"  acknowledged {r['acknowledged']}, stored {r['stored']}, lost {r['lost']}, "
@@ -898,6 +978,13 @@ def main() -> None:
         help="print the open loop second by second beside the machine's and PostgreSQL's "
         "counters (stolen time, disk waits, WAL flushes, checkpoints, the audit head's table)",
     )
+    parser.add_argument(
+        "--slices",
+        type=int,
+        default=4,
+        help="run the closed loop and the /healthz loop in N alternating slices (1: each "
+        "once, one after the other)",
+    )
     parser.add_argument("--workers", type=int, help="override REVERIE_WEB_WORKERS")
     parser.add_argument("--threads", type=int, help="override REVERIE_WEB_THREADS")
     parser.add_argument(
@@ -934,6 +1021,7 @@ def main() -> None:
                 args.threads,
                 args.waits,
                 args.timeline,
+                args.slices,
             )
             passed.setdefault(db, []).append(report(r, args.rate, args.waits))
     if args.runs > 1:
