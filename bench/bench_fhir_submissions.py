@@ -905,7 +905,7 @@ def verdict(r: dict[str, Any], rate: float) -> tuple[bool, list[str]]:
     if not o["p95"] < 0.1:
         failures.append(f"open-loop p95 {o['p95'] * 1000:.0f} ms >= 100 ms")
     if share < CEILING_SHARE:
-        failures.append(f"ceiling {share:.2f} of /healthz < {CEILING_SHARE}")
+        failures.append(f"ceiling {share:.3f} of /healthz < {CEILING_SHARE}")
     if r["lost"]:
         failures.append(f"{r['lost']} acknowledged submissions lost")
     if not r["chain_ok"]:
@@ -925,7 +925,7 @@ def report(r: dict[str, Any], rate: float, waits: bool) -> bool:
         f"{'max ms':>8} {'errors':>6}"
     )
     print(_line(f"open loop, {rate:.0f}/s offered", o, "target: p95 < 100 ms"))
-    print(_line("closed loop (ceiling)", c, f"{share:.2f} of /healthz (target >= 0.25)"))
+    print(_line("closed loop (ceiling)", c, f"{share:.3f} of /healthz (target >= 0.25)"))
     print(_line("trivial endpoint (floor)", t, "GET /healthz, same server"))
     if len(r.get("slice_shares", [])) > 1:
         shares = ", ".join(f"{x:.2f}" for x in r["slice_shares"])
