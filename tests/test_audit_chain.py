@@ -336,6 +336,15 @@ def test_serve_and_worker_refuse_to_start_without_an_audit_key(db) -> None:
             call_command("worker", "--once")
 
 
+def test_the_worker_refuses_to_start_without_the_secret_key(db) -> None:
+    # A waitlist offer the worker signed with a throw-away key would be refused by the web.
+    with (
+        override_settings(SECRET_KEY_CONFIGURED=False),
+        pytest.raises(CommandError, match="REVERIE_SECRET_KEY"),
+    ):
+        call_command("worker", "--once")
+
+
 def test_the_worker_takes_a_checkpoint_and_verifies(db) -> None:
     from reverie.core import worker
 

@@ -86,13 +86,21 @@ def run_gunicorn(bind: str, workers: int, threads: int) -> None:
     Server().run()
 
 
-def check_safe_to_serve() -> None:
-    """Refuse configurations that would be unsafe on a network."""
+def check_secret_key() -> None:
+    """Without a configured key a process signs with a throw-away one of its own: sessions
+    and password links would not survive a restart, and a link the worker signs (a
+    waitlist offer) would be refused by every web process. Refuse to start instead."""
     if not settings.SECRET_KEY_CONFIGURED:
         raise CommandError(
             "REVERIE_SECRET_KEY (or REVERIE_SECRET_KEY_FILE) is not set. Generate one with "
-            '`python -c "import secrets; print(secrets.token_urlsafe(50))"`.'
+            '`python -c "import secrets; print(secrets.token_urlsafe(50))"` and give the same '
+            "key to every web and worker process."
         )
+
+
+def check_safe_to_serve() -> None:
+    """Refuse configurations that would be unsafe on a network."""
+    check_secret_key()
     if settings.DEBUG:
         raise CommandError("REVERIE_DEBUG is on. Debug pages leak data; turn it off to serve.")
     check_audit_key()

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from reverie.core import worker
-from reverie.core.management.commands.serve import check_audit_key
+from reverie.core.management.commands.serve import check_audit_key, check_secret_key
 
 
 class Command(BaseCommand):
@@ -18,6 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--poll", type=float, default=5.0, help="Seconds between passes.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        check_secret_key()
         check_audit_key()
         if options["once"]:
             ran = worker.run_once()
