@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import datetime
 import functools
+from collections.abc import Sequence
+from typing import Any
 
 from django.db import connection
 
 from reverie.accounts.models import Role, User
 from reverie.care.models import CareGrant, Client, Episode
 from reverie.core import rowsql
+from reverie.core.http import BEARER_COLUMNS, BEARER_FROM, BEARER_WHERE, bearer_row_user
 from reverie.measures.models import Instrument, MeasureRequest, RequestStatus
 
 _CLIENT = Client._meta.db_table
@@ -38,7 +41,7 @@ _REQUEST = MeasureRequest._meta.db_table
 # Table names come from the models' metadata, never from input; values are parameters.
 _ORDER = f"""SELECT {{picked}} FROM {_EPISODE} e WHERE e.client_id = c.id
   ORDER BY CASE WHEN e.status = 'ended' THEN 0 ELSE 1 END DESC,
-           CASE WHEN e.therapist_id = %s THEN 1 ELSE 0 END DESC,
+           CASE WHEN e.therapist_id = {{{{me}}}} THEN 1 ELSE 0 END DESC,
            e.start_date DESC, e.id DESC
   LIMIT 1"""  # noqa: S608
 _EPISODE_JOIN = {
@@ -52,18 +55,40 @@ SELECT {rowsql.columns(Client, "c")}, {rowsql.columns(Episode, "ep")},
    ORDER BY r.expires_at LIMIT 1) AS target_request
 FROM {_CLIENT} c
 {{episode}}
-WHERE c.id = %s AND c.practice_id = %s AND ({{access}})
+WHERE c.id = %s AND c.practice_id = {{{{practice}}}} AND ({{access}})
 """  # noqa: S608
 _THERAPIST_ACCESS = f"""EXISTS (SELECT 1 FROM {_EPISODE} te
-  WHERE te.client_id = c.id AND te.therapist_id = %s)
+  WHERE te.client_id = c.id AND te.therapist_id = {{me}})
 OR EXISTS (SELECT 1 FROM {_GRANT} g
-  WHERE g.client_id = c.id AND g.therapist_id = %s AND g.revoked_at IS NULL)"""  # noqa: S608
-_CLIENT_ACCESS = "c.user_id = %s"
+  WHERE g.client_id = c.id AND g.therapist_id = {{me}} AND g.revoked_at IS NULL)"""  # noqa: S608
+_CLIENT_ACCESS = "c.user_id = {me}"
 
 
 @functools.cache
 def _statement(vendor: str, access: str) -> str:
-    return _SQL.format(episode=_EPISODE_JOIN.get(vendor, _EPISODE_JOIN["sqlite"]), access=access)
+    """The lookup for a caller given as parameters (``me``, the practice, in that order)."""
+    sql = _SQL.format(episode=_EPISODE_JOIN.get(vendor, _EPISODE_JOIN["sqlite"]), access=access)
+    return sql.format(me="%s", practice="%s")
+
+
+# The same lookup joined laterally to the bearer-token lookup (PostgreSQL only: SQLite has
+# no LATERAL), so a submission authenticates and finds its subject in one statement: the
+# caller's id, role and practice come from the token's row instead of parameters, and the
+# access rule is the therapist's or the client's by the role in that row. A live token
+# gives a row whatever the subject; the target's columns are NULL when there is none.
+# Saves one round trip per submission (bench/RESULTS.md, 2026-12-07).
+_BY_TOKEN = f"""
+SELECT {BEARER_COLUMNS}, target.*
+FROM {BEARER_FROM}
+LEFT JOIN LATERAL ({
+    _SQL.format(
+        episode=_EPISODE_JOIN["postgresql"],
+        access=f"(u.role = '{Role.THERAPIST}' AND ({_THERAPIST_ACCESS}))"
+        f" OR (u.role = '{Role.CLIENT}' AND {_CLIENT_ACCESS})",
+    ).format(me="u.id", practice="u.practice_id")
+}) target ON TRUE
+WHERE {BEARER_WHERE}
+"""  # noqa: S608
 
 
 def submission_target(
@@ -79,9 +104,37 @@ def submission_target(
     else:
         return None
     rows = rowsql.fetch(sql, params)
+    return _target(rows[0]) if rows else None
+
+
+Target = tuple[Client, Episode | None, MeasureRequest | None]
+
+
+def can_look_up_by_token() -> bool:
+    """Whether :func:`submission_target_by_token` is available (PostgreSQL)."""
+    return connection.vendor == "postgresql"
+
+
+def submission_target_by_token(
+    digest: str, client_id: int, instrument: Instrument, now: datetime.datetime
+) -> tuple[User, Target | None] | None:
+    """The active user behind live token ``digest`` and what :func:`submission_target`
+    gives that user for client ``client_id``, in one statement; ``None`` when the token
+    is not live (a 401). PostgreSQL only (:func:`can_look_up_by_token`)."""
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    rows = rowsql.fetch(_BY_TOKEN, [instrument.pk, stamp, stamp, client_id, digest])
     if not rows:
         return None
-    row = rows[0]
+    user = bearer_row_user(rows[0])
+    if user is None:
+        return None
+    start = rowsql.width(User) + 2
+    if user.role not in (Role.THERAPIST, Role.CLIENT):
+        return user, None
+    return user, _target(rows[0][start:])
+
+
+def _target(row: Sequence[Any]) -> Target | None:
     client = rowsql.instance(Client, row)
     if client is None:
         return None

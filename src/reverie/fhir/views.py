@@ -25,9 +25,13 @@ from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care.access import administrative_clients, clinical_clients
 from reverie.care.models import Client, Episode
-from reverie.core.http import Rejected, bearer_user, read_json
+from reverie.core.http import Rejected, bearer_digest, bearer_user, read_json
 from reverie.fhir import everything, resources, search
-from reverie.fhir.lookup import submission_target
+from reverie.fhir.lookup import (
+    can_look_up_by_token,
+    submission_target,
+    submission_target_by_token,
+)
 from reverie.lib.ids import parse_id
 from reverie.measures import actions
 from reverie.measures.fhir_questionnaire import answers_from_questionnaire_response
@@ -107,8 +111,43 @@ def error_outcome(status: int, title: str, detail: str) -> HttpResponse:
     return outcome(status, _ISSUE_FOR_STATUS.get(status, "processing"), f"{title}: {detail}")
 
 
-def fhir_view(*roles: str, public: bool = False) -> Callable[[FhirView], FhirView]:
-    """Authenticate (bearer token, or the session for GET) and gate by role."""
+def _authenticate(request: HttpRequest, roles: tuple[str, ...]) -> HttpResponse | None:
+    """Set ``request.user`` from the bearer token (or the session, for GET); the 401 or
+    403 to answer instead when there is no such caller or their role is not in ``roles``."""
+    user = bearer_user(request)
+    if user is None and request.user.is_authenticated and request.method == "GET":
+        user = request.user
+    if user is None:
+        return _unauthenticated()
+    if roles and user.role not in roles:
+        return _forbidden()
+    request.user = user
+    return None
+
+
+def _unauthenticated() -> HttpResponse:
+    return outcome(401, "login", "Send 'Authorization: Bearer <token>'.")
+
+
+def _forbidden() -> HttpResponse:
+    return outcome(403, "forbidden", "This interaction is not open to your role.")
+
+
+#: Where a view called by :func:`fhir_view` with ``defer=True`` finds the bearer token's
+#: digest it is to authenticate itself (set only on the deferred path).
+_DEFERRED = "reverie_fhir_deferred_bearer"
+
+
+def fhir_view(
+    *roles: str, public: bool = False, defer: bool = False
+) -> Callable[[FhirView], FhirView]:
+    """Authenticate (bearer token, or the session for GET) and gate by role.
+
+    With ``defer`` a bearer call on PostgreSQL reaches the view unauthenticated, with the
+    token's digest under :data:`_DEFERRED`: the view authenticates it in the same statement
+    as its own lookup, and calls :func:`_refuse` on every answer it gives before that, so a
+    caller without a live token or with another role still gets the 401 or 403 first.
+    """
 
     def decorator(view: FhirView) -> FhirView:
         @csrf_exempt
@@ -116,19 +155,40 @@ def fhir_view(*roles: str, public: bool = False) -> Callable[[FhirView], FhirVie
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if public:
                 return view(request, *args, **kwargs)
-            user = bearer_user(request)
-            if user is None and request.user.is_authenticated and request.method == "GET":
-                user = request.user
-            if user is None:
-                return outcome(401, "login", "Send 'Authorization: Bearer <token>'.")
-            if roles and user.role not in roles:
-                return outcome(403, "forbidden", "This interaction is not open to your role.")
-            request.user = user
+            if defer and can_look_up_by_token():
+                digest = bearer_digest(request)
+                if digest is not None:
+                    setattr(request, _DEFERRED, (digest, roles))
+                    return view(request, *args, **kwargs)
+            refused = _authenticate(request, roles)
+            if refused is not None:
+                return refused
             return view(request, *args, **kwargs)
 
         return wrapped
 
     return decorator
+
+
+def _deferred(request: HttpRequest) -> tuple[str, tuple[str, ...]] | None:
+    """(token digest, roles) while a deferred view has not authenticated its caller."""
+    found: tuple[str, tuple[str, ...]] | None = getattr(request, _DEFERRED, None)
+    return found
+
+
+def _authenticate_now(request: HttpRequest) -> HttpResponse | None:
+    """Authenticate a deferred caller as :func:`fhir_view` would have (nothing to do once
+    they are known): the 401 or 403 to answer, or ``None``."""
+    pending = _deferred(request)
+    if pending is None:
+        return None
+    delattr(request, _DEFERRED)
+    return _authenticate(request, pending[1])
+
+
+def _refuse(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """``response``, or the 401/403 the caller is owed first if they are not yet known."""
+    return _authenticate_now(request) or response
 
 
 def _methods(*allowed: str) -> Callable[[FhirView], FhirView]:
@@ -317,22 +377,66 @@ def questionnaire_read(request: HttpRequest, code: str) -> HttpResponse:
 # --- QuestionnaireResponse ------------------------------------------------------------------
 
 
-def _instrument_for_canonical(user: User, canonical: str) -> Instrument | None:
+def _instrument_for_canonical(practice_id: int | None, canonical: str) -> Instrument | None:
+    """The instrument a canonical URL names, as practice ``practice_id`` sees it (``None``:
+    the shipped instruments only, which every practice sees)."""
     url = canonical.split("|", 1)[0]
     prefix = resources.base_url() + "/Questionnaire/"
     if not url.startswith(prefix):
         return None
-    return instrument_by_code(user.practice_id, url[len(prefix) :])
+    return instrument_by_code(practice_id, url[len(prefix) :])
+
+
+def _submission_instrument(
+    request: HttpRequest, canonical: Any
+) -> Instrument | HttpResponse | None:
+    """The instrument a submission answers, or the 401/403 owed to a caller found to have
+    no live token or another role on the way. A shipped instrument is the same for every
+    practice, so a deferred caller's is found before the caller is known; a practice's own
+    needs the caller first."""
+    if not isinstance(canonical, str):
+        return None
+    if _deferred(request) is not None:
+        shipped = _instrument_for_canonical(None, canonical)
+        if shipped is not None:
+            return shipped
+        refused = _authenticate_now(request)
+        if refused is not None:
+            return refused
+    return _instrument_for_canonical(_user(request).practice_id, canonical)
+
+
+def _patient_pk(reference: Any) -> int | None:
+    if not isinstance(reference, str):
+        return None
+    kind, _, raw_id = reference.rpartition("/")
+    return parse_id(raw_id) if kind.endswith("Patient") else None
 
 
 def _submission_target(
-    user: User, reference: str, instrument: Instrument
-) -> tuple[Client, Episode | None, MeasureRequest | None] | None:
-    kind, _, raw_id = reference.rpartition("/")
-    pk = parse_id(raw_id)
-    if not kind.endswith("Patient") or pk is None:
+    request: HttpRequest, reference: Any, instrument: Instrument
+) -> tuple[Client, Episode | None, MeasureRequest | None] | HttpResponse | None:
+    """(client, episode, open request) if the caller may submit for ``reference``, else
+    ``None``, or the 401/403 owed to the caller. A deferred caller is authenticated in the
+    same statement (:func:`reverie.fhir.lookup.submission_target_by_token`)."""
+    pk = _patient_pk(reference)
+    pending = _deferred(request)
+    if pending is not None and pk is not None:
+        delattr(request, _DEFERRED)
+        found = submission_target_by_token(pending[0], pk, instrument, timezone.now())
+        if found is None:
+            return _unauthenticated()
+        caller, target = found
+        if caller.role not in pending[1]:
+            return _forbidden()
+        request.user = caller
+        return target
+    refused = _authenticate_now(request)
+    if refused is not None:
+        return refused
+    if pk is None:
         return None
-    return submission_target(user, pk, instrument, timezone.now())
+    return submission_target(_user(request), pk, instrument, timezone.now())
 
 
 # FHIR R4 dateTime (http://hl7.org/fhir/R4/datatypes.html#dateTime) as a day, or to the
@@ -373,7 +477,7 @@ def _authored(value: Any) -> tuple[int, datetime.datetime | str | None]:
 
 @csrf_exempt
 @_methods("POST")
-@fhir_view(Role.THERAPIST, Role.CLIENT)
+@fhir_view(Role.THERAPIST, Role.CLIENT, defer=True)
 def questionnaire_response_create(request: HttpRequest) -> HttpResponse:
     """Validate, score and store a completed QuestionnaireResponse; run crisis handling.
 
@@ -381,43 +485,62 @@ def questionnaire_response_create(request: HttpRequest) -> HttpResponse:
     ``identifier`` or ``Idempotency-Key``); 4xx with an OperationOutcome and nothing stored
     otherwise.
     """
-    user = _user(request)
+    # On the deferred path (fhir_view's ``defer``) the caller is not known yet: every
+    # answer before the subject's lookup goes through _refuse, which authenticates first.
     content_type = (request.content_type or "").lower()
     if content_type not in _JSON_TYPES:
-        return outcome(415, "not-supported", "Send the resource as application/fhir+json.")
+        return _refuse(
+            request, outcome(415, "not-supported", "Send the resource as application/fhir+json.")
+        )
     try:
         body = read_json(request)
     except Rejected as error:
-        return outcome(
-            error.status, "too-long" if error.status == 413 else "structure", error.reason
+        return _refuse(
+            request,
+            outcome(error.status, "too-long" if error.status == 413 else "structure", error.reason),
         )
     if body.get("resourceType") != "QuestionnaireResponse":
-        return outcome(400, "invalid", "Expected a QuestionnaireResponse resource.")
+        return _refuse(
+            request, outcome(400, "invalid", "Expected a QuestionnaireResponse resource.")
+        )
     unknown = sorted(set(body) - _QR_ELEMENTS)
     if unknown:
-        return outcome(
-            400, "structure", f"Unknown QuestionnaireResponse element(s): {', '.join(unknown)}."
+        return _refuse(
+            request,
+            outcome(
+                400, "structure", f"Unknown QuestionnaireResponse element(s): {', '.join(unknown)}."
+            ),
         )
     if body.get("status") != "completed":
-        return outcome(
-            422,
-            "business-rule",
-            "Only completed responses are scored; status must be 'completed'.",
-            "QuestionnaireResponse.status",
+        return _refuse(
+            request,
+            outcome(
+                422,
+                "business-rule",
+                "Only completed responses are scored; status must be 'completed'.",
+                "QuestionnaireResponse.status",
+            ),
         )
     canonical = body.get("questionnaire")
-    instrument = _instrument_for_canonical(user, canonical) if isinstance(canonical, str) else None
+    instrument = _submission_instrument(request, canonical)
+    if isinstance(instrument, HttpResponse):
+        return instrument
     if instrument is None:
-        return outcome(
-            422,
-            "not-found",
-            f"Unknown questionnaire {canonical or '(none)'}; search /fhir/Questionnaire for "
-            "the canonical URLs this server scores.",
-            "QuestionnaireResponse.questionnaire",
+        return _refuse(
+            request,
+            outcome(
+                422,
+                "not-found",
+                f"Unknown questionnaire {canonical or '(none)'}; search /fhir/Questionnaire for "
+                "the canonical URLs this server scores.",
+                "QuestionnaireResponse.questionnaire",
+            ),
         )
     subject = body.get("subject")
     reference = subject.get("reference") if isinstance(subject, dict) else None
-    target = _submission_target(user, reference, instrument) if isinstance(reference, str) else None
+    target = _submission_target(request, reference, instrument)
+    if isinstance(target, HttpResponse):
+        return target
     if target is None:
         return outcome(
             422,
@@ -425,6 +548,7 @@ def questionnaire_response_create(request: HttpRequest) -> HttpResponse:
             f"subject {reference or '(none)'} is not a patient you can submit for.",
             "QuestionnaireResponse.subject",
         )
+    user = _user(request)
     client, episode, measure_request = target
     status, authored = _authored(body.get("authored"))
     if isinstance(authored, str):
