@@ -16,10 +16,9 @@ from reverie.audit import trail
 from reverie.audit.models import AuditEntry
 from reverie.core import middleware
 from reverie.fhir import views
-from reverie.testing import World
+from reverie.testing import World, phq9_response
 from reverie.vault.envelope import VaultUnavailable
 
-PHQ9 = "http://127.0.0.1:8000/fhir/Questionnaire/phq-9"
 #: Headers that legitimately differ between two answers to the same request.
 # Headers whose value is the answer's own: the clock (``Date``, and ``Expires``, which
 # never-cache sets to the current second, so two answers a second apart differ), where a
@@ -53,22 +52,7 @@ def _spy(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
 
 
 def _submission(world: World, values: list[int]) -> str:
-    codes = ["LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9"]
-    return json.dumps(
-        {
-            "resourceType": "QuestionnaireResponse",
-            "status": "completed",
-            "questionnaire": PHQ9,
-            "subject": {"reference": f"Patient/{world.client.pk}"},
-            "item": [
-                {
-                    "linkId": f"phq9-{n}",
-                    "answer": [{"valueCoding": {"system": "http://loinc.org", "code": codes[v]}}],
-                }
-                for n, v in enumerate(values, start=1)
-            ],
-        }
-    )
+    return json.dumps(phq9_response(world.client.pk, values))
 
 
 def _fhir_callbacks() -> list[tuple[str, Any]]:

@@ -16,9 +16,7 @@ from reverie.accounts import actions as account_actions
 from reverie.audit import trail
 from reverie.audit.models import AuditEntry
 from reverie.measures.models import Administration
-from reverie.testing import World
-
-PHQ9 = "http://127.0.0.1:8000/fhir/Questionnaire/phq-9"
+from reverie.testing import World, phq9_response
 
 
 def _token(world: World) -> dict[str, str]:
@@ -27,22 +25,7 @@ def _token(world: World) -> dict[str, str]:
 
 
 def _phq9(world: World) -> str:
-    codes = ["LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9"]
-    return json.dumps(
-        {
-            "resourceType": "QuestionnaireResponse",
-            "status": "completed",
-            "questionnaire": PHQ9,
-            "subject": {"reference": f"Patient/{world.client.pk}"},
-            "item": [
-                {
-                    "linkId": f"phq9-{n}",
-                    "answer": [{"valueCoding": {"system": "http://loinc.org", "code": codes[1]}}],
-                }
-                for n in range(1, 10)
-            ],
-        }
-    )
+    return json.dumps(phq9_response(world.client.pk, [1] * 9))
 
 
 def _busy_chain(monkeypatch: pytest.MonkeyPatch) -> None:

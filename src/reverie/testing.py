@@ -8,7 +8,9 @@ practice admin; a therapist of another practice (the stranger); and anonymous.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.test import Client as HttpClient
 from django.utils import timezone
@@ -160,3 +162,29 @@ def sign_in(http: HttpClient, user: User) -> HttpClient:
         session[DEVICE_ID_SESSION_KEY] = device.persistent_id
         session.save()
     return http
+
+
+#: LOINC answer codes of the PHQ-9's four options, 0 ("Not at all") to 3 ("Nearly every day").
+PHQ9_ANSWERS = ("LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9")
+PHQ9_CANONICAL = "http://127.0.0.1:8000/fhir/Questionnaire/phq-9"
+
+
+def phq9_response(patient: int, values: Sequence[int] = (0,) * 9, **extra: Any) -> dict[str, Any]:
+    """A completed PHQ-9 QuestionnaireResponse for Patient/``patient``, one answer per
+    value in item order; ``extra`` adds or replaces elements."""
+    return {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "questionnaire": PHQ9_CANONICAL,
+        "subject": {"reference": f"Patient/{patient}"},
+        "item": [
+            {
+                "linkId": f"phq9-{n}",
+                "answer": [
+                    {"valueCoding": {"system": "http://loinc.org", "code": PHQ9_ANSWERS[v]}}
+                ],
+            }
+            for n, v in enumerate(values, start=1)
+        ],
+        **extra,
+    }

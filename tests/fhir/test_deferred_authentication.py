@@ -22,11 +22,10 @@ from reverie.audit.models import Action, AuditEntry
 from reverie.care.access import clinical_clients
 from reverie.fhir.lookup import submission_target, submission_target_by_token
 from reverie.measures.models import Administration, Instrument
-from reverie.testing import PERSONAS, World
+from reverie.testing import PERSONAS, World, phq9_response
 
 pytestmark = pytest.mark.django_db
 
-PHQ9 = "http://127.0.0.1:8000/fhir/Questionnaire/phq-9"
 URL = "/fhir/QuestionnaireResponse"
 
 
@@ -36,22 +35,7 @@ def _token(user: User) -> str:
 
 
 def _body(patient: int, **changes: Any) -> str:
-    codes = ["LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9"]
-    body: dict[str, Any] = {
-        "resourceType": "QuestionnaireResponse",
-        "status": "completed",
-        "questionnaire": PHQ9,
-        "subject": {"reference": f"Patient/{patient}"},
-        "item": [
-            {
-                "linkId": f"phq9-{n}",
-                "answer": [{"valueCoding": {"system": "http://loinc.org", "code": codes[0]}}],
-            }
-            for n in range(1, 10)
-        ],
-    }
-    body.update(changes)
-    return json.dumps(body)
+    return json.dumps(phq9_response(patient, **changes))
 
 
 def _post(raw: str | None, body: str, content_type: str = "application/fhir+json") -> Any:

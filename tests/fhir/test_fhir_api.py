@@ -28,11 +28,10 @@ from reverie.measures import actions
 from reverie.measures.models import Administration, Instrument
 from reverie.outbox.models import Message
 from reverie.process import actions as process_actions
-from reverie.testing import World
+from reverie.testing import World, phq9_response
 
 BASE = "http://127.0.0.1:8000/fhir"
 PHQ9 = f"{BASE}/Questionnaire/phq-9"
-FREQUENCY = ["LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9"]
 DATA = Path(__file__).resolve().parents[1] / "measures" / "data"
 
 
@@ -44,22 +43,7 @@ def _token(world: World, persona: str) -> dict[str, str]:
 
 
 def _qr(world: World, values: list[int], **extra: Any) -> dict[str, Any]:
-    items = [
-        {
-            "linkId": f"phq9-{n}",
-            "answer": [{"valueCoding": {"system": "http://loinc.org", "code": FREQUENCY[v]}}],
-        }
-        for n, v in enumerate(values, start=1)
-    ]
-    return {
-        "resourceType": "QuestionnaireResponse",
-        "status": "completed",
-        "questionnaire": PHQ9,
-        "subject": {"reference": f"Patient/{world.client.pk}"},
-        "authored": "2026-11-20T09:30:00Z",
-        "item": items,
-        **extra,
-    }
+    return phq9_response(world.client.pk, values, **{"authored": "2026-11-20T09:30:00Z", **extra})
 
 
 def _post(client, body: Any, headers: dict[str, str], content_type: str = "application/fhir+json"):

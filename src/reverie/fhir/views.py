@@ -144,9 +144,10 @@ def fhir_view(
     """Authenticate (bearer token, or the session for GET) and gate by role.
 
     With ``defer`` a bearer call on PostgreSQL reaches the view unauthenticated, with the
-    token's digest under :data:`_DEFERRED`: the view authenticates it in the same statement
-    as its own lookup, and calls :func:`_refuse` on every answer it gives before that, so a
-    caller without a live token or with another role still gets the 401 or 403 first.
+    token's digest under :data:`_DEFERRED`, and the view authenticates it in the same
+    statement as its own lookup. Whatever the view answers (or raises) before that is held
+    back until the caller is authenticated here, so a caller without a live token or with
+    another role still gets the 401 or 403 first.
     """
 
     def decorator(view: FhirView) -> FhirView:
@@ -159,7 +160,14 @@ def fhir_view(
                 digest = bearer_digest(request)
                 if digest is not None:
                     setattr(request, _DEFERRED, (digest, roles))
-                    return view(request, *args, **kwargs)
+                    try:
+                        response = view(request, *args, **kwargs)
+                    except Exception:
+                        refused = _authenticate_now(request)
+                        if refused is not None:
+                            return refused
+                        raise
+                    return _authenticate_now(request) or response
             refused = _authenticate(request, roles)
             if refused is not None:
                 return refused
@@ -184,11 +192,6 @@ def _authenticate_now(request: HttpRequest) -> HttpResponse | None:
         return None
     delattr(request, _DEFERRED)
     return _authenticate(request, pending[1])
-
-
-def _refuse(request: HttpRequest, response: HttpResponse) -> HttpResponse:
-    """``response``, or the 401/403 the caller is owed first if they are not yet known."""
-    return _authenticate_now(request) or response
 
 
 def _methods(*allowed: str) -> Callable[[FhirView], FhirView]:
@@ -418,25 +421,23 @@ def _submission_target(
 ) -> tuple[Client, Episode | None, MeasureRequest | None] | HttpResponse | None:
     """(client, episode, open request) if the caller may submit for ``reference``, else
     ``None``, or the 401/403 owed to the caller. A deferred caller is authenticated in the
-    same statement (:func:`reverie.fhir.lookup.submission_target_by_token`)."""
+    same statement (:func:`reverie.fhir.lookup.submission_target_by_token`); one with no
+    subject to look up is authenticated by :func:`fhir_view` before the 422 goes out."""
     pk = _patient_pk(reference)
-    pending = _deferred(request)
-    if pending is not None and pk is not None:
-        delattr(request, _DEFERRED)
-        found = submission_target_by_token(pending[0], pk, instrument, timezone.now())
-        if found is None:
-            return _unauthenticated()
-        caller, target = found
-        if caller.role not in pending[1]:
-            return _forbidden()
-        request.user = caller
-        return target
-    refused = _authenticate_now(request)
-    if refused is not None:
-        return refused
     if pk is None:
         return None
-    return submission_target(_user(request), pk, instrument, timezone.now())
+    pending = _deferred(request)
+    if pending is None:
+        return submission_target(_user(request), pk, instrument, timezone.now())
+    delattr(request, _DEFERRED)
+    found = submission_target_by_token(pending[0], pk, instrument, timezone.now())
+    if found is None:
+        return _unauthenticated()
+    caller, target = found
+    if caller.role not in pending[1]:
+        return _forbidden()
+    request.user = caller
+    return target
 
 
 # FHIR R4 dateTime (http://hl7.org/fhir/R4/datatypes.html#dateTime) as a day, or to the
@@ -485,56 +486,42 @@ def questionnaire_response_create(request: HttpRequest) -> HttpResponse:
     ``identifier`` or ``Idempotency-Key``); 4xx with an OperationOutcome and nothing stored
     otherwise.
     """
-    # On the deferred path (fhir_view's ``defer``) the caller is not known yet: every
-    # answer before the subject's lookup goes through _refuse, which authenticates first.
+    # On the deferred path (fhir_view's ``defer``) the caller is not known until the
+    # subject's lookup; fhir_view authenticates them before any earlier answer goes out.
     content_type = (request.content_type or "").lower()
     if content_type not in _JSON_TYPES:
-        return _refuse(
-            request, outcome(415, "not-supported", "Send the resource as application/fhir+json.")
-        )
+        return outcome(415, "not-supported", "Send the resource as application/fhir+json.")
     try:
         body = read_json(request)
     except Rejected as error:
-        return _refuse(
-            request,
-            outcome(error.status, "too-long" if error.status == 413 else "structure", error.reason),
+        return outcome(
+            error.status, "too-long" if error.status == 413 else "structure", error.reason
         )
     if body.get("resourceType") != "QuestionnaireResponse":
-        return _refuse(
-            request, outcome(400, "invalid", "Expected a QuestionnaireResponse resource.")
-        )
+        return outcome(400, "invalid", "Expected a QuestionnaireResponse resource.")
     unknown = sorted(set(body) - _QR_ELEMENTS)
     if unknown:
-        return _refuse(
-            request,
-            outcome(
-                400, "structure", f"Unknown QuestionnaireResponse element(s): {', '.join(unknown)}."
-            ),
+        return outcome(
+            400, "structure", f"Unknown QuestionnaireResponse element(s): {', '.join(unknown)}."
         )
     if body.get("status") != "completed":
-        return _refuse(
-            request,
-            outcome(
-                422,
-                "business-rule",
-                "Only completed responses are scored; status must be 'completed'.",
-                "QuestionnaireResponse.status",
-            ),
+        return outcome(
+            422,
+            "business-rule",
+            "Only completed responses are scored; status must be 'completed'.",
+            "QuestionnaireResponse.status",
         )
     canonical = body.get("questionnaire")
     instrument = _submission_instrument(request, canonical)
     if isinstance(instrument, HttpResponse):
         return instrument
     if instrument is None:
-        return _refuse(
-            request,
-            outcome(
-                422,
-                "not-found",
-                f"Unknown questionnaire {canonical or '(none)'}; search /fhir/Questionnaire for "
-                "the canonical URLs this server scores.",
-                "QuestionnaireResponse.questionnaire",
-            ),
+        return outcome(
+            422,
+            "not-found",
+            f"Unknown questionnaire {canonical or '(none)'}; search /fhir/Questionnaire for "
+            "the canonical URLs this server scores.",
+            "QuestionnaireResponse.questionnaire",
         )
     subject = body.get("subject")
     reference = subject.get("reference") if isinstance(subject, dict) else None
