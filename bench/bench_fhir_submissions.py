@@ -842,7 +842,12 @@ def bench(
                 c["rate"] / t["rate"] if t["rate"] else 0.0
                 for c, t in zip(closed_parts, trivial_parts, strict=True)
             ]
-            result["closed_waits"] = waits_closed[-1]
+            # Slices of equal length: each state's share over the loop is the mean of theirs.
+            shares: dict[str, float] = {}
+            for summary in waits_closed:
+                for label, part in summary:
+                    shares[label] = shares.get(label, 0.0) + part / len(waits_closed)
+            result["closed_waits"] = sorted(shares.items(), key=lambda x: -x[1])
             result["cpu_closed"] = _cpu_per_request_over(cpu_closed, result["closed"]["requests"])
             result["cpu_trivial"] = _cpu_per_request_over(
                 cpu_trivial, result["trivial"]["requests"]
