@@ -9,7 +9,8 @@ For each database it creates the same data as the rate benchmark (its ``environm
 ``SETUP``), then calls Django's WSGI handler directly (no gunicorn, no sockets) with the
 benchmark's PHQ-9 QuestionnaireResponse, and prints
 
-- the SQL statements one submission sends (counted with an execute wrapper);
+- the SQL statements one submission sends (from Django's query log, which also holds the
+  write that `core.postgresql.overlap` sends to libpq directly);
 - per submission and per ``GET /healthz``: the application's CPU time
   (``time.process_time``) and, on PostgreSQL, the CPU time of the server process serving
   its connection (``/proc/<pg_backend_pid>/stat``, so PostgreSQL must run on this host);
@@ -113,14 +114,13 @@ def _in_process(db: str, setup: dict[str, Any], n: int, profile: bool) -> dict[s
         if not status.startswith("201"):
             raise SystemExit(f"warm-up submission answered {status}")
         call("GET", "/healthz")
-    statements: list[str] = []
-
-    def note(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        statements.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(note):
-        call("POST", "/fhir/QuestionnaireResponse", body(WARM))
+    # Django's query log, not an execute wrapper: the write sent while the answer is built
+    # (core.postgresql.overlap) goes to libpq directly and is only in the log.
+    connection.force_debug_cursor = True
+    connection.queries_log.clear()
+    call("POST", "/fhir/QuestionnaireResponse", body(WARM))
+    statements = [q["sql"] for q in connection.queries_log]
+    connection.force_debug_cursor = False
     backend = None
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:

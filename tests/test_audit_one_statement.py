@@ -158,6 +158,82 @@ def test_a_lost_race_is_signed_again_on_the_new_head_and_stored_once(monkeypatch
     assert trail.verify(use_checkpoints=False).ok
 
 
+def test_a_lost_race_needs_no_statement_of_its_own_to_read_the_head(monkeypatch) -> None:
+    """The write that lost names the head it saw (the rival's entry, committed before the
+    write began), so the second attempt follows it at once: reserve, lost write, write."""
+    errors = _race_once(monkeypatch)
+    with CaptureQueriesContext(connection) as queries:
+        trail.create_committed(trail.system("mine"), _practice("one-read"))
+    assert errors == []
+    kinds = [q["sql"].lstrip().split()[0].upper() for q in queries.captured_queries]
+    assert kinds == ["SELECT", "WITH", "WITH"], kinds
+    mine = AuditEntry.objects.get(actor_label="system:mine")
+    assert mine.seq == 3 and mine.prev_hash == AuditEntry.objects.get(seq=2).hash
+    assert trail.verify(use_checkpoints=False).ok
+
+
+def _wait_for_a_blocked_insert(errors: list[BaseException], ready: threading.Event) -> None:
+    """A rival that appends in a transaction, signals, and commits only once another
+    session is waiting for its uncommitted entry (the insert of the same ``seq``)."""
+    import time
+
+    from django.db import connection as thread_connection
+
+    try:
+        with transaction.atomic():
+            trail.record(trail.system("slow-rival"), Action.VIEW, object_type="t", object_id=1)
+            ready.set()
+            with thread_connection.cursor() as cursor:
+                for _ in range(600):
+                    cursor.execute(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE wait_event_type = 'Lock' AND wait_event = 'transactionid'"
+                    )
+                    if cursor.fetchone()[0]:
+                        break
+                    time.sleep(0.05)
+                else:
+                    raise AssertionError("no session waited for the rival's entry")
+    except BaseException as error:
+        errors.append(error)
+    finally:
+        thread_connection.close()
+
+
+def test_a_race_lost_to_a_commit_the_write_could_not_see_reads_the_head_afresh(
+    monkeypatch,
+) -> None:
+    """The winner was still committing when the write began: the write waited for it,
+    found the conflict, and names an older head than the one it lost to, since a
+    statement sees only what committed before it began. The head is then read by a
+    statement of its own, and the entry is chained after the winner's."""
+    trail.record(trail.system("first"), Action.VIEW, object_type="t", object_id=0)
+    errors: list[BaseException] = []
+    ready = threading.Event()
+    real_reserve = trail._reserve_sql
+    rival = threading.Thread(target=_wait_for_a_blocked_insert, args=(errors, ready))
+
+    def reserve_while_the_rival_holds_its_entry(model: Any) -> str:
+        if not rival.is_alive() and not ready.is_set():
+            rival.start()
+            assert ready.wait(timeout=30)
+        return real_reserve(model)
+
+    monkeypatch.setattr(trail, "_reserve_sql", reserve_while_the_rival_holds_its_entry)
+    with CaptureQueriesContext(connection) as queries:
+        practice = trail.create_committed(trail.system("mine"), _practice("unseen"))
+    rival.join(timeout=60)
+    assert errors == []
+    sqls = [" ".join(q["sql"].split()) for q in queries.captured_queries]
+    assert [s.split()[0] for s in sqls] == ["SELECT", "WITH", "SELECT", "WITH"], sqls
+    assert sqls[2] == trail._HEAD_SQL
+    rival_entry = AuditEntry.objects.get(actor_label="system:slow-rival")
+    mine = AuditEntry.objects.get(actor_label="system:mine")
+    assert (rival_entry.seq, mine.seq) == (2, 3)
+    assert mine.prev_hash == rival_entry.hash and mine.object_id == str(practice.pk)
+    assert trail.verify(use_checkpoints=False).ok
+
+
 def test_after_losing_every_race_it_falls_back_to_a_transaction(monkeypatch) -> None:
     monkeypatch.setattr(trail, "LATE_ATTEMPTS", 0)
     made = [trail.create_committed(trail.system("locked"), _practice(f"l{n}")) for n in range(3)]

@@ -282,11 +282,11 @@ def create_committed(
                 else:
                     cursor.execute(sql, params)
                     row = cursor.fetchone()
-                if row is not None:
+                if row is not None and row[0] is not None:
                     rowsql.inserted(obj, pk)
                     rowsql.inserted(entry, row[0])
                     return obj
-                head = _read_head(cursor)
+                head = _head_after_lost_race(cursor, entry, row)
         obj.pk = None  # the reserved key goes unused, like a rolled-back insert's
     with transaction.atomic():
         return create(ctx, obj, client_id=client_id, detail=detail)
@@ -306,10 +306,14 @@ def _create_committed_statement(
     model: type[models.Model],
 ) -> tuple[str, list[Any], list[Any]]:
     """``WITH linked AS (INSERT entry … ON CONFLICT (seq) DO NOTHING RETURNING id),
-    created AS (INSERT obj … SELECT … FROM linked) SELECT id FROM linked``: ``obj`` is
+    created AS (INSERT obj … SELECT … FROM linked), head AS (the newest entry, read only
+    when nothing was linked) SELECT (id), (head's seq), (head's hash)``: ``obj`` is
     inserted only when the entry claimed its ``seq`` (PostgreSQL runs every
     data-modifying part of a ``WITH`` once, whether or not the main statement reads it).
-    The entry's values come first in the parameters, then ``obj``'s."""
+    One row always comes back: the entry's id when it was stored; otherwise no id and the
+    head the statement saw, so a lost race is signed again without a statement of its own
+    to read the head (see :func:`_head_after_lost_race`). The entry's values come first
+    in the parameters, then ``obj``'s."""
     quote = connection.ops.quote_name
     meta = model._meta
     _, obj_fields = rowsql.insert_statement(model)
@@ -319,10 +323,30 @@ def _create_committed_statement(
     sql = (
         f"WITH linked AS ({link_sql}), "  # noqa: S608
         f"created AS (INSERT INTO {quote(meta.db_table)} ({obj_names}) "
-        f"SELECT {obj_casts} FROM linked RETURNING 1) "
-        "SELECT id FROM linked"
+        f"SELECT {obj_casts} FROM linked RETURNING 1), "
+        f"head AS (SELECT seq, hash FROM {_ENTRY} WHERE NOT EXISTS (SELECT 1 FROM linked) "
+        "ORDER BY seq DESC LIMIT 1) "
+        "SELECT (SELECT id FROM linked), (SELECT seq FROM head), (SELECT hash FROM head)"
     )
     return sql, obj_fields, entry_fields
+
+
+def _head_after_lost_race(
+    cursor: Any, entry: AuditEntry, row: tuple[Any, ...] | None
+) -> tuple[int, str]:
+    """The head to sign ``entry`` again on, after the one-statement write stored nothing.
+
+    The write's own ``row`` names the newest entry it saw. That is the entry that took
+    ``entry.seq`` whenever it had committed before the write began, which is how most races
+    are lost (it committed while this process signed), and it saves a round trip: at the
+    submissions ceiling about one write in six lost its race (bench/RESULTS.md,
+    2026-12-07). A statement sees only what had committed when it began, though, so when
+    the winner was still committing (the insert waited for it, then found the conflict)
+    the head it names is older than ``entry.seq``; the head is then read afresh.
+    """
+    if row is not None and row[1] is not None and row[1] >= entry.seq:
+        return _head(row[1], row[2])
+    return _read_head(cursor)
 
 
 #: Attempts at the one-statement write of :func:`create_committed` before it falls back to
