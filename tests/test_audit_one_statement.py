@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -175,8 +176,6 @@ def test_a_lost_race_needs_no_statement_of_its_own_to_read_the_head(monkeypatch)
 def _wait_for_a_blocked_insert(errors: list[BaseException], ready: threading.Event) -> None:
     """A rival that appends in a transaction, signals, and commits only once another
     session is waiting for its uncommitted entry (the insert of the same ``seq``)."""
-    import time
-
     from django.db import connection as thread_connection
 
     try:

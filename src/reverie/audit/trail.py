@@ -324,8 +324,8 @@ def _create_committed_statement(
         f"WITH linked AS ({link_sql}), "  # noqa: S608
         f"created AS (INSERT INTO {quote(meta.db_table)} ({obj_names}) "
         f"SELECT {obj_casts} FROM linked RETURNING 1), "
-        f"head AS (SELECT seq, hash FROM {_ENTRY} WHERE NOT EXISTS (SELECT 1 FROM linked) "
-        "ORDER BY seq DESC LIMIT 1) "
+        f"head AS (SELECT * FROM ({_HEAD_SQL}) AS newest "
+        "WHERE NOT EXISTS (SELECT 1 FROM linked)) "
         "SELECT (SELECT id FROM linked), (SELECT seq FROM head), (SELECT hash FROM head)"
     )
     return sql, obj_fields, entry_fields

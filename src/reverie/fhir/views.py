@@ -117,20 +117,18 @@ def _authenticate(request: HttpRequest, roles: tuple[str, ...]) -> HttpResponse 
     user = bearer_user(request)
     if user is None and request.user.is_authenticated and request.method == "GET":
         user = request.user
+    return _admit(request, user, roles)
+
+
+def _admit(request: HttpRequest, user: User | None, roles: tuple[str, ...]) -> HttpResponse | None:
+    """Make ``user`` the request's caller; or the 401 (no such caller) or 403 (their role is
+    not in ``roles``) to answer instead. The one rule for every way a caller is found."""
     if user is None:
-        return _unauthenticated()
+        return outcome(401, "login", "Send 'Authorization: Bearer <token>'.")
     if roles and user.role not in roles:
-        return _forbidden()
+        return outcome(403, "forbidden", "This interaction is not open to your role.")
     request.user = user
     return None
-
-
-def _unauthenticated() -> HttpResponse:
-    return outcome(401, "login", "Send 'Authorization: Bearer <token>'.")
-
-
-def _forbidden() -> HttpResponse:
-    return outcome(403, "forbidden", "This interaction is not open to your role.")
 
 
 #: Where a view called by :func:`fhir_view` with ``defer=True`` finds the bearer token's
@@ -184,14 +182,19 @@ def _deferred(request: HttpRequest) -> tuple[str, tuple[str, ...]] | None:
     return found
 
 
+def _take_deferred(request: HttpRequest) -> tuple[str, tuple[str, ...]] | None:
+    """:func:`_deferred`, after which the caller counts as being authenticated."""
+    pending = _deferred(request)
+    if pending is not None:
+        delattr(request, _DEFERRED)
+    return pending
+
+
 def _authenticate_now(request: HttpRequest) -> HttpResponse | None:
     """Authenticate a deferred caller as :func:`fhir_view` would have (nothing to do once
     they are known): the 401 or 403 to answer, or ``None``."""
-    pending = _deferred(request)
-    if pending is None:
-        return None
-    delattr(request, _DEFERRED)
-    return _authenticate(request, pending[1])
+    pending = _take_deferred(request)
+    return None if pending is None else _authenticate(request, pending[1])
 
 
 def _methods(*allowed: str) -> Callable[[FhirView], FhirView]:
@@ -426,18 +429,14 @@ def _submission_target(
     pk = _patient_pk(reference)
     if pk is None:
         return None
-    pending = _deferred(request)
+    pending = _take_deferred(request)
     if pending is None:
         return submission_target(_user(request), pk, instrument, timezone.now())
-    delattr(request, _DEFERRED)
     found = submission_target_by_token(pending[0], pk, instrument, timezone.now())
-    if found is None:
-        return _unauthenticated()
-    caller, target = found
-    if caller.role not in pending[1]:
-        return _forbidden()
-    request.user = caller
-    return target
+    refused = _admit(request, found[0] if found is not None else None, pending[1])
+    if refused is not None or found is None:
+        return refused
+    return found[1]
 
 
 # FHIR R4 dateTime (http://hl7.org/fhir/R4/datatypes.html#dateTime) as a day, or to the
