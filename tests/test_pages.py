@@ -3,6 +3,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+from csp.exceptions import CSPNonceError
 from django.urls import reverse
 
 import reverie
@@ -44,3 +46,79 @@ def test_no_demo_banner_on_a_real_install(client, db) -> None:
 
 def test_healthz_answers_with_database_check(client, db) -> None:
     assert client.get(reverse("core:healthz")).json() == {"status": "ok"}
+
+
+def _django_csp_headers(path: str, response_attrs: dict[str, object] | None = None) -> dict:
+    """The headers django-csp's own middleware gives a plain 200 for ``path``."""
+    from csp.middleware import CSPMiddleware
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    request = RequestFactory().get(path)
+    middleware = CSPMiddleware(lambda r: HttpResponse("x"))
+    middleware.process_request(request)
+    response = HttpResponse("x")
+    for name, value in (response_attrs or {}).items():
+        setattr(response, name, value)
+    middleware.process_response(request, response)
+    return {k: v for k, v in response.headers.items() if k.startswith("Content-Security")}
+
+
+def _ours(path: str, response_attrs: dict[str, object] | None = None) -> dict:
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from reverie.core.middleware import ContentSecurityPolicyMiddleware
+
+    request = RequestFactory().get(path)
+    middleware = ContentSecurityPolicyMiddleware(lambda r: HttpResponse("x"))
+    middleware.process_request(request)
+    response = HttpResponse("x")
+    for name, value in (response_attrs or {}).items():
+        setattr(response, name, value)
+    middleware.process_response(request, response)
+    return {k: v for k, v in response.headers.items() if k.startswith("Content-Security")}
+
+
+def test_the_policy_built_once_equals_django_csps(client, db, settings) -> None:
+    """ContentSecurityPolicyMiddleware builds the header once; it must be the header
+    django-csp builds for every response, also after the settings change and for a
+    response that asks for its own policy."""
+    page = client.get(reverse("core:landing"))
+    assert page["Content-Security-Policy"] == _django_csp_headers("/")["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in page["Content-Security-Policy"]
+    assert _ours("/") == _django_csp_headers("/")
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'none'"]}}
+    settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = {
+        "DIRECTIVES": {"default-src": ["'self'"]},
+        "EXCLUDE_URL_PREFIXES": ["/static/"],
+    }
+    assert _ours("/") == _django_csp_headers("/")
+    assert set(_ours("/")) == {"Content-Security-Policy", "Content-Security-Policy-Report-Only"}
+    assert _ours("/static/x.css") == _django_csp_headers("/static/x.css")
+    assert "Content-Security-Policy-Report-Only" not in _ours("/static/x.css")
+    own = {"_csp_update": {"img-src": ["https://example.org"]}}
+    assert "https://example.org" in _ours("/", own)["Content-Security-Policy"]
+    assert _ours("/", own) == _django_csp_headers("/", own)
+    assert _ours("/", {"_csp_exempt": True}) == _django_csp_headers("/", {"_csp_exempt": True})
+
+
+def test_a_nonce_asked_for_gets_into_the_header(rf, settings) -> None:
+    from csp.constants import NONCE, SELF
+    from django.http import HttpResponse
+
+    from reverie.core.middleware import ContentSecurityPolicyMiddleware
+
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"script-src": [SELF, NONCE]}}
+    request = rf.get("/")
+    middleware = ContentSecurityPolicyMiddleware(lambda r: HttpResponse("x"))
+    middleware.process_request(request)
+    nonce = str(request.csp_nonce)
+    response = middleware.process_response(request, HttpResponse("x"))
+    assert f"'nonce-{nonce}'" in response["Content-Security-Policy"]
+    # After the header went out, asking for a nonce is an error, as with django-csp.
+    plain = rf.get("/")
+    middleware.process_request(plain)
+    middleware.process_response(plain, HttpResponse("x"))
+    with pytest.raises(CSPNonceError):
+        str(plain.csp_nonce)

@@ -185,7 +185,8 @@ MIDDLEWARE = [
     "reverie.accounts.middleware.TwoFactorRequiredMiddleware",
     "reverie.directory.middleware.PracticeLocaleMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, with the header built once (see its docstring).
+    "reverie.core.middleware.ContentSecurityPolicyMiddleware",
     # Innermost, so they see a view's exception first.
     "reverie.core.middleware.TryAgainMiddleware",
     "reverie.vault.middleware.VaultUnavailableMiddleware",

@@ -53,8 +53,14 @@ class AuditEntry(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     actor_label = models.CharField(max_length=254, help_text="Email or system process name.")
+    # Indexed only by (practice, -seq) below, which serves every lookup by practice alone.
     practice = models.ForeignKey(
-        "accounts.Practice", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "accounts.Practice",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     action = models.CharField(max_length=32, choices=Action.choices)
     object_type = models.CharField(max_length=64, blank=True)

@@ -217,8 +217,11 @@ class Draft(models.Model):
 class Administration(models.Model):
     """One completed questionnaire, scored at submission and never rescored silently."""
 
+    # No index of its own on ``client`` or ``episode``: the two composite indexes below
+    # lead with them and serve every lookup by either alone. Each index is one more tree
+    # every submission writes (bench/RESULTS.md, 2026-12-07: indexes on the hot tables).
     client = models.ForeignKey(
-        "care.Client", on_delete=models.PROTECT, related_name="administrations"
+        "care.Client", on_delete=models.PROTECT, related_name="administrations", db_index=False
     )
     episode = models.ForeignKey(
         "care.Episode",
@@ -226,6 +229,7 @@ class Administration(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="administrations",
+        db_index=False,
     )
     instrument = models.ForeignKey(
         Instrument, on_delete=models.PROTECT, related_name="administrations"
@@ -242,6 +246,8 @@ class Administration(models.Model):
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # On PostgreSQL ``unique=True`` also builds a ``LIKE`` index that no query uses; migration
+    # measures 0004 drops it.
     idempotency_key = models.CharField(max_length=80, unique=True, null=True, blank=True)
     instrument_version = models.CharField(max_length=40, blank=True)
     #: Subscale scores, critical items hit and missing items: {"subscales": {id: score},
