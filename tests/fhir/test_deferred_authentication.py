@@ -157,3 +157,45 @@ def test_the_token_lookup_agrees_with_the_lookup_by_user(world: World) -> None:
             allowed = clinical_clients(user).filter(pk=client.pk).exists()
             assert (found[1] is not None) == allowed, (persona, client)
     assert submission_target_by_token(hash_token("nobody's"), world.client.pk, phq9, now) is None
+
+
+def test_a_large_body_is_not_read_before_the_caller_is_known(world: World, monkeypatch) -> None:
+    """Nobody without a live token makes the server parse a large body: above
+    DEFER_MAX_BODY the token is checked first, on every database; a caller with a live
+    token is answered as for a small body."""
+    from reverie.fhir import views
+
+    callers = _callers(world)
+    padding = "x" * (views.DEFER_MAX_BODY + 1)
+    large = _body(world.client.pk, identifier={"system": "urn:ietf:rfc:3986", "value": padding})
+    assert len(large) > views.DEFER_MAX_BODY
+    parsed: list[int] = []
+    real = views.read_json
+
+    def counting(request: Any) -> Any:
+        parsed.append(len(request.body))
+        return real(request)
+
+    monkeypatch.setattr(views, "read_json", counting)
+    for who in ("none", "unknown", "revoked", "inactive", "admin"):
+        assert _post(callers[who], large).status_code in (401, 403), who
+    assert parsed == []
+    # A live caller's large body is read and stored as any other.
+    assert _post(callers["therapist"], large).status_code == 201
+    assert parsed == [len(large)]
+    # A small body still takes the one-statement path on PostgreSQL, read before the
+    # unknown token is found out.
+    parsed.clear()
+    assert _post(callers["unknown"], _body(world.client.pk)).status_code == 401
+    assert parsed == ([len(_body(world.client.pk))] if connection.vendor == "postgresql" else [])
+
+
+@pytest.mark.parametrize("length", ["", "abc", "²", "-1", str(64 * 1024 + 1)])
+def test_only_a_stated_small_length_is_deferred(rf, length: str) -> None:
+    from reverie.fhir import views
+
+    request = rf.post(URL, b"{}", content_type="application/fhir+json")
+    request.META["CONTENT_LENGTH"] = length
+    assert views._small_body(request) is False
+    request.META["CONTENT_LENGTH"] = "2048"
+    assert views._small_body(request) is True

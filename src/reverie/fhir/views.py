@@ -134,6 +134,18 @@ def _admit(request: HttpRequest, user: User | None, roles: tuple[str, ...]) -> H
 #: Where a view called by :func:`fhir_view` with ``defer=True`` finds the bearer token's
 #: digest it is to authenticate itself (set only on the deferred path).
 _DEFERRED = "reverie_fhir_deferred_bearer"
+#: The largest body a deferred view reads before its caller is known. A questionnaire
+#: response is a few kilobytes (a PHQ-9's is about 2 KB); a larger body, or one of unstated
+#: length, is parsed only once the token has been checked on its own, so that nobody
+#: without a live token can make the server parse megabytes of JSON before the 401.
+DEFER_MAX_BODY = 64 * 1024
+
+
+def _small_body(request: HttpRequest) -> bool:
+    """Whether the request states a body length of at most :data:`DEFER_MAX_BODY`."""
+    length = str(request.META.get("CONTENT_LENGTH") or "")
+    # isascii: str.isdigit() also accepts digits such as "²" that int() refuses.
+    return length.isascii() and length.isdigit() and int(length) <= DEFER_MAX_BODY
 
 
 def fhir_view(
@@ -141,11 +153,11 @@ def fhir_view(
 ) -> Callable[[FhirView], FhirView]:
     """Authenticate (bearer token, or the session for GET) and gate by role.
 
-    With ``defer`` a bearer call on PostgreSQL reaches the view unauthenticated, with the
-    token's digest under :data:`_DEFERRED`, and the view authenticates it in the same
-    statement as its own lookup. Whatever the view answers (or raises) before that is held
-    back until the caller is authenticated here, so a caller without a live token or with
-    another role still gets the 401 or 403 first.
+    With ``defer`` a bearer call on PostgreSQL with a small body (:data:`DEFER_MAX_BODY`)
+    reaches the view unauthenticated, with the token's digest under :data:`_DEFERRED`, and
+    the view authenticates it in the same statement as its own lookup. Whatever the view
+    answers (or raises) before that is held back until the caller is authenticated here, so
+    a caller without a live token or with another role still gets the 401 or 403 first.
     """
 
     def decorator(view: FhirView) -> FhirView:
@@ -154,7 +166,7 @@ def fhir_view(
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if public:
                 return view(request, *args, **kwargs)
-            if defer and can_look_up_by_token():
+            if defer and can_look_up_by_token() and _small_body(request):
                 digest = bearer_digest(request)
                 if digest is not None:
                     setattr(request, _DEFERRED, (digest, roles))
