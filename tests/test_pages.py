@@ -48,36 +48,32 @@ def test_healthz_answers_with_database_check(client, db) -> None:
     assert client.get(reverse("core:healthz")).json() == {"status": "ok"}
 
 
-def _django_csp_headers(path: str, response_attrs: dict[str, object] | None = None) -> dict:
-    """The headers django-csp's own middleware gives a plain 200 for ``path``."""
-    from csp.middleware import CSPMiddleware
+def _csp_headers(middleware_class: type, path: str, attrs: dict | None = None) -> dict:
+    """The CSP headers ``middleware_class`` gives a plain 200 for ``path`` (``attrs`` set
+    on the response, as django-csp's decorators set them)."""
     from django.http import HttpResponse
     from django.test import RequestFactory
 
     request = RequestFactory().get(path)
-    middleware = CSPMiddleware(lambda r: HttpResponse("x"))
+    middleware = middleware_class(lambda r: HttpResponse("x"))
     middleware.process_request(request)
     response = HttpResponse("x")
-    for name, value in (response_attrs or {}).items():
+    for name, value in (attrs or {}).items():
         setattr(response, name, value)
     middleware.process_response(request, response)
     return {k: v for k, v in response.headers.items() if k.startswith("Content-Security")}
 
 
-def _ours(path: str, response_attrs: dict[str, object] | None = None) -> dict:
-    from django.http import HttpResponse
-    from django.test import RequestFactory
+def _django_csp_headers(path: str, attrs: dict | None = None) -> dict:
+    from csp.middleware import CSPMiddleware
 
+    return _csp_headers(CSPMiddleware, path, attrs)
+
+
+def _ours(path: str, attrs: dict | None = None) -> dict:
     from reverie.core.middleware import ContentSecurityPolicyMiddleware
 
-    request = RequestFactory().get(path)
-    middleware = ContentSecurityPolicyMiddleware(lambda r: HttpResponse("x"))
-    middleware.process_request(request)
-    response = HttpResponse("x")
-    for name, value in (response_attrs or {}).items():
-        setattr(response, name, value)
-    middleware.process_response(request, response)
-    return {k: v for k, v in response.headers.items() if k.startswith("Content-Security")}
+    return _csp_headers(ContentSecurityPolicyMiddleware, path, attrs)
 
 
 def test_the_policy_built_once_equals_django_csps(client, db, settings) -> None:
