@@ -36,6 +36,15 @@ def problem(status: int, title: str, detail: str = "", **extra: Any) -> JsonResp
 ApiView = Callable[..., HttpResponse]
 
 
+def declared_length(request: HttpRequest) -> int | None:
+    """The body length the request's ``Content-Length`` states, or ``None`` when it states
+    none or not a number."""
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return None
+
+
 def read_json(request: HttpRequest, *, max_bytes: int = safejson.MAX_BYTES) -> Any:
     """The request's body as a JSON object, or :class:`Rejected` with the status to answer.
 
@@ -45,10 +54,7 @@ def read_json(request: HttpRequest, *, max_bytes: int = safejson.MAX_BYTES) -> A
     (``DATA_UPLOAD_MAX_MEMORY_SIZE``, which would otherwise end in an HTML 400) is answered
     with the same 413.
     """
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
+    declared = declared_length(request) or 0
     if declared > max_bytes:
         raise Rejected(413, f"The body has {declared} bytes; at most {max_bytes} are accepted.")
     try:

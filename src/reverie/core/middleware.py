@@ -178,7 +178,11 @@ class TryAgainMiddleware:
 _PER_RESPONSE_POLICY = tuple(
     f"_csp_{part}{ro}" for part in ("config", "update", "replace", "exempt") for ro in ("", "_ro")
 )
-_POLICY_SETTINGS = ("CONTENT_SECURITY_POLICY", "CONTENT_SECURITY_POLICY_REPORT_ONLY")
+#: (header, setting, report only) for the two headers django-csp writes.
+_POLICIES = (
+    (HEADER, "CONTENT_SECURITY_POLICY", False),
+    (HEADER_REPORT_ONLY, "CONTENT_SECURITY_POLICY_REPORT_ONLY", True),
+)
 
 
 @functools.cache
@@ -186,10 +190,7 @@ def _settings_policies() -> tuple[tuple[str, str, tuple[str, ...]], ...]:
     """(header, value, excluded path prefixes) for the policy and the report-only one,
     as django-csp builds them from the settings alone, leaving out an empty one."""
     found = []
-    for header, name, report_only in (
-        (HEADER, _POLICY_SETTINGS[0], False),
-        (HEADER_REPORT_ONLY, _POLICY_SETTINGS[1], True),
-    ):
+    for header, name, report_only in _POLICIES:
         value = build_policy(report_only=report_only)
         if value:
             prefixes = (getattr(settings, name, None) or {}).get("EXCLUDE_URL_PREFIXES") or ()
@@ -199,7 +200,7 @@ def _settings_policies() -> tuple[tuple[str, str, tuple[str, ...]], ...]:
 
 @receiver(setting_changed)
 def _policy_setting_changed(setting: str, **kwargs: Any) -> None:
-    if setting in _POLICY_SETTINGS:
+    if any(setting == name for _, name, _ in _POLICIES):
         _settings_policies.cache_clear()
 
 
@@ -207,12 +208,13 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
     """django-csp's middleware, with the header built once rather than for every answer.
 
     django-csp builds both headers from the settings anew for every response (copying the
-    settings through ``dataclasses.asdict`` twice): about 0.12 ms, a sixth of the CPU a
-    ``GET /healthz`` costs and a twentieth of a FHIR submission's (bench/RESULTS.md,
-    2026-12-07). Unless a view asked for a policy of its own (``csp.decorators``) or used a
-    nonce, the header depends on the settings only, so it is built once and again after
-    a setting changes (tests). Anything else goes through django-csp unchanged;
-    ``tests/test_pages.py`` checks the two give the same headers.
+    settings through ``dataclasses.asdict`` twice): 71–78 µs, about 8 % of the CPU a
+    ``GET /healthz`` costs and 2–3 % of a FHIR submission's, against 3–17 µs here
+    (bench/RESULTS.md, 2026-12-07, the slower machine). Unless a view asked for a policy
+    of its own (``csp.decorators``) or used a nonce, the header depends on the settings
+    only, so it is built once and again after a setting changes (tests). Anything else
+    goes through django-csp unchanged; ``tests/test_pages.py`` checks the two give the same
+    headers.
     """
 
     def process_response(self, request: HttpRequest, response: Any) -> Any:

@@ -11,7 +11,6 @@ trail). :func:`drop_field_index` removes only the index, by the name Django gave
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django.db import migrations
@@ -47,5 +46,4 @@ def drop_field_index(
                 f"({quote(column)}{opclass})"
             )
 
-    step: Callable[..., None] = forward
-    return migrations.RunPython(step, backward, elidable=False)
+    return migrations.RunPython(forward, backward, elidable=False)

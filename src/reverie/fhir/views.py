@@ -25,7 +25,13 @@ from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care.access import administrative_clients, clinical_clients
 from reverie.care.models import Client, Episode
-from reverie.core.http import Rejected, bearer_digest, bearer_user, read_json
+from reverie.core.http import (
+    Rejected,
+    bearer_digest,
+    bearer_user,
+    declared_length,
+    read_json,
+)
 from reverie.fhir import everything, resources, search
 from reverie.fhir.lookup import (
     can_look_up_by_token,
@@ -143,9 +149,8 @@ DEFER_MAX_BODY = 64 * 1024
 
 def _small_body(request: HttpRequest) -> bool:
     """Whether the request states a body length of at most :data:`DEFER_MAX_BODY`."""
-    length = str(request.META.get("CONTENT_LENGTH") or "")
-    # isascii: str.isdigit() also accepts digits such as "²" that int() refuses.
-    return length.isascii() and length.isdigit() and int(length) <= DEFER_MAX_BODY
+    length = declared_length(request)
+    return length is not None and 0 <= length <= DEFER_MAX_BODY
 
 
 def fhir_view(
