@@ -8,6 +8,7 @@ answers on whichever database the suite runs against.
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 import pytest
 from django.db import connection, connections
@@ -244,3 +245,81 @@ def test_create_rolls_back_with_its_transaction(world: World) -> None:
         trail.create(ctx, _new_administration(world, "dup"), client_id=world.client.pk)
     assert (Administration.objects.count(), AuditEntry.objects.count()) == counts
     assert trail.verify().ok
+
+
+_TIMESTAMPS = [
+    "2026-12-07 21:39:31.383815+00",
+    "2026-03-29 01:59:59.999999+01",  # the hour before and after a European DST change
+    "2026-03-29 03:00:00+02",
+    "1900-01-01 00:00:00+00",
+    "0001-01-01 00:00:00+00",
+    "9999-12-31 23:59:59.999999+00",
+    "2024-02-29 12:00:00-09:30",
+    "1970-01-01 00:00:00.5+05:45",
+]
+
+
+def _load(sql: str, params: list[Any], djangos: bool = False) -> list[tuple[Any, ...]]:
+    """The rows of ``sql`` read with this backend's loader, or with Django's own."""
+    from django.db.backends.postgresql.psycopg_any import register_tzloader
+
+    with connection.cursor() as cursor:
+        if djangos:
+            register_tzloader(datetime.UTC, cursor.cursor)  # what Django would have used
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
+def _load_both(sql: str, params: list[Any]) -> tuple[Any, Any]:
+    return _load(sql, params), _load(sql, params, djangos=True)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's timestamp loader")
+def test_timestamps_are_read_by_the_c_loader_with_djangos_values() -> None:
+    from psycopg import pq
+    from psycopg.types.datetime import TimestamptzLoader
+
+    from reverie.core.postgresql import base
+
+    connection.ensure_connection()
+    registered = connection.connection.adapters.get_loader(1184, pq.Format.TEXT)
+    assert registered is base.UtcTimestamptzLoader
+    # Django's create_cursor compares this with the connection's zone.
+    assert registered.timezone == connection.timezone
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT now()")
+        loader = cursor.cursor._tx.get_loader(1184, pq.Format.TEXT)
+    if pq.__impl__ != "python":
+        assert type(loader).__module__.startswith("psycopg_binary") or (
+            type(loader).__module__.startswith("psycopg_c")
+        )
+    assert not isinstance(loader, TimestamptzLoader) or pq.__impl__ == "python"
+
+    sql = "SELECT v::timestamptz FROM unnest(%s::text[]) AS v"
+    ours, django = _load_both(sql, [_TIMESTAMPS])
+    assert ours == django
+    assert all(row[0].tzinfo is datetime.UTC for row in ours)
+    assert [row[0].isoformat() for row in ours] == [row[0].isoformat() for row in django]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's timestamp loader")
+def test_timestamps_the_c_loader_cannot_read_fail_as_with_djangos() -> None:
+    from django.db import DataError
+
+    for value in ("infinity", "-infinity", "4713-01-01 00:00:00+00 BC"):
+        for djangos in (False, True):
+            with pytest.raises(DataError):
+                _load("SELECT %s::timestamptz", [value], djangos)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's timestamp loader")
+def test_a_session_moved_off_utc_keeps_djangos_loader() -> None:
+    from django.db import transaction
+
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL TIME ZONE 'Europe/Berlin'")
+        ours, django = _load_both("SELECT %s::timestamptz", ["2026-07-01 12:00:00+00"])
+    # Django's loader reads the Berlin text and labels it UTC; kept as it always was.
+    assert ours == django
+    assert ours[0][0].tzinfo is datetime.UTC and ours[0][0].hour == 14
