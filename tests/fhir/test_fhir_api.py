@@ -161,6 +161,75 @@ def test_a_retried_response_with_the_same_identifier_is_stored_once(client, worl
     assert Administration.objects.filter(source="fhir").count() == 1
 
 
+@pytest.mark.parametrize("prefer", [None, "return=representation", 'return="representation"'])
+def test_a_create_answers_with_the_stored_resource_by_default_or_when_asked(
+    client, world: World, prefer: str | None
+) -> None:
+    headers = _token(world, "therapist")
+    if prefer:
+        headers["HTTP_PREFER"] = prefer
+    response = _post(client, _qr(world, [1] * 9), headers)
+    stored = QuestionnaireResponse(response.json())
+    assert response.status_code == 201
+    assert response["Location"].endswith(f"/QuestionnaireResponse/{stored.id}")
+    assert stored.id == str(Administration.objects.get(source="fhir").pk)
+    if prefer:
+        assert response["Preference-Applied"] == "return=representation"
+    else:
+        assert "Preference-Applied" not in response
+
+
+def test_return_minimal_stores_the_same_and_answers_with_headers_only(
+    client, world: World, django_capture_on_commit_callbacks
+) -> None:
+    headers = {**_token(world, "client"), "HTTP_PREFER": "return=minimal"}
+    before = _state()
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post(client, _qr(world, [0] * 8 + [2]), headers)
+    row = Administration.objects.get(source="fhir")
+    assert response.status_code == 201 and response.content == b""
+    assert response["Location"] == f"{BASE}/QuestionnaireResponse/{row.pk}"
+    assert response["ETag"] == 'W/"1"'
+    assert response["Preference-Applied"] == "return=minimal"
+    # Nothing about a crisis is given up by asking for less: the alert, its email and the
+    # header all happen as for a full answer.
+    assert response["X-Reverie-Crisis"] == "alert-raised"
+    assert Alert.objects.get(kind="crisis").source_id == str(row.pk)
+    assert [m.to for m in mail.outbox] == [[world.therapist.email]]
+    after = _state()
+    assert (after[0] - before[0], after[2] - before[2]) == (1, 1)
+    # What is stored is what a full answer would have shown.
+    read = client.get(f"/fhir/QuestionnaireResponse/{row.pk}", **headers)
+    assert read.status_code == 200 and read.json()["id"] == str(row.pk)
+
+
+def test_return_operation_outcome_reports_what_was_stored_and_a_retry(client, world: World) -> None:
+    headers = {**_token(world, "therapist"), "HTTP_PREFER": "return=OperationOutcome"}
+    body = _qr(world, [1] * 9, identifier={"system": "urn:example:device", "value": "oo-1"})
+    first, retry = _post(client, body, headers), _post(client, body, headers)
+    row = Administration.objects.get(source="fhir")
+    assert (first.status_code, retry.status_code) == (201, 200)
+    for response in first, retry:
+        assert response["Preference-Applied"] == "return=OperationOutcome"
+        assert response["Location"].endswith(f"/QuestionnaireResponse/{row.pk}")
+        issue = _outcome(response).issue[0]
+        assert (issue.severity, issue.code) == ("information", "informational")
+        assert f"QuestionnaireResponse/{row.pk}" in issue.diagnostics
+    assert "already stored" in _outcome(retry).issue[0].diagnostics
+    # An error is an error OperationOutcome whatever was preferred.
+    refused = _post(client, dict(body, status="in-progress"), headers)
+    assert refused.status_code == 422 and _outcome(refused).issue[0].severity == "error"
+    assert "Preference-Applied" not in refused
+
+
+def test_an_unknown_preference_is_ignored(client, world: World) -> None:
+    headers = {**_token(world, "therapist"), "HTTP_PREFER": "return=everything, handling=strict"}
+    response = _post(client, _qr(world, [1] * 9), headers)
+    assert response.status_code == 201 and QuestionnaireResponse(response.json()).id
+    assert "Preference-Applied" not in response
+
+
 def test_a_crisis_item_alerts_the_therapist_by_email(
     client, world: World, django_capture_on_commit_callbacks
 ) -> None:

@@ -301,7 +301,15 @@ def test_a_fhir_battery_finds_no_server_error(client, world: World, record_prope
     headers = {"HTTP_AUTHORIZATION": f"Bearer {_token(world, 'therapist')}"}
     statuses: Counter[int] = Counter()
 
-    @given(raw=_mutated(_valid(world)))
+    # The Prefer header (RFC 7240) chooses the shape of a success; hostile values of it
+    # must be ignored like any unknown preference.
+    prefer = st.one_of(
+        st.none(),
+        st.sampled_from(["return=minimal", "return=OperationOutcome", "return=representation"]),
+        st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=200),
+    )
+
+    @given(raw=_mutated(_valid(world)), preference=prefer)
     @settings(
         max_examples=FHIR_EXAMPLES,
         deadline=None,
@@ -309,15 +317,20 @@ def test_a_fhir_battery_finds_no_server_error(client, world: World, record_prope
         database=None,
         suppress_health_check=QUIET,
     )
-    def probe(raw: bytes) -> None:
+    def probe(raw: bytes, preference: str | None) -> None:
+        extra = {} if preference is None else {"HTTP_PREFER": preference}
         response = client.post(
-            "/fhir/QuestionnaireResponse", raw, content_type=FHIR_JSON, **headers
+            "/fhir/QuestionnaireResponse", raw, content_type=FHIR_JSON, **headers, **extra
         )
         statuses[response.status_code] += 1
         assert response.status_code < 500, raw[:300]
+        applied = response.get("Preference-Applied")
+        if response.status_code < 400 and applied == "return=minimal":
+            assert response.content == b"" and response["Location"]
+            return
         assert response["Content-Type"].startswith(FHIR_JSON)
         body = json.loads(response.content)
-        if response.status_code >= 400:
+        if response.status_code >= 400 or applied == "return=OperationOutcome":
             assert body["resourceType"] == "OperationOutcome", body
         else:
             assert body["resourceType"] == "QuestionnaireResponse", body

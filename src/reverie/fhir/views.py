@@ -569,8 +569,11 @@ def questionnaire_response_create(request: HttpRequest) -> HttpResponse:
     raw_key = request.headers.get("Idempotency-Key", "").strip()
     if identifier.get("value"):
         raw_key = f"{identifier.get('system', '')}|{identifier['value']}"
+    asked = preferred_return(request.headers.get("Prefer", ""))
+    wanted = asked or REPRESENTATION
     # The 201's body, built while PostgreSQL commits the write when it can be (see
-    # submit's ``meanwhile``); built below otherwise.
+    # submit's ``meanwhile``); built below otherwise. Not built at all for a caller that
+    # asked for a minimal answer or an OperationOutcome.
     prepared: dict[str, Any] = {}
 
     def prepare(row: Administration) -> None:
@@ -588,7 +591,7 @@ def questionnaire_response_create(request: HttpRequest) -> HttpResponse:
             completed_at=authored,
             key=actions.idempotency_key("fhir", user.pk, raw_key[:500]) if raw_key else None,
             identifier=identifier,
-            meanwhile=prepare,
+            meanwhile=prepare if wanted == REPRESENTATION else None,
         )
     except actions.AnswerProblems as error:
         return outcome_many(
@@ -611,8 +614,56 @@ def questionnaire_response_create(request: HttpRequest) -> HttpResponse:
     }
     if submission.crisis:
         headers["X-Reverie-Crisis"] = "alert-raised"
-    body = prepared["body"] if prepared.get("row") is row else _stored_body(row)
-    return _encoded_response(body, 201 if submission.created else 200, **headers)
+    status = 201 if submission.created else 200
+    if wanted == MINIMAL:
+        response = HttpResponse(status=status)
+        for name, value in headers.items():
+            response[name] = value
+    elif wanted == OUTCOME:
+        done = "stored" if submission.created else "already stored, nothing changed"
+        crisis = "; a crisis alert was raised" if submission.crisis else ""
+        response = fhir_response(
+            resources.operation_outcome(
+                [("informational", f"QuestionnaireResponse/{row.pk} {done}{crisis}.", None)],
+                severity="information",
+            ),
+            status,
+            **headers,
+        )
+    else:
+        body = prepared["body"] if prepared.get("row") is row else _stored_body(row)
+        response = _encoded_response(body, status, **headers)
+    if asked is not None:
+        response["Preference-Applied"] = f"return={asked}"
+    return response
+
+
+MINIMAL, REPRESENTATION, OUTCOME = "minimal", "representation", "OperationOutcome"
+
+
+def preferred_return(header: str) -> str | None:
+    """What a create should answer with, from its ``Prefer`` header (RFC 7240; FHIR R4
+    http.html#ops), or ``None`` when it states no preference Reverie knows (the stored
+    resource is then the answer, as for ``return=representation``): nothing but the status,
+    ``Location`` and ``ETag`` (``return=minimal``), or an OperationOutcome
+    (``return=OperationOutcome``). An unknown preference or value is ignored, as RFC 7240
+    asks; the first ``return`` counts.
+
+    >>> preferred_return("return=minimal")
+    'minimal'
+    >>> preferred_return('respond-async, return="OperationOutcome"; x=1')
+    'OperationOutcome'
+    >>> preferred_return("return=everything, return=minimal") is None
+    True
+    >>> preferred_return("") is None
+    True
+    """
+    for preference in header.split(","):
+        name, _, value = preference.split(";", 1)[0].partition("=")
+        if name.strip().lower() == "return":
+            value = value.strip().strip('"')
+            return value if value in (MINIMAL, REPRESENTATION, OUTCOME) else None
+    return None
 
 
 def _stored_body(row: Administration) -> str:
