@@ -22,8 +22,9 @@ benchmark's PHQ-9 QuestionnaireResponse, and prints
   leaves out gunicorn's and the load generator's CPU, which both requests pay alike.
 
 Run: ``.venv/bin/python bench/bench_fhir_cpu.py [--db sqlite,postgres] [--n 2000]
-[--profile]``. ``--profile`` prints the 40 functions with most CPU time (cProfile with a
-CPU clock; the profiler's own cost inflates the total).
+[--profile] [--prefer minimal]``. ``--prefer`` sends ``Prefer: return=...`` with every
+submission (none by default). ``--profile`` prints the 40 functions with most CPU time
+(cProfile with a CPU clock; the profiler's own cost inflates the total).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ WARM = 300
 BLOCKS = 20
 
 
-def measure(db: str, n: int, profile: bool) -> dict[str, Any]:
+def measure(db: str, n: int, profile: bool, prefer: str | None = None) -> dict[str, Any]:
     with rates.environment(db, PORT) as env:
         subprocess.run([*rates.REVERIE, "migrate", "-v", "0"], env=env, check=True)  # noqa: S603
         setup = rates.run_py(rates.SETUP, env, "50")
@@ -61,10 +62,12 @@ def measure(db: str, n: int, profile: bool) -> dict[str, Any]:
         # throughout, so its server process's CPU can be read.
         env["REVERIE_DB_CONN_MAX_AGE"] = "3600"
         os.environ.update(env)
-        return _in_process(db, setup, n, profile)
+        return _in_process(db, setup, n, profile, prefer)
 
 
-def _in_process(db: str, setup: dict[str, Any], n: int, profile: bool) -> dict[str, Any]:
+def _in_process(
+    db: str, setup: dict[str, Any], n: int, profile: bool, prefer: str | None = None
+) -> dict[str, Any]:
     import django
 
     django.setup()
@@ -99,6 +102,8 @@ def _in_process(db: str, setup: dict[str, Any], n: int, profile: bool) -> dict[s
             "REMOTE_ADDR": "127.0.0.1",
             "wsgi.errors": sys.stderr,
         }
+        if prefer and method == "POST":
+            environ["HTTP_PREFER"] = f"return={prefer}"
         status: list[str] = []
         handler = app if via is None else via
         b"".join(handler(environ, lambda s, h, *a: status.append(s)))  # type: ignore[arg-type]
@@ -191,20 +196,24 @@ def main() -> None:
     parser.add_argument("--db", default="sqlite,postgres")
     parser.add_argument("--n", type=int, default=2000, help="requests timed of each kind")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--prefer", choices=["minimal", "representation", "OperationOutcome"])
     parser.add_argument("--_child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args._child:
         # One process per database: Django is configured once per process.
-        print(json.dumps(measure(args._child, args.n, args.profile)))
+        print(json.dumps(measure(args._child, args.n, args.profile, args.prefer)))
         return
     print(
         f"FHIR submission vs GET /healthz, CPU per request, {args.n} of each, in-process "
         f"(1-min load average {os.getloadavg()[0]:.1f})"
+        + (f", Prefer: return={args.prefer}" if args.prefer else "")
     )
     for db in [d.strip() for d in args.db.split(",") if d.strip()]:
         command = [sys.executable, __file__, "--n", str(args.n), "--_child", db]
         if args.profile:
             command.append("--profile")
+        if args.prefer:
+            command += ["--prefer", args.prefer]
         done = subprocess.run(command, capture_output=True, text=True, check=True)  # noqa: S603
         r = json.loads(done.stdout.strip().splitlines()[-1])
         (s_app, s_db), (t_app, t_db) = r["submit"], r["trivial"]

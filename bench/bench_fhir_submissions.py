@@ -26,7 +26,8 @@ zero lost; the audit chain verifies.
 
 Run: ``.venv/bin/python bench/bench_fhir_submissions.py [--seconds 60] [--clients 50]
 [--rate 300] [--db sqlite,postgres] [--runs N] [--slices 4] [--waits] [--timeline]
-[--workers N --threads M] [--pg-socket DIR]``. The acceptance run (issue 13) is
+[--workers N --threads M] [--pg-socket DIR] [--prefer minimal]``. The acceptance run
+(issue 13) is
 ``--seconds 20 --runs 5``: every run prints pass or fail, and the last lines count the
 runs that met the target on each database. ``--waits`` samples PostgreSQL's
 ``pg_stat_activity`` during both loops and prints what the sessions spent their time on
@@ -41,6 +42,8 @@ milliseconds each request cost the server, PostgreSQL, the load generator and th
 threads during the closed loop and the ``/healthz`` loop, and how busy the cores were
 (read from /proc): a ceiling reached with idle cores is waiting on something, not short of
 CPU. Without ``--workers``/``--threads`` the server runs with its shipped defaults.
+``--prefer minimal`` sends ``Prefer: return=minimal``, as a client that needs only the
+new resource's ``Location`` may: the server then builds no resource for the answer.
 Settings come from the environment, so ``REVERIE_SQLITE_SYNCHRONOUS=NORMAL
 .venv/bin/python bench/...`` compares SQLite's commit durability modes. Loopback only;
 every phase is bounded by ``--seconds``."""
@@ -74,6 +77,8 @@ REVERIE = [PYTHON, "-m", "reverie"]
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 #: Set by ``--pg-socket DIR``: the app reaches PostgreSQL through its Unix socket.
 PG_SOCKET: str | None = None
+#: The ``return`` preference every submission sends (``--prefer``); none by default.
+PREFER: str | None = None
 FREQUENCY = ["LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9"]
 LOINC = "http://loinc.org"
 
@@ -347,6 +352,8 @@ def load(
     """
     url = f"http://127.0.0.1:{port}/fhir/Questionnaire/phq-9"
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
+    if PREFER:
+        headers["Prefer"] = f"return={PREFER}"
     latencies: list[list[float]] = [[] for _ in clients]
     # (seconds after the start at which each submission was due, its latency): the
     # --timeline report buckets these by second.
@@ -998,9 +1005,15 @@ def main() -> None:
         help="reach PostgreSQL through its Unix socket in DIR (e.g. /var/run/postgresql) "
         "instead of TCP on 127.0.0.1",
     )
+    parser.add_argument(
+        "--prefer",
+        choices=["minimal", "representation", "OperationOutcome"],
+        help="send Prefer: return=... with every submission (default: no Prefer header)",
+    )
     args = parser.parse_args()
-    global PG_SOCKET
+    global PG_SOCKET, PREFER
     PG_SOCKET = args.pg_socket
+    PREFER = args.prefer
     shape = (
         f"{args.workers or 'default'} workers x {args.threads or 'default'} threads"
         if args.workers or args.threads
@@ -1011,6 +1024,7 @@ def main() -> None:
         f"FHIR submissions: {args.clients} concurrent clients, {args.seconds:.0f} s per phase, "
         f"reverie serve with {shape}, {os.cpu_count()} CPU cores, "
         f"Python {sys.version.split()[0]}, SQLite synchronous={synchronous}"
+        + (f", Prefer: return={PREFER}" if PREFER else "")
     )
     passed: dict[str, list[bool]] = {}
     for run in range(1, args.runs + 1):
