@@ -4,7 +4,8 @@ For each database (SQLite, then PostgreSQL) this script:
 
 1. creates a fresh data directory (and, for PostgreSQL, a throw-away database that is
    dropped at the end), runs ``reverie migrate`` and creates one practice, one therapist
-   with a bearer token, and 50 clients in treatment;
+   with a bearer token, and 50 clients in treatment, each episode with goals encrypted
+   with the client's data key (``REVERIE_ENCRYPTION_KEYS`` is set, as a practice must);
 2. starts ``reverie serve`` (gunicorn) on a free loopback port;
 3. runs 50 concurrent clients POSTing complete PHQ-9 QuestionnaireResponses (random
    answers, unique ``identifier``) to ``/fhir/QuestionnaireResponse``: first an open loop
@@ -51,6 +52,7 @@ every phase is bounded by ``--seconds``."""
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import http.client
 import json
@@ -99,7 +101,8 @@ clients = []
 for n in range(int(sys.argv[1])):
     c = Client.objects.create(practice=practice, given_name=f"Client{n}", family_name="Bench")
     Episode.objects.create(client=c, therapist=therapist, modality="psychodynamic",
-                           start_date=timezone.localdate(), status="active")
+                           start_date=timezone.localdate(), status="active",
+                           goals="(synthetic) To see why I leave before I can be left.")
     clients.append(c.pk)
 print(json.dumps({"token": token, "clients": clients}))
 """
@@ -186,6 +189,9 @@ def environment(db: str, port: int) -> Iterator[dict[str, str]]:
         "REVERIE_DATA_DIR": data_dir,
         "REVERIE_SECRET_KEY": "bench-" + "k" * 40,
         "REVERIE_AUDIT_KEYS": "bench-audit-" + "k" * 40,
+        # As in a real practice: without a key no client text can be stored, and the
+        # episodes below carry goals, encrypted with each client's data key.
+        "REVERIE_ENCRYPTION_KEYS": base64.urlsafe_b64encode(os.urandom(32)).decode(),
         "REVERIE_BIND": f"127.0.0.1:{port}",
         "REVERIE_BASE_URL": f"http://127.0.0.1:{port}",
         "REVERIE_LOG_LEVEL": "WARNING",

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from measures.conftest import phq9_answers
 from reverie.accounts import actions as account_actions
@@ -390,6 +391,72 @@ def test_a_fhir_submission_answers_with_the_resource_it_stored(client, world: Wo
     read = client.get(f"/fhir/QuestionnaireResponse/{pk}", **headers)
     assert read.status_code == 200
     assert created.json() == read.json()
+
+
+def test_a_fhir_submission_decrypts_nothing_it_does_not_use(client, world: World) -> None:
+    """The subject's episode holds the client's goals, encrypted with their data key. The
+    submission never shows them, so its lookup leaves them unread: no key is looked up
+    (the vault's key cache is emptied as each request starts, so reading them cost a
+    statement more) and nothing is decrypted. They are read when asked for."""
+    from reverie.vault import envelope
+    from reverie.vault.models import DataKey
+
+    world.episode.goals = "To understand why I leave before anyone can leave me."
+    world.episode.save()
+    trail.record(trail.system("first"), Action.VIEW, object_type="t", object_id=0)
+    _, raw = account_actions.create_token(trail.system("test"), world.therapist)
+    body = {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "questionnaire": "http://127.0.0.1:8000/fhir/Questionnaire/phq-9",
+        "subject": {"reference": f"Patient/{world.client.pk}"},
+        "item": [
+            {
+                "linkId": f"phq9-{n}",
+                "answer": [
+                    {"valueCoding": {"system": "http://loinc.org", "code": "LA6568-5"}}
+                ],  # "Not at all": no crisis
+            }
+            for n in range(1, 10)
+        ],
+    }
+    unsealed: list[str] = []
+    real_unseal = envelope.unseal
+
+    def counted(stored: str) -> str:
+        unsealed.append(stored)
+        return real_unseal(stored)
+
+    def post() -> Any:
+        return client.post(
+            "/fhir/QuestionnaireResponse",
+            json.dumps(body),
+            content_type="application/fhir+json",
+            HTTP_AUTHORIZATION=f"Bearer {raw}",
+        )
+
+    assert post().status_code == 201  # the process's caches (instruments, ...) warmed
+    with CaptureQueriesContext(connection) as queries:
+        envelope.unseal = counted  # type: ignore[assignment]
+        try:
+            created = post()
+        finally:
+            envelope.unseal = real_unseal  # type: ignore[assignment]
+    assert created.status_code == 201
+    sqls = [q["sql"] for q in queries.captured_queries]
+    assert not [sql for sql in sqls if DataKey._meta.db_table in sql]
+    assert len(sqls) == 3, [sql[:80] for sql in sqls]
+    assert unsealed == []
+    row = Administration.objects.get(pk=created.json()["id"])
+    assert row.episode_id == world.episode.pk
+    # The same lookup's episode still reads its goals when asked.
+    from reverie.fhir.lookup import submission_target
+
+    target = submission_target(
+        world.therapist, world.client.pk, Instrument.objects.get(code="phq-9"), timezone.now()
+    )
+    assert target is not None and target[1] is not None
+    assert target[1].goals == "To understand why I leave before anyone can leave me."
 
 
 def test_the_overlapped_write_works_without_prepared_statements(monkeypatch) -> None:

@@ -27,15 +27,38 @@ Converter = Callable[[Any, Any, Any], Any]
 _converters: dict[tuple[str, type[models.Model]], list[tuple[list[Converter], Any]]] = {}
 
 
+_read: dict[type[models.Model], list[models.Field[Any, Any]]] = {}
+
+
+def read_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
+    """The concrete fields of ``model`` that :func:`columns` selects and :func:`instance`
+    fills: all but encrypted text (a field with ``read_lazily`` set, as
+    ``vault.fields.EncryptedTextField`` has), which the instance leaves deferred.
+
+    Reading encrypted text means looking its data key up (a statement: the vault's key
+    cache is emptied as each request starts) and decrypting it, and the paths that use
+    this module never show it: a FHIR submission read the episode's goals, and looked
+    their key up, only to drop them (tests/test_audit_one_statement.py). Code that does
+    use such a field still gets it, read and decrypted when first touched, as with the
+    ORM's ``defer()``.
+    """
+    found = _read.get(model)
+    if found is None:
+        found = _read[model] = [
+            f for f in model._meta.concrete_fields if not getattr(f, "read_lazily", False)
+        ]
+    return found
+
+
 def columns(model: type[models.Model], alias: str) -> str:
-    """The select list for every concrete column of ``model`` in table alias ``alias``,
+    """The select list for the :func:`read_fields` of ``model`` in table alias ``alias``,
     in the order :func:`instance` reads them back."""
-    return ", ".join(f"{alias}.{f.column}" for f in model._meta.concrete_fields)
+    return ", ".join(f"{alias}.{f.column}" for f in read_fields(model))
 
 
 def width(model: type[models.Model]) -> int:
     """How many columns :func:`columns` selects for ``model``."""
-    return len(model._meta.concrete_fields)
+    return len(read_fields(model))
 
 
 def current() -> Any:
@@ -59,7 +82,7 @@ def _field_converters(
     if found is None:
         found = []
         table = model._meta.db_table
-        for field in model._meta.concrete_fields:
+        for field in read_fields(model):
             expression = field.get_col(table)
             funcs = connection.ops.get_db_converters(expression) + expression.get_db_converters(
                 connection
@@ -72,7 +95,7 @@ def _field_converters(
 def convert(model: type[models.Model], field_name: str, value: Any) -> Any:
     """One raw column value as ``model.field_name`` would hold it after a query."""
     field = model._meta.get_field(field_name)
-    index = model._meta.concrete_fields.index(field)
+    index = read_fields(model).index(field)  # type: ignore[arg-type]
     conn = current()
     funcs, expression = _field_converters(model, conn)[index]
     for func in funcs:
@@ -82,8 +105,9 @@ def convert(model: type[models.Model], field_name: str, value: Any) -> Any:
 
 def instance(model: type[M], row: Sequence[Any], start: int = 0) -> M | None:
     """Build a ``model`` from ``row[start:start + width(model)]``, or ``None`` when the
-    primary key there is NULL (the other side of a LEFT JOIN found nothing)."""
-    fields = model._meta.concrete_fields
+    primary key there is NULL (the other side of a LEFT JOIN found nothing). Fields not
+    among :func:`read_fields` are deferred."""
+    fields = read_fields(model)
     values = list(row[start : start + len(fields)])
     pk_index = fields.index(model._meta.pk)
     if values[pk_index] is None:
