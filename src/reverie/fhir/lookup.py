@@ -139,6 +139,10 @@ def _target(row: Sequence[Any]) -> Target | None:
     episode = rowsql.instance(Episode, row, rowsql.width(Client))
     request_id = row[-1]
     if request_id:
-        request = MeasureRequest.objects.select_related("episode").get(pk=request_id)
+        request = (
+            MeasureRequest.objects.select_related("episode")
+            .defer("episode__goals")  # encrypted, and not used here (see core.rowsql)
+            .get(pk=request_id)
+        )
         return client, request.episode, request
     return client, episode, None

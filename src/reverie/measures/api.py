@@ -159,7 +159,9 @@ def instrument(request: HttpRequest, code: str) -> JsonResponse:
 
 
 def _request_for(user: User, pk: int) -> MeasureRequest | None:
-    rows = MeasureRequest.objects.select_related("instrument", "client__practice", "episode")
+    rows = MeasureRequest.objects.select_related("instrument", "client__practice", "episode").defer(
+        "episode__goals"
+    )  # encrypted, and never answered here (see core.rowsql)
     if user.role == Role.CLIENT:
         return rows.filter(pk=pk, client__user=user).first()
     return rows.filter(pk=pk, client__in=clinical_clients(user)).first()

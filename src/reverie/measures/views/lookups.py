@@ -28,7 +28,11 @@ def own_client(user: User) -> Client:
 
 def own_request(user: User, pk: int) -> MeasureRequest:
     return get_object_or_404(
-        MeasureRequest.objects.select_related("instrument", "client__practice", "episode"),
+        # The episode's goals are encrypted text the questionnaire never shows: deferred,
+        # so they are not decrypted (nor their key looked up) for every form shown.
+        MeasureRequest.objects.select_related("instrument", "client__practice", "episode").defer(
+            "episode__goals"
+        ),
         pk=pk,
         client__user=user,
     )
