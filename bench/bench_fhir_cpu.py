@@ -196,7 +196,7 @@ def main() -> None:
     parser.add_argument("--db", default="sqlite,postgres")
     parser.add_argument("--n", type=int, default=2000, help="requests timed of each kind")
     parser.add_argument("--profile", action="store_true")
-    parser.add_argument("--prefer", choices=["minimal", "representation", "OperationOutcome"])
+    parser.add_argument("--prefer", choices=rates.PREFER_CHOICES)
     parser.add_argument("--_child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args._child:

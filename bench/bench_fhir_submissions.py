@@ -81,6 +81,8 @@ PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_SOCKET: str | None = None
 #: The ``return`` preference every submission sends (``--prefer``); none by default.
 PREFER: str | None = None
+#: The ``return`` preferences the server knows (``fhir.views.preferred_return``).
+PREFER_CHOICES = ("minimal", "representation", "OperationOutcome")
 FREQUENCY = ["LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9"]
 LOINC = "http://loinc.org"
 
@@ -1013,7 +1015,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--prefer",
-        choices=["minimal", "representation", "OperationOutcome"],
+        choices=PREFER_CHOICES,
         help="send Prefer: return=... with every submission (default: no Prefer header)",
     )
     args = parser.parse_args()

@@ -22,7 +22,7 @@ from reverie.audit.models import Action, AuditEntry
 from reverie.lib.hashchain import GENESIS
 from reverie.measures import actions
 from reverie.measures.models import Administration, Instrument
-from reverie.testing import World
+from reverie.testing import World, bearer, phq9_response
 
 pytestmark = [
     pytest.mark.skipif(
@@ -393,7 +393,9 @@ def test_a_fhir_submission_answers_with_the_resource_it_stored(client, world: Wo
     assert created.json() == read.json()
 
 
-def test_a_fhir_submission_decrypts_nothing_it_does_not_use(client, world: World) -> None:
+def test_a_fhir_submission_decrypts_nothing_it_does_not_use(
+    client, world: World, monkeypatch
+) -> None:
     """The subject's episode holds the client's goals, encrypted with their data key. The
     submission never shows them, so its lookup leaves them unread: no key is looked up
     (the vault's key cache is emptied as each request starts, so reading them cost a
@@ -404,44 +406,20 @@ def test_a_fhir_submission_decrypts_nothing_it_does_not_use(client, world: World
     world.episode.goals = "To understand why I leave before anyone can leave me."
     world.episode.save()
     trail.record(trail.system("first"), Action.VIEW, object_type="t", object_id=0)
-    _, raw = account_actions.create_token(trail.system("test"), world.therapist)
-    body = {
-        "resourceType": "QuestionnaireResponse",
-        "status": "completed",
-        "questionnaire": "http://127.0.0.1:8000/fhir/Questionnaire/phq-9",
-        "subject": {"reference": f"Patient/{world.client.pk}"},
-        "item": [
-            {
-                "linkId": f"phq9-{n}",
-                "answer": [
-                    {"valueCoding": {"system": "http://loinc.org", "code": "LA6568-5"}}
-                ],  # "Not at all": no crisis
-            }
-            for n in range(1, 10)
-        ],
-    }
-    unsealed: list[str] = []
-    real_unseal = envelope.unseal
-
-    def counted(stored: str) -> str:
-        unsealed.append(stored)
-        return real_unseal(stored)
+    headers = bearer(world.therapist)
+    body = json.dumps(phq9_response(world.client.pk))  # all "Not at all": no crisis
 
     def post() -> Any:
         return client.post(
-            "/fhir/QuestionnaireResponse",
-            json.dumps(body),
-            content_type="application/fhir+json",
-            HTTP_AUTHORIZATION=f"Bearer {raw}",
+            "/fhir/QuestionnaireResponse", body, content_type="application/fhir+json", **headers
         )
 
     assert post().status_code == 201  # the process's caches (instruments, ...) warmed
+    unsealed: list[str] = []
+    real_unseal = envelope.unseal
+    monkeypatch.setattr(envelope, "unseal", lambda s: unsealed.append(s) or real_unseal(s))
     with CaptureQueriesContext(connection) as queries:
-        envelope.unseal = counted  # type: ignore[assignment]
-        try:
-            created = post()
-        finally:
-            envelope.unseal = real_unseal  # type: ignore[assignment]
+        created = post()
     assert created.status_code == 201
     sqls = [q["sql"] for q in queries.captured_queries]
     assert not [sql for sql in sqls if DataKey._meta.db_table in sql]

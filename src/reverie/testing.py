@@ -151,6 +151,15 @@ def build_world() -> World:
     )
 
 
+def bearer(user: User) -> dict[str, str]:
+    """Test-client keyword arguments that send a new API token of ``user``."""
+    from reverie.accounts import actions
+    from reverie.audit import trail
+
+    _, raw = actions.create_token(trail.system("test"), user)
+    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+
 def sign_in(http: HttpClient, user: User) -> HttpClient:
     """Sign in as ``user``; staff also pass the second factor, as they must in production."""
     http.force_login(user)

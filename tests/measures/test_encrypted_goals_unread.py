@@ -19,23 +19,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from measures.conftest import form_data, phq9_answers
-from reverie.accounts import actions as account_actions
-from reverie.audit import trail
 from reverie.measures.models import Administration, MeasureRequest
-from reverie.testing import World, phq9_response
+from reverie.testing import World, bearer, phq9_response
 from reverie.vault import envelope
 from reverie.vault.models import DataKey
 
 pytestmark = pytest.mark.django_db
 
 GOALS = "To understand why I leave before anyone can leave me."
-
-
-def _bearer(world: World, persona: str) -> dict[str, str]:
-    user = world.user(persona)
-    assert user is not None
-    _, raw = account_actions.create_token(trail.system("test"), user)
-    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
 
 
 def _portal_form(world: World, as_user: Any, request: MeasureRequest) -> Any:
@@ -52,7 +43,7 @@ def _api_submit(world: World, as_user: Any, request: MeasureRequest) -> Any:
         reverse("api:measure_submit", args=[request.pk]),
         json.dumps({"answers": phq9_answers(1, 1, 1)}),
         content_type="application/json",
-        **_bearer(world, "client"),
+        **bearer(world.client_user),
     )
 
 
@@ -62,7 +53,7 @@ def _fhir_submit(world: World, as_user: Any, request: MeasureRequest) -> Any:
         "/fhir/QuestionnaireResponse",
         json.dumps(body),
         content_type="application/fhir+json",
-        **_bearer(world, "therapist"),
+        **bearer(world.therapist),
     )
 
 

@@ -45,6 +45,23 @@ def declared_length(request: HttpRequest) -> int | None:
         return None
 
 
+def preferences(request: HttpRequest) -> dict[str, str]:
+    """The preferences of the request's ``Prefer`` header (RFC 7240): each token, in lower
+    case, with its value (``""`` when it has none), parameters after ``;`` dropped; the
+    first of a repeated token counts.
+
+    >>> from django.test import RequestFactory
+    >>> preferences(RequestFactory().get("/", HTTP_PREFER='respond-async, return="minimal"; x=1'))
+    {'respond-async': '', 'return': 'minimal'}
+    """
+    found: dict[str, str] = {}
+    for preference in request.headers.get("Prefer", "").split(","):
+        name, _, value = preference.split(";", 1)[0].partition("=")
+        if name.strip():
+            found.setdefault(name.strip().lower(), value.strip().strip('"'))
+    return found
+
+
 def read_json(request: HttpRequest, *, max_bytes: int = safejson.MAX_BYTES) -> Any:
     """The request's body as a JSON object, or :class:`Rejected` with the status to answer.
 

@@ -26,6 +26,7 @@ from reverie.care.models import CareGrant, Client, Episode
 from reverie.core import rowsql
 from reverie.core.http import BEARER_COLUMNS, BEARER_FROM, BEARER_WHERE, bearer_row_user
 from reverie.measures.models import Instrument, MeasureRequest, RequestStatus
+from reverie.vault.fields import unread
 
 _CLIENT = Client._meta.db_table
 _EPISODE = Episode._meta.db_table
@@ -141,7 +142,7 @@ def _target(row: Sequence[Any]) -> Target | None:
     if request_id:
         request = (
             MeasureRequest.objects.select_related("episode")
-            .defer("episode__goals")  # encrypted, and not used here (see core.rowsql)
+            .defer(*unread(Episode, "episode"))  # encrypted, not used here (core.rowsql)
             .get(pk=request_id)
         )
         return client, request.episode, request

@@ -30,6 +30,7 @@ from reverie.core.http import (
     bearer_digest,
     bearer_user,
     declared_length,
+    preferences,
     read_json,
 )
 from reverie.fhir import everything, resources, search
@@ -569,7 +570,7 @@ def questionnaire_response_create(request: HttpRequest) -> HttpResponse:
     raw_key = request.headers.get("Idempotency-Key", "").strip()
     if identifier.get("value"):
         raw_key = f"{identifier.get('system', '')}|{identifier['value']}"
-    asked = preferred_return(request.headers.get("Prefer", ""))
+    asked = preferred_return(request)
     wanted = asked or REPRESENTATION
     # The 201's body, built while PostgreSQL commits the write when it can be (see
     # submit's ``meanwhile``); built below otherwise. Not built at all for a caller that
@@ -616,9 +617,7 @@ def questionnaire_response_create(request: HttpRequest) -> HttpResponse:
         headers["X-Reverie-Crisis"] = "alert-raised"
     status = 201 if submission.created else 200
     if wanted == MINIMAL:
-        response = HttpResponse(status=status)
-        for name, value in headers.items():
-            response[name] = value
+        response = HttpResponse(status=status, headers=headers)
     elif wanted == OUTCOME:
         done = "stored" if submission.created else "already stored, nothing changed"
         crisis = "; a crisis alert was raised" if submission.crisis else ""
@@ -641,7 +640,7 @@ def questionnaire_response_create(request: HttpRequest) -> HttpResponse:
 MINIMAL, REPRESENTATION, OUTCOME = "minimal", "representation", "OperationOutcome"
 
 
-def preferred_return(header: str) -> str | None:
+def preferred_return(request: HttpRequest) -> str | None:
     """What a create should answer with, from its ``Prefer`` header (RFC 7240; FHIR R4
     http.html#ops), or ``None`` when it states no preference Reverie knows (the stored
     resource is then the answer, as for ``return=representation``): nothing but the status,
@@ -649,21 +648,18 @@ def preferred_return(header: str) -> str | None:
     (``return=OperationOutcome``). An unknown preference or value is ignored, as RFC 7240
     asks; the first ``return`` counts.
 
-    >>> preferred_return("return=minimal")
-    'minimal'
-    >>> preferred_return('respond-async, return="OperationOutcome"; x=1')
+    >>> from django.test import RequestFactory
+    >>> def asked(header):
+    ...     return preferred_return(RequestFactory().post("/", HTTP_PREFER=header))
+    >>> asked('respond-async, return="OperationOutcome"; x=1')
     'OperationOutcome'
-    >>> preferred_return("return=everything, return=minimal") is None
+    >>> asked("return=everything, return=minimal") is None
     True
-    >>> preferred_return("") is None
+    >>> asked("") is None
     True
     """
-    for preference in header.split(","):
-        name, _, value = preference.split(";", 1)[0].partition("=")
-        if name.strip().lower() == "return":
-            value = value.strip().strip('"')
-            return value if value in (MINIMAL, REPRESENTATION, OUTCOME) else None
-    return None
+    value = preferences(request).get("return")
+    return value if value in (MINIMAL, REPRESENTATION, OUTCOME) else None
 
 
 def _stored_body(row: Administration) -> str:

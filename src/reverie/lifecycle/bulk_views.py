@@ -20,6 +20,7 @@ from django.utils import timezone
 from reverie.accounts.models import Role, User
 from reverie.audit import trail
 from reverie.audit.models import Action
+from reverie.core.http import preferences
 from reverie.fhir import resources
 from reverie.fhir.views import _methods, fhir_response, fhir_view, outcome
 from reverie.lifecycle import bulk
@@ -46,7 +47,7 @@ def _absolute(path: str) -> str:
 
 
 def _kick_off(request: HttpRequest, level: str, group: User | None = None) -> HttpResponse:
-    if "respond-async" not in request.headers.get("Prefer", ""):
+    if "respond-async" not in preferences(request):
         return outcome(400, "required", "Send 'Prefer: respond-async': $export is asynchronous.")
     user = _user(request)
     try:

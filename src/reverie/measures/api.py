@@ -23,6 +23,7 @@ from reverie.measures import actions, answers, scheduling
 from reverie.measures.models import Administration, Draft, Instrument, MeasureRequest, Source
 from reverie.measures.openapi import document
 from reverie.measures.registry import definition_for, visible_instruments
+from reverie.vault.fields import unread
 
 
 def _ctx(request: HttpRequest) -> trail.Context:
@@ -159,9 +160,10 @@ def instrument(request: HttpRequest, code: str) -> JsonResponse:
 
 
 def _request_for(user: User, pk: int) -> MeasureRequest | None:
+    # The episode's encrypted text is never answered here (vault.fields.unread).
     rows = MeasureRequest.objects.select_related("instrument", "client__practice", "episode").defer(
-        "episode__goals"
-    )  # encrypted, and never answered here (see core.rowsql)
+        *unread(Episode, "episode")
+    )
     if user.role == Role.CLIENT:
         return rows.filter(pk=pk, client__user=user).first()
     return rows.filter(pk=pk, client__in=clinical_clients(user)).first()

@@ -86,6 +86,21 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
         return value
 
 
+def unread(model: type[models.Model], via: str) -> list[str]:
+    """The paths, through the relation ``via``, of ``model``'s encrypted fields, for
+    ``defer()`` on a query that joins ``model`` in but never shows its text: reading it
+    would look its data key up and decrypt it (``core.rowsql.read_fields`` does the same
+    for hand-written reads).
+
+    >>> from reverie.care.models import Episode
+    >>> unread(Episode, "episode")
+    ['episode__goals']
+    """
+    return [
+        f"{via}__{f.name}" for f in model._meta.concrete_fields if getattr(f, "read_lazily", False)
+    ]
+
+
 class EncryptedJSONField(EncryptedTextField):
     """A JSON value (a theme's list of terms) sealed like text: the column holds the token
     of the value's JSON text, so it is a text column and, like its parent, can be neither

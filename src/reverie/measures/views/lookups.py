@@ -15,6 +15,7 @@ from reverie.measures.models import (
     MeasureRequest,
     RequestLink,
 )
+from reverie.vault.fields import unread
 
 THERAPIST = (Role.THERAPIST,)
 
@@ -31,7 +32,7 @@ def own_request(user: User, pk: int) -> MeasureRequest:
         # The episode's goals are encrypted text the questionnaire never shows: deferred,
         # so they are not decrypted (nor their key looked up) for every form shown.
         MeasureRequest.objects.select_related("instrument", "client__practice", "episode").defer(
-            "episode__goals"
+            *unread(Episode, "episode")
         ),
         pk=pk,
         client__user=user,
