@@ -521,9 +521,14 @@ def test_suggestions_use_the_sentence_model_when_it_is_there(
 
 
 def test_ccrt_page_shows_valence_over_time(world: World, as_user, proc) -> None:
+    # The first two episodes must share a calendar month whatever today is: fixed offsets
+    # (200 and 190 days) straddled 1 June when run on 8 December.
+    today = timezone.localdate()
+    month_start = (today.replace(day=1) - dt.timedelta(days=170)).replace(day=1)
+    early = (today - month_start).days
     episodes = [
-        proc.episode(days_ago=200, ro_valence="negative", rs_valence="negative"),
-        proc.episode(days_ago=190, ro_valence="negative", rs_valence="neutral"),
+        proc.episode(days_ago=early, ro_valence="negative", rs_valence="negative"),
+        proc.episode(days_ago=early - 9, ro_valence="negative", rs_valence="neutral"),
         proc.episode(days_ago=2, ro_valence="positive", rs_valence="positive"),
     ]
     assert len(episodes) == 3
