@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
@@ -9,6 +10,7 @@ from django.test import Client as HttpClient
 from reverie.audit import protection
 from reverie.testing import World, build_world, sign_in
 from reverie.vault import envelope
+from reverie.vault.fields import EncryptedJSONField, EncryptedTextField
 
 
 def _is_transactional(request: pytest.FixtureRequest) -> bool:
@@ -48,6 +50,23 @@ def _vault_cache() -> None:
     """Each test starts with no unwrapped data keys cached: the rollback that ends a test
     frees key ids for the next test, so a cached key could belong to a former test."""
     envelope.clear_cache()
+
+
+@pytest.fixture
+def decryptions(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """``"Model.field"`` -> how many stored values of it were decrypted since the counter
+    was made (or last cleared): what a page or an answer read of the client's text."""
+    seen: Counter[str] = Counter()
+    for cls in (EncryptedTextField, EncryptedJSONField):
+        original = cls.__dict__["from_db_value"]
+
+        def counting(self, value, expression, connection, _original=original):  # type: ignore[no-untyped-def]
+            if value:
+                seen[f"{self.model.__name__}.{self.name}"] += 1
+            return _original(self, value, expression, connection)
+
+        monkeypatch.setattr(cls, "from_db_value", counting)
+    return seen
 
 
 @pytest.fixture

@@ -140,3 +140,30 @@ def test_today_runs_the_same_number_of_queries_for_one_session_or_six(
             attendance="attended" if offset < 3 else "scheduled",
         )
     assert count() == one
+
+
+def test_today_decrypts_the_latest_plan_of_each_session_and_nothing_else(
+    world: World, as_user, decryptions
+) -> None:
+    """The snapshot beside a session shows the plan of the client's latest note. Reading
+    every note's plan to keep the newest decrypted a client's whole history (455 plans on
+    the demo's Today); the goals and notes joined in for names and dates were decrypted too."""
+    ctx = trail.Context(user=world.therapist)
+    for weeks in range(6, 0, -1):
+        actions.save_progress_note(
+            ctx,
+            episode=world.episode,
+            fields={
+                "session_date": timezone.localdate() - datetime.timedelta(weeks=weeks),
+                "content": f"session {weeks} weeks ago",
+                "plan": f"plan from {weeks} weeks ago",
+            },
+        )
+    world.episode.goals = "to feel less alone"
+    world.episode.save()
+    Appointment.objects.create(episode=world.episode, starts_at=_at(timezone.localdate(), 9))
+    http = as_user("therapist")
+    decryptions.clear()
+    page = http.get(reverse("care:today")).content.decode()
+    assert "plan from 1 weeks ago" in page
+    assert dict(decryptions) == {"ProgressNote.plan": 1}

@@ -1,7 +1,9 @@
 """Read models for the therapist's Today page: one day, or one week, of work.
 
 Each function runs a fixed number of queries whatever the caseload, so the page stays fast
-for a full diary (``tests/care/test_today.py`` holds the count).
+for a full diary (``tests/care/test_today.py`` holds the count), and decrypts only the text
+the page shows, the plan of each session's latest note (``vault.fields.unread`` defers the
+rest; ``tests/test_demo.py`` holds what each page may decrypt).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from reverie.accounts.models import User
 from reverie.care import hooks
 from reverie.care.access import visible_alerts
 from reverie.care.models import Alert, Appointment, Attendance, Episode, ProgressNote
+from reverie.vault.fields import unread
 
 #: A session from this far back whose note is missing is still listed as "to write":
 #: older gaps belong to the record's own review, not to a day's to-do list.
@@ -62,6 +65,7 @@ def sessions(user: User, first: datetime.date, last: datetime.date) -> QuerySet[
     return (
         Appointment.objects.filter(episode__therapist=user, starts_at__gte=start, starts_at__lt=end)
         .select_related("episode__client")
+        .defer(*unread(Appointment), *unread(Episode, "episode"))
         .annotate(
             note_id=Subquery(
                 ProgressNote.objects.filter(appointment=OuterRef("pk")).values("pk")[:1]
@@ -91,13 +95,20 @@ def snapshots(
     episode_ids = {a.episode_id for a in appointments}
     client_ids = {a.episode.client_id for a in appointments}
     scores = hooks.questionnaires().latest(episode_ids, "phq-9", 2)
-    plans: dict[int, str] = {}
-    for episode_id, plan in (
-        ProgressNote.objects.filter(episode_id__in=episode_ids)
-        .order_by("episode_id", "-session_date")
-        .values_list("episode_id", "plan")
-    ):
-        plans.setdefault(episode_id, plan)
+    # Only each episode's latest note, chosen in the database: reading every note's plan to
+    # keep the newest decrypted the whole history (455 plans for the demo's Today page).
+    latest = (
+        ProgressNote.objects.filter(episode_id=OuterRef("pk"))
+        .order_by("-session_date", "-pk")
+        .values("pk")[:1]
+    )
+    plans: dict[int, str] = dict(
+        ProgressNote.objects.filter(
+            pk__in=Episode.objects.filter(pk__in=episode_ids)
+            .annotate(latest=Subquery(latest))
+            .values("latest")
+        ).values_list("episode_id", "plan")
+    )
     alert_counts = dict(
         visible_alerts(user)
         .filter(client_id__in=client_ids, acknowledged_at__isnull=True)
@@ -140,6 +151,7 @@ def notes_to_do(user: User, now: datetime.datetime) -> list[NoteToDo]:
         NoteToDo(appointment=None, note=n)
         for n in ProgressNote.objects.filter(author=user, signed_at__isnull=True)
         .select_related("episode__client")
+        .defer(*unread(ProgressNote), *unread(Episode, "episode"))
         .order_by("session_date")[:50]
     ]
     missing = [
@@ -152,6 +164,7 @@ def notes_to_do(user: User, now: datetime.datetime) -> list[NoteToDo]:
             progress_note__isnull=True,
         )
         .select_related("episode__client")
+        .defer(*unread(Appointment), *unread(Episode, "episode"))
         .order_by("starts_at")[:50]
     ]
     return drafts + missing

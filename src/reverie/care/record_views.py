@@ -50,6 +50,7 @@ from reverie.care.models import (
 from reverie.core.decorators import role_required, signed_in_user
 from reverie.core.redirects import requested_next
 from reverie.lib import dates
+from reverie.vault.fields import unread
 
 THERAPIST = (Role.THERAPIST,)
 
@@ -72,7 +73,9 @@ def _episode(user: User, pk: int) -> Episode:
 
 def _appointment(user: User, pk: int) -> Appointment:
     return get_object_or_404(
-        Appointment.objects.select_related("episode__client", "series"),
+        Appointment.objects.select_related("episode__client", "series").defer(
+            *unread(Episode, "episode")
+        ),
         pk=pk,
         episode__client__in=clinical_clients(user),
     )
@@ -80,7 +83,9 @@ def _appointment(user: User, pk: int) -> Appointment:
 
 def _progress_note(user: User, pk: int) -> ProgressNote:
     return get_object_or_404(
-        ProgressNote.objects.select_related("episode__client", "author"),
+        ProgressNote.objects.select_related("episode__client", "author").defer(
+            *unread(Episode, "episode")
+        ),
         pk=pk,
         episode__client__in=clinical_clients(user),
     )
@@ -193,8 +198,12 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context: dict[str, Any] = {"client": client, "episodes": episodes, "clinical": clinical}
     if clinical:
         now = timezone.now()
-        appointments = Appointment.objects.filter(episode__client=client).select_related(
-            "episode", "series"
+        # The episode of each session is there for its therapist, not its goals (shown once
+        # per episode above): left unread. Cancellation reasons are shown.
+        appointments = (
+            Appointment.objects.filter(episode__client=client)
+            .select_related("episode", "series")
+            .defer(*unread(Episode, "episode"))
         )
         context["upcoming"] = list(
             appointments.filter(starts_at__gte=now).order_by("starts_at")[:10]
@@ -203,7 +212,9 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context["progress_notes"] = list(
             ProgressNote.objects.filter(episode__client=client)
             .select_related("author")
-            .prefetch_related("addenda")[:30]
+            .prefetch_related("addenda")
+            # Listed by date and state: their text is read on the note's own page.
+            .defer(*unread(ProgressNote))[:30]
         )
         context["process_notes"] = list(
             ProcessNote.objects.filter(episode__client=client, author=user).only(

@@ -13,9 +13,10 @@ from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care import actions, telehealth
 from reverie.care.access import own_client, visible_alerts
-from reverie.care.models import Appointment
+from reverie.care.models import Appointment, Episode
 from reverie.core.decorators import role_required, signed_in_user
 from reverie.core.redirects import redirect_next
+from reverie.vault.fields import unread
 
 
 @role_required(Role.CLIENT)
@@ -35,14 +36,17 @@ def client_home(request: HttpRequest) -> HttpResponse:
                 episode__client=client, starts_at__gte=now - datetime.timedelta(hours=3)
             )
             .exclude(attendance="cancelled")
-            .select_related("episode__therapist", "series")[:6]
+            .select_related("episode__therapist", "series")
+            .defer(*unread(Appointment), *unread(Episode, "episode"))[:6]
         )
         context["upcoming"] = [
             (a, telehealth.can_join(a.starts_at, a.duration_minutes, now))
             for a in upcoming
             if a.starts_at + datetime.timedelta(minutes=a.duration_minutes) >= now
         ][:5]
-        context["episodes"] = list(client.episodes.select_related("therapist"))
+        context["episodes"] = list(
+            client.episodes.select_related("therapist").defer(*unread(Episode))
+        )
         # Questionnaires and the journal belong to apps above care: read through the reverse
         # relations they declare (related names), never imported.
         measures = client.administrations.order_by("-completed_at")
@@ -55,7 +59,8 @@ def client_home(request: HttpRequest) -> HttpResponse:
             .select_related("instrument")
             .order_by("expires_at")[:5]
         )
-        journal = list(client.journal.all()[:3])
+        # Titles only: the entries' text is not on this page, so it is not decrypted.
+        journal = list(client.journal.all().defer("text")[:3])
         context["waiting"] = waiting
         context["journal"] = journal
         trail.record(
@@ -77,7 +82,11 @@ def client_home(request: HttpRequest) -> HttpResponse:
 def alerts(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
     show = request.GET.get("show", "open")
-    rows = visible_alerts(user).select_related("client", "episode", "acknowledged_by")
+    rows = (
+        visible_alerts(user)
+        .select_related("client", "episode", "acknowledged_by")
+        .defer(*unread(Episode, "episode"))
+    )
     if show != "all":
         rows = rows.filter(acknowledged_at__isnull=True)
     rows = rows[:200]

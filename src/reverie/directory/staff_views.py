@@ -32,6 +32,7 @@ from reverie.directory.profiles import (
     profile_problems,
     slot_label,
 )
+from reverie.vault.fields import unread
 
 OPEN_STATUSES = (RequestStatus.NEW, RequestStatus.CONTACTED, RequestStatus.BOOKED)
 
@@ -210,7 +211,10 @@ def intake(request: HttpRequest) -> HttpResponse:
     else:
         show = "all"
     requests = list(
-        rows.select_related("assigned_therapist").prefetch_related("preferred_therapists")[:300]
+        rows.select_related("assigned_therapist")
+        .prefetch_related("preferred_therapists")
+        # The list shows no message, availability or triage text: none of it is decrypted.
+        .defer(*unread(ConsultationRequest))[:300]
     )
     trail.record(
         trail.context(request),

@@ -20,6 +20,7 @@ from reverie.care.models import Alert, AlertKind, Episode, EpisodeStatus
 from reverie.measures.models import Administration
 from reverie.measures.registry import definition
 from reverie.outcomes.change import reliable_change_direction
+from reverie.vault.fields import unread
 
 #: A measure is overdue when an open episode has had no questionnaire for this long. Reverie
 #: schedules questionnaires before sessions; five weeks without one means at least a month of
@@ -167,6 +168,7 @@ def caseload(therapist: User) -> list[CaseloadRow]:
         Episode.objects.filter(therapist=therapist)
         .exclude(status=EpisodeStatus.ENDED)
         .select_related("client")
+        .defer(*unread(Episode))  # the goals: not on the caseload, so not decrypted
         .annotate(
             attended=Count("appointments", filter=Q(appointments__attendance="attended")),
             first_phq9=_score("phq-9", "total", newest=False),

@@ -25,6 +25,7 @@ from reverie.measures.models import Administration, Timepoint
 from reverie.measures.registry import definition
 from reverie.outcomes import change, recovery, significance
 from reverie.outcomes.summary import IN_TREATMENT, SUMMARY_INSTRUMENTS
+from reverie.vault.fields import unread
 
 FOLLOWUP_MONTHS: dict[str, int] = {
     Timepoint.FOLLOWUP_1M: 1,
@@ -199,7 +200,11 @@ def load(client: Client) -> Trajectory:
     """Everything the trajectory page needs, in five queries whatever the number of scores."""
     from reverie.measures.models import Instrument
 
-    episodes = list(client.episodes.select_related("therapist").order_by("start_date", "pk"))
+    episodes = list(
+        client.episodes.select_related("therapist")
+        .defer(*unread(Episode))  # the goals are not on the trajectory
+        .order_by("start_date", "pk")
+    )
     raw = list(
         Administration.objects.filter(client=client)
         .order_by("completed_at", "pk")

@@ -29,6 +29,7 @@ from reverie.process.models import (
     RelationshipEpisode,
     ThemeRun,
 )
+from reverie.vault.fields import unread
 
 
 def client_for(user: User, pk: int) -> Client:
@@ -38,7 +39,7 @@ def client_for(user: User, pk: int) -> Client:
 def session_to_reflect(user: User, pk: int) -> Appointment:
     """A session of one of the therapist's own episodes."""
     return get_object_or_404(
-        Appointment.objects.select_related("episode__client"),
+        Appointment.objects.select_related("episode__client").defer(*unread(Episode, "episode")),
         pk=pk,
         episode__therapist=user,
         episode__client__in=clinical_clients(user),
@@ -47,7 +48,7 @@ def session_to_reflect(user: User, pk: int) -> Appointment:
 
 def episode_for(user: User, pk: int) -> Episode:
     return get_object_or_404(
-        Episode.objects.select_related("client", "therapist"),
+        Episode.objects.select_related("client", "therapist").defer(*unread(Episode)),
         pk=pk,
         client__in=clinical_clients(user),
     )
@@ -101,7 +102,9 @@ def clinical_session(user: User, pk: int) -> Appointment:
     """A session of a client whose clinical record ``user`` may read (the rule care's
     record pages use for a session)."""
     return get_object_or_404(
-        Appointment.objects.select_related("episode__client", "series"),
+        Appointment.objects.select_related("episode__client", "series").defer(
+            *unread(Episode, "episode")
+        ),
         pk=pk,
         episode__client__in=clinical_clients(user),
     )
@@ -110,5 +113,7 @@ def clinical_session(user: User, pk: int) -> Appointment:
 def process_note_for(user: User, pk: int) -> ProcessNote:
     """A process note, for its author only: authorship is the whole rule."""
     return get_object_or_404(
-        ProcessNote.objects.select_related("episode__client"), pk=pk, author=user
+        ProcessNote.objects.select_related("episode__client").defer(*unread(Episode, "episode")),
+        pk=pk,
+        author=user,
     )

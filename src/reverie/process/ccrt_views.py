@@ -165,7 +165,12 @@ def ccrt_summary(request: HttpRequest, pk: int) -> HttpResponse:
     user = signed_in_user(request)
     client = access.client_for(user, pk)
     period = CcrtPeriodForm(request.GET or None)
-    episodes_qs = RelationshipEpisode.objects.filter(client=client).select_related("author")
+    # The workbench shows the three components, not the story they were drawn from.
+    episodes_qs = (
+        RelationshipEpisode.objects.filter(client=client)
+        .select_related("author")
+        .defer("narrative", "other_person_note")
+    )
     unit = "quarter"
     if period.is_valid():
         if period.cleaned_data.get("start"):
@@ -295,7 +300,11 @@ def _by_standard(
 
 
 def _groups_context(client: Client, errors: dict[str, str] | None = None) -> dict[str, Any]:
-    episodes = list(RelationshipEpisode.objects.filter(client=client).order_by("occurred_on", "pk"))
+    episodes = list(
+        RelationshipEpisode.objects.filter(client=client)
+        .order_by("occurred_on", "pk")
+        .defer("narrative", "other_person_note")
+    )
     assignments = {
         (a.relationship_episode_id, a.component): a
         for a in FormulationAssignment.objects.filter(relationship_episode__client=client)

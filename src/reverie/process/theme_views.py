@@ -15,7 +15,7 @@ from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care import actions as care_actions
 from reverie.care import crypto
-from reverie.care.models import ProcessNote
+from reverie.care.models import Episode, ProcessNote, ProgressNote
 from reverie.core.decorators import role_required, signed_in_user
 from reverie.lib import dates
 from reverie.process import access, actions, seeded, theme_runs
@@ -24,7 +24,9 @@ from reverie.process.forms import ThemeRunForm
 from reverie.process.models import (
     EvidenceKind,
     EvidenceRole,
+    JournalEntry,
     RecurringTheme,
+    RelationshipEpisode,
     ThemeEvidence,
     ThemeOrigin,
     ThemeRun,
@@ -32,6 +34,7 @@ from reverie.process.models import (
 )
 from reverie.process.themes import split_sentences
 from reverie.process.views import THERAPIST
+from reverie.vault.fields import unread
 
 #: How many months the small timeline of a theme shows at most.
 TIMELINE_MONTHS = 36
@@ -232,7 +235,17 @@ def theme_detail(request: HttpRequest, pk: int) -> HttpResponse:
     evidence = list(
         theme.evidence.select_related(
             "journal_entry", "relationship_episode", "progress_note", "process_note__episode"
-        ).order_by("date", "position")
+        )
+        # The sources are joined in for their links and sharing state: the evidence holds
+        # its own sentence, so their text is not decrypted (the demo's theme decrypted each
+        # whole progress note, about a thousand values, for nothing).
+        .defer(
+            *unread(JournalEntry, "journal_entry"),
+            *unread(RelationshipEpisode, "relationship_episode"),
+            *unread(ProgressNote, "progress_note"),
+            *unread(Episode, "process_note__episode"),
+        )
+        .order_by("date", "position")
     )
     since = theme.last_run.started_at if theme.last_run else None
     # Only the theme's owner reaches this page, and the owner's runs include only their
@@ -275,6 +288,7 @@ def theme_detail(request: HttpRequest, pk: int) -> HttpResponse:
         RecurringTheme.objects.filter(client=theme.client, owner=user, origin=ThemeOrigin.FOUND)
         .exclude(pk=theme.pk)
         .exclude(status__in=[ThemeStatus.MERGED, ThemeStatus.DISMISSED])
+        .defer("terms")  # offered to merge into, by label
     )
     trail.record(
         ctx,

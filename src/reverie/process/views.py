@@ -16,7 +16,7 @@ from reverie.accounts.models import Role
 from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care.access import clinical_clients
-from reverie.care.models import Appointment, Attendance, Client
+from reverie.care.models import Appointment, Attendance, Client, Episode
 from reverie.core.decorators import role_required, signed_in_user
 from reverie.process import access, actions
 from reverie.process.forms import ReflectionForm
@@ -29,6 +29,7 @@ from reverie.process.models import (
     ThemeStatus,
 )
 from reverie.process.reflection import FEATURES, mean_profile, monthly_profile
+from reverie.vault.fields import unread
 
 THERAPIST = (Role.THERAPIST,)
 NOT_HELD = (Attendance.CANCELLED, Attendance.LATE_CANCEL, Attendance.NO_SHOW)
@@ -83,14 +84,19 @@ def client_overview(request: HttpRequest, pk: int) -> HttpResponse:
     user = signed_in_user(request)
     client = access.client_for(user, pk)
     now = timezone.now()
-    own_episodes = list(client.episodes.filter(therapist=user).order_by("-start_date"))
+    own_episodes = list(
+        client.episodes.filter(therapist=user).defer(*unread(Episode)).order_by("-start_date")
+    )
     sessions = list(
         Appointment.objects.filter(episode__in=own_episodes, starts_at__lte=now)
         .exclude(attendance__in=NOT_HELD)
         .select_related("reflection")
+        .defer(*unread(SessionReflection, "reflection"))
         .order_by("-starts_at")[:8]
     )
-    episodes = list(client.episodes.select_related("therapist").order_by("-start_date"))
+    episodes = list(
+        client.episodes.select_related("therapist").defer(*unread(Episode)).order_by("-start_date")
+    )
     reflection_counts = dict(
         SessionReflection.objects.filter(episode__client=client)
         .values_list("episode_id")
@@ -98,7 +104,10 @@ def client_overview(request: HttpRequest, pk: int) -> HttpResponse:
         .values_list("episode_id", "n")
     )
     relationship_episodes = list(
-        RelationshipEpisode.objects.filter(client=client).order_by("-occurred_on", "-pk")[:10]
+        RelationshipEpisode.objects.filter(client=client)
+        .order_by("-occurred_on", "-pk")
+        # The list shows the wish and who it was with; the rest is read on the episode's page.
+        .defer("narrative", "response_of_other", "response_of_self")[:10]
     )
     transference = RelationshipEpisode.objects.filter(client=client, other_person="therapist")
     shared = list(
@@ -232,6 +241,9 @@ def my_profile(request: HttpRequest) -> HttpResponse:
     reflections = SessionReflection.objects.filter(
         author=user, episode__client__in=clinical_clients(user)
     ).select_related("episode__client")
+    # Ratings only: neither the comments nor each row's copy of its episode's goals are
+    # shown, so neither is decrypted (the demo's page decrypted 312 values).
+    reflections = reflections.defer(*unread(SessionReflection), *unread(Episode, "episode"))
     if PERIODS[period]:
         since = timezone.localdate() - datetime.timedelta(days=round(30.44 * PERIODS[period]))
         reflections = reflections.filter(session_date__gte=since)

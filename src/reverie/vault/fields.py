@@ -86,18 +86,27 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
         return value
 
 
-def unread(model: type[models.Model], via: str) -> list[str]:
-    """The paths, through the relation ``via``, of ``model``'s encrypted fields, for
-    ``defer()`` on a query that joins ``model`` in but never shows its text: reading it
-    would look its data key up and decrypt it (``core.rowsql.read_fields`` does the same
-    for hand-written reads).
+def unread(model: type[models.Model], via: str = "") -> list[str]:
+    """The paths of ``model``'s encrypted fields (through the relation ``via``, if given),
+    for ``defer()`` on a query whose page or answer never shows that text: reading it would
+    look the owner's data key up (a statement per owner, the vault's key cache being
+    emptied at each request) and decrypt every value (``core.rowsql.read_fields`` does the
+    same for hand-written reads). A list page that joins in an episode decrypts each row's
+    goals otherwise, and one that lists notes decrypts every note.
 
-    >>> from reverie.care.models import Episode
+    A deferred field is still read, with one statement per instance, when touched: defer
+    only what the code and the template leave alone (``tests/test_demo.py`` holds the
+    fields each demo page may decrypt).
+
+    >>> from reverie.care.models import Episode, ProgressNote
     >>> unread(Episode, "episode")
     ['episode__goals']
+    >>> unread(ProgressNote)
+    ['risk_assessment', 'interventions', 'content', 'plan']
     """
+    prefix = f"{via}__" if via else ""
     return [
-        f"{via}__{f.name}" for f in model._meta.concrete_fields if getattr(f, "read_lazily", False)
+        f"{prefix}{f.name}" for f in model._meta.concrete_fields if getattr(f, "read_lazily", False)
     ]
 
 

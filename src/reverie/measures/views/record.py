@@ -15,6 +15,7 @@ from reverie.accounts.models import Role
 from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care.access import clinical_clients
+from reverie.care.models import Episode
 from reverie.core.decorators import role_required, signed_in_user
 from reverie.measures import actions, answers, scheduling
 from reverie.measures.forms import MONTH_CHOICES, AskForm, PaperForm
@@ -34,6 +35,7 @@ from reverie.measures.views.lookups import (
     clinical_episode,
     clinical_request,
 )
+from reverie.vault.fields import unread
 
 THERAPIST = (Role.THERAPIST,)
 
@@ -42,7 +44,9 @@ THERAPIST = (Role.THERAPIST,)
 def client_measures(request: HttpRequest, pk: int) -> HttpResponse:
     user = signed_in_user(request)
     client = clinical_client(user, pk)
-    episodes = list(client.episodes.select_related("therapist").order_by("-start_date"))
+    episodes = list(
+        client.episodes.select_related("therapist").defer(*unread(Episode)).order_by("-start_date")
+    )
     schedules = {e.pk: scheduling.effective_schedule(e) for e in episodes}
     requests = list(
         MeasureRequest.objects.filter(client=client)
@@ -68,7 +72,7 @@ def client_measures(request: HttpRequest, pk: int) -> HttpResponse:
     )
     ask_form = AskForm(
         instruments=visible_instruments(client.practice_id),
-        episodes=client.episodes.exclude(status="ended"),
+        episodes=client.episodes.exclude(status="ended").defer(*unread(Episode)),
     )
     return render(
         request,
@@ -92,7 +96,7 @@ def administration(request: HttpRequest, pk: int) -> HttpResponse:
     row = get_object_or_404(
         Administration.objects.select_related(
             "instrument", "client", "episode", "entered_by", "request"
-        ),
+        ).defer(*unread(Episode, "episode")),
         pk=pk,
         client__in=clinical_clients(user),
     )
@@ -280,7 +284,7 @@ def ask(request: HttpRequest, pk: int) -> HttpResponse:
     form = AskForm(
         request.POST,
         instruments=visible_instruments(client.practice_id),
-        episodes=client.episodes.exclude(status="ended"),
+        episodes=client.episodes.exclude(status="ended").defer(*unread(Episode)),
     )
     if not form.is_valid():
         messages.error(request, "Choose a questionnaire and an open episode.")
