@@ -167,3 +167,31 @@ def test_today_decrypts_the_latest_plan_of_each_session_and_nothing_else(
     page = http.get(reverse("care:today")).content.decode()
     assert "plan from 1 weeks ago" in page
     assert dict(decryptions) == {"ProgressNote.plan": 1}
+
+
+def test_the_snapshot_takes_each_episodes_two_newest_scores(world: World) -> None:
+    """``latest`` keeps the newest results of each episode in the database (a window per
+    episode), newest first, ties on the time broken by the later entry."""
+    from reverie.measures import today as reader
+
+    phq9 = Instrument.objects.get(code="phq-9")
+    now = timezone.now()
+    made = {}
+    for episode in (world.episode, world.other_episode):
+        Administration.objects.filter(episode=episode).delete()
+        for days, total in ((40, 20), (30, 17), (20, 14), (20, 12), (10, 9)):
+            made[(episode.pk, total)] = Administration.objects.create(
+                client=episode.client,
+                episode=episode,
+                instrument=phq9,
+                completed_at=now - datetime.timedelta(days=days),
+                source="portal",
+                total=total,
+                band="",
+            )
+    got = reader.latest([world.episode.pk, world.other_episode.pk], "phq-9", 2)
+    for episode in (world.episode, world.other_episode):
+        assert [a.total for a in got[episode.pk]] == [9, 12]
+        assert got[episode.pk][1].pk == made[(episode.pk, 12)].pk
+    assert reader.latest([world.episode.pk], "phq-9", 3)[world.episode.pk][2].total == 14
+    assert reader.latest([world.episode.pk], "gad-7", 2) == {}
