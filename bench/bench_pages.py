@@ -27,11 +27,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # This checkout's code and its test module's page plan, not an installed copy.
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import bench_fhir_submissions as rates  # the sibling script, for its environment
 
@@ -66,11 +65,11 @@ def measure(db: str, rounds: int, only: set[str]) -> list[dict[str, Any]]:
         from django.db import connection
         from django.test import Client as HttpClient
         from django.test.utils import CaptureQueriesContext
+        from tests.browser.test_walk import _plan
 
         from reverie.accounts.models import User
         from reverie.demo.seed import ensure_demo
         from reverie.testing import sign_in
-        from tests.browser.test_walk import _plan
 
         settings.ALLOWED_HOSTS = ["*"]
         started = time.monotonic()
@@ -91,8 +90,14 @@ def measure(db: str, rounds: int, only: set[str]) -> list[dict[str, Any]]:
             timed(anonymous, "/healthz")
         healthz = statistics.median(timed(anonymous, "/healthz") for _ in range(rounds * 5))
         rows: list[dict[str, Any]] = [
-            {"page": "/healthz", "ms": healthz * 1000, "ratio": 1.0, "statements": 0,
-             "key_lookups": 0, "decrypted": 0}
+            {
+                "page": "/healthz",
+                "ms": healthz * 1000,
+                "ratio": 1.0,
+                "statements": 0,
+                "key_lookups": 0,
+                "decrypted": 0,
+            }
         ]
         for walker in _plan(logins):
             if walker.login is None:
