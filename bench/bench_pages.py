@@ -12,13 +12,18 @@ signed in as the demo's people. For each page it prints
 - how many encrypted values it decrypts (``EncryptedTextField.from_db_value``).
 
 Run: ``.venv/bin/python bench/bench_pages.py [--db sqlite|postgres] [--rounds 15]
-[--pages today,caseload,...]``.
+[--pages today,caseload,...] [--profile]``. ``--profile`` prints, for each page, the 30
+functions with most cumulative time over its timed requests (cProfile; the profiler's own
+cost inflates the times it prints, not the table's).
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import os
+import pstats
 import statistics
 import subprocess
 import sys
@@ -53,7 +58,7 @@ def _count_decryptions() -> Counter[str]:
     return seen
 
 
-def measure(db: str, rounds: int, only: set[str]) -> list[dict[str, Any]]:
+def measure(db: str, rounds: int, only: set[str], profile: bool) -> list[dict[str, Any]]:
     with rates.environment(db, PORT) as env:
         env["REVERIE_DEMO"] = "1"
         subprocess.run([*rates.REVERIE, "migrate", "-v", "0"], env=env, check=True)  # noqa: S603
@@ -114,9 +119,20 @@ def measure(db: str, rounds: int, only: set[str]) -> list[dict[str, Any]]:
                     # Read inside the block: the slice it keeps is of a log that has a
                     # maximum length, so after the block it can come out empty.
                     sent = [q["sql"] for q in queries.captured_queries]
+                    slowest = sorted(queries.captured_queries, key=lambda q: -float(q["time"]))
                 values = sum(decrypted.values())
                 keys = sum("vault_datakey" in sql for sql in sent)
                 took = statistics.median(timed(http, stop.path) for _ in range(rounds))
+                if profile:
+                    profiler = cProfile.Profile()
+                    for _ in range(rounds):
+                        profiler.runcall(http.get, stop.path)
+                    out = io.StringIO()
+                    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(30)
+                    print(f"\n--- {name}, {rounds} requests\n{out.getvalue()}", flush=True)
+                    print("slowest statements of one request (s, SQL):")
+                    for q in slowest[:5]:
+                        print(f"  {q['time']}  {q['sql'][:300]}")
                 rows.append(
                     {
                         "page": name,
@@ -135,9 +151,10 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--pages", default="", help="comma-separated stop names (all if empty)")
+    parser.add_argument("--profile", action="store_true", help="print each page's profile")
     args = parser.parse_args()
     only = {p.strip() for p in args.pages.split(",") if p.strip()}
-    rows = measure(args.db, args.rounds, only)
+    rows = measure(args.db, args.rounds, only, args.profile)
     print(f"\n{'page':34} {'ms':>8} {'x /healthz':>10} {'stmts':>6} {'keys':>5} {'decrypted':>9}")
     for r in rows:
         print(
