@@ -3,7 +3,7 @@
 Each function runs a fixed number of queries whatever the caseload, so the page stays fast
 for a full diary (``tests/care/test_today.py`` holds the count), and decrypts only the text
 the page shows, the plan of each session's latest note (``vault.fields.unread`` defers the
-rest; ``tests/test_demo.py`` holds what each page may decrypt).
+rest; ``DECRYPTS`` in ``tests/browser/test_walk.py`` holds what each page may decrypt).
 """
 
 from __future__ import annotations

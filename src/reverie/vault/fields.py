@@ -95,8 +95,8 @@ def unread(model: type[models.Model], via: str = "") -> list[str]:
     goals otherwise, and one that lists notes decrypts every note.
 
     A deferred field is still read, with one statement per instance, when touched: defer
-    only what the code and the template leave alone (``tests/test_demo.py`` holds the
-    fields each demo page may decrypt).
+    only what the code and the template leave alone (``DECRYPTS`` in
+    ``tests/browser/test_walk.py`` holds the fields each demo page may decrypt).
 
     >>> from reverie.care.models import Episode, ProgressNote
     >>> unread(Episode, "episode")
