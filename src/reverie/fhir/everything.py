@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from reverie.care.models import Appointment, Client, ProgressNote
+from reverie.care.models import Appointment, Client, Episode, ProgressNote
 from reverie.fhir import resources
 from reverie.measures.models import Administration, Instrument
+from reverie.vault.fields import unread
 
 Section = Callable[[Client], list[dict[str, Any]]]
 
@@ -27,12 +28,20 @@ def _patient(client: Client) -> list[dict[str, Any]]:
 def _episodes(client: Client) -> list[dict[str, Any]]:
     return [
         resources.episode_of_care(e)
-        for e in client.episodes.select_related("therapist").order_by("start_date")
+        # Goals are not part of an EpisodeOfCare: left encrypted and unread, here and
+        # wherever a row joins its episode in.
+        for e in client.episodes.select_related("therapist")
+        .defer(*unread(Episode))
+        .order_by("start_date")
     ]
 
 
 def _encounters(client: Client) -> list[dict[str, Any]]:
-    rows = Appointment.objects.filter(episode__client=client).select_related("episode")
+    rows = (
+        Appointment.objects.filter(episode__client=client)
+        .select_related("episode")
+        .defer(*unread(Episode, "episode"))
+    )
     return [resources.encounter(a) for a in rows.order_by("starts_at")]
 
 
@@ -65,6 +74,7 @@ def _progress_notes(client: Client) -> list[dict[str, Any]]:
     notes = (
         ProgressNote.objects.filter(episode__client=client, signed_at__isnull=False)
         .select_related("episode", "author")
+        .defer(*unread(Episode, "episode"))
         .prefetch_related("addenda")
         .order_by("session_date")
     )

@@ -58,6 +58,7 @@ from reverie.lib.files import PRIVATE_FILE, make_private_dir
 from reverie.lifecycle import exports
 from reverie.lifecycle.models import BulkExport, BulkLevel, ExportStatus
 from reverie.measures.models import Administration, Instrument
+from reverie.vault.fields import unread
 
 log = logging.getLogger("reverie.lifecycle.bulk")
 
@@ -489,6 +490,7 @@ def _notes(clients: QuerySet[Client], since: datetime.datetime | None) -> Iterat
             episode__client__in=clients.values("pk"), signed_at__isnull=False
         )
         .select_related("episode", "author")
+        .defer(*unread(Episode, "episode"))  # not in a DocumentReference
         .prefetch_related("addenda")
     )
     if since is not None:

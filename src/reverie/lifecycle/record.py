@@ -60,6 +60,7 @@ from reverie.process.models import (
     ThemeEvidence,
     ThemeStatus,
 )
+from reverie.vault.fields import unread
 
 
 class Audience(StrEnum):
@@ -220,6 +221,7 @@ def gather(client: Client, audience: Audience) -> ClientRecord:
     notes = list(
         ProgressNote.objects.filter(episode__client=client, signed_at__isnull=False)
         .select_related("author", "episode")
+        .defer(*unread(Episode, "episode"))  # the goals are shown once, with the episode
         .prefetch_related(
             Prefetch("addenda", queryset=NoteAddendum.objects.select_related("author"))
         )
