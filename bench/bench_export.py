@@ -28,6 +28,7 @@ Run (from the repository root):
 from __future__ import annotations
 
 import argparse
+import base64
 import datetime
 import functools
 import io
@@ -78,6 +79,12 @@ def _setup(database_url: str | None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reverie.settings")
     if not os.environ.get("REVERIE_AUDIT_KEYS_FILE"):
         os.environ.setdefault("REVERIE_AUDIT_KEYS", "bench-audit-" + "k" * 40)
+    if not os.environ.get("REVERIE_ENCRYPTION_KEYS_FILE"):
+        # As in a practice: the notes, journal and episodes are stored encrypted, and the
+        # export decrypts them (without a key nothing could be written at all).
+        os.environ.setdefault(
+            "REVERIE_ENCRYPTION_KEYS", base64.urlsafe_b64encode(os.urandom(32)).decode()
+        )
     import django
 
     django.setup()
