@@ -16,6 +16,7 @@ from reverie.audit.models import AuditEntry
 from reverie.billing import actions
 from reverie.billing.models import Charge, GoodFaithEstimate
 from reverie.care import actions as care
+from reverie.lib import dates
 from reverie.outbox.models import Message
 from reverie.testing import World
 
@@ -128,6 +129,20 @@ def test_the_therapist_and_admin_download_the_clients_documents_others_do_not(
     assert as_user("other_client").get(url).status_code == 403
 
 
+def test_an_estimate_asked_for_on_a_leap_day_runs_to_the_28th_of_february(world) -> None:
+    """Twelve months from 29 February 2028 end on 28 February 2029. The year was added by
+    replacing it, which has no 29 February in 2029: asking for an estimate on a leap day
+    answered 500 (found by running the suite with the clock at 2028-02-29)."""
+    estimate = actions.estimate_for_client(
+        trail.Context(user=world.therapist), world.client, today=dt.date(2028, 2, 29)
+    )
+    assert (estimate.first_date, estimate.last_date) == (dt.date(2028, 2, 29), dt.date(2029, 2, 28))
+    later = actions.estimate_for_client(
+        trail.Context(user=world.therapist), world.client, today=dt.date(2028, 3, 1)
+    )
+    assert later.last_date == dt.date(2029, 2, 28)
+
+
 def test_a_good_faith_estimate_on_request_has_the_required_content(world, as_user) -> None:
     world.client.date_of_birth = dt.date(1990, 4, 2)
     world.client.save(update_fields=["date_of_birth"])
@@ -144,9 +159,7 @@ def test_a_good_faith_estimate_on_request_has_the_required_content(world, as_use
         "90834",
         "request",
     )
-    assert estimate.last_date == estimate.first_date.replace(
-        year=estimate.first_date.year + 1
-    ) - dt.timedelta(1)
+    assert estimate.last_date == dates.add_years(estimate.first_date, 1) - dt.timedelta(1)
     text = text_of(http.get(reverse("billing:my_estimate", args=[estimate.pk])).content)
     for needed in (
         "Good Faith Estimate",

@@ -50,6 +50,7 @@ from reverie.billing.models import (
 from reverie.care.access import clinical_clients
 from reverie.care.models import Appointment, Attendance, Client, Modality, ProgressNote
 from reverie.directory.models import TherapistProfile
+from reverie.lib import dates
 from reverie.scheduling.models import Booking
 
 
@@ -762,7 +763,8 @@ def estimate_for_client(
     fee = fee_for(client, service, first)
     if fee is None:
         raise BillingError("The practice has not set a fee for this service yet")
-    last = first.replace(year=first.year + 1) - datetime.timedelta(days=1)
+    # Twelve months of sessions; from a leap day, to the 28 February after it.
+    last = dates.add_years(first, 1) - datetime.timedelta(days=1)
     with transaction.atomic():
         estimate = GoodFaithEstimate.objects.create(
             practice_id=client.practice_id,

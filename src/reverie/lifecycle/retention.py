@@ -37,16 +37,10 @@ from __future__ import annotations
 
 import datetime
 
+from reverie.lib.dates import add_years
+
 #: The age of majority in the jurisdictions cited above.
 AGE_OF_MAJORITY = 18
-
-
-def add_years(day: datetime.date, years: int) -> datetime.date:
-    """``day`` moved ``years`` on; 29 February becomes 1 March in a common year."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return datetime.date(day.year + years, 3, 1)
 
 
 def keep_until(
