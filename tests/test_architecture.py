@@ -242,6 +242,7 @@ PURE: frozenset[str] = frozenset(
         "reverie.lib.forwarded",
         "reverie.lib.hashchain",
         "reverie.lib.ids",
+        "reverie.lib.periods",
         "reverie.lib.recurrence",
         "reverie.lib.safejson",
         "reverie.lifecycle.retention",

@@ -16,7 +16,7 @@ from reverie.audit.models import AuditEntry
 from reverie.billing import actions
 from reverie.billing.models import Charge, GoodFaithEstimate
 from reverie.care import actions as care
-from reverie.lib import dates
+from reverie.lib import periods
 from reverie.outbox.models import Message
 from reverie.testing import World
 
@@ -159,7 +159,7 @@ def test_a_good_faith_estimate_on_request_has_the_required_content(world, as_use
         "90834",
         "request",
     )
-    assert estimate.last_date == dates.add_years(estimate.first_date, 1) - dt.timedelta(1)
+    assert estimate.last_date == periods.add_years(estimate.first_date, 1) - dt.timedelta(1)
     text = text_of(http.get(reverse("billing:my_estimate", args=[estimate.pk])).content)
     for needed in (
         "Good Faith Estimate",

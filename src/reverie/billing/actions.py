@@ -50,7 +50,7 @@ from reverie.billing.models import (
 from reverie.care.access import clinical_clients
 from reverie.care.models import Appointment, Attendance, Client, Modality, ProgressNote
 from reverie.directory.models import TherapistProfile
-from reverie.lib import dates
+from reverie.lib import periods
 from reverie.scheduling.models import Booking
 
 
@@ -764,7 +764,7 @@ def estimate_for_client(
     if fee is None:
         raise BillingError("The practice has not set a fee for this service yet")
     # Twelve months of sessions; from a leap day, to the 28 February after it.
-    last = dates.add_years(first, 1) - datetime.timedelta(days=1)
+    last = periods.add_years(first, 1) - datetime.timedelta(days=1)
     with transaction.atomic():
         estimate = GoodFaithEstimate.objects.create(
             practice_id=client.practice_id,

@@ -26,22 +26,6 @@ from django.utils import dateformat, timezone
 DEFAULT_LOCALE = "en-US"
 
 
-def add_years(day: datetime.date, years: int) -> datetime.date:
-    """``day`` moved ``years`` on; 29 February becomes 1 March in a common year, so a
-    period counted from a leap day (a record kept for seven years, an estimate for twelve
-    months) is never a day short, and a leap day never raises.
-
-    >>> add_years(datetime.date(2016, 2, 29), 7)
-    datetime.date(2023, 3, 1)
-    >>> add_years(datetime.date(2028, 2, 29), 4)
-    datetime.date(2032, 2, 29)
-    """
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return datetime.date(day.year + years, 3, 1)
-
-
 #: Styles of a date. "date" is the everyday one; the others for headings and compact lists,
 #: "mon" for chart axes and other places where "December 2026" does not fit.
 DATE_STYLES = ("date", "long", "day", "short", "weekday", "wdate", "month", "mon")

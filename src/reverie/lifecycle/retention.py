@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import datetime
 
-from reverie.lib.dates import add_years
+from reverie.lib.periods import add_years
 
 #: The age of majority in the jurisdictions cited above.
 AGE_OF_MAJORITY = 18
