@@ -20,6 +20,7 @@ cost inflates the times it prints, not the table's).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import io
 import os
@@ -28,7 +29,6 @@ import statistics
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -42,24 +42,8 @@ import bench_fhir_submissions as rates  # the sibling script, for its environmen
 PORT = 8998
 
 
-def _count_decryptions() -> Counter[str]:
-    from reverie.vault.fields import EncryptedJSONField, EncryptedTextField
-
-    seen: Counter[str] = Counter()
-    for cls in (EncryptedTextField, EncryptedJSONField):
-        original = cls.__dict__["from_db_value"]
-
-        def counting(self, value, expression, connection, _original=original):  # type: ignore[no-untyped-def]
-            if value:
-                seen[f"{self.model.__name__}.{self.name}"] += 1
-            return _original(self, value, expression, connection)
-
-        cls.from_db_value = counting  # type: ignore[method-assign]
-    return seen
-
-
 def measure(db: str, rounds: int, only: set[str], profile: bool) -> list[dict[str, Any]]:
-    with rates.environment(db, PORT) as env:
+    with rates.environment(db, PORT) as env, contextlib.ExitStack() as stack:
         env["REVERIE_DEMO"] = "1"
         subprocess.run([*rates.REVERIE, "migrate", "-v", "0"], env=env, check=True)  # noqa: S603
         os.environ.update(env)
@@ -74,13 +58,13 @@ def measure(db: str, rounds: int, only: set[str], profile: bool) -> list[dict[st
 
         from reverie.accounts.models import User
         from reverie.demo.seed import ensure_demo
-        from reverie.testing import sign_in
+        from reverie.testing import counting_decryptions, sign_in
 
         settings.ALLOWED_HOSTS = ["*"]
         started = time.monotonic()
         logins, _ = ensure_demo()
         print(f"{db}: demo seeded in {time.monotonic() - started:.1f} s", flush=True)
-        decrypted = _count_decryptions()
+        decrypted = stack.enter_context(counting_decryptions())
 
         def timed(http: Any, path: str) -> float:
             began = time.perf_counter()

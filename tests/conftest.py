@@ -8,9 +8,8 @@ from django.db import connection
 from django.test import Client as HttpClient
 
 from reverie.audit import protection
-from reverie.testing import World, build_world, sign_in
+from reverie.testing import World, build_world, counting_decryptions, sign_in
 from reverie.vault import envelope
-from reverie.vault.fields import EncryptedJSONField, EncryptedTextField
 
 
 def _is_transactional(request: pytest.FixtureRequest) -> bool:
@@ -53,20 +52,11 @@ def _vault_cache() -> None:
 
 
 @pytest.fixture
-def decryptions(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+def decryptions() -> Iterator[Counter[str]]:
     """``"Model.field"`` -> how many stored values of it were decrypted since the counter
     was made (or last cleared): what a page or an answer read of the client's text."""
-    seen: Counter[str] = Counter()
-    for cls in (EncryptedTextField, EncryptedJSONField):
-        original = cls.__dict__["from_db_value"]
-
-        def counting(self, value, expression, connection, _original=original):  # type: ignore[no-untyped-def]
-            if value:
-                seen[f"{self.model.__name__}.{self.name}"] += 1
-            return _original(self, value, expression, connection)
-
-        monkeypatch.setattr(cls, "from_db_value", counting)
-    return seen
+    with counting_decryptions() as seen:
+        yield seen
 
 
 @pytest.fixture

@@ -7,8 +7,10 @@ practice admin; a therapist of another practice (the stranger); and anonymous.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +23,7 @@ from reverie.accounts.models import Practice, Role, User
 from reverie.care.models import Alert, Appointment, CareGrant, Client, Episode
 from reverie.measures.models import Administration, Instrument
 from reverie.measures.registry import sync_shipped_instruments
+from reverie.vault.fields import EncryptedJSONField, EncryptedTextField
 
 PASSWORD = "a-long-test-password-42"  # noqa: S105  (test fixtures only)
 
@@ -197,3 +200,28 @@ def phq9_response(patient: int, values: Sequence[int] = (0,) * 9, **extra: Any) 
         ],
         **extra,
     }
+
+
+@contextlib.contextmanager
+def counting_decryptions() -> Iterator[Counter[str]]:
+    """Within the block, ``"Model.field"`` -> how many stored values of that encrypted
+    field were decrypted: what a page, an answer or an export read of a client's text
+    (the ``decryptions`` test fixture, ``bench/bench_pages.py``). Clear it between
+    requests to count each on its own."""
+    seen: Counter[str] = Counter()
+    originals = {
+        cls: cls.__dict__["from_db_value"] for cls in (EncryptedTextField, EncryptedJSONField)
+    }
+    for cls, original in originals.items():
+
+        def counting(self, value, expression, connection, _original=original):  # type: ignore[no-untyped-def]
+            if value:
+                seen[f"{self.model.__name__}.{self.name}"] += 1
+            return _original(self, value, expression, connection)
+
+        cls.from_db_value = counting  # type: ignore[method-assign]
+    try:
+        yield seen
+    finally:
+        for cls, original in originals.items():
+            cls.from_db_value = original  # type: ignore[method-assign]
