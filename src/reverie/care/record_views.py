@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -41,6 +41,7 @@ from reverie.care.models import (
     Client,
     Episode,
     EpisodeStatus,
+    NoteAddendum,
     Place,
     ProcessNote,
     ProgressNote,
@@ -212,8 +213,11 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context["progress_notes"] = list(
             ProgressNote.objects.filter(episode__client=client)
             .select_related("author")
-            .prefetch_related("addenda")
-            # Listed by date and state: their text is read on the note's own page.
+            # Listed by date and state, with a count of addenda: their text, and the
+            # addenda's, is read on the note's own page.
+            .prefetch_related(
+                Prefetch("addenda", queryset=NoteAddendum.objects.defer(*unread(NoteAddendum)))
+            )
             .defer(*unread(ProgressNote))[:30]
         )
         context["process_notes"] = list(
