@@ -192,3 +192,25 @@ def test_clinician_concern_words_cover_exactly_the_front_door_vocabulary() -> No
     from reverie.directory.selfcheck import CONCERNS
 
     assert [key for key, _ in CONCERN_CHOICES] == list(CONCERNS)
+
+
+def test_the_client_page_lists_notes_without_decrypting_them(
+    world: World, as_user, decryptions
+) -> None:
+    """The page lists each note by date and state, with how many addenda it has; the text of
+    the notes and of their addenda is read on each note's own page, not decrypted here."""
+    ctx = trail.Context(user=world.therapist)
+    note = actions.save_progress_note(
+        ctx,
+        episode=world.episode,
+        fields={"session_date": timezone.localdate(), "content": "spoke of her father"},
+    )
+    actions.sign_progress_note(ctx, note)
+    actions.add_addendum(ctx, note, "corrected the date of the move")
+    world.episode.goals = "to grieve"
+    world.episode.save()
+    http = as_user("therapist")
+    decryptions.clear()
+    page = http.get(reverse("care:client", args=[world.client.pk])).content.decode()
+    assert "1 addendum" in page and "to grieve" in page
+    assert dict(decryptions) == {"Episode.goals": 1}
