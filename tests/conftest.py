@@ -4,6 +4,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client as HttpClient
 
@@ -49,6 +50,13 @@ def _vault_cache() -> None:
     """Each test starts with no unwrapped data keys cached: the rollback that ends a test
     frees key ids for the next test, so a cached key could belong to a former test."""
     envelope.clear_cache()
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Each test starts with an empty cache: a rolled-back test frees its row ids for the
+    next, and a page cached for one test's rows could be served for another's."""
+    cache.clear()
 
 
 @pytest.fixture

@@ -253,6 +253,23 @@ def test_trajectory_charts_follow_a_change_of_locale(world: World, as_user) -> N
     assert dateformat.format(when, "M j, Y") not in page
 
 
+def test_a_cached_chart_section_is_not_served_for_a_score_with_another_date(
+    world: World, as_user
+) -> None:
+    """The section's cache key named each score by id and total, not by date: the same ids
+    written again with other dates (a database rolled back and filled again, as the test
+    suite does, or restored) were shown with the old dates."""
+    when = _completed(world)
+    url = reverse("outcomes:trajectory", args=[world.client.pk])
+    therapist = as_user("therapist")
+    assert dateformat.format(when, "M j, Y") in therapist.get(url).content.decode()
+    moved = when - datetime.timedelta(days=3)
+    Administration.objects.filter(client=world.client, completed_at=when).update(completed_at=moved)
+    page = therapist.get(url).content.decode()
+    assert dateformat.format(moved, "M j, Y") in page
+    assert dateformat.format(when, "M j, Y") not in page
+
+
 def test_record_export_is_written_in_the_practice_locale(world: World) -> None:
     """The archive is made by the worker, outside any request."""
     Practice.objects.filter(pk=world.practice.pk).update(date_locale="en-GB")

@@ -137,11 +137,20 @@ class InstrumentTrajectory:
         return self.code.replace("-", "")
 
     def fingerprint(self, extra: str = "") -> str:
+        # Everything the section draws or writes, dates included: an id with the same
+        # total but another date (a database restored or rolled back and written again)
+        # must not bring back a section drawn for the old one.
         h = hashlib.sha256(extra.encode())
         for p in self.points:
-            h.update(f"{p.id}:{p.total}:{p.not_on_track}:{p.expected_low};".encode())
+            h.update(
+                f"{p.id}:{p.at.isoformat()}:{p.total}:{p.band}:{p.timepoint}:{p.not_on_track}:"
+                f"{p.expected_low}:{p.expected_mid}:{p.expected_high};".encode()
+            )
         for e in self.episodes:
-            h.update(f"{e.id}:{e.status}:{e.end}:{len(e.sessions)};".encode())
+            h.update(
+                f"{e.id}:{e.status}:{e.modality}:{e.therapist}:{e.start}:{e.end}:"
+                f"{','.join(t.isoformat() for t in e.sessions)};".encode()
+            )
         h.update((self.jt.key if self.jt else str(self.jt_reason)).encode())
         return h.hexdigest()
 
