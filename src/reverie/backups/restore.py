@@ -54,6 +54,7 @@ from reverie.audit import trail
 from reverie.audit.models import Action, AuditEntry
 from reverie.backups import archive, snapshot
 from reverie.backups.archive import ArchiveError
+from reverie.core import schema
 from reverie.lib.files import make_private_dir
 from reverie.lib.hashchain import CP
 from reverie.lifecycle import erasure
@@ -125,6 +126,8 @@ def restore(path: Path, *, by: str, say: Callable[[str], None] = lambda _: None)
         else:
             raise ArchiveError(f"the archive names an unknown database engine {engine!r}")
         result.documents = _place_documents(unpacked)
+    if schema.gather_statistics():
+        say("statistics gathered for the query planner (ANALYZE)")
     _check_audit(result, say)
     # Clients erased after this archive was taken are erased again: their keys are still
     # in it (docs/data-lifecycle.md, "Erasure and older backups").

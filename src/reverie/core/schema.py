@@ -1,4 +1,5 @@
-"""Migration helpers for indexes Django creates as a side effect of a field.
+"""Migration helpers for indexes Django creates as a side effect of a field, and the
+planner's statistics after a bulk load (:func:`gather_statistics`).
 
 Django builds an index for every ``ForeignKey`` and, on PostgreSQL, a second ``LIKE``
 index (``varchar_pattern_ops``) for every unique ``CharField``. Where a composite index
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import migrations
+from django.db import connection, migrations
 
 
 def _name(schema_editor: Any, table: str, column: str, suffix: str) -> str:
@@ -47,3 +48,20 @@ def drop_field_index(
             )
 
     return migrations.RunPython(forward, backward, elidable=False)
+
+
+def gather_statistics() -> bool:
+    """Run ``ANALYZE`` on PostgreSQL after tables were filled in bulk (a restore, the demo's
+    seeding); ``True`` when it ran. A table filled in one go has no statistics until
+    autovacuum gets to it, and until then the planner guesses: on the freshly seeded demo,
+    Today's questionnaires-returned query took 25 ms, against 4-6 ms once analysed.
+    PostgreSQL's documentation of pg_dump and pg_restore: "Once restored, it is wise to run
+    ANALYZE on each restored table so the optimizer has useful statistics"
+    (https://www.postgresql.org/docs/current/app-pgrestore.html, Notes). SQLite plans
+    without gathered statistics here, so nothing is done there.
+    """
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return True

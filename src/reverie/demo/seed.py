@@ -36,6 +36,7 @@ from reverie.accounts.models import Practice, Role, User
 from reverie.audit import trail
 from reverie.audit.models import Action
 from reverie.care.models import Appointment, Client, Episode
+from reverie.core import schema
 from reverie.demo import seed_content, seed_instruments, seed_lifecycle
 from reverie.demo.model import SyntheticPractice, generate_practice
 from reverie.demo.seed_content import Seeded
@@ -357,6 +358,8 @@ def ensure_demo(
             seed_lifecycle.write_erasure_request(practice)
         seed_lifecycle.write_lifecycle(practice)
         _store(passwords, [(u.email, n) for u, n in seed_content.featured_clients(practice)])
+        # Thousands of rows written in one go: let PostgreSQL's planner see them at once.
+        schema.gather_statistics()
         summary = seed_content.counts(practice, spec.today)
         summary["erasure requests waiting"] = ErasureRequest.objects.filter(
             practice=practice, status=ErasureStatus.PENDING
