@@ -53,8 +53,8 @@ def drop_field_index(
 def gather_statistics() -> bool:
     """Run ``ANALYZE`` on PostgreSQL after tables were filled in bulk (a restore, the demo's
     seeding); ``True`` when it ran. A table filled in one go has no statistics until
-    autovacuum gets to it, and until then the planner guesses: on the freshly seeded demo,
-    Today's questionnaires-returned query took 25 ms, against 4-6 ms once analysed.
+    autovacuum gets to it, and until then the planner guesses: on a freshly seeded demo the
+    therapist's Today took 62-67 ms without and 51-57 ms with it (bench/RESULTS.md).
     PostgreSQL's documentation of pg_dump and pg_restore: "Once restored, it is wise to run
     ANALYZE on each restored table so the optimizer has useful statistics"
     (https://www.postgresql.org/docs/current/app-pgrestore.html, Notes). SQLite plans
