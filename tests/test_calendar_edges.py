@@ -21,9 +21,7 @@ from django.db import transaction
 from django.test import Client as HttpClient
 
 from matrix import Route, all_routes
-from reverie.accounts import actions
-from reverie.audit import trail
-from reverie.testing import World, build_world, sign_in
+from reverie.testing import World, bearer, build_world, sign_in
 
 ROUTES = all_routes()
 
@@ -46,15 +44,10 @@ def _persona(route: Route) -> str:
 
 def _open(route: Route, persona: str, world: World) -> int:
     user = world.user(persona)
-    if route.api:
-        headers = {}
-        if user is not None:
-            _, raw = actions.create_token(trail.system("test"), user)
-            headers["HTTP_AUTHORIZATION"] = f"Bearer {raw}"
-        http = HttpClient()
-    else:
-        headers = {}
-        http = sign_in(HttpClient(), user) if user is not None else HttpClient()
+    headers = bearer(user) if route.api and user is not None else {}
+    http = HttpClient()
+    if not route.api and user is not None:
+        sign_in(http, user)
     response = getattr(http, route.method)(route.url(world), route.data, **headers)
     return response.status_code
 

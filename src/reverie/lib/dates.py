@@ -25,7 +25,6 @@ from django.utils import dateformat, timezone
 
 DEFAULT_LOCALE = "en-US"
 
-
 #: Styles of a date. "date" is the everyday one; the others for headings and compact lists,
 #: "mon" for chart axes and other places where "December 2026" does not fit.
 DATE_STYLES = ("date", "long", "day", "short", "weekday", "wdate", "month", "mon")

@@ -12,6 +12,7 @@ Filtering on whether a field is blank (``text=""``) still works: blank is stored
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from typing import Any
@@ -104,10 +105,17 @@ def unread(model: type[models.Model], via: str = "") -> list[str]:
     >>> unread(ProgressNote)
     ['risk_assessment', 'interventions', 'content', 'plan']
     """
+    return list(_unread(model, via))
+
+
+@functools.cache
+def _unread(model: type[models.Model], via: str) -> tuple[str, ...]:
+    # Computed once per model and relation: request paths (a FHIR submission's lookup
+    # among them) ask for it on every call, and a model's fields do not change.
     prefix = f"{via}__" if via else ""
-    return [
+    return tuple(
         f"{prefix}{f.name}" for f in model._meta.concrete_fields if getattr(f, "read_lazily", False)
-    ]
+    )
 
 
 class EncryptedJSONField(EncryptedTextField):
